@@ -1,0 +1,1 @@
+"""Pure domain: model, events, order book, clock. Imports nothing from pmm but `errors`."""
