@@ -1,0 +1,96 @@
+"""The connector contract (DESIGN.md §4) and the registry of connector ids.
+
+A connector is two parts, so paper trading is "a venue's real feed + the simulated gateway":
+a `MarketDataFeed` (public: rules, book, trades, funding info) and an `OrderGateway` (private:
+orders, account setup, account reads, a stream of account events). Both push events through the
+`emit` callback the engine hands them. Outcomes of place/cancel arrive as events; a call that
+raises `OrderOutcomeUnknown` leaves the order in flight until reconciliation settles it.
+
+A connector may also bring a `Pacer`: how the engine waits for the next event. Live venues use the
+real-time pacer; the simulated venue brings one that moves its virtual clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from pmm.core.clock import Clock
+from pmm.core.events import Event
+from pmm.core.model import (
+    Balance,
+    ClientOrderId,
+    FillReport,
+    FundingPaymentReport,
+    MarginMode,
+    OrderReport,
+    OrderRequest,
+    Position,
+    PositionMode,
+    TradingRules,
+)
+
+Emit = Callable[[Event], None]
+
+
+class MarketDataFeed(Protocol):
+    connector_id: str
+
+    async def start(self, markets: Sequence[str], emit: Emit) -> None: ...
+    async def stop(self) -> None: ...
+    def trading_rules(self, market: str) -> TradingRules: ...
+
+
+class OrderGateway(Protocol):
+    connector_id: str
+    venue: str  # the account's identity in the store (fills are unique per venue + trade id)
+
+    async def start(self, emit: Emit) -> None: ...
+    async def stop(self) -> None: ...
+    async def place_order(self, request: OrderRequest) -> None: ...
+    async def cancel_order(self, market: str, client_id: ClientOrderId) -> None: ...
+    async def cancel_all(self, market: str) -> None: ...
+    async def set_leverage(self, market: str, leverage: int) -> None: ...
+    async def set_position_mode(self, mode: PositionMode) -> None: ...
+    async def set_margin_mode(self, market: str, mode: MarginMode) -> None: ...
+    async def balances(self) -> list[Balance]: ...
+    async def positions(self) -> list[Position]: ...
+    async def open_orders(self, market: str) -> list[OrderReport]: ...
+    async def fills_since(self, ts: float, market: str) -> list[FillReport]: ...
+    async def funding_payments_since(self, ts: float, market: str) -> list[FundingPaymentReport]: ...
+    def fee_rates(self, market: str) -> tuple[Decimal, Decimal]:
+        """(maker, taker) as fractions."""
+        ...
+
+
+class Pacer(Protocol):
+    """How the engine waits: until `deadline` (clock seconds) or until `wake` is set."""
+
+    virtual: bool
+
+    async def wait(self, deadline: float | None, wake: "WakeSignal") -> None: ...
+
+
+class WakeSignal(Protocol):
+    def is_set(self) -> bool: ...
+    async def wait(self) -> bool: ...
+    def clear(self) -> None: ...
+
+
+@dataclass
+class ConnectorBundle:
+    """What the registry builds for one connector id."""
+
+    connector_id: str
+    feed: MarketDataFeed
+    gateway: OrderGateway
+    clock: Clock
+    pacer: Pacer
+    # Hook for connectors that keep state the store should persist (the simulated account).
+    export_state: Callable[[], dict] | None = None
+
+
+class NotBuiltYet(Exception):
+    pass

@@ -1,0 +1,396 @@
+"""The event loop: events in, decisions out.
+
+One inbox receives every event the connectors emit. The loop waits (through the connector's pacer)
+for an event or the next timer, applies the events to its state, and asks the strategy for a
+decision once per batch: reaction time is processing time, not a clock tick. Gateway calls run
+as tasks whose outcomes come back as events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Coroutine
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from pmm.connectors.base import ConnectorBundle
+from pmm.core.book import OrderBook
+from pmm.core.events import (
+    BalanceUpdated,
+    BookDelta,
+    BookResyncRequired,
+    BookSnapshot,
+    Event,
+    ExternalPriceUpdated,
+    FundingInfoUpdated,
+    FundingPaymentReceived,
+    OrderAccepted,
+    OrderCancelled,
+    OrderCancelRejected,
+    OrderFilled,
+    OrderRejected,
+    PositionUpdated,
+    Trade,
+)
+from pmm.core.model import OrderStatus, TradingRules
+from pmm.engine.order_manager import OrderManager
+from pmm.engine.pacer import WakeEvent
+from pmm.engine.reconcile import Reconciler
+from pmm.engine.recorder import Recorder
+from pmm.engine.state import AccountState, MarketState, SessionPnl
+from pmm.engine.status import build_status, unrealized_at
+from pmm.engine.tracker import OrderTracker
+from pmm.strategy import PerpetualMarketMaking
+from pmm.strategy.params import PmmParams
+from pmm.strategy.views import Decision, StrategyView
+
+log = logging.getLogger("pmm.engine")
+
+_DEDUP_WINDOW = 50_000  # remembered trade ids / funding keys; bounded so memory stays flat
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    duration_s: float | None = None
+    status_interval_s: float = 1.0
+    stuck_check_interval_s: float = 1.0
+    stuck_timeout_s: float = 5.0
+    venue_state_interval_s: float = 60.0
+    shutdown_timeout_s: float = 10.0
+    backfill_since_ts: float = 0.0  # fills/funding after this are fetched from the venue at start
+
+
+class _Dedup:
+    def __init__(self, size: int) -> None:
+        self._seen: set[object] = set()
+        self._order: deque[object] = deque()
+        self._size = size
+
+    def first_time(self, key: object) -> bool:
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self._order.append(key)
+        if len(self._order) > self._size:
+            self._seen.discard(self._order.popleft())
+        return True
+
+
+class Engine:
+    def __init__(self, *, bundle: ConnectorBundle, strategy: PerpetualMarketMaking, params: PmmParams,
+                 recorder: Recorder, run_id: str, options: EngineOptions,
+                 external_market: str | None = None) -> None:
+        self.bundle = bundle
+        self.clock = bundle.clock
+        self.connector_id = bundle.connector_id
+        self.run_id = run_id
+        self.market = params.market
+        self.params = params
+        self.strategy = strategy
+        self.options = options
+        self.recorder = recorder
+        self.external_market = external_market
+        self.rules: TradingRules = bundle.feed.trading_rules(self.market)
+        self.quote_asset = self.rules.quote
+        self.maker_fee, self.taker_fee = bundle.gateway.fee_rates(self.market)
+        self.markets: dict[str, MarketState] = {self.market: MarketState(OrderBook(self.market))}
+        if external_market is not None:
+            self.markets[external_market] = MarketState(OrderBook(external_market))
+        self.account = AccountState()
+        self.session = SessionPnl()
+        self.tracker = OrderTracker()
+        self.orders = OrderManager(bundle.gateway, self.tracker, self.clock, recorder, self._spawn, self.emit,
+                                   client_id_prefix=f"pmm-{run_id[:8]}-", market=self.market)
+        self.reconciler = Reconciler(self)
+        self.last_decision: Decision | None = None
+        self.custom_price: Decimal | None = None
+        self.custom_price_reason = "waiting for the first custom API price"
+        self.stop_reason: str | None = None
+        self.state = "starting"
+        self.events_processed = 0
+        self._inbox: deque[Event] = deque()
+        self._wake = WakeEvent()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timers: dict[str, float] = {}
+        self._dirty = False
+        self._fills_seen = _Dedup(_DEDUP_WINDOW)
+        self._funding_seen = _Dedup(_DEDUP_WINDOW)
+        self._last_reason = ""
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self._inbox.append(event)
+        self._wake.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+        self._wake.set()
+
+    def request_stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            log.info("stopping: %s", reason)
+        self._wake.set()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Start, trade until asked to stop, shut down cleanly. Returns why it stopped."""
+        try:
+            await self._start()
+            self.state = "running"
+            while self.stop_reason is None:
+                await self._step(evaluate=True)
+        finally:
+            await self._shutdown()
+        return self.stop_reason or "stopped"
+
+    async def _start(self) -> None:
+        gateway, feed = self.bundle.gateway, self.bundle.feed
+        await gateway.start(self.emit)
+        await feed.start(list(self.markets), self.emit)
+        await self.reconciler.set_up_account()
+        await self.reconciler.at_start()
+        now = self.clock.now()
+        self._timers["status"] = now
+        self._timers["stuck"] = now + self.options.stuck_check_interval_s
+        self._timers["venue_state"] = now + self.options.venue_state_interval_s
+        if self.options.duration_s is not None:
+            self._timers["duration"] = now + self.options.duration_s
+        self._dirty = True
+
+    async def _step(self, evaluate: bool) -> None:
+        if self.bundle.pacer.virtual and self._tasks:
+            # Virtual time must not move while a gateway call is still being handed to the venue.
+            await asyncio.wait(set(self._tasks))
+        if self.bundle.pacer.virtual and self._is_exhausted():
+            self.request_stop("the simulated market has no more events")
+            return
+        deadline = min(self._timers.values()) if self._timers else None
+        await self.bundle.pacer.wait(deadline, self._wake)
+        self._wake.clear()
+        self._drain()
+        self._fire_timers()
+        if evaluate and self._dirty and self.stop_reason is None:
+            self._evaluate()
+
+    def _is_exhausted(self) -> bool:
+        finished = getattr(self.bundle.pacer, "finished", None)
+        return bool(finished and finished()) and not self._inbox
+
+    def _drain(self) -> None:
+        inbox = self._inbox
+        while inbox:
+            self._handle(inbox.popleft())
+            self.events_processed += 1
+
+    def _fire_timers(self) -> None:
+        now = self.clock.now()
+        for name, due in list(self._timers.items()):
+            if due > now:
+                continue
+            match name:
+                case "status":
+                    self._timers[name] = now + self.options.status_interval_s
+                    self.record_status()
+                case "stuck":
+                    self._timers[name] = now + self.options.stuck_check_interval_s
+                    if self.tracker.stuck(now, self.options.stuck_timeout_s):
+                        self._spawn(self.reconciler.settle_stuck_orders())
+                case "venue_state":
+                    self._timers[name] = now + self.options.venue_state_interval_s
+                    self.record_venue_state()
+                case "duration":
+                    del self._timers[name]
+                    self.request_stop(f"--duration of {self.options.duration_s:g} s reached")
+                case "strategy":
+                    del self._timers[name]
+                    self._dirty = True
+
+    # --- events -----------------------------------------------------------------------------------
+
+    def _handle(self, event: Event) -> None:  # noqa: C901 - one flat dispatch is the clearest form
+        now = self.clock.now()
+        match event:
+            case BookDelta(market=market) if market in self.markets:
+                state = self.markets[market]
+                if state.ready:
+                    state.book.apply_delta(event)
+                    self._dirty = True
+            case BookSnapshot(market=market) if market in self.markets:
+                state = self.markets[market]
+                state.book.apply_snapshot(event)
+                state.ready = True
+                state.resync_reason = ""
+                self._dirty = True
+            case BookResyncRequired(market=market) if market in self.markets:
+                state = self.markets[market]
+                state.ready = False
+                state.resync_reason = event.reason
+                log.warning("order book of %s is resyncing: %s", market, event.reason)
+                self._dirty = True
+            case Trade(market=market) if market in self.markets:
+                self.markets[market].book.last_trade_price = event.price
+                self._dirty = True
+            case FundingInfoUpdated(info=info) if info.market in self.markets:
+                self.markets[info.market].funding = info
+            case ExternalPriceUpdated():
+                self.custom_price = event.price
+                self.custom_price_reason = event.reason
+                self._dirty = True
+            case OrderAccepted():
+                order = self.tracker.mark_accepted(event.client_id, event.exchange_id, now)
+                if order is not None:
+                    self.recorder.order_changed(order)
+            case OrderRejected():
+                order = self.tracker.finish(event.client_id, OrderStatus.REJECTED, now, event.reason)
+                if order is not None:
+                    log.warning("order %s rejected: %s", event.client_id, event.reason)
+                    self.recorder.order_changed(order)
+                    self._dirty = True
+            case OrderCancelled():
+                order = self.tracker.finish(event.client_id, OrderStatus.CANCELLED, now)
+                if order is not None:
+                    self.recorder.order_changed(order)
+                    self._dirty = True
+            case OrderCancelRejected():
+                order = self.tracker.mark_unknown(event.client_id, now, event.reason)
+                if order is not None:
+                    self._spawn(self.reconciler.settle_stuck_orders(force=[order]))
+            case OrderFilled():
+                self._on_fill(event, now)
+            case PositionUpdated():
+                self.account.set_position(event.market, event.side, event.position)
+                self.recorder.position(event.market, event.side, event.position, event.ts)
+                self._dirty = True
+            case BalanceUpdated(balance=balance):
+                self.account.balances[balance.asset] = balance
+            case FundingPaymentReceived():
+                if self._funding_seen.first_time((event.market, event.funding_time_ms)):
+                    self.recorder.funding(event)
+                    if event.asset == self.quote_asset:
+                        self.session.funding += event.amount
+                    verb = "received" if event.amount >= 0 else "paid"
+                    log.info("funding payment of %s %s %s on %s (rate %s)", abs(event.amount), event.asset,
+                             verb, event.market, event.rate)
+            case _:
+                pass
+
+    def _on_fill(self, event: OrderFilled, now: float) -> None:
+        if not self._fills_seen.first_time(event.trade_id):
+            return
+        order = self.tracker.mark_fill(event.client_id, event.trade_id, event.price, event.amount,
+                                       event.remaining, now)
+        self.recorder.fill(event)
+        if order is not None:
+            self.recorder.order_changed(order)
+        session = self.session
+        session.fills += 1
+        session.realized += event.realized_pnl
+        session.volume_quote += event.price * event.amount
+        if event.fee_asset == self.quote_asset:
+            session.fees += event.fee
+        self.strategy.on_fill(event, order.as_live() if order is not None else None, now)
+        log.info("filled %s %s %s @ %s (%s, fee %s %s)%s", event.side, event.amount, event.market, event.price,
+                 event.liquidity, event.fee, event.fee_asset, "" if event.remaining > 0 else " - order complete")
+        self._dirty = True
+
+    # --- deciding -----------------------------------------------------------------------------------
+
+    def strategy_view(self) -> StrategyView:
+        state = self.markets[self.market]
+        balance = self.account.balances.get(self.quote_asset)
+        ext = self.markets.get(self.external_market) if self.external_market else None
+        return StrategyView(
+            now=self.clock.now(),
+            book=state.book,
+            book_ready=state.ready and not state.book.is_empty,
+            orders=self.tracker.live_orders(self.market),
+            positions=self.account.market_positions(self.market),
+            available_margin=balance.available if balance is not None else Decimal(0),
+            maker_fee=self.maker_fee,
+            funding=state.funding,
+            external_book=ext.book if ext is not None else None,
+            external_ready=bool(ext and ext.ready and not ext.book.is_empty),
+            custom_price=self.custom_price,
+            custom_price_reason=self.custom_price_reason,
+        )
+
+    def _evaluate(self) -> None:
+        self._dirty = False
+        decision = self.strategy.decide(self.strategy_view())
+        self.last_decision = decision
+        for line in decision.logs:
+            log.info(line)
+        if decision.reason != self._last_reason:
+            self._last_reason = decision.reason
+            if decision.reason:
+                log.info("%s", decision.reason)
+        self.orders.execute(decision)
+        wakeup = self.strategy.next_wakeup()
+        if wakeup is not None:
+            self._timers["strategy"] = wakeup
+        else:
+            self._timers.pop("strategy", None)
+
+    # --- recording ------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return build_status(self, self.state)
+
+    def record_status(self) -> None:
+        now = self.clock.now()
+        self.recorder.status(self.status(), now)
+        self.recorder.heartbeat(now)
+
+    def record_venue_state(self) -> None:
+        if self.bundle.export_state is not None:
+            self.recorder.venue_state(self.bundle.export_state(), self.clock.now())
+
+    # --- shutdown -------------------------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        self.state = "stopping"
+        try:
+            await self._cancel_everything()
+        finally:
+            self.state = "stopped"
+            now = self.clock.now()
+            funding = self.markets[self.market].funding
+            mark = funding.mark_price if funding is not None else None
+            for p in self.account.market_positions(self.market):
+                # The final snapshot carries the PnL at the last mark, for `pmm history`.
+                marked = replace(p, unrealized_pnl=unrealized_at(p, mark), mark_price=mark or p.mark_price)
+                self.recorder.position(p.market, p.side, marked, now)
+            self.record_status()
+            self.record_venue_state()
+            await self.bundle.feed.stop()
+            await self.bundle.gateway.stop()
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def settle_pending(self, steps: int = 3) -> None:
+        """Let answers already on their way arrive and be handled (no strategy evaluation)."""
+        for _ in range(steps):
+            await self._step(evaluate=False)
+
+    async def _cancel_everything(self) -> None:
+        """Cancel every order this run placed and wait until the venue confirms it."""
+        count = self.orders.cancel_all_own("bot is stopping")
+        if count:
+            log.info("cancelling %d open order(s) before exit", count)
+        deadline = self.clock.now() + self.options.shutdown_timeout_s
+        while self.tracker.active(self.market) and self.clock.now() < deadline:
+            await self._step(evaluate=False)
+        await self.reconciler.cancel_leftovers()

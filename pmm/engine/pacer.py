@@ -1,0 +1,27 @@
+"""Real-time pacing: wait for the next event or the next timer, whichever comes first."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pmm.core.clock import Clock
+
+
+class WakeEvent(asyncio.Event):
+    """Set by `emit` whenever an event lands in the engine's inbox."""
+
+
+class RealTimePacer:
+    virtual = False
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def wait(self, deadline: float | None, wake: WakeEvent) -> None:
+        if wake.is_set():
+            return
+        timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+        try:
+            await asyncio.wait_for(wake.wait(), timeout)
+        except TimeoutError:
+            pass

@@ -1,0 +1,144 @@
+"""Reconciliation: the venue is the truth.
+
+Used at start (account set-up, orders left by an earlier run, positions, balances, fills and
+funding missed while the bot was down), for orders whose outcome is unknown or whose cancel went
+unanswered, and at shutdown (nothing of ours may be left resting). Missing fills are fed back
+through the normal event path, so they are recorded exactly once like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from pmm.core.events import FundingPaymentReceived, OrderAccepted, OrderCancelled, OrderFilled
+from pmm.core.model import OrderType
+from pmm.engine.tracker import TrackedOrder
+from pmm.errors import OrderError, PmmError, VenueSetupError
+
+if TYPE_CHECKING:
+    from pmm.engine.engine import Engine
+
+log = logging.getLogger("pmm.reconcile")
+
+_MAX_CANCEL_ATTEMPTS = 5
+
+
+class Reconciler:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._busy = False
+
+    async def set_up_account(self) -> None:
+        """Position mode, margin mode and leverage before any order (DESIGN.md §6)."""
+        engine = self._engine
+        gateway, params = engine.bundle.gateway, engine.params
+        steps = (
+            (f"set position mode to {params.position_mode}", gateway.set_position_mode(params.position_mode)),
+            (f"set margin mode of {engine.market} to {params.margin_mode}",
+             gateway.set_margin_mode(engine.market, params.margin_mode)),
+            (f"set leverage of {engine.market} to {params.leverage}x",
+             gateway.set_leverage(engine.market, params.leverage)),
+        )
+        for what, call in steps:
+            try:
+                await call
+            except PmmError as exc:
+                for _, pending in steps:
+                    pending.close()
+                raise VenueSetupError(
+                    f"Could not {what} on {engine.connector_id}: {exc}. Close open positions and orders "
+                    f"on that account or change the config, then start again."
+                ) from exc
+            log.info("%s: done", what)
+
+    async def at_start(self) -> None:
+        engine = self._engine
+        gateway, market = engine.bundle.gateway, engine.market
+        engine.account.replace_positions(await gateway.positions())
+        for balance in await gateway.balances():
+            engine.account.balances[balance.asset] = balance
+        for report in await gateway.open_orders(market):
+            if report.client_id.startswith("pmm-"):
+                log.warning("cancelling order %s left open by an earlier run", report.client_id)
+                try:
+                    await gateway.cancel_order(market, report.client_id)
+                except OrderError as exc:
+                    log.warning("could not cancel %s: %s", report.client_id, exc)
+            else:
+                log.warning("order %s on %s was not placed by pmm; leaving it alone", report.client_id, market)
+        await self.backfill(engine.options.backfill_since_ts)
+
+    async def backfill(self, since_ts: float) -> None:
+        """Record fills and funding payments the venue has after `since_ts` (duplicates are ignored)."""
+        engine = self._engine
+        gateway, market = engine.bundle.gateway, engine.market
+        fills = await gateway.fills_since(since_ts, market)
+        for f in fills:
+            engine.recorder.fill(OrderFilled(
+                f.client_id, f.exchange_id, f.trade_id, f.market, f.side, OrderType.LIMIT, f.price, f.amount,
+                Decimal(0), f.fee, f.fee_asset, f.liquidity, f.position_side, f.realized_pnl, f.ts, f.ts))
+        payments = await gateway.funding_payments_since(since_ts, market)
+        for p in payments:
+            ts = p.funding_time_ms / 1000
+            engine.recorder.funding(FundingPaymentReceived(
+                p.market, p.funding_time_ms, p.rate, p.amount, p.asset, p.position_amount, p.mark_price, ts, ts))
+        if fills or payments:
+            log.info("reconciled %d fill(s) and %d funding payment(s) from the venue", len(fills), len(payments))
+
+    async def settle_stuck_orders(self, force: list[TrackedOrder] | None = None) -> None:
+        """Ask the venue about orders whose placement or cancel went unanswered."""
+        engine = self._engine
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            now = engine.clock.now()
+            stuck = force or engine.tracker.stuck(now, engine.options.stuck_timeout_s)
+            if not stuck:
+                return
+            gateway, market = engine.bundle.gateway, engine.market
+            open_at_venue = {r.client_id: r for r in await gateway.open_orders(market)}
+            for order in stuck:
+                report = open_at_venue.get(order.client_id)
+                if report is not None:
+                    if order.exchange_id is None:
+                        engine.emit(OrderAccepted(order.client_id, report.exchange_id, market, now, now))
+                    if order.cancel_sent_ts is not None and order.cancel_attempts < _MAX_CANCEL_ATTEMPTS:
+                        log.warning("cancel of %s unanswered; sending it again", order.client_id)
+                        engine.orders.resend_cancel(order)
+                    continue
+                # Gone from the venue: pick up any fills we missed, then close it.
+                fills = [f for f in await gateway.fills_since(order.created_ts - 1.0, market)
+                         if f.client_id == order.client_id]
+                filled = Decimal(0)
+                for f in sorted(fills, key=lambda f: f.ts):
+                    filled += f.amount
+                    engine.emit(OrderFilled(
+                        f.client_id, f.exchange_id, f.trade_id, f.market, f.side, order.request.order_type,
+                        f.price, f.amount, order.request.amount - filled, f.fee, f.fee_asset, f.liquidity,
+                        f.position_side, f.realized_pnl, f.ts, now))
+                log.warning("order %s is not open at the venue; settled from its %d fill(s)", order.client_id,
+                            len(fills))
+                engine.emit(OrderCancelled(order.client_id, order.exchange_id, market, now, now))
+        finally:
+            self._busy = False
+
+    async def cancel_leftovers(self) -> None:
+        """After shutdown cancels: anything of ours still open at the venue is cancelled again."""
+        engine = self._engine
+        gateway, market = engine.bundle.gateway, engine.market
+        try:
+            leftovers = [r for r in await gateway.open_orders(market) if engine.orders.owns(r.client_id)]
+        except PmmError as exc:
+            log.error("could not check open orders at shutdown: %s", exc)
+            return
+        for report in leftovers:
+            log.warning("order %s still open at the venue at shutdown; cancelling", report.client_id)
+            try:
+                await gateway.cancel_order(market, report.client_id)
+            except PmmError as exc:
+                log.error("could not cancel %s: %s", report.client_id, exc)
+        if leftovers:
+            await engine.settle_pending()
