@@ -22,6 +22,10 @@ class SimPacer:
         if fast and not isinstance(clock, VirtualClock):
             raise TypeError("a fast simulation needs a VirtualClock")
 
+    def finished(self) -> bool:
+        """True when the simulated market will never produce another event (a replay ended)."""
+        return self._exchange.next_event_time() is None
+
     async def wait(self, deadline: float | None, wake: WakeEvent) -> None:
         if wake.is_set():
             return
@@ -37,6 +41,8 @@ class SimPacer:
             assert isinstance(self._clock, VirtualClock)
             self._clock.advance_to(target)
             self._exchange.advance_to(self._clock.now())
+            # Yield once per step so signal handlers and the live view still run.
+            await asyncio.sleep(0)
             return
         timeout = None if target is None else max(0.0, target - self._clock.now())
         try:

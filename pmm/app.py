@@ -1,0 +1,109 @@
+"""Composition root: config -> connector + strategy + engine + store, and the run's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pmm.engine.engine import Engine, EngineOptions
+
+log = logging.getLogger("pmm.app")
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    db_url: str
+    duration_s: float | None = None
+    fast: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    reason: str
+    events: int
+    fills: int
+
+
+async def run_bot(config: Any, options: StartOptions, *,
+                  on_engine: Callable[[Engine], None] | None = None,
+                  install_signal_handlers: bool = True) -> RunResult:
+    """Run one bot until it stops. Everything is persisted through a background writer."""
+    from pmm.connectors.registry import build_connector
+    from pmm.engine.store_recorder import StoreRecorder
+    from pmm.store import queries
+    from pmm.store.db import open_engine
+    from pmm.store.records import RunEnded, RunStarted, RunStatus
+    from pmm.store.writer import StoreWriter
+    from pmm.strategy import PerpetualMarketMaking
+
+    params = config.to_strategy_params()
+    db = open_engine(options.db_url)
+    venue = config.derivative
+    restored = queries.sim_account(db, venue) if venue.startswith("sim_") else None
+    backfill_since = queries.last_fill_ts(db, venue) or 0.0
+    db.dispose()
+
+    bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored)
+    rules = bundle.feed.trading_rules(params.market)
+    strategy = PerpetualMarketMaking(params, rules)
+    run_id = uuid.uuid4().hex
+    writer = StoreWriter(options.db_url)
+    recorder = StoreRecorder(writer, bundle.gateway.venue, run_id)
+    engine_options = EngineOptions(
+        duration_s=options.duration_s,
+        # A fast run covers days in seconds: snapshot by simulated time, not every simulated second.
+        status_interval_s=300.0 if options.fast else 1.0,
+        venue_state_interval_s=6 * 3600.0 if options.fast else 60.0,
+        backfill_since_ts=backfill_since,
+    )
+    external = params_external_market(config)
+    engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
+                    options=engine_options, external_market=external)
+    writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
+                             connector=config.derivative, market=params.market, config_path=str(config.path),
+                             config_text=config.source_text))
+    if on_engine is not None:
+        on_engine(engine)
+    loop = asyncio.get_running_loop()
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, engine.request_stop, f"received {signal.Signals(sig).name}")
+    poller = _start_custom_api(config, engine)
+    status = RunStatus.CRASHED
+    reason = "crashed"
+    try:
+        reason = await engine.run()
+        status = RunStatus.STOPPED
+    finally:
+        if poller is not None:
+            poller.cancel()
+        if install_signal_handlers:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        writer.submit(RunEnded(run_id=run_id, ended_ts=engine.clock.now(), status=status, exit_reason=reason))
+        await asyncio.to_thread(writer.close)
+    return RunResult(run_id=run_id, reason=reason, events=engine.events_processed, fills=engine.session.fills)
+
+
+def params_external_market(config: Any) -> str | None:
+    """The second market of the same connector used as price source, if any."""
+    if config.price_source == "external_market" and config.price_source_derivative == config.derivative:
+        return str(config.price_source_market)
+    return None
+
+
+def _start_custom_api(config: Any, engine: Engine) -> asyncio.Task[None] | None:
+    if config.price_source != "custom_api":
+        return None
+    from pmm.engine.custom_api import CustomApiPriceSource
+
+    source = CustomApiPriceSource(str(config.price_source_custom_api), float(config.custom_api_update_interval),
+                                  engine.clock, engine.emit)
+    return asyncio.get_running_loop().create_task(source.run())

@@ -1,0 +1,142 @@
+"""The `pmm` command line: argument parsing, output, one error handler, exit codes. No logic here.
+
+Exit codes: 0 ok, 1 internal error, 2 config/usage, 3 auth, 4 exchange unavailable, 5 safety stop.
+Heavy modules are imported inside the commands so `pmm --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="pmm: an event-driven perpetual-futures market-making bot.")
+
+DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy database URL "
+                                              "(default: $PMM_DB or sqlite:///data/pmm.sqlite in the working directory).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+def _db_url(db: str | None) -> str:
+    if db:
+        return db
+    from pmm.store.db import default_db_url
+
+    return default_db_url()
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    from pmm.errors import EXIT_INTERNAL, ConfigError, PmmError
+
+    if isinstance(exc, ConfigError) and exc.problems != [str(exc)]:
+        typer.echo(f"error: {exc}", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+    elif isinstance(exc, PmmError):
+        typer.echo(f"error: {exc}", err=True)
+    else:
+        typer.echo(f"internal error: {exc.__class__.__name__}: {exc}. This is a bug in pmm; please report it "
+                   f"with the log above.", err=True)
+        raise typer.Exit(EXIT_INTERNAL)
+    raise typer.Exit(exc.exit_code)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@app.command()
+def start(
+    config: Annotated[Path, typer.Option("-c", "--config", help="Strategy config YAML file.")],
+    duration: Annotated[float | None, typer.Option("--duration", min=0.0,
+                        help="Stop by itself after this many seconds of clock time.")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="sim_perpetual only: run a virtual clock as fast "
+                                       "as the machine allows (same seed, same results).")] = False,
+    plain: Annotated[bool, typer.Option("--plain", help="Print log lines instead of the live view, even "
+                                        "on a terminal.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Start the bot on a config; Ctrl-C or SIGTERM stops it cleanly (own orders cancelled)."""
+    import asyncio
+
+    from pmm.app import StartOptions, run_bot
+    from pmm.config import load_config
+    from pmm.errors import ConfigError
+    from pmm.ui.live import LiveRun
+
+    try:
+        cfg = load_config(config)
+        if fast and not cfg.derivative.startswith("sim_"):
+            raise ConfigError(f"--fast only works with the simulated exchange; `derivative` is {cfg.derivative}. "
+                              f"Drop --fast, or use `derivative: sim_perpetual`.")
+        live = LiveRun(interactive=sys.stdout.isatty() and not plain)
+        options = StartOptions(db_url=_db_url(db), duration_s=duration, fast=fast)
+        with live:
+            result = asyncio.run(run_bot(cfg, options, on_engine=live.attach))
+    except Exception as exc:  # one error handler for the whole command
+        _fail(exc)
+    typer.echo(f"stopped: {result.reason}. Run {result.run_id[:8]}: {result.events} events, {result.fills} fills. "
+               f"See `pmm history`.")
+
+
+@app.command()
+def status(
+    funding_rate: Annotated[bool, typer.Option("--funding-rate", help="Add funding rate, mark and index price, "
+                                               "next funding time and the estimated next payment.")] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Show the running bot (or the last one, marked stopped) from the store."""
+    from pmm.ui.commands import show_status
+
+    try:
+        show_status(_db_url(db), funding_rate=funding_rate, as_json=json_out)
+    except Exception as exc:
+        _fail(exc)
+
+
+@app.command()
+def balance(
+    derivative: Annotated[str, typer.Option("--derivative", help="Connector whose account to show.")] = "sim_perpetual",
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Show an account: per asset total, available and margin in use; per position side, size, entry, PnL."""
+    from pmm.ui.commands import show_balance
+
+    try:
+        show_balance(_db_url(db), derivative, as_json=json_out)
+    except Exception as exc:
+        _fail(exc)
+
+
+@app.command()
+def history(
+    days: Annotated[float | None, typer.Option("--days", min=0.0, help="Only the last N days.")] = None,
+    market: Annotated[str | None, typer.Option("--market", help="Only this market, e.g. BTC-USDT.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the fills and funding payments "
+                                                  "to this CSV file.")] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Performance per market and per run: fills, volume, realized PnL, fees, funding, unrealized, net."""
+    from pmm.ui.commands import show_history
+
+    try:
+        show_history(_db_url(db), days=days, market=market, csv_path=csv_path, as_json=json_out)
+    except Exception as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
+
+
+if __name__ == "__main__":
+    main()
