@@ -1,0 +1,240 @@
+"""The performance report behind `pmm history`: pure functions over fills, funding, positions.
+
+Unlike Hummingbot's derivative "Trade P&L" (FIFO pairing of orders by a simple mean price, no
+funding, no open position), the PnL here is what the account actually experienced:
+
+    net_pnl = realized_pnl - fees_in_quote + funding_net + unrealized_pnl
+
+- `realized_pnl`: the sum of the venue-reported realized PnL of the fills (before fees).
+- `fees_in_quote`: fees (positive = paid, rebates negative) in the quote asset, plus fees in other
+  assets converted with `prices`; assets without a price (fees or funding) are listed in
+  `unpriced_assets` and left out of the quote totals (never silently valued at zero).
+- `funding_paid` / `funding_received`: magnitudes; `funding_net = received - paid`.
+- `unrealized_pnl`: from the last position snapshot of each side of the market (of the run, when
+  grouped per run), as the venue reported it at its last mark.
+
+Groups are keyed by (venue, market[, run_id]): fills from different venues (sim and live) never mix.
+All money is Decimal; `to_dict()` gives JSON-ready dicts with decimals as strings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pmm.core.model import ZERO, Side
+from pmm.store import jsonable
+from pmm.store.records import FillRecord, FundingRecord, PositionSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPerformance:
+    """Performance of one market on one venue, for one run (`run_id`) or all runs (None)."""
+
+    venue: str
+    market: str
+    run_id: str | None
+    quote_asset: str
+    start_ts: float | None  # first fill or funding payment
+    end_ts: float | None  # last fill or funding payment
+    fills: int
+    buys: int
+    sells: int
+    buy_volume_base: Decimal
+    buy_volume_quote: Decimal
+    sell_volume_base: Decimal
+    sell_volume_quote: Decimal
+    avg_buy_price: Decimal | None  # volume-weighted; None without buys
+    avg_sell_price: Decimal | None
+    realized_pnl: Decimal
+    fees_by_asset: dict[str, Decimal]
+    fees_in_quote: Decimal
+    unpriced_assets: tuple[str, ...]  # fee/funding assets without a price: not in the totals
+    funding_payments: int
+    funding_paid: Decimal
+    funding_received: Decimal
+    funding_net: Decimal
+    position: Decimal  # signed (long - short) at the last snapshot(s)
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal
+    net_pnl: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(jsonable.to_jsonable(self))
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceReport:
+    """One `MarketPerformance` per group, and the net PnL summed per quote asset."""
+
+    start_ts: float | None
+    end_ts: float | None
+    markets: tuple[MarketPerformance, ...]
+    net_pnl_by_quote: dict[str, Decimal]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(jsonable.to_jsonable(self))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return jsonable.dumps(self, indent=indent)
+
+
+def infer_quote_asset(market: str) -> str:
+    """The quote of "BASE-QUOTE" (pmm's market naming); "BASE/QUOTE" and "BASE/QUOTE:SETTLE" too."""
+    for sep in ("-", "/"):
+        if sep in market:
+            return market.rsplit(sep, 1)[1].split(":")[0]
+    return ""
+
+
+def _vwap(quote: Decimal, base: Decimal) -> Decimal | None:
+    return None if base == 0 else quote / base
+
+
+def market_performance(
+    venue: str,
+    market: str,
+    fills: Iterable[FillRecord],
+    funding: Iterable[FundingRecord],
+    positions: Iterable[PositionSnapshot] = (),
+    *,
+    run_id: str | None = None,
+    quote_asset: str | None = None,
+    prices: Mapping[str, Decimal] | None = None,
+) -> MarketPerformance:
+    """The performance of (venue, market); records of other venues/markets/runs are ignored.
+
+    `positions` may hold several snapshots: the last one (by ts, then list order) per side counts.
+    `prices` values one unit of a non-quote asset (a fee in BNB) in `quote_asset`.
+    """
+    quote = quote_asset or infer_quote_asset(market)
+    prices = prices or {}
+
+    def mine(r: FillRecord | FundingRecord | PositionSnapshot) -> bool:
+        return r.venue == venue and r.market == market and (run_id is None or r.run_id == run_id)
+
+    buys = sells = 0
+    b_base = b_quote = s_base = s_quote = realized = ZERO
+    fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    times: list[float] = []
+    for f in filter(mine, fills):
+        times.append(f.ts)
+        if f.side is Side.BUY:
+            buys += 1
+            b_base += f.amount
+            b_quote += f.amount * f.price
+        else:
+            sells += 1
+            s_base += f.amount
+            s_quote += f.amount * f.price
+        realized += f.realized_pnl
+        fees[f.fee_asset] += f.fee
+
+    unpriced: set[str] = set()
+
+    def in_quote(amount: Decimal, asset: str) -> Decimal:
+        if asset == quote or not asset:
+            return amount
+        if asset in prices:
+            return amount * prices[asset]
+        unpriced.add(asset)  # reported, and left out of the quote totals
+        return ZERO
+
+    paid = received = ZERO
+    n_funding = 0
+    for p in filter(mine, funding):
+        n_funding += 1
+        times.append(p.ts)
+        amount = in_quote(p.amount, p.asset)
+        if amount < 0:
+            paid -= amount
+        else:
+            received += amount
+    fees_in_quote = sum((in_quote(fee, asset) for asset, fee in fees.items()), ZERO)
+
+    last: dict[Any, PositionSnapshot] = {}
+    for snap in filter(mine, positions):
+        prev = last.get(snap.side)
+        if prev is None or snap.ts >= prev.ts:
+            last[snap.side] = snap
+    position = sum((s.signed_amount for s in last.values()), ZERO)
+    unrealized = sum((s.unrealized_pnl for s in last.values() if s.amount != 0), ZERO)
+    marks = [s for s in last.values() if s.mark_price is not None]
+    mark = max(marks, key=lambda s: s.ts).mark_price if marks else None
+
+    funding_net = received - paid
+    return MarketPerformance(
+        venue=venue, market=market, run_id=run_id, quote_asset=quote,
+        start_ts=min(times) if times else None, end_ts=max(times) if times else None,
+        fills=buys + sells, buys=buys, sells=sells,
+        buy_volume_base=b_base, buy_volume_quote=b_quote, sell_volume_base=s_base, sell_volume_quote=s_quote,
+        avg_buy_price=_vwap(b_quote, b_base), avg_sell_price=_vwap(s_quote, s_base),
+        realized_pnl=realized, fees_by_asset=dict(sorted(fees.items())), fees_in_quote=fees_in_quote,
+        unpriced_assets=tuple(sorted(unpriced)), funding_payments=n_funding, funding_paid=paid,
+        funding_received=received, funding_net=funding_net, position=position, mark_price=mark,
+        unrealized_pnl=unrealized, net_pnl=realized - fees_in_quote + funding_net + unrealized,
+    )  # fmt: skip
+
+
+def performance_report(
+    fills: Iterable[FillRecord],
+    funding: Iterable[FundingRecord],
+    positions: Iterable[PositionSnapshot] = (),
+    *,
+    per_run: bool = False,
+    quote_assets: Mapping[str, str] | None = None,
+    prices: Mapping[str, Decimal] | None = None,
+) -> PerformanceReport:
+    """Group by (venue, market), or (venue, market, run_id) with `per_run`, and report each group.
+
+    A market appears if it has a fill, a funding payment, or an open position in the snapshots.
+    `quote_assets` maps market -> quote asset where "BASE-QUOTE" naming does not tell it.
+    """
+    fills, funding, positions = list(fills), list(funding), list(positions)
+    quote_assets = quote_assets or {}
+
+    def key(r: FillRecord | FundingRecord | PositionSnapshot) -> tuple[str, str, str | None]:
+        return (r.venue, r.market, r.run_id if per_run else None)
+
+    keys = {key(r) for r in (*fills, *funding)} | {key(p) for p in positions if p.amount != 0}
+    markets = tuple(
+        market_performance(
+            venue, market, fills, funding, positions,
+            run_id=run_id, quote_asset=quote_assets.get(market), prices=prices,
+        )  # fmt: skip
+        for venue, market, run_id in sorted(keys, key=lambda k: (k[0], k[1], k[2] or ""))
+    )
+    by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for m in markets:
+        by_quote[m.quote_asset] += m.net_pnl
+    starts = [m.start_ts for m in markets if m.start_ts is not None]
+    ends = [m.end_ts for m in markets if m.end_ts is not None]
+    return PerformanceReport(
+        start_ts=min(starts) if starts else None,
+        end_ts=max(ends) if ends else None,
+        markets=markets,
+        net_pnl_by_quote=dict(sorted(by_quote.items())),
+    )
+
+
+def ledger_difference(
+    start_balance: Decimal,
+    end_balance: Decimal,
+    fills: Iterable[FillRecord],
+    funding: Iterable[FundingRecord],
+    asset: str | None = None,
+) -> Decimal:
+    """`end - start - (Σ realized_pnl - Σ fee + Σ funding)`: 0 when the records explain the wallet.
+
+    With `asset`, only fees and funding paid in that asset count (a fee in BNB does not move the
+    USDT wallet). Non-zero means a fill or payment is missing, duplicated or wrong, or the wallet
+    moved for another reason (a transfer).
+    """
+    fills = list(fills)
+    realized = sum((f.realized_pnl for f in fills), ZERO)
+    fees = sum((f.fee for f in fills if asset is None or f.fee_asset == asset), ZERO)
+    paid = sum((p.amount for p in funding if asset is None or p.asset == asset), ZERO)
+    return end_balance - start_balance - (realized - fees + paid)

@@ -1,0 +1,188 @@
+"""The tables (SQLAlchemy 2 declarative, typed mappings).
+
+Every money or size column is `DecimalText` (lossless); every timestamp is float seconds since the
+epoch except `funding_time_ms`, the venue's settlement key. Idempotency keys:
+
+- `fills`: UNIQUE(venue, market, trade_id). DESIGN §7 says (venue, trade_id); the market is added
+  because some venues (Binance USDⓈ-M) number trades per symbol, so the same trade id can occur on
+  two markets. For venues with global ids the two keys are equivalent.
+- `funding_payments`: UNIQUE(venue, market, funding_time_ms) (Hummingbot keys on the timestamp
+  alone, so same-time payments on two pairs collide).
+- `orders`: client_id primary key, upserted on every state change; `order_events` keeps the history.
+- `status_snapshots` (per run) and `sim_accounts` (per venue): latest only, upserted.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pmm.store.types import DecimalText, Timestamp
+
+# 64-bit ids on servers; on SQLite the id must be exactly INTEGER to alias the rowid.
+_BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base: `Decimal` annotations map to `DecimalText`, `float` to DOUBLE."""
+
+    type_annotation_map = {Decimal: DecimalText(), float: Timestamp(), str: String()}
+
+
+class Run(Base):
+    """One `pmm start` process. `status` is "running", "stopped" or "crashed"."""
+
+    __tablename__ = "runs"
+
+    run_id: Mapped[str] = mapped_column(String, primary_key=True)
+    started_ts: Mapped[float]
+    ended_ts: Mapped[float | None]
+    status: Mapped[str]
+    pid: Mapped[int | None]
+    connector: Mapped[str]
+    market: Mapped[str]
+    config_path: Mapped[str] = mapped_column(Text)
+    config_text: Mapped[str] = mapped_column(Text)  # the YAML as loaded; never holds secrets
+    exit_reason: Mapped[str | None] = mapped_column(Text)
+    heartbeat_ts: Mapped[float | None]
+
+    __table_args__ = (Index("ix_runs_started", "started_ts"),)
+
+
+class Order(Base):
+    """The latest state of one order of ours (or one adopted at reconciliation)."""
+
+    __tablename__ = "orders"
+
+    client_id: Mapped[str] = mapped_column(String, primary_key=True)
+    run_id: Mapped[str]
+    venue: Mapped[str]
+    market: Mapped[str]
+    side: Mapped[str]
+    order_type: Mapped[str]
+    price: Mapped[Decimal | None]  # None for market orders
+    amount: Mapped[Decimal]
+    filled: Mapped[Decimal]
+    status: Mapped[str]
+    purpose: Mapped[str]
+    level: Mapped[int]
+    position_action: Mapped[str]
+    position_side: Mapped[str]
+    reduce_only: Mapped[bool]
+    exchange_id: Mapped[str | None]
+    created_ts: Mapped[float]
+    updated_ts: Mapped[float]
+    last_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_orders_run_status", "run_id", "status"),)
+
+
+class OrderEvent(Base):
+    """Append-only: one row per state change of an order."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    client_id: Mapped[str]
+    run_id: Mapped[str]
+    ts: Mapped[float]
+    status: Mapped[str]
+    filled: Mapped[Decimal]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_order_events_client", "client_id", "id"),)
+
+
+class Fill(Base):
+    """One execution as the venue reported it (fee positive = paid, realized_pnl venue-reported)."""
+
+    __tablename__ = "fills"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    venue: Mapped[str]
+    trade_id: Mapped[str]
+    run_id: Mapped[str]
+    client_id: Mapped[str]
+    exchange_id: Mapped[str]
+    market: Mapped[str]
+    side: Mapped[str]
+    price: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    fee_asset: Mapped[str]
+    liquidity: Mapped[str]
+    position_side: Mapped[str]
+    realized_pnl: Mapped[Decimal]
+    ts: Mapped[float]
+
+    __table_args__ = (
+        UniqueConstraint("venue", "market", "trade_id", name="uq_fills_venue_market_trade"),
+        Index("ix_fills_ts", "ts"),
+        Index("ix_fills_run_ts", "run_id", "ts"),
+    )
+
+
+class FundingPayment(Base):
+    """One funding settlement (amount signed: positive = received, negative = paid)."""
+
+    __tablename__ = "funding_payments"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    venue: Mapped[str]
+    market: Mapped[str]
+    funding_time_ms: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[str]
+    rate: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    asset: Mapped[str]
+    position_amount: Mapped[Decimal]  # signed size at settlement
+    mark_price: Mapped[Decimal]
+
+    __table_args__ = (
+        UniqueConstraint("venue", "market", "funding_time_ms", name="uq_funding_venue_market_time"),
+        Index("ix_funding_time", "funding_time_ms"),
+    )
+
+
+class PositionSnapshotRow(Base):
+    """A position as the venue reported it at `ts`. A closed position is a row with amount 0."""
+
+    __tablename__ = "position_snapshots"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str]
+    venue: Mapped[str]
+    market: Mapped[str]
+    side: Mapped[str]
+    amount: Mapped[Decimal]
+    entry_price: Mapped[Decimal]
+    leverage: Mapped[int | None]  # None on a flat snapshot
+    margin_mode: Mapped[str | None]
+    unrealized_pnl: Mapped[Decimal]
+    liquidation_price: Mapped[Decimal | None]
+    mark_price: Mapped[Decimal | None]
+    ts: Mapped[float]
+
+    __table_args__ = (Index("ix_positions_run_market_ts", "run_id", "market", "ts"),)
+
+
+class StatusSnapshotRow(Base):
+    """What `pmm status` shows for a run, as JSON written by the engine. Latest only."""
+
+    __tablename__ = "status_snapshots"
+
+    run_id: Mapped[str] = mapped_column(String, primary_key=True)
+    ts: Mapped[float]
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class SimAccountRow(Base):
+    """The simulated exchange's exported account (JSON), so a restart continues it."""
+
+    __tablename__ = "sim_accounts"
+
+    venue: Mapped[str] = mapped_column(String, primary_key=True)
+    ts: Mapped[float]
+    state: Mapped[str] = mapped_column(Text)
