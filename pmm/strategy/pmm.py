@@ -1,0 +1,306 @@
+"""`PerpetualMarketMaking`: Hummingbot's perpetual_market_making decision logic, event driven.
+
+The engine calls `decide(view)` on every event that can change the outcome and schedules a
+re-evaluation at `next_wakeup()`. `decide` is idempotent: orders the engine is placing appear in
+`view.orders` as PENDING_NEW and orders being cancelled carry `cancel_pending`, so a second call
+with the same view proposes nothing new (the timers also move forward when orders are created).
+
+Modes (reference §2.0): with no open position on the market, market making (§2.1 to §2.10);
+with one, position management only (§3, see `positions.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pmm.core.events import OrderFilled
+from pmm.core.model import (
+    OrderPurpose,
+    OrderType,
+    Position,
+    PositionAction,
+    PositionMode,
+    PositionSide,
+    Side,
+    TradingRules,
+)
+from pmm.errors import ConfigError
+from pmm.strategy.params import PmmParams
+from pmm.strategy.positions import ExitManager, ExitPlan
+from pmm.strategy.proposal import Proposed, build_proposal, order_margin
+from pmm.strategy.reference_price import RefPrice, maker_book_problem, reference_price
+from pmm.strategy.refresh import Timers, below_min_spread, within_tolerance
+from pmm.strategy.views import Cancel, Decision, LiveOrder, OrderIntent, StrategyView
+
+POSITION_OPEN = "position open: managing exits"
+
+
+def _fmt(value: Decimal) -> str:
+    """A Decimal without trailing zeros or exponent: 50.00 -> "50", 1.50 -> "1.5"."""
+    return format(value.normalize(), "f")
+
+
+def iso_time(ts: float) -> str:
+    """UTC ISO-8601 to the second, for reasons shown to the user."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _LogDedup:
+    """Emits advisory logs only when they were not emitted by the previous evaluation.
+
+    `decide` runs on every book update; the same "order omitted" line at that rate is noise.
+    """
+
+    __slots__ = ("_previous",)
+
+    def __init__(self) -> None:
+        self._previous: frozenset[str] = frozenset()
+
+    def filter(self, lines: list[str]) -> list[str]:
+        current = frozenset(lines)
+        fresh = [line for line in lines if line not in self._previous]
+        self._previous = current
+        return fresh
+
+
+class PerpetualMarketMaking:
+    """The strategy. Pure: no I/O, no clock; time comes from `view.now` and `on_fill(now=...)`."""
+
+    def __init__(self, params: PmmParams, rules: TradingRules) -> None:
+        if params.market != rules.market:
+            raise ConfigError(f"Trading rules are for {rules.market}, but the strategy trades {params.market}.")
+        if params.leverage <= 0:
+            raise ConfigError(f"leverage must be a positive integer, got {params.leverage}.")
+        if params.price_ceiling != -1 and params.price_ceiling < params.price_floor:
+            raise ConfigError("Parameter price_ceiling cannot be lower than price_floor.")
+        self.params = params
+        self.rules = rules
+        self._timers = Timers()
+        self._exits = ExitManager(params, rules)
+        self._last_own_trade_price: Decimal | None = None
+        self._now = 0.0  # latest time seen (decide or on_fill)
+        self._wakeups: list[float] = []  # timer candidates found by the last decide
+        self._has_live_quotes = False
+        self._logs = _LogDedup()
+        hedge = params.position_mode is PositionMode.HEDGE
+        self._quote_position_side = {
+            Side.BUY: PositionSide.LONG if hedge else PositionSide.BOTH,
+            Side.SELL: PositionSide.SHORT if hedge else PositionSide.BOTH,
+        }
+        self._leverage = Decimal(params.leverage)
+
+    # --- read-only state (status, tests) ------------------------------------------------------
+
+    @property
+    def create_timestamp(self) -> float:
+        return self._timers.create_ts
+
+    @property
+    def cancel_timestamp(self) -> float:
+        return self._timers.cancel_ts
+
+    @property
+    def last_own_trade_price(self) -> Decimal | None:
+        return self._last_own_trade_price
+
+    # --- events -------------------------------------------------------------------------------
+
+    def on_fill(self, fill: OrderFilled, order: LiveOrder | None, now: float) -> None:
+        """Any fill of our orders on this market, partial or complete, quote or exit (fix §6.14).
+
+        Starts `filled_order_delay` and records the fill price for `last_own_trade_price`.
+        `order` may be None when the engine does not know the order: we still count it (waiting
+        longer is the safe side).
+        """
+        if fill.market != self.params.market:
+            return
+        if order is not None and order.purpose is OrderPurpose.EXTERNAL:
+            return  # not placed by this run: neither ours to price from nor a reason to pause
+        self._now = max(self._now, now)
+        self._timers.on_fill(now, self.params.filled_order_delay)
+        self._last_own_trade_price = fill.price
+
+    def next_wakeup(self) -> float | None:
+        """Earliest future time at which a timer can change what `decide` returns."""
+        now = self._now
+        best: float | None = None
+        candidates = list(self._wakeups)
+        candidates.append(self._timers.create_ts)
+        if self._has_live_quotes:
+            candidates.append(self._timers.cancel_ts)
+        for t in candidates:
+            if t > now and (best is None or t < best):
+                best = t
+        return best
+
+    # --- the decision -------------------------------------------------------------------------
+
+    def decide(self, view: StrategyView) -> Decision:
+        """What to place and cancel now. Cheap, and idempotent for the same view."""
+        self._now = max(self._now, view.now)
+        ref = reference_price(self.params, view, self._last_own_trade_price)
+        market = self.params.market
+        positions = [p for p in view.positions if p.market == market and p.amount > 0]
+        if positions:
+            return self._manage_positions(view, ref, positions)
+        return self._market_make(view, ref)
+
+    # --- position management (§3) -------------------------------------------------------------
+
+    def _manage_positions(self, view: StrategyView, ref: RefPrice, positions: list[Position]) -> Decision:
+        book_usable = maker_book_problem(view) is None
+        plan = self._exits.manage(view, positions, book_usable)
+        if self.params.position_mode is PositionMode.ONEWAY:
+            # as the reference: quotes on the closing side go, same-side quotes stay
+            closing = {p.side.closing_side for p in positions}
+            for o in view.orders:
+                if o.purpose is OrderPurpose.QUOTE and o.side in closing:
+                    plan.cancel(o, "position open: closing-side quote cancelled in favour of exits")
+        self._wakeups = plan.wakeups
+        self._has_live_quotes = False  # cancel_ts does not act while a position is open
+        reason = "; ".join([POSITION_OPEN, *plan.notes])
+        return Decision(
+            places=tuple(plan.places),
+            cancels=tuple(plan.cancels.values()),
+            ref_price=ref.price,
+            ref_price_type=ref.price_type,
+            quoting=False,
+            reason=reason,
+            logs=tuple(plan.logs + self._logs.filter(plan.advisory)),
+        )
+
+    # --- market making (§2) -------------------------------------------------------------------
+
+    def _market_make(self, view: StrategyView, ref: RefPrice) -> Decision:
+        p = self.params
+        now = view.now
+        timers = self._timers
+        self._wakeups = []
+        cleanup = ExitPlan()
+        self._exits.cleanup(view.orders, cleanup)  # exits of a position that is gone
+        cancels: dict[str, Cancel] = cleanup.cancels
+        quotes = [o for o in view.orders if o.purpose is OrderPurpose.QUOTE]
+        live = [o for o in quotes if not o.cancel_pending]
+
+        problem = ref.reason if ref.price is None else maker_book_problem(view)
+        if problem is not None:
+            # freeze: nothing is placed, refreshed or spread-checked without a trustworthy price
+            self._has_live_quotes = bool(live)
+            return Decision(
+                cancels=tuple(cancels.values()),
+                ref_price=ref.price,
+                ref_price_type=ref.price_type,
+                quoting=False,
+                reason=problem,
+                logs=tuple(self._logs.filter([])),
+            )
+        refp = ref.price
+        assert refp is not None
+
+        proposal: list[Proposed] | None = None
+        notes: list[str] = []
+        advisory: list[str] = []
+        logs: list[str] = []
+        if timers.create_ts <= now:
+            # margin held by the live quotes would be freed by replacing them: add it back so
+            # the tolerance comparison is not skewed by our own orders (zero when creating)
+            available = view.available_margin
+            for o in live:
+                available += order_margin(o.price, o.remaining, self._leverage, view.maker_fee)
+            result = build_proposal(p, self.rules, refp, view.book, quotes, available, view.maker_fee)
+            proposal = result.orders
+            notes = result.notes
+            advisory = result.logs
+
+        # §2.8 refresh with tolerance
+        if timers.cancel_ts <= now and live:
+            if proposal is not None and within_tolerance(live, proposal, p.order_refresh_tolerance_pct):
+                logs.append(
+                    "Not canceling active orders since difference between new order prices and current order "
+                    f"prices is within {float(p.order_refresh_tolerance_pct):.2%} order_refresh_tolerance_pct"
+                )
+                timers.set_timers(now, p.order_refresh_time)
+            else:
+                for o in live:
+                    cancels.setdefault(o.client_id, Cancel(o.client_id, "order refresh"))
+
+        # §2.9 minimum spread, every evaluation
+        for o in live:
+            if o.client_id not in cancels and below_min_spread(o, refp, p.minimum_spread):
+                cancels[o.client_id] = Cancel(o.client_id, f"below minimum spread {p.minimum_spread}")
+
+        # §2.10 create: only when no quote at all is active (cancel-pending ones count too)
+        places: tuple[OrderIntent, ...] = ()
+        if proposal and timers.create_ts <= now and not quotes:
+            places = tuple(self._quote_intent(o) for o in proposal)
+            timers.set_timers(now, p.order_refresh_time)
+            logs.extend(self._creation_logs(proposal))
+
+        staying = any(o.client_id not in cancels for o in live)
+        self._has_live_quotes = bool(live)
+        quoting = bool(places) or staying
+        reason = self._mm_reason(now, quoting, quotes, live, cancels, proposal, notes)
+        return Decision(
+            places=places,
+            cancels=tuple(cancels.values()),
+            ref_price=refp,
+            ref_price_type=ref.price_type,
+            quoting=quoting,
+            reason=reason,
+            logs=tuple(logs + self._logs.filter(advisory)),
+        )
+
+    def _quote_intent(self, o: Proposed) -> OrderIntent:
+        return OrderIntent(
+            side=o.side,
+            price=o.price,
+            amount=o.amount,
+            order_type=OrderType.LIMIT_MAKER,
+            purpose=OrderPurpose.QUOTE,
+            position_action=PositionAction.OPEN,
+            position_side=self._quote_position_side[o.side],
+            reduce_only=False,
+            level=o.level,
+        )
+
+    def _creation_logs(self, proposal: list[Proposed]) -> list[str]:
+        out = []
+        for side, word in ((Side.BUY, "bid"), (Side.SELL, "ask")):
+            orders = [o for o in proposal if o.side is side]
+            if orders:
+                listed = ", ".join(f"'{_fmt(o.amount)} {self.rules.base}, {_fmt(o.price)} {self.rules.quote}'" for o in orders)
+                out.append(
+                    f"({self.params.market}) Creating {len(orders)} LIMIT_MAKER {word} orders at (Size, Price): "
+                    f"[{listed}] to OPEN position."
+                )
+        return out
+
+    def _mm_reason(
+        self,
+        now: float,
+        quoting: bool,
+        quotes: list[LiveOrder],
+        live: list[LiveOrder],
+        cancels: dict[str, Cancel],
+        proposal: list[Proposed] | None,
+        notes: list[str],
+    ) -> str:
+        """Why not quoting (or a partial restriction while quoting)."""
+        if quoting:
+            # partial suppressions (price band) are worth showing even while quoting
+            return "; ".join(n for n in notes if "suppressed" in n)
+        timers = self._timers
+        if timers.create_ts > now:
+            until = iso_time(timers.create_ts)
+            if timers.create_ts == timers.fill_delay_until:
+                return f"waiting filled_order_delay until {until}"
+            return f"waiting order_refresh_time until {until}"
+        if quotes:
+            pending = sum(1 for o in quotes if o.cancel_pending or o.client_id in cancels)
+            return f"waiting for {pending} order cancel(s) to be confirmed before re-quoting"
+        if notes:
+            return "; ".join(notes)
+        if proposal == []:
+            return "no orders proposed"
+        return "not quoting"
