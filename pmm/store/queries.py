@@ -199,6 +199,30 @@ def funding_payments(
     ]
 
 
+def last_fill_ts(engine: Engine, venue: str | None = None, market: str | None = None) -> float | None:
+    """Time of the newest stored fill (of `venue`/`market`): where a fill backfill resumes."""
+    stmt = select(func.max(Fill.ts))
+    if venue is not None:
+        stmt = stmt.where(Fill.venue == venue)
+    if market is not None:
+        stmt = stmt.where(Fill.market == market)
+    with engine.connect() as conn:
+        value = conn.execute(stmt).scalar_one_or_none()
+    return None if value is None else float(value)
+
+
+def last_funding_time_ms(engine: Engine, venue: str | None = None, market: str | None = None) -> int | None:
+    """Settlement time of the newest stored funding payment: where a funding backfill resumes."""
+    stmt = select(func.max(FundingPayment.funding_time_ms))
+    if venue is not None:
+        stmt = stmt.where(FundingPayment.venue == venue)
+    if market is not None:
+        stmt = stmt.where(FundingPayment.market == market)
+    with engine.connect() as conn:
+        value = conn.execute(stmt).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
 def _position(r: Any) -> PositionSnapshot:
     return PositionSnapshot(
         run_id=r.run_id, venue=r.venue, market=r.market, side=PositionSide(r.side), amount=r.amount,
