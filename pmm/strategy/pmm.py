@@ -218,7 +218,7 @@ class PerpetualMarketMaking:
             if proposal is not None and within_tolerance(live, proposal, p.order_refresh_tolerance_pct):
                 logs.append(
                     "Not canceling active orders since difference between new order prices and current order "
-                    f"prices is within {float(p.order_refresh_tolerance_pct):.2%} order_refresh_tolerance_pct"
+                    f"prices is within {p.order_refresh_tolerance_pct:.2%} order_refresh_tolerance_pct"
                 )
                 timers.set_timers(now, p.order_refresh_time)
             else:
@@ -238,7 +238,7 @@ class PerpetualMarketMaking:
             logs.extend(self._creation_logs(proposal))
 
         staying = any(o.client_id not in cancels for o in live)
-        self._has_live_quotes = bool(live)
+        self._has_live_quotes = bool(live) or bool(places)  # cancel_ts only matters with quotes
         quoting = bool(places) or staying
         reason = self._mm_reason(now, quoting, quotes, live, cancels, proposal, notes)
         return Decision(
