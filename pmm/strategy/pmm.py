@@ -110,13 +110,11 @@ class PerpetualMarketMaking:
         """Any fill of our orders on this market, partial or complete, quote or exit (fix §6.14).
 
         Starts `filled_order_delay` and records the fill price for `last_own_trade_price`.
-        `order` may be None when the engine does not know the order: we still count it (waiting
-        longer is the safe side).
+        `order` may be None when the engine does not know the order (or an adopted EXTERNAL one):
+        every fill on our market counts, since waiting longer is the safe side.
         """
         if fill.market != self.params.market:
             return
-        if order is not None and order.purpose is OrderPurpose.EXTERNAL:
-            return  # not placed by this run: neither ours to price from nor a reason to pause
         self._now = max(self._now, now)
         self._timers.on_fill(now, self.params.filled_order_delay)
         self._last_own_trade_price = fill.price

@@ -167,16 +167,13 @@ class ExitManager:
             return
 
         # --- not triggered: an SL left from a trigger expires at its renewal age (as §3.2) -------
-        resting_sl = False
         for o in live_sls:
             if now - o.created_ts >= renew_age:
                 plan.cancel(o, "stop loss renewal: trigger no longer met, not replaced")
             else:
-                resting_sl = True
                 plan.wakeups.append(o.created_ts + renew_age)
-        if any(o.cancel_pending for o in sls):
-            resting_sl = True  # wait for the cancel before a TP takes its place
-        self._take_profit(view, pos, tps, resting_sl, plan)
+        # any SL still in the book (even one being cancelled) holds the side: the TP waits for it
+        self._take_profit(view, pos, tps, bool(sls), plan)
 
     def _take_profit(
         self, view: StrategyView, pos: Position, tps: list[LiveOrder], resting_sl: bool, plan: ExitPlan

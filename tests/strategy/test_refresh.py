@@ -165,3 +165,10 @@ def test_fills_of_other_markets_are_ignored():
 
     s.on_fill(replace(fill("z", Side.BUY, "5", "1"), market="ETH-USDT"), None, now=T0 + 1)
     assert s.create_timestamp == T0 + 30
+
+
+def test_fill_of_an_unknown_order_still_starts_the_delay():
+    s = strategy(filled_order_delay=45.0)
+    s.decide(view(now=T0))
+    s.on_fill(fill("?", Side.SELL, "101", "1"), None, now=T0 + 1)
+    assert s.create_timestamp == T0 + 46
