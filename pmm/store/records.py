@@ -139,7 +139,10 @@ class OrderChanged:
         exchange_id: ExchangeOrderId | None = None,
         reason: str | None = None,
     ) -> OrderChanged:
-        """The next state: new status at `ts`; `filled`/`exchange_id` kept unless given."""
+        """The next state: new status at `ts`; `filled`/`exchange_id` kept unless given.
+
+        `reason` belongs to this change only (it is not carried over from the previous state).
+        """
         return replace(
             self,
             status=status,

@@ -36,7 +36,8 @@ from pmm.store.statements import Statements
 
 log = logging.getLogger(__name__)
 
-_RETRY_DELAYS_S = (0.05, 0.25, 1.0)  # for transient (OperationalError) batch failures
+# Waits between attempts at a batch that failed with an OperationalError (on top of busy_timeout).
+_RETRY_DELAYS_S = (0.05, 0.25, 1.0, 3.0)
 
 
 class StoreWriteError(PmmError):
@@ -62,9 +63,15 @@ class StoreWriter:
         *,
         batch_max: int = 1000,
         engine_factory: Callable[[str | URL], Engine] = open_engine,
+        on_error: Callable[[BaseException], None] | None = None,
         name: str = "pmm-store-writer",
     ) -> None:
-        """Start the thread and wait until its engine is open (a bad URL raises here)."""
+        """Start the thread and wait until its engine is open (a bad URL raises here).
+
+        `on_error` is called on the writer thread with each write error (records lost), so the
+        owner can react at once, e.g. `lambda e: loop.call_soon_threadsafe(engine.store_failed, e)`.
+        """
+        self._on_error = on_error
         self.url = url
         self.batch_max = batch_max
         self._engine_factory = engine_factory
@@ -177,8 +184,14 @@ class StoreWriter:
     def _run(self) -> None:
         try:
             engine = self._engine_factory(self.url)
-            stmts = Statements(engine.dialect.name)
         except BaseException as exc:  # reported to the constructor, which raises it
+            self._start_error = exc
+            self._ready.set()
+            return
+        try:
+            stmts = Statements(engine.dialect.name)
+        except BaseException as exc:
+            engine.dispose()
             self._start_error = exc
             self._ready.set()
             return
@@ -199,6 +212,8 @@ class StoreWriter:
             self.error = exc
             self._dead = True
             log.exception("store writer thread died")
+            if self._on_error is not None:
+                self._on_error(exc)
         finally:
             engine.dispose()
 
@@ -226,28 +241,44 @@ class StoreWriter:
                 with engine.begin() as conn:
                     stmts.execute_all(conn, records)
             except OperationalError as exc:
+                # Locked database, I/O error, disk full: the same batch may succeed a bit later.
                 if delay is None:
-                    break
+                    self._fail(records, exc)  # still failing: the database, not a record, is the problem
+                    return
                 log.warning("store writer: batch of %d failed (attempt %d), retrying: %s", len(records), attempt + 1, exc)
                 time.sleep(delay)
             except Exception as exc:
                 log.warning("store writer: batch of %d failed, writing one by one: %s", len(records), exc)
                 break
             else:
-                with self._counts_lock:
-                    self._committed.update(type(r).__name__ for r in records)
+                self._count(records)
                 return
-        for rec in records:  # isolate the bad record(s)
+        for i, rec in enumerate(records):  # isolate the bad record(s)
             try:
                 with engine.begin() as conn:
                     stmts.execute_all(conn, [rec])
+            except OperationalError as exc:
+                self._fail(records[i:], exc)
+                return
             except Exception as exc:
-                self.error = exc
-                self._failed += 1
-                log.error("store writer: could not write %r: %s", rec, exc)
+                self._fail([rec], exc)
             else:
-                with self._counts_lock:
-                    self._committed[type(rec).__name__] += 1
+                self._count([rec])
+
+    def _count(self, records: list[Record]) -> None:
+        with self._counts_lock:
+            self._committed.update(type(r).__name__ for r in records)
+
+    def _fail(self, records: list[Record], exc: BaseException) -> None:
+        self.error = exc
+        self._failed += len(records)
+        for rec in records:
+            log.error("store writer: could not write %r: %s", rec, exc)
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+            except Exception:
+                log.exception("store writer: on_error callback failed")
 
 
 def _coalesce(records: list[Record]) -> list[Record]:

@@ -232,3 +232,82 @@ def test_sqlite_is_in_wal_mode(writer, db_url) -> None:  # type: ignore[no-untyp
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
         assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() >= 1000
+
+
+def _fast_busy_engine(url):  # type: ignore[no-untyped-def]
+    """open_engine, but a locked database fails after 20 ms instead of 10 s."""
+    from sqlalchemy import event
+
+    engine = open_engine(url)
+    event.listen(engine, "connect", lambda dbapi_conn, _rec: dbapi_conn.execute("PRAGMA busy_timeout=20"))
+    engine.dispose()  # drop the pooled connection made before the listener existed
+    return engine
+
+
+def _lock(db_url: str):  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    conn = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN EXCLUSIVE")
+    return conn
+
+
+def test_locked_database_is_retried(db_url, make_fill) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    errors: list[BaseException] = []
+    w = StoreWriter(db_url, engine_factory=_fast_busy_engine, on_error=errors.append)
+    lock = _lock(db_url)
+    threading.Timer(0.2, lock.rollback).start()  # another process holds the lock for a moment
+    w.submit(make_fill("t1"))
+    w.flush()
+    w.close()
+    assert count(db_url, Fill) == 1 and w.failed == 0 and errors == []
+
+
+def test_database_locked_for_good_fails_loudly(db_url, make_fill, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pmm.store.writer as writer_module
+
+    monkeypatch.setattr(writer_module, "_RETRY_DELAYS_S", (0.01, 0.01))
+    errors: list[BaseException] = []
+    w = StoreWriter(db_url, engine_factory=_fast_busy_engine, on_error=errors.append)
+    lock = _lock(db_url)
+    w.submit(make_fill("t1"))
+    w.submit(make_fill("t2"))
+    with pytest.raises(StoreWriteError, match="2 record"):
+        w.flush()
+    assert w.failed == 2 and len(errors) == 1 and "locked" in str(w.error)
+    lock.rollback()
+    w.submit(make_fill("t3"))  # the writer carries on once the database is back
+    w.flush()
+    w.close()
+    assert count(db_url, Fill) == 1
+
+
+def test_statements_build_for_postgresql() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from pmm.store.statements import Statements
+
+    stmts = Statements("postgresql")
+    sql = str(stmts.fill.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+    assert "ON CONFLICT (venue, market, trade_id) DO NOTHING" in sql
+    sql = str(stmts.order_upsert.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+    assert "ON CONFLICT (client_id) DO UPDATE" in sql and "created_ts = excluded.created_ts" not in sql
+
+
+def test_unsupported_backend_is_a_config_error() -> None:
+    from pmm.errors import ConfigError
+    from pmm.store.statements import Statements
+
+    with pytest.raises(ConfigError, match="sqlite"):
+        Statements("mysql")
+
+
+def test_on_error_is_called_for_a_bad_record(db_url, make_fill) -> None:  # type: ignore[no-untyped-def]
+    errors: list[BaseException] = []
+    w = StoreWriter(db_url, on_error=errors.append)
+    w.submit(make_fill("bad", fee="Infinity"))
+    with pytest.raises(StoreWriteError):
+        w.close()
+    assert len(errors) == 1 and "non-finite" in str(errors[0])
