@@ -11,10 +11,7 @@ that is not a mapping, an unknown generator type).
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -22,7 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from pmm.config.cross import Problem
-from pmm.config.rules import ERROR_TYPE, did_you_mean
+from pmm.config.rules import ERROR_TYPE, did_you_mean, show
 
 #: Keys of Hummingbot's older perpetual templates (version 5 and before) that pmm does not run.
 LEGACY_KEYS = frozenset(
@@ -38,33 +35,6 @@ LEGACY_KEYS = frozenset(
         "take_if_crossed",
     }
 )
-
-_MAX_SHOWN = 80
-
-
-def show(value: Any) -> str:
-    """A value as the user would write it in YAML, shortened if long."""
-    text = _show(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return str(value)
-
 
 @dataclass(slots=True)
 class _Location:

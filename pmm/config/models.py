@@ -27,6 +27,7 @@ from pmm.config.rules import (
     TradingPair,
     Url,
     fail,
+    show,
     to_decimal,
 )
 from pmm.config.sim import SimConfig
@@ -71,18 +72,14 @@ class _OverrideRule:
             fail(self.expected)
         side_text, spread, amount = value
         if not (isinstance(side_text, str) and side_text.strip().lower() in ("buy", "sell")):
-            fail(_SIDES.expected, subpath="[0]", shown=_show_item(side_text))
+            fail(_SIDES.expected, subpath="[0]", shown=show(side_text))
         spread_pct = to_decimal(spread)
         if spread_pct is None or not spread_pct.is_finite() or not (-100 < spread_pct < 100):
-            fail(_OVERRIDE_SPREAD.expected, subpath="[1]", shown=_show_item(spread))
+            fail(_OVERRIDE_SPREAD.expected, subpath="[1]", shown=show(spread))
         size = to_decimal(amount)
         if size is None or not size.is_finite() or size <= 0:
-            fail(_OVERRIDE_AMOUNT.expected, subpath="[2]", shown=_show_item(amount))
+            fail(_OVERRIDE_AMOUNT.expected, subpath="[2]", shown=show(amount))
         return OverrideEntry(_SIDES(side_text), spread_pct, size)
-
-
-def _show_item(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 class ConnectorOverrides(Section):

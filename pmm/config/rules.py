@@ -43,8 +43,14 @@ def fail(allowed: str, hint: str = "", subpath: str = "", shown: str = "") -> No
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
     """The closest of `choices` to `word`, if any is close enough to be a likely typo."""
-    matches = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    by_lower = {option.lower(): option for option in choices}
+    lowered = word.strip().lower()
+    matches = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.6)
+    if matches:
+        return by_lower[matches[0]]
+    # A shortened name ("mid" for mid_price) is too short for difflib's ratio.
+    prefixed = [by_lower[o] for o in by_lower if len(lowered) >= 3 and o.startswith(lowered)]
+    return prefixed[0] if len(prefixed) == 1 else None
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
@@ -53,6 +59,33 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
         return ""
     best = suggest(word, choices)
     return f" (did you mean `{best}`?)" if best else ""
+
+
+_MAX_SHOWN = 80
+
+
+def show(value: Any) -> str:
+    """A value as the user would write it in YAML, shortened if long."""
+    text = _show(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
 
 
 def _fmt(number: Decimal | int | float) -> str:
@@ -368,13 +401,14 @@ class BookLevels:
             fail(self.expected)
         levels: list[tuple[Decimal, Decimal]] = []
         for index, level in enumerate(value):
+            at, shown = f"[{index}]", show(level)
             if not isinstance(level, list | tuple) or len(level) != 2:
-                fail("a [price, size] pair", subpath=f"[{index}]")
+                fail("a [price, size] pair", subpath=at, shown=shown)
             price, size = to_decimal(level[0]), to_decimal(level[1])
             if price is None or size is None or not price.is_finite() or not size.is_finite():
-                fail("a [price, size] pair of numbers", subpath=f"[{index}]")
+                fail("a [price, size] pair of numbers", subpath=at, shown=shown)
             if price <= 0 or size <= 0:
-                fail("a [price, size] pair, both greater than 0", subpath=f"[{index}]")
+                fail("a [price, size] pair, both greater than 0", subpath=at, shown=shown)
             if levels:
                 previous = levels[-1][0]
                 if (self.descending and price >= previous) or (
@@ -383,7 +417,8 @@ class BookLevels:
                     order = "below" if self.descending else "above"
                     fail(
                         f"a level priced {order} the previous one ({previous})",
-                        subpath=f"[{index}]",
+                        subpath=at,
+                        shown=shown,
                     )
             levels.append((price, size))
         return tuple(levels)

@@ -46,7 +46,7 @@ class SyntheticGenerator(Section):
     depth_levels: Annotated[int, rule(Number(ge=1, le=1000, unit="levels per side", kind=int))] = 20
     level_spacing_ticks: Annotated[int, rule(Number(ge=1, unit="ticks", kind=int))] = 5
     level_size: Annotated[Decimal, rule(Number(gt=0, unit=BASE_UNITS))] = Decimal("0.5")
-    half_spread_ticks: Annotated[int, rule(Number(ge=1, unit="ticks", kind=int))] = 1
+    half_spread_ticks: Annotated[int, rule(Number(ge=0, unit="ticks", kind=int))] = 1
     trade_rate_per_min: Annotated[
         float, rule(Number(ge=0, unit="trades per minute", kind=float))
     ] = 30.0
