@@ -27,7 +27,7 @@ from pmm.core.model import (
 )
 from pmm.errors import ConfigError
 from pmm.strategy.params import PmmParams
-from pmm.strategy.positions import ExitManager, ExitPlan
+from pmm.strategy.positions import EXIT_NOT_NEEDED, EXIT_PURPOSES, ExitManager
 from pmm.strategy.proposal import Proposed, build_proposal, order_margin
 from pmm.strategy.reference_price import RefPrice, maker_book_problem, reference_price
 from pmm.strategy.refresh import Timers, below_min_spread, within_tolerance
@@ -89,6 +89,10 @@ class PerpetualMarketMaking:
             Side.SELL: PositionSide.SHORT if hedge else PositionSide.BOTH,
         }
         self._leverage = Decimal(params.leverage)
+        self._keep_log = (
+            "Not canceling active orders since difference between new order prices and current order "
+            f"prices is within {params.order_refresh_tolerance_pct:.2%} order_refresh_tolerance_pct"
+        )
 
     # --- read-only state (status, tests) ------------------------------------------------------
 
@@ -175,10 +179,15 @@ class PerpetualMarketMaking:
         now = view.now
         timers = self._timers
         self._wakeups = []
-        cleanup = ExitPlan()
-        self._exits.cleanup(view.orders, cleanup)  # exits of a position that is gone
-        cancels: dict[str, Cancel] = cleanup.cancels
-        quotes = [o for o in view.orders if o.purpose is OrderPurpose.QUOTE]
+        self._exits.reset()
+        cancels: dict[str, Cancel] = {}
+        quotes: list[LiveOrder] = []
+        for o in view.orders:
+            if o.purpose is OrderPurpose.QUOTE:
+                quotes.append(o)
+            elif o.purpose in EXIT_PURPOSES and not o.cancel_pending:
+                # no position any more: its exits go (FLATTEN / EXTERNAL are the engine's business)
+                cancels[o.client_id] = Cancel(o.client_id, EXIT_NOT_NEEDED)
         live = [o for o in quotes if not o.cancel_pending]
 
         problem = ref.reason if ref.price is None else maker_book_problem(view)
@@ -214,10 +223,7 @@ class PerpetualMarketMaking:
         # §2.8 refresh with tolerance
         if timers.cancel_ts <= now and live:
             if proposal is not None and within_tolerance(live, proposal, p.order_refresh_tolerance_pct):
-                logs.append(
-                    "Not canceling active orders since difference between new order prices and current order "
-                    f"prices is within {p.order_refresh_tolerance_pct:.2%} order_refresh_tolerance_pct"
-                )
+                logs.append(self._keep_log)
                 timers.set_timers(now, p.order_refresh_time)
             else:
                 for o in live:

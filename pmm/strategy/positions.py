@@ -44,6 +44,7 @@ from pmm.strategy.views import Cancel, LiveOrder, OrderIntent, StrategyView
 
 _ONE = Decimal(1)
 EXIT_PURPOSES = (OrderPurpose.TAKE_PROFIT, OrderPurpose.STOP_LOSS)
+EXIT_NOT_NEEDED = "position closed: exit order no longer needed"
 
 
 @dataclass(slots=True)
@@ -80,6 +81,11 @@ class ExitManager:
         self._hedge = params.position_mode is PositionMode.HEDGE
         # (purpose, closing side) -> earliest time another exit of that kind may be placed
         self._next_allowed: dict[tuple[OrderPurpose, Side], float] = {}
+
+    def reset(self) -> None:
+        """No position any more: throttles belong to a position, a new one starts fresh."""
+        if self._next_allowed:
+            self._next_allowed.clear()
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -124,14 +130,8 @@ class ExitManager:
             self._manage_one(view, pos, book_usable, plan)
         for o in view.orders:
             if o.purpose in EXIT_PURPOSES and o.side not in closing_sides:
-                plan.cancel(o, "position closed: exit order no longer needed")
+                plan.cancel(o, EXIT_NOT_NEEDED)
         return plan
-
-    def cleanup(self, orders: Sequence[LiveOrder], plan: ExitPlan) -> None:
-        """No position at all: every exit order still live is cancelled."""
-        for o in orders:
-            if o.purpose in EXIT_PURPOSES:
-                plan.cancel(o, "position closed: exit order no longer needed")
 
     def _manage_one(self, view: StrategyView, pos: Position, book_usable: bool, plan: ExitPlan) -> None:
         now = view.now

@@ -304,3 +304,12 @@ def test_hedge_exit_of_closed_side_cancelled_other_side_kept():
     d = s.decide(view(now=T0, orders=[tp_long, tp_short], positions=[position(SHORT, "1", "100")]))
     assert cancelled(d) == {"tpl"}
     assert d.places == ()
+
+
+def test_exit_throttles_do_not_carry_over_to_a_new_position():
+    s = exits(time_between_stop_loss_orders=600.0, filled_order_delay=5.0)
+    pos = [position(LONG, "1", "100")]
+    assert [o.purpose for o in s.decide(view(now=T0, ob=CRASH, positions=pos)).places] == [SL]
+    s.decide(view(now=T0 + 1))  # the SL filled: flat again
+    d = s.decide(view(now=T0 + 20, ob=CRASH, positions=[position(LONG, "1", "99")]))  # a new long, hit at once
+    assert [o.purpose for o in d.places] == [SL]
