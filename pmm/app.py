@@ -46,8 +46,9 @@ async def run_bot(config: Any, options: StartOptions, *,
     params = config.to_strategy_params()
     db = open_engine(options.db_url)
     venue = config.derivative
-    restored = queries.sim_account(db, venue) if venue.startswith("sim_") else None
-    backfill_since = queries.last_fill_ts(db, venue) or 0.0
+    snapshot = queries.sim_account(db, venue) if venue.startswith("sim_") else None
+    restored = snapshot.data() if snapshot is not None else None
+    backfill_since = queries.last_fill_ts(db, venue=venue) or 0.0
     db.dispose()
 
     bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored)

@@ -82,6 +82,7 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
         "run_id": engine.run_id,
         "state": state,
         "ts": now,
+        "clock": "virtual" if engine.bundle.pacer.virtual else "live",
         "connector": engine.connector_id,
         "market": market,
         "quoting": bool(decision and decision.quoting),

@@ -1,0 +1,249 @@
+"""The read-only commands: `status`, `balance`, `history`. They read the store, never a venue."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pmm.errors import ConfigError, PmmError
+from pmm.ui.format import fmt_dec, fmt_duration, fmt_ts, signed_style
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _open(db_url: str) -> Any:
+    from pmm.store.db import open_engine, sqlite_file_path
+
+    path = sqlite_file_path(db_url)
+    if path is not None and not path.exists():
+        return None
+    return open_engine(db_url)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_state(run: Any) -> str:
+    """running | stopped | crashed, judged by the recorded status and whether the process lives."""
+    status = str(run.status)
+    if status == "running":
+        return "running" if _pid_alive(run.pid) else "crashed"
+    return status
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+
+def show_status(db_url: str, *, funding_rate: bool, as_json: bool) -> None:
+    from pmm.store import queries
+    from pmm.ui.status_view import render_status
+
+    db = _open(db_url)
+    run = queries.latest_run(db) if db is not None else None
+    if run is None:
+        if as_json:
+            print(json.dumps({"run": None}))
+            return
+        _console().print(f"No bot has run with this database ({db_url}) yet. "
+                         f"Start one with `pmm start -c configs/quickstart.yml`.")
+        return
+    snapshot = queries.latest_status(db, run.run_id)
+    payload = snapshot.data() if snapshot is not None else {}
+    state = run_state(run)
+    virtual = payload.get("clock") == "virtual"
+    ended = run.ended_ts or run.heartbeat_ts or payload.get("ts")
+    header = f"Run {run.run_id[:8]} on {run.connector} {run.market}: {state.upper()}"
+    if state == "running":
+        header += f", started {fmt_ts(run.started_ts)}"
+    elif ended is not None:
+        header += f", ended {fmt_ts(ended)}"
+        header += " (simulated clock)" if virtual else f" ({fmt_duration(time.time() - ended)} ago)"
+        if run.exit_reason:
+            header += f" - {run.exit_reason}"
+    if as_json:
+        out = {"run": {"run_id": run.run_id, "state": state, "connector": run.connector, "market": run.market,
+                       "started_ts": run.started_ts, "ended_ts": run.ended_ts, "exit_reason": run.exit_reason},
+               "status": payload}
+        if not funding_rate:
+            out["status"] = {k: v for k, v in payload.items() if k != "funding"}
+        print(json.dumps(out, indent=2))
+        return
+    if not payload:
+        _console().print(header + "\n(no status recorded yet)")
+        return
+    now = time.time() if state == "running" and not virtual else payload.get("ts")
+    _console().print(render_status(payload, funding=funding_rate, now=now, header=header))
+
+
+# --- balance --------------------------------------------------------------------------------------
+
+
+def show_balance(db_url: str, derivative: str, *, as_json: bool) -> None:
+    from pmm.store import queries
+
+    if not derivative.startswith("sim_"):
+        raise ConfigError(f"`pmm balance --derivative {derivative}` needs that connector, which this version of "
+                          f"pmm does not have yet. Use --derivative sim_perpetual.")
+    db = _open(db_url)
+    snapshot = queries.sim_account(db, derivative) if db is not None else None
+    if snapshot is None:
+        raise PmmError(f"No simulated account for {derivative} in {db_url} yet: it is created by the first "
+                       f"`pmm start` on a {derivative} config.")
+    from pmm.sim.exchange import account_summary
+
+    summary = account_summary(snapshot.data())
+    if as_json:
+        print(json.dumps({"derivative": derivative, "ts": snapshot.ts, **summary}, indent=2))
+        return
+    console = _console()
+    console.print(f"{derivative} (simulated account, as of {fmt_ts(snapshot.ts)})")
+    assets = Table(title="Assets", title_justify="left")
+    for col in ("Asset", "Total", "Available", "Margin in use", "Unrealized PnL"):
+        assets.add_column(col, justify="left" if col == "Asset" else "right")
+    for b in summary["balances"]:
+        assets.add_row(b["asset"], fmt_dec(b["total"], 4), fmt_dec(b["available"], 4),
+                       fmt_dec(b["margin_in_use"], 4), fmt_dec(b["unrealized_pnl"], 4))
+    console.print(assets)
+    if not summary["positions"]:
+        console.print("No open positions.")
+        return
+    positions = Table(title="Positions", title_justify="left")
+    for col in ("Market", "Side", "Size", "Entry", "Leverage", "Margin mode", "Unrealized PnL", "Liq. Price"):
+        positions.add_column(col, justify="left" if col in ("Market", "Side", "Margin mode") else "right")
+    for p in summary["positions"]:
+        positions.add_row(p["market"], p["side"].upper(), fmt_dec(p["amount"]), fmt_dec(p["entry_price"]),
+                          f"{p['leverage']}x", p["margin_mode"], fmt_dec(p["unrealized_pnl"], 4),
+                          fmt_dec(p["liquidation_price"]))
+    console.print(positions)
+
+
+# --- history --------------------------------------------------------------------------------------
+
+
+def show_history(db_url: str, *, days: float | None, market: str | None, csv_path: Path | None,
+                 as_json: bool) -> None:
+    from pmm.store import queries
+    from pmm.store.performance import performance_report
+
+    db = _open(db_url)
+    if db is None:
+        raise PmmError(f"No records in {db_url} yet: run `pmm start -c configs/quickstart.yml` first.")
+    since = None
+    if days is not None:
+        # The window ends at the newest record, so `--days 1` after a --fast run (simulated
+        # clock) shows the last simulated day, and on live data it ends (nearly) now.
+        newest = max(filter(None, (queries.last_fill_ts(db, market=market),
+                                   (queries.last_funding_time_ms(db, market=market) or 0) / 1000)), default=None)
+        since = (newest - days * 86400) if newest is not None else None
+    fills = queries.fills(db, since_ts=since, market=market)
+    funding = queries.funding_payments(db, since_ts=since, market=market)
+    runs = queries.list_runs(db)
+    positions = [p for p in queries.last_position_snapshots(db) if market is None or p.market == market]
+    run_positions = [p for run in runs for p in queries.last_position_snapshots(db, run.run_id)
+                     if market is None or p.market == market]
+    by_market = performance_report(fills, funding, positions)
+    by_run = performance_report(fills, funding, run_positions, per_run=True)
+    if csv_path is not None:
+        _write_csv(csv_path, fills, funding)
+    if as_json:
+        from pmm.store import jsonable
+
+        print(jsonable.dumps({"since_ts": since, "markets": by_market.to_dict()["markets"],
+                              "runs": by_run.to_dict()["markets"], "fills": fills, "funding_payments": funding},
+                             indent=2))
+        return
+    console = _console()
+    if not fills and not funding:
+        console.print("No fills or funding payments recorded" + (f" for {market}" if market else "") +
+                      (f" in the last {days:g} day(s)" if days is not None else "") + ".")
+        return
+    console.print(f"History from {fmt_ts(by_market.start_ts)} to {fmt_ts(by_market.end_ts)}")
+    console.print(_performance_table("Per market (all runs)", by_market.markets, per_run=False))
+    console.print(_performance_table("Per run", by_run.markets, per_run=True))
+    console.print(_fills_table(fills))
+    console.print(_funding_table(funding))
+    if csv_path is not None:
+        console.print(f"Wrote {len(fills)} fills and {len(funding)} funding payments to {csv_path}")
+
+
+_ROWS = (
+    ("Fills (buy / sell)", lambda m: f"{m.fills} ({m.buys} / {m.sells})"),
+    ("Buy volume", lambda m: f"{fmt_dec(m.buy_volume_base)} / {fmt_dec(m.buy_volume_quote, 2)} {m.quote_asset}"),
+    ("Sell volume", lambda m: f"{fmt_dec(m.sell_volume_base)} / {fmt_dec(m.sell_volume_quote, 2)} {m.quote_asset}"),
+    ("Avg buy / sell price", lambda m: f"{fmt_dec(m.avg_buy_price, 2) if m.avg_buy_price else '-'} / "
+                                       f"{fmt_dec(m.avg_sell_price, 2) if m.avg_sell_price else '-'}"),
+    ("Realized PnL", lambda m: fmt_dec(m.realized_pnl, 4)),
+    ("Fees", lambda m: fmt_dec(m.fees_in_quote, 4)),
+    ("Funding paid", lambda m: fmt_dec(m.funding_paid, 4)),
+    ("Funding received", lambda m: fmt_dec(m.funding_received, 4)),
+    ("Position", lambda m: fmt_dec(m.position)),
+    ("Unrealized PnL (last mark)", lambda m: fmt_dec(m.unrealized_pnl, 4)),
+    ("Net PnL", lambda m: fmt_dec(m.net_pnl, 4)),
+)
+
+
+def _performance_table(title: str, groups: Any, *, per_run: bool) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for g in groups:
+        head = f"{g.venue} {g.market}"
+        if per_run:
+            head += f"\nrun {g.run_id[:8]}"
+        table.add_column(head, justify="right")
+    for label, cell in _ROWS:
+        table.add_row(label, *(cell(g) for g in groups))
+    return table
+
+
+def _fills_table(fills: list[Any], limit: int = 20) -> Table:
+    table = Table(title=f"Fills ({len(fills)}; last {min(limit, len(fills))} shown)", title_justify="left")
+    for col in ("Time", "Market", "Side", "Price", "Amount", "Fee", "Realized PnL", "Liquidity", "Order"):
+        table.add_column(col, justify="left" if col in ("Time", "Market", "Side", "Liquidity", "Order") else "right")
+    for f in fills[-limit:]:
+        table.add_row(fmt_ts(f.ts), f.market, str(f.side), fmt_dec(f.price), fmt_dec(f.amount), fmt_dec(f.fee),
+                      fmt_dec(f.realized_pnl), str(f.liquidity), f.client_id)
+    return table
+
+
+def _funding_table(funding: list[Any], limit: int = 20) -> Table:
+    table = Table(title=f"Funding payments ({len(funding)}; last {min(limit, len(funding))} shown)",
+                  title_justify="left")
+    for col in ("Funding time", "Market", "Rate %", "Position", "Mark", "Amount"):
+        table.add_column(col, justify="left" if col in ("Funding time", "Market") else "right")
+    for p in funding[-limit:]:
+        table.add_row(fmt_ts(p.ts), p.market, fmt_dec(p.rate * 100), fmt_dec(p.position_amount),
+                      fmt_dec(p.mark_price), f"[{signed_style(p.amount)}]{fmt_dec(p.amount)}[/]")
+    return table
+
+
+def _write_csv(path: Path, fills: list[Any], funding: list[Any]) -> None:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["type", "time_utc", "ts", "venue", "market", "run_id", "side", "price", "amount", "fee",
+                         "fee_asset", "realized_pnl", "trade_id", "order_id", "funding_rate", "position_amount"])
+        rows = [(f.ts, ["fill", fmt_ts(f.ts), f.ts, f.venue, f.market, f.run_id, str(f.side), f.price, f.amount,
+                        f.fee, f.fee_asset, f.realized_pnl, f.trade_id, f.client_id, "", ""]) for f in fills]
+        rows += [(p.ts, ["funding", fmt_ts(p.ts), p.ts, p.venue, p.market, p.run_id, "", p.mark_price, p.amount,
+                         "", p.asset, "", "", "", p.rate, p.position_amount]) for p in funding]
+        for _, row in sorted(rows, key=lambda r: r[0]):
+            writer.writerow(row)
