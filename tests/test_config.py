@@ -359,3 +359,54 @@ def test_load_config_accepts_str_and_path(tmp_path: Path) -> None:
     file.write_text(MINIMAL, encoding="utf-8")
     assert load_config(str(file)).path == file.resolve()
     assert load_config(file).source_text == MINIMAL
+
+
+# --- the mapping entry point and the docs ---------------------------------------------------
+
+
+def test_parse_config_from_a_mapping_with_python_floats() -> None:
+    from pmm.config import parse_config
+
+    config = parse_config(
+        {
+            "derivative": "sim_perpetual",
+            "market": "BTC-USDT",
+            "leverage": 5,
+            "bid_spread": 0.1,
+            "ask_spread": 0.3,
+            "order_amount": 0.01,
+            "order_refresh_time": 10,
+        }
+    )
+    assert config.bid_spread == Decimal("0.1")
+    assert config.ask_spread == Decimal("0.3")
+    assert config.to_strategy_params().ask_spread == Decimal("0.003")
+    assert config.path is None
+
+
+def _all_keys() -> set[str]:
+    from pmm.config import (
+        ConnectorOverrides,
+        ReplayGenerator,
+        SimConfig,
+        SimMarketConfig,
+        StaticGenerator,
+        SyntheticGenerator,
+    )
+
+    models = (
+        BotConfig,
+        ConnectorOverrides,
+        SimConfig,
+        SimMarketConfig,
+        SyntheticGenerator,
+        StaticGenerator,
+        ReplayGenerator,
+    )
+    return {name for model in models for name in model.model_fields}
+
+
+@pytest.mark.parametrize("key", sorted(_all_keys()))
+def test_every_key_is_documented(key: str) -> None:
+    doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    assert f"`{key}`" in doc
