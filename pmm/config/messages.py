@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from pmm.config.cross import Problem
-from pmm.config.rules import ERROR_TYPE, did_you_mean, show
+from pmm.config.wording import ERROR_TYPE, did_you_mean, show
 
 #: Keys of Hummingbot's older perpetual templates (version 5 and before) that pmm does not run.
 LEGACY_KEYS = frozenset(

@@ -21,15 +21,14 @@ from pmm.config.rules import (
     Boolean,
     Choice,
     Connector,
-    Literal_,
+    Exactly,
     Name,
     Number,
     TradingPair,
     Url,
-    fail,
-    show,
     to_decimal,
 )
+from pmm.config.wording import fail, show
 from pmm.config.sim import SimConfig
 from pmm.core.model import MarginMode, PositionMode, Side
 from pmm.sim.settings import SimSettings
@@ -102,7 +101,7 @@ class BotConfig(Section):
 
     template_version: Any = None  # Hummingbot bookkeeping; accepted and ignored
     strategy: Annotated[
-        str, rule(Literal_(STRATEGY_NAME, note="the only strategy pmm runs"))
+        str, rule(Exactly(STRATEGY_NAME, note="the only strategy pmm runs"))
     ] = STRATEGY_NAME
     derivative: Annotated[
         str, rule(Connector(KNOWN_DERIVATIVES, "perpetual connectors"))

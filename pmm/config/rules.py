@@ -14,82 +14,15 @@ Every rule also has `expected`, the noun phrase used when the key is missing
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlparse
 
-from pydantic_core import PydanticCustomError
-
-ERROR_TYPE = "pmm_value"
-
-
-def fail(allowed: str, hint: str = "", subpath: str = "", shown: str = "") -> NoReturn:
-    """Raise the one error type the message translator understands.
-
-    `shown` replaces the offending input in the message when the input is not the value the
-    user should look at (e.g. a model-level check that blames one field).
-    """
-    raise PydanticCustomError(
-        ERROR_TYPE,
-        "must be {allowed}",
-        {"allowed": allowed, "hint": hint, "subpath": subpath, "shown": shown},
-    )
-
-
-def suggest(word: str, choices: Iterable[str]) -> str | None:
-    """The closest of `choices` to `word`, if any is close enough to be a likely typo."""
-    by_lower = {option.lower(): option for option in choices}
-    lowered = word.strip().lower()
-    matches = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.6)
-    if matches:
-        return by_lower[matches[0]]
-    # A shortened name ("mid" for mid_price) is too short for difflib's ratio.
-    prefixed = [by_lower[o] for o in by_lower if len(lowered) >= 3 and o.startswith(lowered)]
-    return prefixed[0] if len(prefixed) == 1 else None
-
-
-def did_you_mean(word: object, choices: Iterable[str]) -> str:
-    """" (did you mean `x`?)" or "" when nothing is close."""
-    if not isinstance(word, str):
-        return ""
-    best = suggest(word, choices)
-    return f" (did you mean `{best}`?)" if best else ""
-
-
-_MAX_SHOWN = 80
-
-
-def show(value: Any) -> str:
-    """A value as the user would write it in YAML, shortened if long."""
-    text = _show(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return str(value)
-
-
-def _fmt(number: Decimal | int | float) -> str:
-    return str(number)
+from pmm.config.wording import did_you_mean, fail, show
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -136,16 +69,16 @@ class Number:
     def _bounds(self) -> str:
         parts: list[str] = []
         if self.gt is not None:
-            parts.append(f"greater than {_fmt(self.gt)}")
+            parts.append(f"greater than {str(self.gt)}")
         if self.ge is not None:
-            parts.append(f"at least {_fmt(self.ge)}")
+            parts.append(f"at least {str(self.ge)}")
         if self.lt is not None:
-            parts.append(f"less than {_fmt(self.lt)}")
+            parts.append(f"less than {str(self.lt)}")
         if self.le is not None:
-            parts.append(f"at most {_fmt(self.le)}")
+            parts.append(f"at most {str(self.le)}")
         text = " and ".join(parts)
         if self.special is not None:
-            text = f"{_fmt(self.special)} or {text}" if text else _fmt(self.special)
+            text = f"{str(self.special)} or {text}" if text else str(self.special)
         return text
 
     @property
@@ -312,7 +245,7 @@ class Url:
 
 
 @dataclass(frozen=True, slots=True)
-class Literal_:
+class Exactly:
     """Exactly one word (case-insensitive), e.g. the `strategy` name."""
 
     word: str

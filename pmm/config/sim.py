@@ -15,7 +15,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from pmm.config.base import BASE_UNITS, PERCENT, QUOTE_PRICE, SECONDS, Section, rule
-from pmm.config.rules import Asset, BookLevels, Literal_, Number, Text, Timestamp, TradingPair, fail
+from pmm.config.rules import Asset, BookLevels, Exactly, Number, Text, Timestamp, TradingPair
+from pmm.config.wording import fail
 from pmm.sim.settings import (
     MarketGenerator,
     ReplayMarket,
@@ -37,7 +38,7 @@ def _fraction(percent: Decimal) -> Decimal:
 class SyntheticGenerator(Section):
     """Seeded random-walk mid with an L2 book around it, Poisson trades and a funding process."""
 
-    type: Annotated[str, rule(Literal_("synthetic"))] = "synthetic"
+    type: Annotated[str, rule(Exactly("synthetic"))] = "synthetic"
     start_price: Annotated[Decimal, rule(Number(gt=0, unit=QUOTE_PRICE))] = Decimal("65000")
     volatility_pct_per_sqrt_hour: Annotated[
         Decimal, rule(Number(ge=0, lt=100, unit="percent of price per square root of an hour"))
@@ -81,7 +82,7 @@ class SyntheticGenerator(Section):
 class StaticGenerator(Section):
     """An explicit book that never moves."""
 
-    type: Annotated[str, rule(Literal_("static"))] = "static"
+    type: Annotated[str, rule(Exactly("static"))] = "static"
     bids: Annotated[tuple[tuple[Decimal, Decimal], ...], rule(BookLevels(descending=True))]
     asks: Annotated[tuple[tuple[Decimal, Decimal], ...], rule(BookLevels(descending=False))]
     mark_price: Annotated[
@@ -114,7 +115,7 @@ class StaticGenerator(Section):
 class ReplayGenerator(Section):
     """A JSON-lines recording, replayed; `path` is relative to the config file's folder."""
 
-    type: Annotated[str, rule(Literal_("replay"))] = "replay"
+    type: Annotated[str, rule(Exactly("replay"))] = "replay"
     path: Annotated[str, rule(Text(expected="a file path (relative to the config file's folder)"))]
     speed: Annotated[
         float, rule(Number(gt=0, unit="times real time", note="real-time runs only", kind=float))
