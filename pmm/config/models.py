@@ -28,8 +28,8 @@ from pmm.config.rules import (
     Url,
     to_decimal,
 )
-from pmm.config.wording import fail, show
 from pmm.config.sim import SimConfig
+from pmm.config.wording import fail, show
 from pmm.core.model import MarginMode, PositionMode, Side
 from pmm.sim.settings import SimSettings
 from pmm.strategy.params import OverrideOrder, PmmParams, PriceSource, PriceType
@@ -97,7 +97,11 @@ def _secs(**bounds: Any) -> Any:
 
 
 class BotConfig(Section):
-    """The whole config file. Field order follows Hummingbot's template."""
+    """The whole config file. Field order follows Hummingbot's template.
+
+    Build it with `load_config` / `parse_config_text` / `parse_config`, not `model_validate`:
+    those also apply the cross-field rules, the dependent defaults and the problem wording.
+    """
 
     template_version: Any = None  # Hummingbot bookkeeping; accepted and ignored
     strategy: Annotated[
