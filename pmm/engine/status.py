@@ -29,6 +29,14 @@ def estimated_funding(positions: tuple[Position, ...], info: FundingInfo | None)
     return -(size * info.mark_price * info.rate)
 
 
+def _reason(engine: Engine, state: str, decision: Any) -> str:
+    if state in ("stopping", "stopped"):
+        return f"{state}: {engine.stop_reason or 'stop requested'}"
+    if decision is None:
+        return "starting"
+    return str(decision.reason)
+
+
 def build_status(engine: Engine, state: str) -> dict[str, Any]:
     now = engine.clock.now()
     market = engine.market
@@ -85,8 +93,8 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
         "clock": "virtual" if engine.bundle.pacer.virtual else "live",
         "connector": engine.connector_id,
         "market": market,
-        "quoting": bool(decision and decision.quoting),
-        "reason": decision.reason if decision else "starting",
+        "quoting": state == "running" and bool(decision and decision.quoting),
+        "reason": _reason(engine, state, decision),
         "markets": markets,
         "assets": [
             {"asset": b.asset, "total": str(b.total), "available": str(b.available),

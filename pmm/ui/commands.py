@@ -16,7 +16,11 @@ from pmm.ui.format import fmt_dec, fmt_duration, fmt_ts, signed_style
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output gets a generous width instead of rich's 80 columns, so tables stay readable.
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)
+    return console
 
 
 def _open(db_url: str) -> Any:
