@@ -115,9 +115,12 @@ def book_to_json(book: OrderBook) -> dict:
         "asks": levels_to_json(book.levels(Side.SELL)),
         "update_id": book.update_id,
         "ts": book.ts,
+        "last_trade_price": None if book.last_trade_price is None else str(book.last_trade_price),
     }
 
 
 def book_restore(book: OrderBook, data: dict) -> None:
     bids, asks = levels_from_json(data["bids"]), levels_from_json(data["asks"])
     book.apply_snapshot(BookSnapshot(book.market, bids, asks, data["update_id"], data["ts"], data["ts"]))
+    last = data["last_trade_price"]
+    book.last_trade_price = None if last is None else dec(last)

@@ -99,7 +99,11 @@ def parse_record(obj: Any) -> tuple[ReplayRecord, str | None]:
     if market is not None and not isinstance(market, str):
         raise _BadRecord(f"`market` must be a string, was {market!r}")
     ts = _timestamp(obj)
-    if kind in ("snapshot", "delta"):
+    if kind == "snapshot":  # best first, empty levels dropped, as every snapshot we publish
+        bids = sorted((level for level in _levels(obj, "bids") if level[1] > 0), reverse=True)
+        asks = sorted(level for level in _levels(obj, "asks") if level[1] > 0)
+        record = ReplayRecord(ts, kind, bids=tuple(bids), asks=tuple(asks))
+    elif kind == "delta":
         record = ReplayRecord(ts, kind, bids=_levels(obj, "bids"), asks=_levels(obj, "asks"))
     elif kind == "trade":
         side = obj.get("side")

@@ -83,6 +83,7 @@ def test_synthetic_market_shape():
     ex = SimExchange(settings(synthetic_market(trade_rate_per_min=30.0)))
     rec = Recorder.on(ex)
     ex.advance_to(START)
+    held = ex.book("BTC-USDT")
     ex.advance_to(START + 3600)
     snapshots = rec.of(BookSnapshot)
     assert len(snapshots) == 3601  # one per book_interval_s, the first at the start
@@ -91,6 +92,9 @@ def test_synthetic_market_shape():
     last = snapshots[-1]
     assert len(last.bids) == len(last.asks) == 20
     assert last.asks[0][0] - last.bids[0][0] == 2 * rules.tick_size
+    # The venue's book object is current even when held across steps.
+    assert (held.best_bid, held.best_ask, held.update_id) == (last.bids[0][0], last.asks[0][0], last.update_id)
+    assert held.levels(Side.SELL) == list(last.asks)
     assert all(rules.is_on_tick(p) and rules.is_on_step(s) and s > 0 for p, s in last.bids + last.asks)
     trades = rec.of(Trade)
     assert 1500 < len(trades) < 2100  # Poisson, 30 a minute
