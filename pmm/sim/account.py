@@ -242,9 +242,11 @@ class Account:
             "leverage": dict(self.leverage),
             "margin_mode": {market: mode.value for market, mode in self.margin_mode.items()},
             "position_mode": self.position_mode.value,
+            "maintenance_margin": str(self.maintenance_margin),  # for reading a saved account alone
         }
 
     def restore(self, data: dict) -> None:
+        """Everything but the maintenance margin rate, which comes from the settings in force."""
         self.wallet = {asset: dec(amount) for asset, amount in data["wallet"].items()}
         self.positions = {}
         for row in data["positions"]:

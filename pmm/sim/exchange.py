@@ -42,6 +42,7 @@ from pmm.sim.market import SimMarket, make_source
 from pmm.sim.orders import SimOrder
 from pmm.sim.persistence import (
     STATE_VERSION,
+    account_summary,
     agenda_from_json,
     agenda_to_json,
     book_restore,
@@ -54,6 +55,8 @@ from pmm.sim.persistence import (
 from pmm.sim.scheduler import Scheduler
 from pmm.sim.settings import SimSettings
 from pmm.sim.venue import Venue
+
+__all__ = ["DEFAULT_LEVERAGE", "SimExchange", "account_summary"]
 
 DEFAULT_LEVERAGE = 20  # what a fresh account uses per market (capped at max_leverage), as on Binance
 
@@ -132,6 +135,36 @@ class SimExchange:
             self._schedule_source(name, market)
         self._venue.next_funding = next_funding_time(t0, self.settings.funding_interval_s)
         self._agenda.push(self._venue.next_funding, "funding")
+
+    def skip_to(self, t: float) -> None:
+        """Jump to `t` WITHOUT simulating the time in between: the venue stood still (no bot ran).
+
+        Markets resume where they stood (their next step comes as late as it would have after the
+        last one), requests in flight keep their remaining latency, and funding settlements in the
+        gap are skipped. Used when a saved account resumes in a real-time run.
+        """
+        venue = self._venue
+        if not self._started or t <= venue.now:
+            return
+        gap = t - venue.now
+        for market in self._markets.values():
+            market.source.delay(gap)
+        entries = []
+        for when, seq, kind, payload in self._agenda.entries():
+            if kind == "funding":
+                continue
+            if kind == "market":
+                due = self._markets[payload].source.next_time()
+                if due is None:
+                    continue
+                when = due
+            else:
+                when += gap
+            entries.append((when, seq, kind, payload))
+        self._agenda.restore(entries, self._agenda.seq)
+        venue.now = t
+        venue.next_funding = next_funding_time(t, self.settings.funding_interval_s)
+        self._agenda.push(venue.next_funding, "funding")
 
     def _schedule_source(self, name: str, market: SimMarket) -> None:
         due = market.source.next_time()

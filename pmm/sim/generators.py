@@ -60,6 +60,10 @@ class MarketSource(Protocol):
         """The items due at `next_time()`, which then moves on."""
         ...
 
+    def delay(self, seconds: float) -> None:
+        """Push the whole remaining schedule `seconds` later (the venue stood still meanwhile)."""
+        ...
+
     def export_state(self) -> dict: ...
 
     def restore_state(self, data: dict) -> None: ...
@@ -99,6 +103,10 @@ class StaticSource:
         snapshot = BookSnapshot(self._market, self._bids, self._asks, update_id=1, ts=t, recv_ts=t)
         rate = self._config.funding_rate
         return [snapshot, MarkUpdate(self._market, self._mark, self._mark, rate)]
+
+    def delay(self, seconds: float) -> None:
+        if self._due is not None:
+            self._due += seconds
 
     def export_state(self) -> dict:
         return {"due": self._due, "done": self._done}
@@ -249,6 +257,12 @@ class SyntheticSource:
             self._market, TradeId(f"{self._market}-{self._trade_count}"), self._price(ticks), self._size(lots),
             aggressor, t, t,
         )
+
+    def delay(self, seconds: float) -> None:
+        if self._t0 is not None:
+            self._t0 += seconds
+        if self._next_trade is not None:
+            self._next_trade += seconds
 
     # --- persistence --------------------------------------------------------------------------
 

@@ -11,17 +11,20 @@ from typing import Any
 from pmm.core.book import OrderBook
 from pmm.core.events import BookSnapshot
 from pmm.core.model import (
+    Balance,
     ClientOrderId,
     ExchangeOrderId,
     FillReport,
     FundingPaymentReport,
     Liquidity,
+    Position,
     PositionSide,
     Side,
     TradeId,
 )
+from pmm.sim.account import Account
 from pmm.sim.num import dec, levels_from_json, levels_to_json
-from pmm.sim.orders import request_from_json, request_to_json
+from pmm.sim.orders import SimOrder, request_from_json, request_to_json
 
 STATE_VERSION = 1
 
@@ -124,3 +127,49 @@ def book_restore(book: OrderBook, data: dict) -> None:
     book.apply_snapshot(BookSnapshot(book.market, bids, asks, data["update_id"], data["ts"], data["ts"]))
     last = data["last_trade_price"]
     book.last_trade_price = None if last is None else dec(last)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def balance_to_json(balance: Balance) -> dict:
+    return {
+        "asset": balance.asset,
+        "total": str(balance.total),
+        "available": str(balance.available),
+        "margin_in_use": str(balance.margin_in_use),
+        "unrealized_pnl": str(balance.unrealized_pnl),
+    }
+
+
+def position_to_json(position: Position) -> dict:
+    return {
+        "market": position.market,
+        "side": position.side.value,
+        "amount": str(position.amount),
+        "entry_price": str(position.entry_price),
+        "leverage": position.leverage,
+        "margin_mode": position.margin_mode.value,
+        "unrealized_pnl": str(position.unrealized_pnl),
+        "liquidation_price": _text(position.liquidation_price),
+        "mark_price": _text(position.mark_price),
+        "margin": str(position.margin),
+    }
+
+
+def account_summary(state: dict) -> dict:
+    """Balances and positions of an exported simulated account (`SimExchange.export_state()`),
+    JSON-ready (decimals as strings), without building an exchange: what `pmm balance` shows.
+
+    Unrealized PnL and margins are at the marks the account last saw.
+    """
+    data = state["account"]
+    quotes = {market: market.partition("-")[2] for market in data["leverage"]}
+    account = Account({}, quotes, {}, maintenance_margin=dec(data.get("maintenance_margin", "0.005")))
+    account.restore(data)
+    orders = [SimOrder.from_json(row) for row in state["orders"]]
+    return {
+        "balances": [balance_to_json(account.balance(asset, orders)) for asset in account.wallet],
+        "positions": [position_to_json(account.report(pos)) for pos in account.positions.values()],
+    }

@@ -221,6 +221,10 @@ class ReplaySource:
             return MarkUpdate(market, record.mark_price, record.index_price, None)
         return MarkUpdate(market, None, None, record.rate)
 
+    def delay(self, seconds: float) -> None:
+        if self._t0 is not None:
+            self._t0 += seconds
+
     def export_state(self) -> dict:
         # Resume by re-reading the pending record's line: it was already validated once.
         return {

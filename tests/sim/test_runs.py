@@ -6,9 +6,9 @@ import copy
 import json
 from decimal import Decimal
 
-from pmm.core.events import BookSnapshot, FundingPaymentReceived, OrderFilled, Trade
-from pmm.core.model import Liquidity, OrderRequest, OrderType, Side
-from pmm.sim.exchange import SimExchange
+from pmm.core.events import BookSnapshot, FundingPaymentReceived, OrderAccepted, OrderFilled, Trade
+from pmm.core.model import ClientOrderId, Liquidity, OrderRequest, OrderType, Side
+from pmm.sim.exchange import SimExchange, account_summary
 
 from .simkit import START, QuotingDriver, Recorder, ledger_check, replay_market, settings, synthetic_market, write_replay
 
@@ -156,3 +156,48 @@ def test_export_restore_of_a_replay_resumes_the_file(tmp_path):
     assert len(seen[0]) == 29 and seen[0] == seen[1]
     original.close()
     restored.close()
+
+
+def test_account_summary_reads_a_saved_account_like_the_live_exchange():
+    ex = SimExchange(settings(busy_market(), seed=4))
+    ex.advance_to(START)
+    ex.set_leverage("BTC-USDT", 9)
+    QuotingDriver(ex, seed=8).run(START + 600)
+    assert ex.positions() and ex.open_orders()
+    summary = account_summary(json.loads(json.dumps(ex.export_state())))
+    (usdt,) = summary["balances"]
+    (live,) = ex.balances()
+    assert (usdt["asset"], D(usdt["total"]), D(usdt["available"]), D(usdt["margin_in_use"])) == (
+        "USDT", live.total, live.available, live.margin_in_use
+    )
+    (pos,) = summary["positions"]
+    (live_pos,) = ex.positions()
+    assert (pos["side"], D(pos["amount"]), D(pos["entry_price"]), pos["leverage"]) == (
+        live_pos.side.value, live_pos.amount, live_pos.entry_price, 9
+    )
+    assert D(pos["liquidation_price"]) == live_pos.liquidation_price
+    assert D(pos["unrealized_pnl"]) == live_pos.unrealized_pnl
+
+
+def test_skip_to_resumes_without_simulating_the_gap():
+    make = lambda: SimExchange(settings(busy_market(), seed=6, latency_s=0.5))  # noqa: E731
+    original = make()
+    original.advance_to(START)
+    QuotingDriver(original, seed=3).run(START + 300)
+    original.submit_order(OrderRequest(ClientOrderId("late"), "BTC-USDT", Side.BUY, OrderType.LIMIT, D("0.01"),
+                                       D("60000")))
+    resumed = make()
+    resumed.restore_state(json.loads(json.dumps(original.export_state())))
+    last_update = resumed.book("BTC-USDT").update_id
+    later = START + 5 * 86400 + 123.25
+    resumed.skip_to(later)
+    assert later < resumed.next_event_time() <= later + 1
+    assert resumed.funding_info("BTC-USDT").next_funding_ts == START + 5 * 86400 + 8 * 3600
+    rec = Recorder.on(resumed)
+    resumed.advance_to(later + 60)
+    snapshots = rec.of(BookSnapshot)
+    assert 59 <= len(snapshots) <= 61
+    assert snapshots[0].update_id == last_update + 1
+    assert rec.of(FundingPaymentReceived) == []
+    (accepted,) = [e for e in rec.of(OrderAccepted) if e.client_id == "late"]
+    assert later < accepted.ts <= later + 0.5
