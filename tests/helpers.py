@@ -1,0 +1,43 @@
+"""Helpers shared by the end-to-end tests: configs from the examples with overrides, store reads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+
+
+def config_text(name: str = "quickstart.yml", **overrides: Any) -> str:
+    """An example config's text with top-level keys replaced by `key: value` lines."""
+    lines = (CONFIGS / name).read_text().splitlines()
+    out: list[str] = []
+    for line in lines:
+        key = line.split(":", 1)[0]
+        if key in overrides and not line.startswith((" ", "#")):
+            continue
+        out.append(line)
+    for key, value in overrides.items():
+        out.append(f"{key}: {value}")  # raw YAML scalar text, so 0.1 stays Decimal("0.1")
+    return "\n".join(out) + "\n"
+
+
+def write_config(tmp_path: Path, name: str = "quickstart.yml", **overrides: Any) -> Path:
+    path = tmp_path / f"cfg-{name}"
+    path.write_text(config_text(name, **overrides))
+    return path
+
+
+def run_fast(config_path: Path, db_url: str, duration_s: float, **kwargs: Any) -> Any:
+    from pmm.app import StartOptions, run_bot
+    from pmm.config import load_config
+
+    cfg = load_config(config_path)
+    options = StartOptions(db_url=db_url, duration_s=duration_s, fast=True)
+    return asyncio.run(run_bot(cfg, options, install_signal_handlers=False, **kwargs))
+
+
+def db_url(tmp_path: Path, name: str = "pmm.sqlite") -> str:
+    return f"sqlite:///{tmp_path / name}"
