@@ -31,13 +31,9 @@ def _db_url(db: str | None) -> str:
 
 
 def _fail(exc: BaseException) -> NoReturn:
-    from pmm.errors import EXIT_INTERNAL, ConfigError, PmmError
+    from pmm.errors import EXIT_INTERNAL, PmmError
 
-    if isinstance(exc, ConfigError) and exc.problems != [str(exc)]:
-        typer.echo(f"error: {exc}", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-    elif isinstance(exc, PmmError):
+    if isinstance(exc, PmmError):  # a ConfigError's message already lists every problem
         typer.echo(f"error: {exc}", err=True)
     else:
         typer.echo(f"internal error: {exc.__class__.__name__}: {exc}. This is a bug in pmm; please report it "

@@ -393,4 +393,10 @@ class Engine:
         deadline = self.clock.now() + self.options.shutdown_timeout_s
         while self.tracker.active(self.market) and self.clock.now() < deadline:
             await self._step(evaluate=False)
+        left = self.tracker.active(self.market)
+        if left:
+            log.warning("%d order(s) still unconfirmed after %.0f s; asking the venue", len(left),
+                        self.options.shutdown_timeout_s)
         await self.reconciler.cancel_leftovers()
+        if count and not self.tracker.active(self.market):
+            log.info("all own orders cancelled; none left open")
