@@ -19,6 +19,7 @@ from pmm.core.events import Event, ExternalPriceUpdated
 log = logging.getLogger("pmm.custom_api")
 
 _MAX_BODY = 1024
+_MAX_EXPONENT = 12  # a price above 10^12 is garbage, not a market
 
 
 def parse_price(body: str) -> tuple[Decimal | None, str]:
@@ -29,6 +30,8 @@ def parse_price(body: str) -> tuple[Decimal | None, str]:
         return None, f"custom API answered {text[:40]!r}, not a number"
     if not price.is_finite() or price <= 0:
         return None, f"custom API answered {text[:40]!r}, not a positive price"
+    if price.adjusted() > _MAX_EXPONENT:
+        return None, f"custom API answered {text[:40]!r}, not a plausible price"
     return price, "custom API price"
 
 

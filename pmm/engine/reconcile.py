@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from pmm.core.events import FundingPaymentReceived, OrderAccepted, OrderCancelled, OrderFilled
-from pmm.core.model import OrderType
+from pmm.core.model import OrderPurpose, OrderReport, OrderRequest, OrderStatus, OrderType
 from pmm.engine.tracker import TrackedOrder
-from pmm.errors import OrderError, PmmError, VenueSetupError
+from pmm.errors import PmmError, VenueSetupError
 
 if TYPE_CHECKING:
     from pmm.engine.engine import Engine
@@ -23,6 +23,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("pmm.reconcile")
 
 _MAX_CANCEL_ATTEMPTS = 5
+
+
+def _adopted(report: OrderReport, now: float) -> TrackedOrder:
+    request = OrderRequest(
+        client_id=report.client_id, market=report.market, side=report.side, order_type=report.order_type,
+        amount=report.amount, price=report.price, position_side=report.position_side,
+        reduce_only=report.reduce_only, purpose=OrderPurpose.EXTERNAL,
+    )
+    return TrackedOrder(request=request, created_ts=report.created_ts, status=OrderStatus.OPEN,
+                        exchange_id=report.exchange_id, filled=report.filled, updated_ts=now)
 
 
 class Reconciler:
@@ -61,11 +71,10 @@ class Reconciler:
             engine.account.balances[balance.asset] = balance
         for report in await gateway.open_orders(market):
             if report.client_id.startswith("pmm-"):
+                # Ours, from an earlier run: adopt it so its cancel is tracked and confirmed like any other.
                 log.warning("cancelling order %s left open by an earlier run", report.client_id)
-                try:
-                    await gateway.cancel_order(market, report.client_id)
-                except OrderError as exc:
-                    log.warning("could not cancel %s: %s", report.client_id, exc)
+                engine.tracker.adopt(_adopted(report, engine.clock.now()))
+                engine.orders.cancel(report.client_id, "left open by an earlier run")
             else:
                 log.warning("order %s on %s was not placed by pmm; leaving it alone", report.client_id, market)
         await self.backfill(engine.options.backfill_since_ts)

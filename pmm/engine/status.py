@@ -95,6 +95,7 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
         "market": market,
         "quoting": state == "running" and bool(decision and decision.quoting),
         "reason": _reason(engine, state, decision),
+        "last_decision_reason": decision.reason if decision else "",
         "markets": markets,
         "assets": [
             {"asset": b.asset, "total": str(b.total), "available": str(b.available),
