@@ -72,6 +72,11 @@ async def run_bot(config: Any, options: StartOptions, *,
                              config_text=config.source_text))
     if on_engine is not None:
         on_engine(engine)
+    from sqlalchemy.engine import make_url
+
+    log.info("run %s: %s on %s%s; records in %s", run_id[:8], params.market, config.derivative,
+             " (virtual clock, --fast)" if options.fast else "",
+             make_url(options.db_url).render_as_string(hide_password=True))
     loop = asyncio.get_running_loop()
     if install_signal_handlers:
         for sig in (signal.SIGINT, signal.SIGTERM):

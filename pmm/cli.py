@@ -67,6 +67,8 @@ def start(
 
     try:
         cfg = load_config(config)
+        for warning in cfg.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         if fast and not cfg.derivative.startswith("sim_"):
             raise ConfigError(f"--fast only works with the simulated exchange; `derivative` is {cfg.derivative}. "
                               f"Drop --fast, or use `derivative: sim_perpetual`.")

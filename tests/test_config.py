@@ -408,5 +408,5 @@ def _all_keys() -> set[str]:
 
 @pytest.mark.parametrize("key", sorted(_all_keys()))
 def test_every_key_is_documented(key: str) -> None:
-    doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    doc = (REPO / "README.md").read_text(encoding="utf-8")  # the config reference lives there
     assert f"`{key}`" in doc

@@ -7,7 +7,7 @@
 Modules: `names` (known connector ids), `yaml_loader` (exact Decimals, key lines), `rules`
 (one value rule per kind of key), `models` and `sim` (the sections), `cross` (rules across
 keys), `messages` (pydantic errors -> pmm messages), `loader` (the two-pass validation).
-See docs/config.md for every key.
+See the README (Configuration reference) for every key.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def _locate(root: type[BaseModel], loc: tuple[str | int, ...]) -> _Location:
 def _expected(field: FieldInfo | None) -> str:
     """The noun phrase of what a field accepts, from the rule attached to it."""
     if field is None:
-        return "see docs/config.md"
+        return "see the Configuration reference in README.md"
     for meta in field.metadata:
         check = getattr(meta, "func", None)
         expected = getattr(check, "expected", None)
@@ -125,7 +125,7 @@ def _expected(field: FieldInfo | None) -> str:
     annotation = _strip(field.annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "a section of `key: value` lines"
-    return "see docs/config.md"
+    return "see the Configuration reference in README.md"
 
 
 def translate(error: ValidationError, root: type[BaseModel]) -> list[Problem]:

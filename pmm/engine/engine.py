@@ -43,6 +43,7 @@ from pmm.engine.recorder import Recorder
 from pmm.engine.state import AccountState, MarketState, SessionPnl
 from pmm.engine.status import build_status, unrealized_at
 from pmm.engine.tracker import OrderTracker
+from pmm.errors import PmmError
 from pmm.strategy import PerpetualMarketMaking
 from pmm.strategy.params import PmmParams
 from pmm.strategy.views import Decision, StrategyView
@@ -366,6 +367,7 @@ class Engine:
             await self._cancel_everything()
         finally:
             self.state = "stopped"
+            await self._refresh_account()
             now = self.clock.now()
             funding = self.markets[self.market].funding
             mark = funding.mark_price if funding is not None else None
@@ -379,6 +381,15 @@ class Engine:
             await self.bundle.gateway.stop()
             for task in list(self._tasks):
                 task.cancel()
+
+    async def _refresh_account(self) -> None:
+        """Final balances and positions straight from the venue, for the last status snapshot."""
+        try:
+            for balance in await self.bundle.gateway.balances():
+                self.account.balances[balance.asset] = balance
+            self.account.replace_positions(await self.bundle.gateway.positions())
+        except PmmError as exc:
+            log.warning("could not read the final account state: %s", exc)
 
     async def settle_pending(self, steps: int = 3) -> None:
         """Let answers already on their way arrive and be handled (no strategy evaluation)."""
