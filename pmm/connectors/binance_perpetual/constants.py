@@ -285,3 +285,161 @@ class ErrorCode(IntEnum):
     FOK_ORDER_REJECT = -5021
     GTX_ORDER_REJECT = -5022
     ME_RECVWINDOW_REJECT = -5028
+
+
+# --- loopback venue server (server*.py) -----------------------------------------------------------
+# What the server needs beyond the client's names above (which it also uses).
+
+FUNDING_INFO_PATH: Final = "/fapi/v1/fundingInfo"
+BOOK_TICKER_PATH: Final = "/fapi/v1/ticker/bookTicker"
+TICKER_PRICE_PATH: Final = "/fapi/v1/ticker/price"
+TICKER_PRICE_V2_PATH: Final = "/fapi/v2/ticker/price"
+OPEN_ORDER_PATH: Final = "/fapi/v1/openOrder"
+ALL_ORDERS_PATH: Final = "/fapi/v1/allOrders"
+ACCOUNT_V2_PATH: Final = "/fapi/v2/account"
+BALANCE_V2_PATH: Final = "/fapi/v2/balance"
+POSITION_RISK_V2_PATH: Final = "/fapi/v2/positionRisk"
+LEVERAGE_BRACKET_PATH: Final = "/fapi/v1/leverageBracket"
+# Spot side-calls ccxt's binanceusdm makes in load_markets when it has keys (exchange_apis.md §0.4).
+SAPI_CAPITAL_CONFIG_PATH: Final = "/sapi/v1/capital/config/getall"
+SAPI_MARGIN_ALL_PAIRS_PATH: Final = "/sapi/v1/margin/allPairs"
+
+# Weights of the paths above; parameter-dependent weights in the two tables after it.
+SERVER_EXTRA_WEIGHTS: Final[dict[tuple[str, str], int]] = {
+    ("GET", DEPTH_PATH): 10,  # default limit 500
+    ("GET", FUNDING_INFO_PATH): 0,
+    ("GET", BOOK_TICKER_PATH): 2,
+    ("GET", TICKER_PRICE_PATH): 1,
+    ("GET", TICKER_PRICE_V2_PATH): 1,
+    ("GET", OPEN_ORDER_PATH): 1,
+    ("GET", ALL_ORDERS_PATH): 5,
+    ("GET", ACCOUNT_V2_PATH): 5,
+    ("GET", BALANCE_V2_PATH): 5,
+    ("GET", POSITION_RISK_V2_PATH): 5,
+    ("GET", LEVERAGE_BRACKET_PATH): 1,
+    ("GET", SAPI_CAPITAL_CONFIG_PATH): 10,
+    ("GET", SAPI_MARGIN_ALL_PAIRS_PATH): 1,
+}
+# Weight when the optional `symbol` is left out (every symbol is returned).
+NO_SYMBOL_WEIGHTS: Final[dict[tuple[str, str], int]] = {
+    ("GET", OPEN_ORDERS_PATH): 40,
+    ("GET", PREMIUM_INDEX_PATH): 10,
+    ("GET", BOOK_TICKER_PATH): 5,
+    ("GET", TICKER_PRICE_PATH): 2,
+    ("GET", TICKER_PRICE_V2_PATH): 2,
+}
+DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
+DEFAULT_DEPTH_LIMIT: Final = 500
+
+MAX_RECV_WINDOW_MS: Final = 60000
+TIMESTAMP_AHEAD_TOLERANCE_MS: Final = 1000  # a timestamp may run this far ahead of server time
+
+# Codes the ErrorCode enum above does not list.
+ERR_PARAM_NOT_REQUIRED: Final = -1106
+ERR_NO_DEPTH: Final = -1112
+ERR_BAD_RECV_WINDOW: Final = -1131
+ERR_INVALID_NEW_ORDER_RESP_TYPE: Final = -1136
+ERR_INVALID_DEPTH_LIMIT: Final = -4021
+ERR_INVALID_PRICE_MATCH: Final = -5037
+
+# Documented messages ({placeholders} filled by the server).
+ERROR_MESSAGES: Final[dict[int, str]] = {
+    -1000: "An unknown error occured while processing the request.",
+    -1001: "Internal error; unable to process your request. Please try again.",
+    -1003: "Too many requests; current limit of IP({ip}) is {limit} requests per minute. Please use the "
+    "websocket for live updates to avoid polling the API.",
+    -1015: "Too many new orders; current limit is {limit} orders per {interval}.",
+    -1021: "Timestamp for this request is outside of the recvWindow.",
+    -1022: "Signature for this request is not valid.",
+    -1102: "Mandatory parameter '{param}' was not sent, was empty/null, or malformed.",
+    -1106: "Parameter '{param}' sent when not required.",
+    -1111: "Precision is over the maximum defined for this asset.",
+    -1112: "No orders on book for symbol.",
+    -1115: "Invalid timeInForce.",
+    -1116: "Invalid orderType.",
+    -1117: "Invalid side.",
+    -1121: "Invalid symbol.",
+    -1125: "This listenKey does not exist. Please use `POST /fapi/v1/listenKey` to recreate `listenKey`",
+    -1130: "Data sent for parameter '{param}' is not valid.",
+    -1131: "recvWindow must be less than 60000",
+    -1136: "Invalid newOrderRespType.",
+    -2010: "NEW_ORDER_REJECTED",
+    -2011: "Unknown order sent.",
+    -2013: "Order does not exist.",
+    -2014: "API-key format invalid.",
+    -2015: "Invalid API-key, IP, or permissions for action.",
+    -2019: "Margin is insufficient.",
+    -2020: "Unable to fill.",
+    -2022: "ReduceOnly Order is rejected.",
+    -4001: "Price less than 0.",
+    -4003: "Quantity less than or equal to zero.",
+    -4004: "Quantity less than min quantity.",
+    -4014: "Price not increased by tick size.",
+    -4015: "Client order id is not valid.",
+    -4021: "'{limit}' is not valid depth limit.",
+    -4023: "Qty not increased by step size.",
+    -4028: "Leverage {leverage} is not valid",
+    -4046: "No need to change margin type.",
+    -4047: "Margin type cannot be changed if there exists open orders.",
+    -4048: "Margin type cannot be changed if there exists position.",
+    -4059: "No need to change position side.",
+    -4060: "Invalid position side.",
+    -4061: "Order's position side does not match user's setting.",
+    -4067: "Position side cannot be changed if there exists open orders.",
+    -4068: "Position side cannot be changed if there exists position.",
+    -4116: "clientOrderId is duplicated",
+    -4164: "Order's notional must be no smaller than {notional} (unless you choose reduce only)",
+    -5021: "Due to the order could not be filled immediately, the FOK order has been rejected.",
+    -5022: "Due to the order could not be executed as maker, the Post Only order will be rejected.",
+    -5037: "Invalid price match",
+}
+IP_BANNED_MESSAGE: Final = (
+    "Way too many requests; IP({ip}) banned until {until_ms}. Please use the websocket for live updates to avoid bans."
+)
+SERVICE_UNAVAILABLE_MESSAGE: Final = "Service Unavailable."
+UNKNOWN_EXECUTION_MESSAGE: Final = "Unknown error, please check your request or try again later."
+# HTTP status Binance pairs with a code when it is not 400.
+ERROR_HTTP_STATUS: Final[dict[int, int]] = {
+    -2014: HTTP_UNAUTHORIZED,
+    -2015: HTTP_UNAUTHORIZED,
+    -1003: HTTP_TOO_MANY_REQUESTS,
+    -1015: HTTP_TOO_MANY_REQUESTS,
+    -1000: 500,
+    -1001: 503,
+}
+
+RESP_TYPE_ACK: Final = "ACK"
+RESP_TYPE_RESULT: Final = "RESULT"
+# ORDER_TRADE_UPDATE `er` (expiry reason).
+EXPIRY_NONE: Final = "0"
+EXPIRY_IOC_REMAINDER: Final = "2"
+EXPIRY_REDUCE_ONLY: Final = "4"
+EXPIRY_LIQUIDATION: Final = "5"
+EXPIRY_MARKET_REMAINDER: Final = "9"
+INCOME_REALIZED_PNL: Final = "REALIZED_PNL"
+INCOME_COMMISSION: Final = "COMMISSION"
+ACCOUNT_UPDATE_REASON_ORDER: Final = "ORDER"
+CLIENT_ORDER_ID_PATTERN: Final = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
+LIQUIDATION_CLIENT_ID_PREFIX: Final = "autoclose-"
+EVENT_BOOK_TICKER: Final = "bookTicker"
+
+# WebSocket: path shapes, methods and stream names ("<symbol lowercase>@<stream>").
+WS_ROUTES: Final = ("public", "market", "private")
+WS_RAW_SEGMENT: Final = "ws"  # raw events
+WS_COMBINED_SEGMENT: Final = "stream"  # {"stream": ..., "data": ...}
+WS_STREAMS_PARAM: Final = "streams"
+WS_EVENTS_PARAM: Final = "events"
+WS_LIST_SUBSCRIPTIONS: Final = "LIST_SUBSCRIPTIONS"
+WS_SET_PROPERTY: Final = "SET_PROPERTY"
+WS_GET_PROPERTY: Final = "GET_PROPERTY"
+WS_PROPERTY_COMBINED: Final = "combined"
+STREAM_DEPTH: Final = "depth"  # "@depth", "@depth@100ms", "@depth@500ms"; "@depth<5|10|20>[@speed]" partial
+STREAM_DEPTH_SPEEDS: Final = ("100ms", "250ms", "500ms")
+STREAM_PARTIAL_DEPTH_LEVELS: Final = (5, 10, 20)
+STREAM_AGG_TRADE: Final = "aggTrade"
+STREAM_TRADE: Final = "trade"
+STREAM_MARK_PRICE: Final = "markPrice"  # every 3 s; "@markPrice@1s" every second
+STREAM_BOOK_TICKER: Final = "bookTicker"
+STREAM_ALL_MARK_PRICE: Final = "!markPrice@arr"  # "[@1s]"
+MARK_PRICE_INTERVAL_S: Final = 3.0
+MARK_PRICE_FAST_INTERVAL_S: Final = 1.0
