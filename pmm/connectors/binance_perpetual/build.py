@@ -1,0 +1,67 @@
+"""Builds the `binance_perpetual` / `binance_perpetual_testnet` connectors from a config.
+
+Live clock and real-time pacing; REST and WebSocket hosts from `constants` unless the config's
+`connector.rest_url` / `connector.ws_url` override them (a local venue server, a proxy);
+credentials from the environment. The feed and the gateway share one REST client, so they share
+one request-weight budget, as they share one IP at the venue.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pmm.connectors.base import ConnectorBundle
+from pmm.connectors.binance_perpetual import constants as c
+from pmm.connectors.binance_perpetual.auth import BinanceAuth
+from pmm.connectors.binance_perpetual.feed import BinanceFeed
+from pmm.connectors.binance_perpetual.gateway import BinanceGateway
+from pmm.connectors.binance_perpetual.rest import BinanceRestClient
+from pmm.core.clock import LiveClock
+from pmm.engine.pacer import RealTimePacer
+from pmm.errors import AuthError, ConfigError
+
+
+def credentials(env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(api key, api secret) from the environment; AuthError saying what to set when missing."""
+    source = os.environ if env is None else env
+    key = source.get(c.API_KEY_ENV, "").strip()
+    secret = source.get(c.API_SECRET_ENV, "").strip()
+    missing = [name for name, value in ((c.API_KEY_ENV, key), (c.API_SECRET_ENV, secret)) if not value]
+    if missing:
+        raise AuthError(
+            f"Binance API credentials are missing: {' and '.join(missing)} not set. Export "
+            f"{c.API_KEY_ENV} and {c.API_SECRET_ENV} with a USD-M futures API key (a testnet key for "
+            f"{c.TESTNET_CONNECTOR_ID}), or use `derivative: sim_perpetual` to run without keys."
+        )
+    return key, secret
+
+
+def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = None,
+          env: Mapping[str, str] | None = None) -> ConnectorBundle:
+    """The connector bundle for `config.derivative` (binance_perpetual or binance_perpetual_testnet).
+
+    `restored_state` is accepted for the registry's uniform call and ignored: the venue keeps the
+    account. `env` replaces `os.environ` (tests).
+    """
+    connector_id = str(getattr(config, "derivative", c.CONNECTOR_ID))
+    if connector_id not in c.REST_URLS:
+        raise ConfigError(f"`derivative` {connector_id} is not a Binance USD-M connector; expected "
+                          f"{c.CONNECTOR_ID} or {c.TESTNET_CONNECTOR_ID}.")
+    if fast:
+        raise ConfigError(f"--fast needs a simulated venue; {connector_id} trades on Binance in real time. "
+                          "Drop --fast, or use `derivative: sim_perpetual`.")
+    overrides = getattr(config, "connector", None)
+    rest_url = getattr(overrides, "rest_url", None) or c.REST_URLS[connector_id]
+    ws_url = getattr(overrides, "ws_url", None) or c.WS_URLS[connector_id]
+    key, secret = credentials(env)
+    clock = LiveClock()
+    rest = BinanceRestClient(rest_url, clock=clock, auth=BinanceAuth(key, secret, clock))
+    return ConnectorBundle(
+        connector_id=connector_id,
+        feed=BinanceFeed(rest, ws_url=ws_url, clock=clock, connector_id=connector_id),
+        gateway=BinanceGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id),
+        clock=clock,
+        pacer=RealTimePacer(clock),
+    )
