@@ -131,6 +131,31 @@ def history(
         _fail(exc)
 
 
+@app.command()
+def connect(
+    connector: Annotated[str, typer.Argument(help="Live connector id, e.g. binance_perpetual.")],
+) -> None:
+    """Store a connector's API key and secret, encrypted with a password (scrypt + AES-GCM)."""
+    from pmm import credentials
+    from pmm.config.names import KNOWN_DERIVATIVES
+    from pmm.errors import ConfigError
+
+    try:
+        if connector not in KNOWN_DERIVATIVES or connector.startswith("sim_") or connector.endswith("_paper_trade"):
+            live = sorted(c for c in KNOWN_DERIVATIVES if not c.startswith("sim_") and not c.endswith("_paper_trade"))
+            raise ConfigError(f"`{connector}` takes no API keys. Connectors that do: {', '.join(live)}.")
+        key = typer.prompt(f"{connector} API key").strip()
+        secret = typer.prompt(f"{connector} API secret", hide_input=True).strip()
+        password = typer.prompt("Password to encrypt them", hide_input=True, confirmation_prompt=True)
+        path = credentials.save(connector, credentials.Credentials(key, secret), password)
+    except Exception as exc:
+        _fail(exc)
+    key_var, secret_var = credentials.env_names(connector)
+    typer.echo(f"Stored the {connector} API key ({credentials.mask(key)}) in {path}, encrypted with your password "
+               f"(readable by you only). `pmm start` asks for the password, or reads PMM_PASSWORD. "
+               f"{key_var}/{secret_var} override it.")
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app()
