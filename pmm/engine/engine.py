@@ -49,6 +49,7 @@ from pmm.strategy.params import PmmParams
 from pmm.strategy.views import Decision, StrategyView
 
 log = logging.getLogger("pmm.engine")
+strategy_log = logging.getLogger("pmm.strategy")
 
 _DEDUP_WINDOW = 50_000  # remembered trade ids / funding keys; bounded so memory stays flat
 
@@ -333,11 +334,11 @@ class Engine:
         decision = self.strategy.decide(self.strategy_view())
         self.last_decision = decision
         for line in decision.logs:
-            log.info(line)
+            strategy_log.info(line)
         if decision.reason != self._last_reason:
             self._last_reason = decision.reason
             if decision.reason:
-                log.info("%s", decision.reason)
+                strategy_log.info("%s", decision.reason)
         self.orders.execute(decision)
         wakeup = self.strategy.next_wakeup()
         if wakeup is not None:
