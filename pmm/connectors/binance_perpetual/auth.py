@@ -59,28 +59,42 @@ def encode_params(params: Iterable[tuple[str, str]]) -> str:
     return urlencode(list(params))
 
 
+class _ApiKey:
+    """Holds the API key; printed masked (first and last four characters)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return mask_key(self.value)
+
+    __str__ = __repr__
+
+
 class BinanceAuth:
     """Signs requests for one API key. `time_offset_ms` = server clock - local clock."""
 
     def __init__(self, api_key: str, api_secret: str, clock: Clock,
                  recv_window_ms: int = c.RECV_WINDOW_MS) -> None:
-        self._api_key = api_key
+        self._api_key = _ApiKey(api_key)
         self._secret = _Secret(api_secret)
         self._clock = clock
         self.recv_window_ms = recv_window_ms
         self.time_offset_ms = 0
 
     def __repr__(self) -> str:
-        return f"BinanceAuth(api_key={mask_key(self._api_key)!r})"
+        return f"BinanceAuth(api_key={self.masked_key!r})"
 
     __str__ = __repr__
 
     @property
     def masked_key(self) -> str:
-        return mask_key(self._api_key)
+        return mask_key(self._api_key.value)
 
     def headers(self) -> dict[str, str]:
-        return {c.API_KEY_HEADER: self._api_key}
+        return {c.API_KEY_HEADER: self._api_key.value}
 
     def timestamp_ms(self) -> int:
         return int(self._clock.now() * 1000) + self.time_offset_ms
