@@ -214,6 +214,9 @@ class BinanceGateway:
             raise
         exchange_id = ExchangeOrderId(str(reply["orderId"]))
         self._remember(exchange_id, request.client_id)
+        live = self._live.get(request.client_id)
+        if live is not None:
+            live.exchange_id = exchange_id
         now = self._clock.now()
         self._emit_event(OrderAccepted(request.client_id, exchange_id, request.market, now, now))
 

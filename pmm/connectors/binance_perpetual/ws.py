@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -38,11 +39,12 @@ Sleep = Callable[[float], Awaitable[None]]
 _SUBSCRIBE_TIMEOUT_S = 10.0
 
 
-def redact_url(url: str) -> str:
-    """A URL for logs: listen keys in the query or path are account credentials of a kind."""
-    if c.WS_LISTEN_KEY_PARAM in url:
-        return url.split("?", 1)[0] + "?listenKey=****"
-    return url
+_LISTEN_KEY_IN_TEXT = re.compile(rf"{c.WS_LISTEN_KEY_PARAM}=[^\s&'\"]+")
+
+
+def redact(text: str) -> str:
+    """Text for logs and events: a listenKey grants read access to the account's stream."""
+    return _LISTEN_KEY_IN_TEXT.sub(f"{c.WS_LISTEN_KEY_PARAM}=****", text)
 
 
 class BinanceWebSocket:
@@ -133,6 +135,7 @@ class BinanceWebSocket:
             if immediate:
                 reason, self._requested_reason = self._requested_reason or reason, None
                 worked = True
+            reason = redact(reason)
             was_connected, self.connected = self.connected, False
             if self._stopping:
                 break

@@ -73,7 +73,8 @@ class FakeBinance:
     ack_subscriptions: bool = True
 
     def reply(self, method: str, path: str, *replies: Reply) -> None:
-        """Queue replies for the next requests to (method, path); the last one also becomes the default."""
+        """Script (method, path): these replies in turn, then the last one for every later request."""
+        self._scripts[(method, path)].clear()
         for r in replies:
             self._scripts[(method, path)].append(r)
         if replies:
