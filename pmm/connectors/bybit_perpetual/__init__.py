@@ -1,0 +1,1 @@
+"""Bybit v5 linear USDT perpetuals: the live connector (client side) and the loopback venue server."""
