@@ -1,0 +1,296 @@
+"""A Binance USD-M futures venue on 127.0.0.1: Binance's REST + WebSocket dialect served over the
+simulated exchange (DESIGN.md §5), for end-to-end tests of Binance clients and dry runs
+(`pmm exchange-sim binance_perpetual`).
+
+    server = BinanceServer(SimExchange(settings), api_key="k", api_secret="s")
+    port = await server.start()          # binds 127.0.0.1, starts moving the sim with the clock
+    ... server.rest_url, server.ws_url, server.faults ...
+    await server.stop()
+
+Composition (the only place that wires the parts):
+    SimDriver        server_driver.py   the sim's time: follows the clock; settles synchronous requests
+    RawParams, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, weights
+    MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
+    OrderDesk        server_orders.py   orders in Binance's terms, kept from the sim's private events
+    MarketStreams    server_streams.py  depth diffs + ids, trades, mark price, funding history
+    UserStreams, ListenKeys  server_user.py   user data events and listenKeys
+    StreamHub        server_ws.py       WebSocket paths, subscriptions, fan-out
+    FaultInjector    server_faults.py   drops, gaps, error answers, delays, rejections, expiries
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from ipaddress import ip_address
+from typing import Any
+
+from aiohttp import web
+
+from pmm.connectors.binance_perpetual import constants as c
+from pmm.connectors.binance_perpetual.server_account import AccountHandlers
+from pmm.connectors.binance_perpetual.server_auth import Authenticator, RateLimiter, RawParams
+from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error
+from pmm.connectors.binance_perpetual.server_driver import SimDriver
+from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector
+from pmm.connectors.binance_perpetual.server_market import MarketHandlers
+from pmm.connectors.binance_perpetual.server_options import ServerOptions
+from pmm.connectors.binance_perpetual.server_orders import OrderDesk
+from pmm.connectors.binance_perpetual.server_setup import SetupHandlers
+from pmm.connectors.binance_perpetual.server_streams import MarketStreams
+from pmm.connectors.binance_perpetual.server_trade import TradeHandlers
+from pmm.connectors.binance_perpetual.server_user import ListenKeys, UserStreams
+from pmm.connectors.binance_perpetual.server_wire import SymbolMap, dumps, ms
+from pmm.connectors.binance_perpetual.server_ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.core.clock import Clock, LiveClock
+from pmm.sim.exchange import SimExchange
+from pmm.sim.settings import SimSettings
+
+__all__ = ["BinanceServer", "ServerOptions", "request_weight", "serve_forever"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[RawParams], Awaitable[Any]]
+# Endpoint security types: public, API-key header only, signed (key + timestamp + signature).
+_NONE, _KEY, _SIGNED = "NONE", "USER_STREAM", "SIGNED"
+
+
+def request_weight(method: str, path: str, params: RawParams) -> int:
+    """The REQUEST_WEIGHT a request costs (exchange_apis.md §A3)."""
+    key = (method, path)
+    if path == c.DEPTH_PATH:
+        limit = params.get("limit")
+        return c.DEPTH_LIMIT_WEIGHTS.get(int(limit) if limit and limit.isdigit() else c.DEFAULT_DEPTH_LIMIT, 10)
+    if key in c.NO_SYMBOL_WEIGHTS and params.get("symbol") is None:
+        return c.NO_SYMBOL_WEIGHTS[key]
+    return c.WEIGHTS.get(key, c.SERVER_EXTRA_WEIGHTS.get(key, c.DEFAULT_WEIGHT))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BinanceServer:
+    """Binance USD-M futures over a `SimExchange`, listening on loopback only (see module doc)."""
+
+    def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
+                 port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"The Binance simulator only listens on loopback (127.0.0.1), was asked for {host!r}.")
+        self.exchange = exchange
+        self.host, self.port = host, port
+        self.clock: Clock = clock if clock is not None else LiveClock()
+        self.options = options if options is not None else ServerOptions()
+        self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
+        self.faults = FaultInjector()
+        self.driver = SimDriver(exchange, self.clock, self.options.tick_s)
+        self.desk = OrderDesk()
+        self.keys = ListenKeys(self.clock, self.options.listen_key_ttl_s, self._on_key_expired, self._on_key_closed)
+        self.hub = StreamHub(self.options, self.clock, self.keys.is_active)
+        self.streams = MarketStreams(self.symbols, self.hub.publish, self.hub.has_subscribers, self.faults)
+        self.users = UserStreams(exchange, self.symbols, self.desk, self.hub.publish_user)
+        self.desk.listen(self.users.on_order_event)
+        exchange.subscribe_public(self.streams.on_public)
+        exchange.subscribe_private(self.desk.on_private)
+        self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
+        for hook in (self.streams.on_tick, self.keys.on_tick, self.hub.on_tick):
+            self.driver.on_tick(hook)
+        self._auth = Authenticator(api_key, api_secret, self.clock)
+        self.limiter = RateLimiter(self.clock, self.options)
+        self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Bind, bring the simulated market to now, start following the clock; returns the port."""
+        self.driver.advance()
+        app = web.Application(client_max_size=1 << 20)
+        self._add_routes(app)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        self._ticker = asyncio.create_task(self.driver.run(), name="binance-server-clock")
+        return self.port
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+            self._ticker = None
+        await self.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    # --- routing --------------------------------------------------------------------------------
+
+    def _add_routes(self, app: web.Application) -> None:
+        market = MarketHandlers(self.exchange, self.symbols, self.streams, self.clock, self.options)
+        trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.driver, self.faults, self.clock)
+        account = AccountHandlers(self.exchange, self.symbols, self.desk, self.streams, self.clock)
+        setup = SetupHandlers(self.exchange, self.symbols, self.desk, self.users, self.keys, self.clock)
+        routes: list[tuple[str, str, Handler, str]] = [
+            ("GET", c.PING_PATH, market.ping, _NONE),
+            ("GET", c.TIME_PATH, market.time, _NONE),
+            ("GET", c.EXCHANGE_INFO_PATH, market.exchange_info, _NONE),
+            ("GET", c.DEPTH_PATH, market.depth, _NONE),
+            ("GET", c.PREMIUM_INDEX_PATH, market.premium_index, _NONE),
+            ("GET", c.FUNDING_RATE_PATH, market.funding_rate, _NONE),
+            ("GET", c.FUNDING_INFO_PATH, market.funding_info, _NONE),
+            ("GET", c.BOOK_TICKER_PATH, market.book_ticker, _NONE),
+            ("GET", c.TICKER_PRICE_PATH, market.ticker_price, _NONE),
+            ("GET", c.TICKER_PRICE_V2_PATH, market.ticker_price, _NONE),
+            ("POST", c.ORDER_PATH, trade.new_order, _SIGNED),
+            ("GET", c.ORDER_PATH, trade.query_order, _SIGNED),
+            ("DELETE", c.ORDER_PATH, trade.cancel_order, _SIGNED),
+            ("GET", c.OPEN_ORDER_PATH, trade.open_order, _SIGNED),
+            ("GET", c.OPEN_ORDERS_PATH, trade.open_orders, _SIGNED),
+            ("GET", c.ALL_ORDERS_PATH, trade.all_orders, _SIGNED),
+            ("DELETE", c.ALL_OPEN_ORDERS_PATH, trade.cancel_all, _SIGNED),
+            ("POST", c.LEVERAGE_PATH, setup.leverage, _SIGNED),
+            ("POST", c.MARGIN_TYPE_PATH, setup.margin_type, _SIGNED),
+            ("POST", c.POSITION_SIDE_DUAL_PATH, setup.set_position_mode, _SIGNED),
+            ("GET", c.POSITION_SIDE_DUAL_PATH, setup.get_position_mode, _SIGNED),
+            ("POST", c.LISTEN_KEY_PATH, setup.new_listen_key, _KEY),
+            ("PUT", c.LISTEN_KEY_PATH, setup.keepalive_listen_key, _KEY),
+            ("DELETE", c.LISTEN_KEY_PATH, setup.close_listen_key, _KEY),
+            ("GET", c.ACCOUNT_V2_PATH, account.account_v2, _SIGNED),
+            ("GET", c.ACCOUNT_PATH, account.account_v3, _SIGNED),
+            ("GET", c.BALANCE_V2_PATH, account.balance, _SIGNED),
+            ("GET", c.BALANCE_PATH, account.balance, _SIGNED),
+            ("GET", c.POSITION_RISK_V2_PATH, account.position_risk_v2, _SIGNED),
+            ("GET", c.POSITION_RISK_PATH, account.position_risk_v3, _SIGNED),
+            ("GET", c.LEVERAGE_BRACKET_PATH, account.leverage_bracket, _SIGNED),
+            ("GET", c.COMMISSION_RATE_PATH, account.commission_rate, _SIGNED),
+            ("GET", c.USER_TRADES_PATH, account.user_trades, _SIGNED),
+            ("GET", c.INCOME_PATH, account.income, _SIGNED),
+            ("GET", c.SAPI_CAPITAL_CONFIG_PATH, market.empty_list, _SIGNED),
+            ("GET", c.SAPI_MARGIN_ALL_PAIRS_PATH, market.empty_list, _SIGNED),
+        ]
+        for method, path, handler, security in routes:
+            app.router.add_route(method, path, self._rest(handler, security, counts_order=(method, path) == (
+                "POST", c.ORDER_PATH)))
+        for pattern in WS_ROUTE_PATTERNS:
+            app.router.add_get(pattern, self._websocket)
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+
+    def _rest(self, handler: Handler, security: str, *, counts_order: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            path = request.path
+            await self._delay(path, "before")
+            failure = self.faults.take_failure(path)
+            if failure is not None and not failure.execute:
+                return self._failure_response(failure)
+            headers: dict[str, str] = {}
+            try:
+                params = RawParams.parse(request.raw_path, await request.read())
+                self.limiter.admit(request_weight(request.method, path, params))
+                key = request.headers.get(c.API_KEY_HEADER)
+                if security == _SIGNED:
+                    self._auth.check_signed(key, params)
+                elif security == _KEY:
+                    self._auth.check_key(key)
+                if counts_order:
+                    self.limiter.count_order()
+                status, text = 200, dumps(await handler(params))
+            except BinanceApiError as err:
+                status, text, headers = err.status, dumps(err.body()), err.headers
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Binance server: %s %s failed", request.method, path)
+                err = api_error(c.ErrorCode.UNKNOWN)
+                status, text = err.status, dumps(err.body())
+            headers.update(self.limiter.weight_headers())
+            if counts_order:
+                headers.update(self.limiter.order_headers())
+            if failure is not None:
+                return self._failure_response(failure)
+            await self._delay(path, "after")
+            return web.Response(status=status, text=text, content_type="application/json", headers=headers)
+
+        return serve
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        await self._delay(request.path, "before")
+        failure = self.faults.take_failure(request.path)
+        if failure is not None:
+            return self._failure_response(failure)
+        return await self.hub.handle(request)
+
+    async def _not_found(self, request: web.Request) -> web.StreamResponse:
+        body = {"code": c.ErrorCode.NOT_FOUND, "msg": f"{request.method} {request.path} is not served by the pmm "
+                                                      "Binance simulator."}
+        return web.Response(status=404, text=dumps(body), content_type="application/json")
+
+    async def _delay(self, path: str, stage: str) -> None:
+        seconds = self.faults.latency(path, stage)  # type: ignore[arg-type]
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def _failure_response(self, failure: Failure) -> web.Response:
+        if failure.code is not None:
+            msg = failure.msg or api_error(failure.code).msg
+            body: dict[str, Any] = {"code": failure.code, "msg": msg}
+        elif failure.status == c.HTTP_TOO_MANY_REQUESTS:
+            limit = self.options.weight_limit_per_min
+            body = {"code": c.ErrorCode.TOO_MANY_REQUESTS,
+                    "msg": failure.msg or c.ERROR_MESSAGES[-1003].format(ip="127.0.0.1", limit=limit)}
+        elif failure.status == c.HTTP_IP_BANNED:
+            until = ms(self.clock.now() + (failure.retry_after or self.options.ban_s))
+            body = {"code": c.ErrorCode.TOO_MANY_REQUESTS,
+                    "msg": failure.msg or c.IP_BANNED_MESSAGE.format(ip="127.0.0.1", until_ms=until)}
+        else:
+            default = c.UNKNOWN_EXECUTION_MESSAGE if failure.execute else c.SERVICE_UNAVAILABLE_MESSAGE
+            body = {"code": c.ErrorCode.UNKNOWN, "msg": failure.msg or default}
+        headers = self.limiter.weight_headers()
+        if failure.retry_after is not None:
+            headers[c.RETRY_AFTER_HEADER] = str(int(failure.retry_after) if failure.retry_after == int(
+                failure.retry_after) else failure.retry_after)
+        return web.Response(status=failure.status, text=dumps(body), content_type="application/json", headers=headers)
+
+    # --- listenKey lifecycle --------------------------------------------------------------------
+
+    def _on_key_expired(self, key: str, now: float) -> None:
+        self.hub.send_to_key(key, {"e": c.EVENT_LISTEN_KEY_EXPIRED, "E": ms(now), "listenKey": key})
+
+    def _on_key_closed(self, key: str) -> None:
+        self.hub.close_key(key)
+
+
+async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,
+                        on_ready: Callable[[int], None], options: ServerOptions | None = None) -> None:
+    """Run a Binance simulator over a new `SimExchange(settings)` until cancelled (the CLI's
+    `pmm exchange-sim binance_perpetual`); `on_ready(port)` is called once it listens."""
+    exchange = SimExchange(settings)
+    server = BinanceServer(exchange, api_key=api_key, api_secret=api_secret, port=port, options=options)
+    try:
+        on_ready(await server.start())
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+        exchange.close()
+

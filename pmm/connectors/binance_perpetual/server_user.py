@@ -1,0 +1,242 @@
+"""User data stream of the Binance server: listenKeys and the account events built from the
+simulator's private events (exchange_apis.md §A6).
+
+- ORDER_TRADE_UPDATE for every order change: x=NEW on acceptance, TRADE per fill (l, z, L, n, N,
+  rp, t, m), CANCELED when the client cancelled, EXPIRED (with `er`) when the venue did, and
+  CALCULATED for liquidation fills (client id `autoclose-...`).
+- ACCOUNT_UPDATE after each fill (reason ORDER: the balance and the touched positions) and after
+  each funding settlement (reason FUNDING_FEE: the balance only for cross positions, plus the
+  isolated position for isolated ones), built when the simulator's BalanceUpdated closes the group.
+- ACCOUNT_CONFIG_UPDATE when leverage changes; listenKeyExpired when a key lapses.
+
+One account: every connection holding a live listenKey gets every event.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pmm.connectors.binance_perpetual import constants as c
+from pmm.connectors.binance_perpetual.constants import ErrorCode as E
+from pmm.connectors.binance_perpetual.server_codes import api_error
+from pmm.connectors.binance_perpetual.server_orders import OrderDesk, OrderRecord
+from pmm.connectors.binance_perpetual.server_wire import (
+    SymbolMap,
+    margin_type_lower,
+    money,
+    ms,
+    position_side_wire,
+    side_wire,
+    signed_amount,
+    trade_number,
+)
+from pmm.core.clock import Clock
+from pmm.core.events import (
+    AccountEvent,
+    BalanceUpdated,
+    FundingPaymentReceived,
+    OrderFilled,
+    PositionUpdated,
+)
+from pmm.core.model import ZERO, Liquidity, MarginMode
+from pmm.sim.exchange import SimExchange
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(slots=True)
+class _Key:
+    key: str
+    expires: float
+
+
+class ListenKeys:
+    """The account's listenKey: POST returns the live key (extended) or a new one; PUT extends;
+    DELETE closes; a key not kept alive for `ttl_s` lapses with a listenKeyExpired event."""
+
+    def __init__(self, clock: Clock, ttl_s: float, on_expired: Callable[[str, float], None],
+                 on_closed: Callable[[str], None]) -> None:
+        self._clock = clock
+        self._ttl_s = ttl_s
+        self._on_expired = on_expired
+        self._on_closed = on_closed
+        self._live: _Key | None = None
+
+    def is_active(self, key: str) -> bool:
+        return self._live is not None and self._live.key == key
+
+    def create(self) -> str:
+        now = self._clock.now()
+        if self._live is None:
+            self._live = _Key("".join(secrets.choice(_KEY_ALPHABET) for _ in range(64)), now + self._ttl_s)
+        else:
+            self._live.expires = now + self._ttl_s
+        return self._live.key
+
+    def keepalive(self, key: str | None) -> str:
+        live = self._live
+        if live is None or (key is not None and key != live.key):
+            raise api_error(E.INVALID_LISTEN_KEY)
+        live.expires = self._clock.now() + self._ttl_s
+        return live.key
+
+    def delete(self, key: str | None) -> None:
+        live = self._live
+        if live is None or (key is not None and key != live.key):
+            raise api_error(E.INVALID_LISTEN_KEY)
+        self._live = None
+        self._on_closed(live.key)
+
+    def expire(self, key: str | None = None) -> int:
+        live = self._live
+        if live is None or (key is not None and key != live.key):
+            return 0
+        self._live = None
+        self._on_expired(live.key, self._clock.now())
+        return 1
+
+    def on_tick(self, now: float) -> None:
+        if self._live is not None and now >= self._live.expires:
+            self.expire()
+
+
+class UserStreams:
+    """Turns the desk's order events and the simulator's account events into user-data events."""
+
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk,
+                 publish: Callable[[str, dict[str, Any]], None]) -> None:
+        self._exchange = exchange
+        self._symbols = symbols
+        self._desk = desk
+        self._publish = publish
+        self._realized: dict[tuple[str, str], Decimal] = {}  # (symbol, ps) -> accumulated realized
+        self._reason: str | None = None
+        self._funding: FundingPaymentReceived | None = None
+        self._positions: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def on_order_event(self, event: AccountEvent, record: OrderRecord | None, execution: str) -> None:
+        match event:
+            case OrderFilled():
+                ps = position_side_wire(event.position_side, self._exchange.position_mode())
+                key = (self._symbols.symbol(event.market), ps)
+                self._realized[key] = self._realized.get(key, ZERO) + event.realized_pnl
+                self._emit_order(record, execution, event.ts, event)
+                self._begin(c.ACCOUNT_UPDATE_REASON_ORDER)
+            case FundingPaymentReceived():
+                self._begin(c.ACCOUNT_UPDATE_REASON_FUNDING_FEE)
+                self._funding = event
+            case PositionUpdated():
+                self._add_position(event)
+            case BalanceUpdated():
+                self._flush_account(event)
+            case _:
+                if record is not None and execution:
+                    self._emit_order(record, execution, event.ts, None)
+
+    def publish_leverage(self, symbol: str, leverage: int, now: float) -> None:
+        self._publish(c.EVENT_ACCOUNT_CONFIG_UPDATE, {
+            "e": c.EVENT_ACCOUNT_CONFIG_UPDATE, "E": ms(now), "T": ms(now), "ac": {"s": symbol, "l": leverage},
+        })
+
+    # --- ORDER_TRADE_UPDATE ---------------------------------------------------------------------
+
+    def _emit_order(self, record: OrderRecord | None, execution: str, ts: float, fill: OrderFilled | None) -> None:
+        if record is None:
+            if fill is None:
+                return
+            order = self._liquidation_order(fill)
+        else:
+            order = self._order_fields(record, execution, ts, fill)
+        self._publish(c.EVENT_ORDER_TRADE_UPDATE, {"e": c.EVENT_ORDER_TRADE_UPDATE, "E": ms(ts), "T": ms(ts), "o": order})
+
+    def _order_fields(self, record: OrderRecord, execution: str, ts: float, fill: OrderFilled | None) -> dict[str, Any]:
+        grid = record.grid
+        return {
+            "s": record.symbol, "c": record.client_id, "S": record.side, "o": record.order_type,
+            "f": record.time_in_force, "q": grid.qty(record.orig_qty),
+            "p": grid.price(record.price) if record.price else "0",
+            "ap": money(record.avg_price) if record.executed_qty else "0", "sp": "0",
+            "x": execution, "X": record.status, "i": record.order_id,
+            "l": grid.qty(fill.amount) if fill else "0", "z": grid.qty(record.executed_qty),
+            "L": grid.price(fill.price) if fill else "0",
+            "N": fill.fee_asset if fill else grid.rules.quote, "n": money(fill.fee) if fill else "0",
+            "T": ms(ts), "t": trade_number(fill.trade_id) if fill else 0,
+            "b": money(self._desk.open_notional(record.symbol, c.SIDE_BUY)),
+            "a": money(self._desk.open_notional(record.symbol, c.SIDE_SELL)),
+            "m": bool(fill and fill.liquidity is Liquidity.MAKER), "R": record.reduce_only, "wt": "CONTRACT_PRICE",
+            "ot": record.order_type, "ps": record.position_side, "cp": False,
+            "rp": money(fill.realized_pnl) if fill else "0", "pP": False, "si": 0, "ss": 0, "V": "NONE",
+            "pm": "NONE", "gtd": 0, "er": record.expiry_reason,
+        }
+
+    def _liquidation_order(self, fill: OrderFilled) -> dict[str, Any]:
+        symbol = self._symbols.symbol(fill.market)
+        grid = self._symbols.grid(symbol)
+        qty, price = grid.qty(fill.amount), grid.price(fill.price)
+        return {
+            "s": symbol, "c": f"{c.LIQUIDATION_CLIENT_ID_PREFIX}{ms(fill.ts)}", "S": side_wire(fill.side),
+            "o": c.ORDER_TYPE_LIQUIDATION, "f": c.TIF_IOC, "q": qty, "p": price, "ap": price, "sp": "0",
+            "x": c.EXEC_CALCULATED, "X": c.STATUS_FILLED, "i": int(fill.exchange_id), "l": qty, "z": qty, "L": price,
+            "N": fill.fee_asset, "n": money(fill.fee), "T": ms(fill.ts), "t": trade_number(fill.trade_id),
+            "b": "0", "a": "0", "m": False, "R": False, "wt": "CONTRACT_PRICE", "ot": c.ORDER_TYPE_LIQUIDATION,
+            "ps": position_side_wire(fill.position_side, self._exchange.position_mode()), "cp": False,
+            "rp": money(fill.realized_pnl), "pP": False, "si": 0, "ss": 0, "V": "NONE", "pm": "NONE", "gtd": 0,
+            "er": c.EXPIRY_NONE,
+        }
+
+    # --- ACCOUNT_UPDATE -------------------------------------------------------------------------
+
+    def _begin(self, reason: str) -> None:
+        if self._reason is None:
+            self._reason = reason
+            self._positions = {}
+            self._funding = None
+
+    def _add_position(self, event: PositionUpdated) -> None:
+        if self._reason is None:
+            return
+        mode = self._exchange.position_mode()
+        symbol = self._symbols.symbol(event.market)
+        ps = position_side_wire(event.side, mode)
+        pos = event.position
+        margin_mode = pos.margin_mode if pos is not None else self._exchange.margin_mode(event.market)
+        if self._reason == c.ACCOUNT_UPDATE_REASON_FUNDING_FEE and margin_mode is not MarginMode.ISOLATED:
+            return  # cross funding: the balance only (docs)
+        grid = self._symbols.grid(symbol)
+        isolated = margin_mode is MarginMode.ISOLATED
+        self._positions[(symbol, ps)] = {
+            "s": symbol,
+            "pa": grid.qty(signed_amount(pos.amount, pos.side)) if pos is not None else "0",
+            "ep": money(pos.entry_price) if pos is not None else "0",
+            "bep": money(pos.entry_price) if pos is not None else "0",
+            "cr": money(self._realized.get((symbol, ps), ZERO)),
+            "up": money(pos.unrealized_pnl) if pos is not None else "0",
+            "mt": margin_type_lower(margin_mode),
+            "iw": money(pos.margin) if pos is not None and isolated else "0",
+            "ps": ps,
+        }
+
+    def _flush_account(self, event: BalanceUpdated) -> None:
+        if self._reason is None:
+            return
+        balance = event.balance
+        isolated = sum(
+            (p.margin for p in self._exchange.positions()
+             if p.margin_mode is MarginMode.ISOLATED and self._symbols.grid(self._symbols.symbol(p.market)).rules.quote
+             == balance.asset),
+            ZERO,
+        )
+        change = self._funding.amount if self._funding is not None else ZERO
+        update: dict[str, Any] = {
+            "m": self._reason,
+            "B": [{"a": balance.asset, "wb": money(balance.total), "cw": money(balance.total - isolated),
+                   "bc": money(change)}],
+            "P": list(self._positions.values()),
+        }
+        self._publish(c.EVENT_ACCOUNT_UPDATE, {"e": c.EVENT_ACCOUNT_UPDATE, "E": ms(event.ts), "T": ms(event.ts), "a": update})
+        self._reason, self._funding, self._positions = None, None, {}
