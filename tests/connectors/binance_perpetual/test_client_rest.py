@@ -129,7 +129,7 @@ def test_1021_twice_gives_up() -> None:
 def test_timeout_on_place_is_an_unknown_outcome() -> None:
     async def body(fake: FakeBinance, rest: BinanceRestClient) -> None:
         async def slow(_: Recorded) -> Any:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.5)
             return OK_ORDER
 
         fake.reply("POST", c.ORDER_PATH, slow)
