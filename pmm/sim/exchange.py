@@ -21,7 +21,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 
 from pmm.core.book import OrderBook
-from pmm.core.events import AccountEvent, MarketEvent
+from pmm.core.events import AccountEvent, FundingInfoUpdated, MarketEvent
 from pmm.core.model import (
     Balance,
     ClientOrderId,
@@ -37,6 +37,7 @@ from pmm.core.model import (
 )
 from pmm.errors import ConfigError, ExchangeUnavailable, OrderError, VenueSetupError
 from pmm.sim.account import Account
+from pmm.sim.external import ExternalMarketSource, FedEvent, event_market
 from pmm.sim.funding import next_funding_time
 from pmm.sim.market import SimMarket, make_source
 from pmm.sim.orders import SimOrder
@@ -348,3 +349,81 @@ class SimExchange:
         """Release the replay files (the exchange keeps them open while streaming)."""
         for market in self._markets.values():
             market.source.close()
+
+    # --- markets fed from outside (generator `ExternalMarket`; pmm/sim/external.py) -------------
+
+    def feed(self, event: FedEvent, t: float) -> None:
+        """One event of a venue's real feed for a fed market, processed at time `t`.
+
+        Everything due up to `t` happens first (requests that arrived, a funding settlement),
+        then the event moves the market as one step, exactly like a generated step (book, marks,
+        fills of our resting orders, liquidation); see external.py for what each event does.
+        `t` is the local time the event arrived (never earlier than the exchange's time).
+
+        Funding follows the venue: a `FundingInfoUpdated` of the first fed market moves the next
+        settlement to its announced `next_funding_ts` (its rate and mark are the ones settled).
+        Announcements already in the past are ignored (the settlement happened). If the venue
+        announces a later time while the pending settlement is one it announced, the venue has
+        settled it and our clock is behind the venue's: it is settled now, then the new one is
+        scheduled. Between settlements the interval of `settings.funding_interval_s` is only a
+        guess until the venue's next announcement.
+        """
+        name = event_market(event)
+        m = self._markets.get(name) if name is not None else None
+        if m is None:
+            raise ConfigError(f"The simulated exchange has no market {name}; it has {', '.join(self._markets)}.")
+        source = m.source
+        if not isinstance(source, ExternalMarketSource):
+            raise ConfigError(
+                f"Simulated market {name} is generated ({type(source).__name__}); only markets with an "
+                "`ExternalMarket` generator take a real feed's events."
+            )
+        t = max(t, self._venue.now)
+        announced_before = source.announced_funding
+        idle = source.next_time() is None
+        source.push(event, t)
+        due = source.next_time()
+        if self._started and idle and due is not None:
+            self._agenda.push(due, "market", name)  # before start, _start() schedules it
+        self.advance_to(t)
+        if isinstance(event, FundingInfoUpdated) and name == self._funding_market():
+            self._follow_funding(event.info.next_funding_ts, announced_before)
+
+    def _funding_market(self) -> str | None:
+        """The fed market whose announced funding times the (single) settlement schedule follows."""
+        for name, market in self._markets.items():
+            if isinstance(market.source, ExternalMarketSource):
+                return name
+        return None
+
+    def _follow_funding(self, announced: float, announced_before: float | None) -> None:
+        venue = self._venue
+        pending = venue.next_funding
+        if announced == pending or announced <= venue.now:
+            return
+        if announced > pending and pending == announced_before:
+            # The venue settled the time it had announced before our clock got there: settle it
+            # now (still keyed on its own time, venue.next_funding), then follow the new one.
+            self._schedule_funding(venue.now)
+            self.advance_to(venue.now)
+        venue.next_funding = announced
+        self._schedule_funding(announced)
+
+    def _schedule_funding(self, t: float) -> None:
+        """Move the agenda's (single) funding settlement to `t`."""
+        entries = [entry for entry in self._agenda.entries() if entry[2] != "funding"]
+        self._agenda.restore(entries, self._agenda.seq)
+        self._agenda.push(t, "funding")
+
+    def set_trading_rules(self, market: str, rules: TradingRules) -> None:
+        """Replace a market's trading rules: paper trading loads the real venue's (which are only
+        known once its feed is prepared). Open orders stay as they are; new requests are checked
+        against the new rules; the account's leverage is capped at the new maximum."""
+        m = self._market(market)
+        if rules.market != market or rules.quote != m.quote:
+            raise ConfigError(
+                f"Trading rules of {rules.market} (quote {rules.quote}) cannot replace those of the "
+                f"simulated market {market} (quote {m.quote})."
+            )
+        m.rules = rules
+        self._account.leverage[market] = min(self._account.leverage[market], rules.max_leverage)

@@ -10,11 +10,12 @@ from pmm.core.book import OrderBook
 from pmm.core.events import BookDelta, BookSnapshot, Level
 from pmm.core.model import ZERO, FundingInfo, Side, TradingRules
 from pmm.errors import ConfigError
+from pmm.sim.external import ExternalMarketSource
 from pmm.sim.generators import MarketSource, MarkUpdate, StaticSource, SyntheticSource
 from pmm.sim.num import dec
 from pmm.sim.orders import RestingOrders
 from pmm.sim.replay import ReplaySource
-from pmm.sim.settings import ReplayMarket, SimMarketSettings, StaticMarket, SyntheticMarket
+from pmm.sim.settings import ExternalMarket, ReplayMarket, SimMarketSettings, StaticMarket, SyntheticMarket
 
 
 class VenueBook(OrderBook):
@@ -156,4 +157,6 @@ def make_source(market: SimMarketSettings, seed: int, funding_interval_s: float)
         return StaticSource(market.market, generator)
     if isinstance(generator, ReplayMarket):
         return ReplaySource(market.market, generator)
+    if isinstance(generator, ExternalMarket):
+        return ExternalMarketSource(market.market)
     raise ConfigError(f"Simulated market {market.market}: unknown generator {type(generator).__name__}.")

@@ -46,7 +46,13 @@ class ReplayMarket:
     speed: float = 1.0  # only used in real-time runs: 2.0 replays twice as fast
 
 
-MarketGenerator = SyntheticMarket | StaticMarket | ReplayMarket
+@dataclass(frozen=True, slots=True)
+class ExternalMarket:
+    """Nothing is generated: the market moves only when a venue's real feed is fed in with
+    `SimExchange.feed(event, t)` (paper trading; see pmm/sim/external.py)."""
+
+
+MarketGenerator = SyntheticMarket | StaticMarket | ReplayMarket | ExternalMarket
 
 
 @dataclass(frozen=True, slots=True)
