@@ -318,3 +318,114 @@ class RetCode(IntEnum):
     ORDER_NOT_EXIST_SPOT = 170213
     POST_ONLY_REJECTED = 170218  # LIMIT-MAKER rejected for its price (spot's post-only code)
     SET_MARGIN_MODE_FAILED_ACCOUNT = 3400045
+
+
+# === the loopback venue server (server*.py) =======================================================
+# Names below are used by the Bybit-dialect server over the simulated exchange; the client may use
+# them too. Sources as above (docs `error.mdx`, `enum.mdx`, `rate-limit.mdx`, `websocket/*`).
+
+SWITCH_ISOLATED_PATH: Final = "/v5/position/switch-isolated"  # classic accounts' per-symbol margin mode
+RECENT_TRADE_PATH: Final = "/v5/market/recent-trade"
+
+CATEGORY_SPOT: Final = "spot"
+CATEGORY_INVERSE: Final = "inverse"
+CATEGORY_OPTION: Final = "option"
+CATEGORIES: Final = (CATEGORY_SPOT, CATEGORY_LINEAR, CATEGORY_INVERSE, CATEGORY_OPTION)
+
+# Depths the server streams: the current linear set plus 500 (older linear docs); REST limits.
+SERVER_ORDERBOOK_DEPTHS: Final = (1, 50, 200, 500, 1000)
+REST_ORDERBOOK_DEFAULT_LIMIT: Final = 25
+REST_ORDERBOOK_MAX_LIMIT: Final = 1000
+# REST orderbook `u` matches the u of the deepest (1000-level) stream.
+REST_ORDERBOOK_STREAM_DEPTH: Final = 1000
+# Level-1 books re-send a snapshot (same u) after this long without a change.
+LEVEL1_RESNAPSHOT_S: Final = 3.0
+RECENT_TRADE_DEFAULT_LIMIT: Final = 500
+RECENT_TRADE_MAX_LIMIT: Final = 1000
+FUNDING_HISTORY_MAX_LIMIT: Final = 200
+ORDER_REALTIME_DEFAULT_LIMIT: Final = 20
+EXECUTION_DEFAULT_LIMIT: Final = 50
+TRANSACTION_LOG_DEFAULT_LIMIT: Final = 20
+CLOSED_ORDERS_KEPT: Final = 500  # order/realtime openOnly=1 answers the last 500 closed orders
+DEFAULT_QUERY_WINDOW_MS: Final = 7 * 24 * 3600 * 1000  # no startTime/endTime: the last 7 days
+
+# Categorised private topics (one category only).
+TOPIC_ORDER_LINEAR: Final = "order.linear"
+TOPIC_EXECUTION_LINEAR: Final = "execution.linear"
+TOPIC_POSITION_LINEAR: Final = "position.linear"
+PRIVATE_TOPIC_ALIASES: Final[dict[str, str]] = {
+    TOPIC_ORDER: TOPIC_ORDER, TOPIC_ORDER_LINEAR: TOPIC_ORDER,
+    TOPIC_EXECUTION: TOPIC_EXECUTION, TOPIC_EXECUTION_LINEAR: TOPIC_EXECUTION,
+    TOPIC_POSITION: TOPIC_POSITION, TOPIC_POSITION_LINEAR: TOPIC_POSITION,
+    TOPIC_WALLET: TOPIC_WALLET,
+}
+WS_MAX_ACTIVE_TIME_PARAM: Final = "max_active_time"  # private ?max_active_time=30s..600s
+
+# WebSocket replies (`ret_msg`).
+WS_MSG_PONG: Final = "pong"
+WS_MSG_NOT_AUTHORIZED: Final = "Request not authorized"
+WS_MSG_AUTH_PARAMS: Final = "Params Error"  # malformed or expired auth (what v5 answers)
+WS_MSG_AUTH_BAD_KEY: Final = "API key is invalid."
+WS_MSG_AUTH_BAD_SIGN: Final = "Invalid sign"
+WS_MSG_ALREADY_AUTHED: Final = "Repeat auth"
+WS_MSG_INVALID_OP: Final = "error:invalid op"
+WS_MSG_INVALID_JSON: Final = "error:invalid request"
+WS_MSG_INVALID_TOPIC: Final = "Invalid symbol :[{topic}]"
+WS_MSG_HANDLER_NOT_FOUND: Final = "error:handler not found,topic:{topic}"
+WS_MSG_ALREADY_SUBSCRIBED: Final = "error:already subscribed,topic:{topic}"
+WS_MSG_NOT_SUBSCRIBED: Final = "error:not subscribed,topic:{topic}"
+
+CREATE_TYPE_BY_USER: Final = "CreateByUser"
+CREATE_TYPE_BY_LIQ: Final = "CreateByLiq"
+REJECT_PER_CANCEL_REQUEST: Final = "EC_PerCancelRequest"
+REJECT_NO_ENOUGH_QTY_TO_FILL: Final = "EC_NoEnoughQtyToFill"
+SMP_TYPE_NONE: Final = "None"
+POSITION_STATUS_NORMAL: Final = "Normal"
+TRADE_MODE_CROSS: Final = 0
+TRADE_MODE_ISOLATED: Final = 1
+TPSL_MODE_FULL: Final = "Full"
+TICK_PLUS: Final = "PlusTick"
+TICK_ZERO_PLUS: Final = "ZeroPlusTick"
+TICK_MINUS: Final = "MinusTick"
+TICK_ZERO_MINUS: Final = "ZeroMinusTick"
+UNIFIED_MARGIN_STATUS_UTA2: Final = 5  # account/info `unifiedMarginStatus` of a UTA 2.0 account
+# A market order is an IOC limit at this fraction through the best opposite price (slippage guard).
+MARKET_ORDER_SLIPPAGE: Final = Decimal("0.05")
+ORDER_LINK_ID_PATTERN: Final = r"^[A-Za-z0-9_\-]{1,36}$"
+SIGN_TYPES_ACCEPTED: Final = ("", "2")  # HMAC; RSA (sign type 1 with an RSA key) is not served
+
+# retMsg texts, as the docs word them; `{...}` are filled in by the server.
+RET_MSGS: Final[dict[int, str]] = {
+    0: "OK",
+    10000: "Server Timeout",
+    10001: "Request parameter error.",
+    10002: ("invalid request, please check your server timestamp or recv_window param. "
+            "req_timestamp[{req}],server_timestamp[{server}],recv_window[{window}]"),
+    10003: "API key is invalid.",
+    10004: "error sign! origin_string[{origin}]",
+    10005: "Permission denied, please check your API key permissions.",
+    10006: "Too many visits. Exceeded the API Rate Limit.",
+    10016: "Internal System Error.",
+    10017: "Route not found.",
+    110001: "Order does not exist.",
+    110003: "Order price is out of permissible range",
+    110004: "Insufficient wallet balance",
+    110007: "Insufficient available balance",
+    110008: "Order has been finished or canceled",
+    110012: "Insufficient available balance.",
+    110017: "Reduce-only rule not satisfied",
+    110020: "Cannot have more than 500 active orders.",
+    110024: "You have an existing position, so position mode cannot be switched",
+    110025: "Position mode is not modified",
+    110026: "Cross/isolated margin mode is not modified",
+    110028: "Open orders exist, so you cannot change position mode",
+    110029: "Hedge mode is not available for this symbol",
+    110043: "Set leverage not modified",
+    110044: "Insufficient available margin",
+    110072: "OrderLinkedID is duplicate",
+    110079: "The order is processing and can not be operated, please try again later",
+    110094: "Order does not meet minimum order value {notional}USDT",
+    170136: "Order quantity below the lower limit {min_qty}.",
+    3400045: "Set margin mode failed",
+}
+HTTP_FORBIDDEN_TEXT: Final = "403 Forbidden: access too frequent. Your IP is blocked for {minutes} minutes."
