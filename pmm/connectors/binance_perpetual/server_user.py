@@ -169,7 +169,7 @@ class UserStreams:
             "b": money(self._desk.open_notional(record.symbol, c.SIDE_BUY)),
             "a": money(self._desk.open_notional(record.symbol, c.SIDE_SELL)),
             "m": bool(fill and fill.liquidity is Liquidity.MAKER), "R": record.reduce_only, "wt": "CONTRACT_PRICE",
-            "ot": record.order_type, "ps": record.position_side, "cp": False,
+            "ot": record.order_type, "ps": record.position_side, "cp": False, "AP": "0", "cr": "0",
             "rp": money(fill.realized_pnl) if fill else "0", "pP": False, "si": 0, "ss": 0, "V": "NONE",
             "pm": "NONE", "gtd": 0, "er": record.expiry_reason,
         }
@@ -184,7 +184,8 @@ class UserStreams:
             "x": c.EXEC_CALCULATED, "X": c.STATUS_FILLED, "i": int(fill.exchange_id), "l": qty, "z": qty, "L": price,
             "N": fill.fee_asset, "n": money(fill.fee), "T": ms(fill.ts), "t": trade_number(fill.trade_id),
             "b": "0", "a": "0", "m": False, "R": False, "wt": "CONTRACT_PRICE", "ot": c.ORDER_TYPE_LIQUIDATION,
-            "ps": position_side_wire(fill.position_side, self._exchange.position_mode()), "cp": False,
+            "ps": position_side_wire(fill.position_side, self._exchange.position_mode()), "cp": False, "AP": "0",
+            "cr": "0",
             "rp": money(fill.realized_pnl), "pP": False, "si": 0, "ss": 0, "V": "NONE", "pm": "NONE", "gtd": 0,
             "er": c.EXPIRY_NONE,
         }
@@ -236,7 +237,8 @@ class UserStreams:
             "m": self._reason,
             "B": [{"a": balance.asset, "wb": money(balance.total), "cw": money(balance.total - isolated),
                    "bc": money(change)}],
-            "P": list(self._positions.values()),
         }
+        if self._positions or self._reason != c.ACCOUNT_UPDATE_REASON_FUNDING_FEE:
+            update["P"] = list(self._positions.values())  # cross funding: no P at all (docs)
         self._publish(c.EVENT_ACCOUNT_UPDATE, {"e": c.EVENT_ACCOUNT_UPDATE, "E": ms(event.ts), "T": ms(event.ts), "a": update})
         self._reason, self._funding, self._positions = None, None, {}
