@@ -1,0 +1,193 @@
+"""Bybit retCodes and HTTP statuses -> pmm.errors, in one table keyed on the number (never the text).
+
+Grouped by what the caller must do (see `pmm/errors.py`). Handled where they occur, not here:
+
+- `ALREADY_SET_CODES` (110043 leverage, 110025 position mode, 110026 margin mode "not modified")
+  are success for the setters in `gateway.py`;
+- `RESYNC_TIME_CODES` (10002) make `rest.py` re-measure the server clock and retry once;
+- `RATE_LIMIT_CODES` (10006, 10018) make `rest.py` wait for the endpoint's reset and retry.
+
+Outcome of order calls (create / cancel / cancel-all): a reply that says "I do not know what
+happened" (10000 server timeout, 10016 server error, 110079 order still processing, HTTP 5xx,
+timeouts, dropped connections) becomes `OrderOutcomeUnknown`, so the engine keeps the order in
+flight until reconciliation. The same replies on other calls are `ExchangeUnavailable`.
+
+A post-only order that would cross is not refused by the REST call: Bybit accepts it and cancels
+it at once with `rejectReason` EC_PostOnlyWillTakeLiquidity (see `parse.py`), which becomes an
+`OrderRejected` event. `REJECT_REASONS` maps such reasons to the class a refusal would have had.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual.constants import RetCode as E
+from pmm.errors import (
+    AuthError,
+    BelowMinNotional,
+    BelowMinSize,
+    ConfigError,
+    ExchangeUnavailable,
+    InsufficientMargin,
+    InvalidPrice,
+    OrderError,
+    OrderOutcomeUnknown,
+    PmmError,
+    PostOnlyWouldCross,
+    RateLimited,
+    ReduceOnlyRejected,
+    UnknownOrder,
+    VenueSetupError,
+)
+
+ERROR_TABLE: Final[dict[int, type[PmmError]]] = {
+    # 10xxx: request, authentication, limits, server.
+    E.SERVER_TIMEOUT: ExchangeUnavailable,  # unknown outcome on order calls
+    E.PARAM_ERROR: OrderError,
+    E.TIMESTAMP_OUT_OF_WINDOW: ExchangeUnavailable,  # after one time resync + retry failed
+    E.INVALID_API_KEY: AuthError,
+    E.INVALID_SIGN: AuthError,
+    E.PERMISSION_DENIED: AuthError,
+    E.TOO_MANY_VISITS: RateLimited,
+    E.AUTH_FAILED: AuthError,
+    E.COMMON_BANNED: AuthError,
+    E.IP_BANNED: ExchangeUnavailable,
+    E.UNMATCHED_IP: AuthError,
+    E.DUPLICATE_REQUEST: OrderError,
+    E.SERVER_ERROR: ExchangeUnavailable,  # unknown outcome on order calls
+    E.ROUTE_NOT_FOUND: ExchangeUnavailable,
+    E.IP_RATE_LIMIT: RateLimited,
+    E.COMPLIANCE: AuthError,
+    E.TRANSACTIONS_BANNED: AuthError,
+    E.UNIFIED_ONLY: AuthError,
+    E.SYMBOL_INVALID: ConfigError,
+    # 110xxx: orders and positions.
+    E.ORDER_NOT_EXIST: UnknownOrder,
+    E.PRICE_OUT_OF_RANGE: InvalidPrice,
+    E.WALLET_INSUFFICIENT: InsufficientMargin,
+    E.POSITION_STATUS: OrderError,
+    E.CANNOT_COVER_MARGIN: InsufficientMargin,
+    E.AVAILABLE_INSUFFICIENT: InsufficientMargin,
+    E.ORDER_COMPLETED_OR_CANCELLED: UnknownOrder,
+    E.TOO_MANY_STOP_ORDERS: OrderError,
+    E.ORDER_CANCELLED: UnknownOrder,
+    E.LIQ_IMMEDIATELY: VenueSetupError,
+    E.INSUFFICIENT_AVAILABLE: InsufficientMargin,
+    E.LEVERAGE_RISK_LIMIT: VenueSetupError,
+    E.QTY_EXCEEDS_RISK_LIMIT: OrderError,
+    E.REDUCE_ONLY_RULE: ReduceOnlyRejected,
+    E.TOO_MANY_ACTIVE_ORDERS: OrderError,
+    E.OPEN_INTEREST_LIMIT: OrderError,
+    E.ONLY_REDUCE_ALLOWED: OrderError,
+    E.MODE_HAS_POSITION: VenueSetupError,
+    E.POSITION_MODE_NOT_MODIFIED: VenueSetupError,  # success inside set_position_mode
+    E.MARGIN_MODE_NOT_MODIFIED: VenueSetupError,  # success inside set_margin_mode
+    E.MODE_HAS_ORDERS: VenueSetupError,
+    E.HEDGE_NOT_SUPPORTED: VenueSetupError,
+    E.DUPLICATE_ORDER_ID: OrderError,
+    E.ORDER_ILLEGAL: OrderError,
+    E.LEVERAGE_CROSS_MODE: VenueSetupError,
+    E.LEVERAGE_PORTFOLIO_MODE: VenueSetupError,
+    E.WOULD_LIQUIDATE: OrderError,
+    E.PRE_DELIVERY_REDUCE_ONLY: OrderError,
+    E.LEVERAGE_NOT_MODIFIED: VenueSetupError,  # success inside set_leverage
+    E.MARGIN_INSUFFICIENT: InsufficientMargin,
+    E.WALLET_INSUFFICIENT_2: InsufficientMargin,
+    E.SETTLEMENT_IN_PROGRESS: OrderError,
+    E.TRADING_NOT_ALLOWED: OrderError,
+    E.DUPLICATE_ORDER_LINK_ID: OrderError,
+    E.SET_MARGIN_MODE_FAILED: VenueSetupError,
+    E.ORDER_PROCESSING: ExchangeUnavailable,  # unknown outcome on order calls
+    E.LEVERAGE_EXCEEDS_RISK_TIER: OrderError,
+    E.NOTIONAL_TOO_LOW: BelowMinNotional,
+    E.QTY_BELOW_MINIMUM: BelowMinSize,
+    E.ORDER_NOT_EXIST_SPOT: UnknownOrder,
+    E.POST_ONLY_REJECTED: PostOnlyWouldCross,
+    E.SET_MARGIN_MODE_FAILED_ACCOUNT: VenueSetupError,
+}
+
+# Replies that mean "the venue does not know whether it executed the request".
+UNKNOWN_OUTCOME_CODES: Final = frozenset({E.SERVER_TIMEOUT, E.SERVER_ERROR, E.ORDER_PROCESSING})
+# The local clock is off: measure the server's clock again and retry once.
+RESYNC_TIME_CODES: Final = frozenset({E.TIMESTAMP_OUT_OF_WINDOW})
+# Too many requests to this endpoint: wait for X-Bapi-Limit-Reset-Timestamp, then retry.
+RATE_LIMIT_CODES: Final = frozenset({E.TOO_MANY_VISITS, E.IP_RATE_LIMIT})
+# Setting an account option to the value it already has.
+ALREADY_SET_CODES: Final = frozenset({E.LEVERAGE_NOT_MODIFIED, E.POSITION_MODE_NOT_MODIFIED,
+                                      E.MARGIN_MODE_NOT_MODIFIED})
+
+# `rejectReason` of an order the venue closed without filling -> what a refusal would have been.
+REJECT_REASONS: Final[dict[str, type[OrderError]]] = {
+    c.REJECT_POST_ONLY_WILL_TAKE_LIQUIDITY: PostOnlyWouldCross,
+}
+
+_ADVICE: Final[dict[type[PmmError], str]] = {
+    AuthError: (f"Check the API key and secret (`pmm connect {c.CONNECTOR_ID}`, or {c.API_KEY_ENV} / "
+                f"{c.API_SECRET_ENV}), that it is a key for this environment (mainnet or testnet) of a "
+                "Unified Trading Account, its Contract permission and its IP whitelist."),
+    RateLimited: "pmm backs off and retries; lower the request rate if this repeats.",
+    ExchangeUnavailable: "Bybit is not serving this request right now; pmm retries or stops quoting.",
+    VenueSetupError: "Close open orders and positions on that market or change the config, then start again.",
+    ConfigError: "Check `market` in the config: it must be a Bybit USDT perpetual such as BTC-USDT.",
+    OrderOutcomeUnknown: "The order is kept in flight until reconciliation with the venue settles it.",
+}
+
+
+def _advice(cls: type[PmmError]) -> str:
+    for klass in cls.__mro__:
+        if klass in _ADVICE:
+            return _ADVICE[klass]  # type: ignore[index]
+    return ""
+
+
+def _build(cls: type[PmmError], message: str, code: int | None, retry_after: float | None) -> PmmError:
+    if issubclass(cls, OrderError):
+        return cls(message, None if code is None else str(code))  # type: ignore[call-arg]
+    if issubclass(cls, RateLimited):
+        return cls(f"{message} {_advice(cls)}".strip(), retry_after)  # type: ignore[call-arg]
+    return cls(f"{message} {_advice(cls)}".strip())
+
+
+def error_class(code: int) -> type[PmmError] | None:
+    """The table's class for a retCode (None when the code is not listed)."""
+    return ERROR_TABLE.get(code)
+
+
+def translate(*, what: str, status: int, code: int | None, msg: str, order_call: bool,
+              retry_after: float | None = None) -> PmmError:
+    """The pmm error for one failed Bybit reply.
+
+    `what` names the request for the message ("place order pmm-1-2"), `status` is the HTTP status,
+    `code` / `msg` the envelope's retCode / retMsg (None / "" when there was no envelope). The
+    message text is shown to the user but never decides the class.
+    """
+    where = f"Bybit refused {what}: {msg or 'no message'} (HTTP {status}"
+    where += f", retCode {code})." if code is not None else ")."
+    if status == c.HTTP_FORBIDDEN:
+        return ExchangeUnavailable(
+            f"Bybit refused {what} with HTTP 403: this IP passed the venue's request limit and is blocked "
+            f"for about {c.IP_BAN_S / 60:.0f} minutes. Order placement is stopped until then; do not restart "
+            "in a loop, it extends the block.")
+    if code is not None and code in UNKNOWN_OUTCOME_CODES:
+        if order_call:
+            return OrderOutcomeUnknown(f"{where} The venue does not know whether it executed it. "
+                                       f"{_advice(OrderOutcomeUnknown)}")
+        return _build(ERROR_TABLE[code], where, code, retry_after)
+    if code is not None and code in ERROR_TABLE:
+        return _build(ERROR_TABLE[code], where, code, retry_after)
+    if status == c.HTTP_TOO_MANY_REQUESTS:
+        return _build(RateLimited, where, code, retry_after)
+    if status == c.HTTP_UNAUTHORIZED:
+        return _build(AuthError, where, code, None)
+    if status == 408 or status >= 500:
+        if order_call:
+            return OrderOutcomeUnknown(f"{where} {_advice(OrderOutcomeUnknown)}")
+        return _build(ExchangeUnavailable, where, code, None)
+    if status == c.HTTP_NOT_FOUND:
+        return _build(ExchangeUnavailable, f"{where} Check `connector.rest_url` and that the account is a "
+                                            "Unified Trading Account.", code, None)
+    # An unlisted code: the venue refused this request; for an order, drop the order.
+    if order_call:
+        return OrderError(where, None if code is None else str(code))
+    return _build(ExchangeUnavailable, where, code, None)

@@ -1,0 +1,549 @@
+"""`BybitGateway`: the Bybit v5 private API (linear USDT perpetuals) as a pmm `OrderGateway`.
+
+Orders: LIMIT (timeInForce GTC), LIMIT_MAKER (timeInForce PostOnly) and MARKET, with the engine's
+client order id as `orderLinkId`; `reduceOnly` for reduce-only orders; `positionIdx` 0 in one-way
+mode, 1 (long side) / 2 (short side) in hedge mode. Cancels go by `orderLinkId`.
+
+Outcomes arrive as events from the private stream (`user_stream.py`): `order` (accepted,
+cancelled, rejected — a PostOnly that would cross is accepted then cancelled by Bybit with
+EC_PostOnlyWillTakeLiquidity, which becomes `OrderRejected`), `execution` (fills; a Funding
+execution makes the gateway read the settlement from the transaction log), `position` and
+`wallet`. The create reply is also turned into `OrderAccepted` (the engine ignores the duplicate);
+a cancel's reply is only an acknowledgement, its confirmation is the order topic's Cancelled.
+After the private stream reconnects, positions, balances and our live orders are re-read so nothing
+missed while it was down stays missed.
+
+Account set-up: leverage per symbol (`set-leverage`, 110043 "not modified" is success), position
+mode per symbol (`switch-mode`, 0 one-way / 3 hedge; 110025 is success), margin mode for the whole
+Unified account (`set-margin-mode`, REGULAR_MARGIN = cross / ISOLATED_MARGIN; 110026 is success).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pmm.connectors.base import Emit
+from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual.errors import ALREADY_SET_CODES
+from pmm.connectors.bybit_perpetual.parse import (
+    SymbolMap,
+    UnmappedValue,
+    is_funding_execution,
+    is_trade_execution,
+    parse_execution,
+    parse_fee_rates,
+    parse_fill_reports,
+    parse_funding_settlements,
+    parse_open_orders,
+    parse_order_update,
+    parse_position_update,
+    parse_positions,
+    parse_wallet_balances,
+    parse_wallet_update,
+    position_side_of_idx,
+    to_symbol,
+)
+from pmm.connectors.bybit_perpetual.rest import BybitRestClient
+from pmm.connectors.bybit_perpetual.user_stream import PrivateStream
+from pmm.connectors.bybit_perpetual.ws import Sleep
+from pmm.core.clock import Clock
+from pmm.core.events import (
+    BalanceUpdated,
+    FundingPaymentReceived,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    PositionUpdated,
+)
+from pmm.core.model import (
+    Balance,
+    ClientOrderId,
+    ExchangeOrderId,
+    FillReport,
+    FundingPaymentReport,
+    MarginMode,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    PositionAction,
+    PositionMode,
+    PositionSide,
+    Side,
+)
+from pmm.errors import AuthError, OrderError, PmmError
+
+log = logging.getLogger("pmm.bybit.gateway")
+
+_ORDER_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+_HISTORY_S = 90 * 86400.0  # how far back fills and funding are read (each 7-day window is one request)
+_MAX_PAGES = 100
+_MAX_REMEMBERED = 100_000
+_FUNDING_RETRY_DELAYS_S = (0.5, 2.0, 5.0)  # the transaction log can trail the Funding execution
+
+
+def fmt(value: Decimal) -> str:
+    """A decimal as Bybit expects it: plain notation, no exponent, no trailing zeros."""
+    return format(value.normalize(), "f")
+
+
+@dataclass
+class _Live:
+    """What the gateway remembers about an order it placed, to rebuild missed events."""
+
+    request: OrderRequest
+    placed_ts: float
+    position_side: PositionSide
+    exchange_id: ExchangeOrderId | None = None
+    filled: Decimal = Decimal(0)
+    trade_ids: set[str] = field(default_factory=set)
+
+
+class BybitGateway:
+    def __init__(self, rest: BybitRestClient, *, ws_url: str, clock: Clock, connector_id: str = c.CONNECTOR_ID,
+                 venue: str | None = None, markets: Sequence[str] = (), funding_lookback_s: float = 3600.0,
+                 funding_poll_s: float | None = 300.0, private_stream_options: dict[str, Any] | None = None,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        if rest.auth is None:
+            raise AuthError(f"{connector_id} needs API keys: run `pmm connect {connector_id}`.")
+        self.connector_id = connector_id
+        self.venue = venue or connector_id
+        self._rest = rest
+        self._clock = clock
+        self._sleep = sleep
+        self._funding_lookback_s = funding_lookback_s
+        self._funding_poll_s = funding_poll_s
+        self._symbols = SymbolMap()
+        self._markets: list[str] = []
+        for market in markets:
+            self._track(market)
+        self._hedge = False
+        self._hedge_known = False
+        self._leverage: dict[str, int] = {}
+        self._margin_mode = MarginMode.CROSS
+        self._fees: dict[str, tuple[Decimal, Decimal]] = {}
+        self._balances: dict[str, Balance] = {}
+        self._live: dict[ClientOrderId, _Live] = {}
+        self._order_sides: dict[str, PositionSide] = {}  # orderId -> position side (fills carry no positionIdx)
+        self._funding_seen: set[tuple[str, int]] = set()
+        self._emit: Emit | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._funding_task: asyncio.Task[None] | None = None
+        assert rest.auth is not None
+        self.stream = PrivateStream(ws_url=ws_url, auth=rest.auth, clock=clock, connector_id=connector_id,
+                                    on_event=self._on_private, emit=self._emit_event,
+                                    on_reconnected=self._on_stream_reconnected, ws_options=private_stream_options,
+                                    sleep=sleep)
+
+    def __repr__(self) -> str:
+        return f"BybitGateway({self.connector_id!r}, rest={self._rest!r})"
+
+    @property
+    def hedge_mode(self) -> bool:
+        return self._hedge
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def prepare(self, markets: Sequence[str]) -> None:
+        """Read the account's fee rates for `markets` (so `fee_rates` is exact before start)."""
+        for market in markets:
+            self._track(market)
+            await self._load_fees(market)
+
+    async def start(self, emit: Emit) -> None:
+        self._rest.retain()
+        self._emit = emit
+        try:
+            await self._rest.sync_time()
+            await self.balances()  # fails fast (AuthError) on a bad key, before any order
+            for market in self._markets:
+                if market not in self._fees:
+                    await self._load_fees(market)
+            await self.stream.start()
+        except BaseException:
+            await self.stop()
+            raise
+        if self._funding_poll_s:
+            self._funding_task = asyncio.get_running_loop().create_task(self._funding_poll(), name="bybit-funding")
+
+    async def stop(self) -> None:
+        await self.stream.stop()
+        for task in [*self._tasks, *([self._funding_task] if self._funding_task else [])]:
+            task.cancel()
+        pending = [*self._tasks, *([self._funding_task] if self._funding_task else [])]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._funding_task = None
+        if self._emit is not None:
+            self._emit = None
+            await self._rest.release()
+
+    def _emit_event(self, event: Any) -> None:
+        if self._emit is not None:
+            self._emit(event)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _track(self, market: str) -> str:
+        """The market's symbol; the first time, also start reading its fee rates."""
+        symbol = self._symbols.add(market)
+        if market not in self._markets:
+            self._markets.append(market)
+            if market not in self._fees and self._emit is not None:
+                self._spawn(self._load_fees(market))
+        return symbol
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def position_idx(self, request: OrderRequest) -> int:
+        """0 in one-way mode; in hedge mode 1 for the long side, 2 for the short side."""
+        if not self._hedge:
+            return c.POSITION_IDX_ONEWAY
+        side = request.position_side
+        if side is PositionSide.BOTH:
+            # Buying opens a long / closes a short; selling the reverse.
+            opening = request.position_action is PositionAction.OPEN and not request.reduce_only
+            side = PositionSide.LONG if (request.side is Side.BUY) == opening else PositionSide.SHORT
+        return c.POSITION_IDX_HEDGE_BUY if side is PositionSide.LONG else c.POSITION_IDX_HEDGE_SELL
+
+    def order_body(self, request: OrderRequest) -> dict[str, Any]:
+        """The create-order body for `request`, in the documented field order."""
+        if not _ORDER_LINK_ID.match(request.client_id):
+            raise OrderError(f"client order id {request.client_id!r} does not fit Bybit's orderLinkId rule (at most "
+                             "36 letters, digits, dashes and underscores); the order was not sent.")
+        body: dict[str, Any] = {
+            "category": c.CATEGORY_LINEAR,
+            "symbol": self._track(request.market),
+            "side": c.SIDE_BUY if request.side is Side.BUY else c.SIDE_SELL,
+            "orderType": c.ORDER_TYPE_MARKET if request.order_type is OrderType.MARKET else c.ORDER_TYPE_LIMIT,
+            "qty": fmt(request.amount),
+        }
+        if request.order_type is not OrderType.MARKET:
+            if request.price is None:
+                raise OrderError(f"{request.order_type} order {request.client_id} has no price; not sent.")
+            body["price"] = fmt(request.price)
+            body["timeInForce"] = c.TIF_POST_ONLY if request.order_type is OrderType.LIMIT_MAKER else c.TIF_GTC
+        body["positionIdx"] = self.position_idx(request)
+        body["orderLinkId"] = request.client_id
+        if request.reduce_only:
+            body["reduceOnly"] = True
+        return body
+
+    async def place_order(self, request: OrderRequest) -> None:
+        body = self.order_body(request)
+        side = position_side_of_idx(body["positionIdx"])
+        self._live[request.client_id] = _Live(request, self._clock.now(), side)
+        try:
+            result = await self._rest.post(c.ORDER_CREATE_PATH, body, order_call=True,
+                                           what=f"place order {request.client_id}")
+        except OrderError:
+            self._live.pop(request.client_id, None)
+            raise
+        exchange_id = ExchangeOrderId(str(result["orderId"]))
+        self._remember_side(exchange_id, side)
+        live = self._live.get(request.client_id)
+        if live is None:
+            return  # the private stream already finished it (rejected post-only, instant fill)
+        live.exchange_id = exchange_id
+        now = self._clock.now()
+        self._emit_event(OrderAccepted(request.client_id, exchange_id, request.market, now, now))
+
+    async def cancel_order(self, market: str, client_id: ClientOrderId) -> None:
+        body = {"category": c.CATEGORY_LINEAR, "symbol": self._track(market), "orderLinkId": client_id}
+        await self._rest.post(c.ORDER_CANCEL_PATH, body, order_call=True, what=f"cancel order {client_id}")
+
+    async def cancel_all(self, market: str) -> None:
+        await self._rest.post(c.ORDER_CANCEL_ALL_PATH, {"category": c.CATEGORY_LINEAR, "symbol": self._track(market)},
+                              order_call=True, what=f"cancel all orders on {market}")
+
+    # --- account set-up -------------------------------------------------------------------------
+
+    async def set_leverage(self, market: str, leverage: int) -> None:
+        body = {"category": c.CATEGORY_LINEAR, "symbol": self._track(market), "buyLeverage": str(leverage),
+                "sellLeverage": str(leverage)}
+        await self._rest.post(c.SET_LEVERAGE_PATH, body, what=f"set leverage of {market} to {leverage}x",
+                              accept_codes=ALREADY_SET_CODES)
+        self._leverage[market] = leverage
+
+    async def set_position_mode(self, mode: PositionMode) -> None:
+        """Per symbol for every market in use; for all USDT contracts when none is known yet."""
+        code = c.POSITION_MODE_BOTH_SIDES if mode is PositionMode.HEDGE else c.POSITION_MODE_MERGED_SINGLE
+        targets: list[tuple[str, str]] = [("symbol", self._symbols.add(m)) for m in self._markets] or \
+            [("coin", "USDT")]
+        for key, value in targets:
+            body = {"category": c.CATEGORY_LINEAR, key: value, "mode": code}
+            await self._rest.post(c.SWITCH_MODE_PATH, body, what=f"set position mode of {value} to {mode}",
+                                  accept_codes=ALREADY_SET_CODES)
+        self._hedge = mode is PositionMode.HEDGE
+        self._hedge_known = True
+
+    async def set_margin_mode(self, market: str, mode: MarginMode) -> None:
+        """Bybit's Unified account sets the margin mode for the whole account, not per market."""
+        self._track(market)
+        value = c.MARGIN_MODE_ISOLATED if mode is MarginMode.ISOLATED else c.MARGIN_MODE_REGULAR
+        await self._rest.post(c.SET_MARGIN_MODE_PATH, {"setMarginMode": value},
+                              what=f"set the account's margin mode to {mode} (for {market})",
+                              accept_codes=ALREADY_SET_CODES)
+        self._margin_mode = mode
+
+    # --- account reads --------------------------------------------------------------------------
+
+    async def balances(self) -> list[Balance]:
+        result = await self._rest.get(c.WALLET_BALANCE_PATH, [("accountType", c.ACCOUNT_TYPE_UNIFIED)],
+                                      what="read the wallet balance")
+        balances = parse_wallet_balances(result.get("list", ()))
+        self._balances.update({b.asset: b for b in balances})
+        return balances
+
+    async def positions(self) -> list[Position]:
+        queries = [[("symbol", self._symbols.add(m))] for m in self._markets] or [[("settleCoin", "USDT")]]
+        rows: list[dict[str, Any]] = []
+        for query in queries:
+            rows += await self._pages(c.POSITION_LIST_PATH, [("category", c.CATEGORY_LINEAR), *query],
+                                      c.POSITION_PAGE_LIMIT, what="read positions")
+        if not self._hedge_known and any(str(r.get("positionIdx", 0)) in ("1", "2") for r in rows):
+            self._hedge = True  # the account is in hedge mode although nobody told us
+        return parse_positions({"list": rows}, self._symbols.market, lambda _: self._margin_mode)
+
+    async def open_orders(self, market: str) -> list[OrderReport]:
+        rows = await self._pages(c.ORDER_REALTIME_PATH, [("category", c.CATEGORY_LINEAR),
+                                                         ("symbol", self._track(market))],
+                                 c.ORDER_REALTIME_PAGE_LIMIT, what=f"read open orders of {market}")
+        reports = [r for r in parse_open_orders({"list": rows}, self._symbols.market)
+                   if r.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]
+        for report in reports:
+            self._remember_side(report.exchange_id, report.position_side)
+        return reports
+
+    async def fills_since(self, ts: float, market: str) -> list[FillReport]:
+        symbol = self._track(market)
+        rows: list[dict[str, Any]] = []
+        for start_ms, end_ms in self._windows(ts):
+            rows += await self._pages(c.EXECUTION_LIST_PATH, [
+                ("category", c.CATEGORY_LINEAR), ("symbol", symbol), ("startTime", str(start_ms)),
+                ("endTime", str(end_ms))], c.EXECUTION_PAGE_LIMIT, what=f"read fills of {market}")
+        unique = list({str(r["execId"]): r for r in rows}.values())
+        fills = parse_fill_reports(unique, self._symbols.market, self._side_of_order)
+        return sorted(fills, key=lambda f: f.ts)
+
+    async def funding_payments_since(self, ts: float, market: str) -> list[FundingPaymentReport]:
+        symbol = self._track(market)
+        quote = market.split("-")[-1]
+        rows: list[dict[str, Any]] = []
+        for start_ms, end_ms in self._windows(ts):
+            rows += await self._pages(c.TRANSACTION_LOG_PATH, [
+                ("accountType", c.ACCOUNT_TYPE_UNIFIED), ("category", c.CATEGORY_LINEAR), ("currency", quote),
+                ("type", c.TRANSACTION_TYPE_SETTLEMENT), ("startTime", str(start_ms)), ("endTime", str(end_ms))],
+                c.TRANSACTION_LOG_PAGE_LIMIT, what=f"read funding payments of {market}")
+        unique = list({str(r.get("id") or (r.get("symbol"), r.get("transactionTime"))): r for r in rows}.values())
+        payments = parse_funding_settlements(unique, self._symbols.market, symbol)
+        return sorted(payments, key=lambda p: p.funding_time_ms)
+
+    def fee_rates(self, market: str) -> tuple[Decimal, Decimal]:
+        """(maker, taker); the venue's defaults until the account's fee rate is read."""
+        return self._fees.get(market, (c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
+
+    async def _load_fees(self, market: str) -> None:
+        symbol = self._symbols.add(market)
+        try:
+            result = await self._rest.get(c.FEE_RATE_PATH, [("category", c.CATEGORY_LINEAR), ("symbol", symbol)],
+                                          what=f"read the fee rate of {market}")
+            self._fees[market] = parse_fee_rates(result, symbol)
+        except (PmmError, ValueError, KeyError) as exc:
+            log.warning("could not read the fee rate of %s (%s); using %s / %s", market, exc, c.DEFAULT_MAKER_FEE,
+                        c.DEFAULT_TAKER_FEE)
+            self._fees.setdefault(market, (c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
+
+    def _windows(self, ts: float) -> list[tuple[int, int]]:
+        """[start, end] ms windows of at most 7 days (the venue's limit) from `ts` to now."""
+        now_ms = int(self._clock.now() * 1000)
+        start_ms = int(max(ts, self._clock.now() - _HISTORY_S) * 1000)
+        windows = []
+        while start_ms <= now_ms:
+            end_ms = min(start_ms + c.HISTORY_WINDOW_MS - 1, now_ms)
+            windows.append((start_ms, end_ms))
+            start_ms = end_ms + 1
+        return windows
+
+    async def _pages(self, path: str, params: list[tuple[str, str]], limit: int, *, what: str) -> list[dict[str, Any]]:
+        """Every row of a cursor-paginated list."""
+        rows: list[dict[str, Any]] = []
+        cursor = ""
+        for _ in range(_MAX_PAGES):
+            query = [*params, ("limit", str(limit))] + ([("cursor", cursor)] if cursor else [])
+            result = await self._rest.get(path, query, what=what)
+            page = list(result.get("list") or [])
+            rows += page
+            next_cursor = str(result.get("nextPageCursor") or "")
+            if not page or not next_cursor or next_cursor == cursor:
+                break
+            cursor = next_cursor
+        return rows
+
+    # --- ids and sides --------------------------------------------------------------------------
+
+    def _remember_side(self, exchange_id: str, side: PositionSide) -> None:
+        self._order_sides[str(exchange_id)] = side
+        if len(self._order_sides) > _MAX_REMEMBERED:  # bounded: the oldest ids are the least needed
+            del self._order_sides[next(iter(self._order_sides))]
+
+    def _side_of_order(self, exchange_id: str) -> PositionSide:
+        return self._order_sides.get(str(exchange_id), PositionSide.BOTH)
+
+    # --- private stream -------------------------------------------------------------------------
+
+    def _on_private(self, topic: str, message: dict[str, Any], recv_ts: float) -> None:
+        rows = [r for r in message.get("data") or () if r.get("category", c.CATEGORY_LINEAR) == c.CATEGORY_LINEAR]
+        try:
+            if topic == c.TOPIC_ORDER:
+                for row in rows:
+                    if "positionIdx" in row:
+                        self._remember_side(str(row["orderId"]), position_side_of_idx(row["positionIdx"]))
+                    for event in parse_order_update(row, self._symbols.market, recv_ts):
+                        self._on_order_event(event)
+            elif topic == c.TOPIC_EXECUTION:
+                for row in rows:
+                    self._on_execution(row, recv_ts)
+            elif topic == c.TOPIC_POSITION:
+                for row in rows:
+                    for update in parse_position_update(row, self._symbols.market, recv_ts,
+                                                        lambda _: self._margin_mode,
+                                                        lambda m: self._leverage.get(m, 1)):
+                        self._emit_event(update)
+            elif topic == c.TOPIC_WALLET:
+                for balance_event in parse_wallet_update(message, recv_ts):
+                    self._balances[balance_event.balance.asset] = balance_event.balance
+                    self._emit_event(balance_event)
+        except (UnmappedValue, KeyError, ValueError, TypeError) as exc:
+            log.warning("unreadable %s message (%s: %s); reconciling with the venue", topic, type(exc).__name__, exc)
+            self._spawn(self._resync(f"a {topic} message could not be read"))
+
+    def _on_order_event(self, event: Any) -> None:
+        live = self._live.get(event.client_id)
+        match event:
+            case OrderAccepted():
+                if live is not None:
+                    live.exchange_id = event.exchange_id
+            case OrderCancelled() | OrderRejected():
+                self._live.pop(event.client_id, None)
+        self._emit_event(event)
+
+    def _on_execution(self, row: dict[str, Any], recv_ts: float) -> None:
+        if is_funding_execution(row):
+            self._spawn(self._fetch_funding(self._symbols.market(str(row["symbol"]))))
+            return
+        if not is_trade_execution(row):
+            return
+        order_id = str(row["orderId"])
+        link = str(row.get("orderLinkId") or "")
+        live = self._live.get(ClientOrderId(link)) if link else None
+        side = live.position_side if live is not None else self._side_of_order(order_id)
+        fill = parse_execution(row, self._symbols.market, recv_ts, position_side=side,
+                               order_type=live.request.order_type if live is not None else None)
+        if fill is None:
+            return
+        if live is not None and fill.trade_id not in live.trade_ids:
+            live.trade_ids.add(fill.trade_id)
+            live.filled += fill.amount
+            live.exchange_id = fill.exchange_id
+        if live is not None and fill.remaining <= 0:
+            self._live.pop(fill.client_id, None)
+        self._emit_event(fill)
+
+    async def _fetch_funding(self, market: str | None = None) -> int:
+        """Read recent settlements from the transaction log and emit the ones not seen yet."""
+        markets = [market] if market is not None and market in self._markets else list(self._markets)
+        since = self._clock.now() - self._funding_lookback_s
+        emitted = 0
+        for delay in (0.0, *_FUNDING_RETRY_DELAYS_S):
+            if delay:
+                await self._sleep(delay)
+            for m in markets:
+                try:
+                    payments = await self.funding_payments_since(since, m)
+                except PmmError as exc:
+                    log.warning("could not read funding payments of %s: %s", m, exc)
+                    continue
+                now = self._clock.now()
+                for p in payments:
+                    if (p.market, p.funding_time_ms) in self._funding_seen:
+                        continue
+                    self._funding_seen.add((p.market, p.funding_time_ms))
+                    emitted += 1
+                    self._emit_event(FundingPaymentReceived(
+                        p.market, p.funding_time_ms, p.rate, p.amount, p.asset, p.position_amount, p.mark_price,
+                        p.funding_time_ms / 1000, now))
+            if emitted or market is None:
+                break
+        return emitted
+
+    async def _funding_poll(self) -> None:
+        """A safety net: read the transaction log now and then, in case a Funding execution was missed."""
+        assert self._funding_poll_s
+        while True:
+            await self._sleep(self._funding_poll_s)
+            try:
+                await self._fetch_funding(None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("funding poll failed")
+
+    def _on_stream_reconnected(self) -> None:
+        self._spawn(self._resync("private stream reconnected"))
+
+    async def _resync(self, reason: str) -> None:
+        """Re-read what account events may have been missed: positions, balances, our live orders."""
+        log.info("re-reading the account: %s", reason)
+        try:
+            positions = await self.positions()
+            balances = await self.balances()
+            now = self._clock.now()
+            held = {(p.market, p.side): p for p in positions}
+            for market in self._markets:
+                for side in (PositionSide.LONG, PositionSide.SHORT):
+                    self._emit_event(PositionUpdated(market, side, held.get((market, side)), now, now))
+            for balance in balances:
+                self._emit_event(BalanceUpdated(balance, now, now))
+            await self._settle_live_orders()
+        except PmmError as exc:
+            log.warning("re-reading the account failed (%s); the engine's reconciliation will settle it", exc)
+
+    async def _settle_live_orders(self) -> None:
+        """Orders we think are live but the venue no longer lists: emit their missed fills and end."""
+        accepted = {cid: live for cid, live in self._live.items() if live.exchange_id is not None}
+        for market in {live.request.market for live in accepted.values()}:
+            open_ids = {r.client_id for r in await self.open_orders(market)}
+            gone = [live for live in accepted.values() if live.request.market == market
+                    and live.request.client_id not in open_ids]
+            if not gone:
+                continue
+            fills = await self.fills_since(min(live.placed_ts for live in gone) - 1.0, market)
+            for live in gone:
+                request = live.request
+                for f in (f for f in fills if f.client_id == request.client_id):
+                    if f.trade_id in live.trade_ids:
+                        continue
+                    live.trade_ids.add(f.trade_id)
+                    live.filled += f.amount
+                    now = self._clock.now()
+                    self._emit_event(OrderFilled(
+                        f.client_id, f.exchange_id, f.trade_id, f.market, f.side, request.order_type, f.price,
+                        f.amount, request.amount - live.filled, f.fee, f.fee_asset, f.liquidity, live.position_side,
+                        f.realized_pnl, f.ts, now))
+                self._live.pop(request.client_id, None)
+                if live.filled < request.amount:
+                    now = self._clock.now()
+                    self._emit_event(OrderCancelled(request.client_id, live.exchange_id, market, now, now))

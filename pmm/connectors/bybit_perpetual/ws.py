@@ -1,0 +1,217 @@
+"""Bybit v5 WebSocket connections (public linear and private) that stay up.
+
+On every (re)connection the session authenticates when it has keys (`{"op": "auth"}` with
+`expires` and the HMAC of "GET/realtime" + expires), subscribes its topics and waits for both
+acknowledgements before it reports the stream up (`ConnectionChanged(connected=True)`), so nothing
+is trusted from a half-set-up socket. Then it reads, and sends `{"op": "ping"}` every 20 s (the
+docs' heartbeat): a socket silent for `ping_interval_s + pong_timeout_s` is dropped and
+reconnected. Reconnects back off exponentially (`common/reconnecting_ws.py`).
+
+`resubscribe(topics)` unsubscribes and subscribes again on the live connection, which makes Bybit
+send a fresh orderbook snapshot (the cure for a gap). A refused authentication is kept in
+`auth_error` (the gateway turns it into an `AuthError` at start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+
+from pmm.connectors.base import Emit
+from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual.auth import BybitAuth
+from pmm.connectors.bybit_perpetual.rest import decode_json
+from pmm.connectors.common.backoff import Backoff
+from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
+from pmm.core.clock import Clock
+
+log = logging.getLogger("pmm.bybit.ws")
+
+Handler = Callable[[Any, float], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class HandshakeFailed(Exception):
+    pass
+
+
+class BybitWebSocket:
+    """A self-healing Bybit socket. `start()` runs it as a task; `stop()` ends it."""
+
+    def __init__(self, *, name: str, connector_id: str, url: str, on_message: Handler, emit: Emit, clock: Clock,
+                 topics: Sequence[str] = (), auth: BybitAuth | None = None,
+                 on_connected: Callable[[], None] | None = None,
+                 on_disconnected: Callable[[str], None] | None = None,
+                 ping_interval_s: float = c.WS_PING_INTERVAL_S, pong_timeout_s: float = c.WS_PONG_TIMEOUT_S,
+                 ack_timeout_s: float = c.WS_ACK_TIMEOUT_S, backoff_initial_s: float = c.WS_BACKOFF_INITIAL_S,
+                 backoff_max_s: float = c.WS_BACKOFF_MAX_S, sleep: Sleep = asyncio.sleep) -> None:
+        self.name = name
+        self.url = url
+        self.topics = list(topics)
+        self._on_message = on_message
+        self._clock = clock
+        self._auth = auth
+        self._ping_interval_s = ping_interval_s
+        self._pong_timeout_s = pong_timeout_s
+        self._ack_timeout_s = ack_timeout_s
+        self._req_ids = itertools.count(1)
+        self._resubscribe_ids: set[str] = set()
+        self.auth_error: str | None = None
+        self.pings_sent = 0
+        self.up_event = asyncio.Event()
+        self.auth_failed = asyncio.Event()
+        self._socket = ReconnectingWebSocket(
+            name=name, connector_id=connector_id, url=url, session=self._session, emit=emit, clock=clock,
+            on_connected=on_connected, on_disconnected=on_disconnected,
+            backoff=Backoff(backoff_initial_s, backoff_max_s), sleep=sleep)
+
+    def __repr__(self) -> str:
+        return f"BybitWebSocket({self.name!r}, {self.url!r}, connected={self.connected})"
+
+    @property
+    def connected(self) -> bool:
+        return self._socket.connected
+
+    @property
+    def connections(self) -> int:
+        return self._socket.connections
+
+    @property
+    def last_reason(self) -> str:
+        return self._socket.last_reason
+
+    def start(self) -> None:
+        self._socket.start()
+
+    async def stop(self) -> None:
+        await self._socket.stop()
+
+    async def reconnect(self, reason: str) -> None:
+        await self._socket.reconnect(reason)
+
+    async def wait_up(self, timeout_s: float) -> bool:
+        """Wait until the first connection is up (authenticated and subscribed), or auth was refused."""
+        waiters = [asyncio.ensure_future(self.up_event.wait()), asyncio.ensure_future(self.auth_failed.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        return self.up_event.is_set()
+
+    async def resubscribe(self, topics: Sequence[str]) -> bool:
+        """Unsubscribe and subscribe `topics` again (a fresh snapshot follows). False if not connected."""
+        if not self.connected:
+            return False
+        req_id = f"resub-{next(self._req_ids)}"
+        self._resubscribe_ids.add(req_id)
+        ok = await self._socket.send(json.dumps({"req_id": f"un{req_id}", "op": c.WS_OP_UNSUBSCRIBE,
+                                                 "args": list(topics)}))
+        return ok and await self._socket.send(json.dumps({"req_id": req_id, "op": c.WS_OP_SUBSCRIBE,
+                                                          "args": list(topics)}))
+
+    # --- the session ------------------------------------------------------------------------------
+
+    async def _session(self, ws: ClientConnection, up: Callable[[], None]) -> str:
+        early: list[tuple[Any, float]] = []
+        try:
+            await asyncio.wait_for(self._handshake(ws, early), self._ack_timeout_s)
+        except TimeoutError:
+            return f"no answer to auth/subscribe within {self._ack_timeout_s:g} s"
+        except HandshakeFailed as exc:
+            return str(exc)
+        up()
+        self.up_event.set()
+        for message, recv_ts in early:
+            self._dispatch(message, recv_ts)
+        return await self._read(ws)
+
+    async def _handshake(self, ws: ClientConnection, early: list[tuple[Any, float]]) -> None:
+        if self._auth is not None:
+            await ws.send(json.dumps(self._auth.ws_auth_message()))
+            reply = await self._await_op(ws, c.WS_OP_AUTH, None, early)
+            if not reply.get("success"):
+                self.auth_error = str(reply.get("ret_msg") or "authentication refused")
+                self.auth_failed.set()
+                raise HandshakeFailed(f"authentication refused by Bybit: {self.auth_error}")
+            self.auth_error = None
+            self.auth_failed.clear()
+        if self.topics:
+            req_id = str(next(self._req_ids))
+            await ws.send(json.dumps({"req_id": req_id, "op": c.WS_OP_SUBSCRIBE, "args": self.topics}))
+            reply = await self._await_op(ws, c.WS_OP_SUBSCRIBE, req_id, early)
+            if not reply.get("success"):
+                raise HandshakeFailed(f"subscription refused by Bybit: {reply.get('ret_msg') or reply}")
+
+    async def _await_op(self, ws: ClientConnection, op: str, req_id: str | None,
+                        early: list[tuple[Any, float]]) -> dict[str, Any]:
+        """Read until the reply to `op` arrives; data frames that come first are kept for later."""
+        while True:
+            raw = await ws.recv()
+            recv_ts = self._clock.now()
+            message = self._decode(raw)
+            if not isinstance(message, dict):
+                continue
+            if message.get("op") == op and (req_id is None or str(message.get("req_id") or req_id) == req_id):
+                return message
+            if "topic" in message:
+                early.append((message, recv_ts))
+
+    async def _read(self, ws: ClientConnection) -> str:
+        last_rx = self._clock.now()
+        next_ping = last_rx + self._ping_interval_s
+        while True:
+            now = self._clock.now()
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=max(0.0, next_ping - now))
+            except TimeoutError:
+                now = self._clock.now()
+                if now - last_rx >= self._ping_interval_s + self._pong_timeout_s:
+                    return f"no data or pong for {now - last_rx:.0f} s"
+                await ws.send(json.dumps({"req_id": f"ping-{next(self._req_ids)}", "op": c.WS_OP_PING}))
+                self.pings_sent += 1
+                next_ping = now + self._ping_interval_s
+                continue
+            recv_ts = last_rx = self._clock.now()
+            message = self._decode(raw)
+            if not isinstance(message, dict):
+                continue
+            if "op" in message and "topic" not in message:
+                failure = self._on_op(message)
+                if failure:
+                    return failure
+                continue
+            self._dispatch(message, recv_ts)
+
+    def _on_op(self, message: dict[str, Any]) -> str | None:
+        """A control frame (pong, subscribe acks). Returns a reason to reconnect, if any."""
+        op, req_id = message.get("op"), str(message.get("req_id") or "")
+        if op in (c.WS_OP_PING, c.WS_OP_PONG):
+            return None
+        if op == c.WS_OP_SUBSCRIBE and req_id in self._resubscribe_ids:
+            self._resubscribe_ids.discard(req_id)
+            if not message.get("success"):
+                return f"resubscription refused by Bybit: {message.get('ret_msg')}; reconnecting instead"
+            return None
+        if message.get("success") is False and op != c.WS_OP_UNSUBSCRIBE:
+            log.warning("%s stream: %s refused: %s", self.name, op, message.get("ret_msg"))
+        return None
+
+    def _decode(self, raw: str | bytes) -> Any:
+        try:
+            return decode_json(raw if isinstance(raw, str) else raw.decode())
+        except ValueError:
+            log.warning("%s stream: ignoring a frame that is not JSON", self.name)
+            return None
+
+    def _dispatch(self, message: Any, recv_ts: float) -> None:
+        try:
+            self._on_message(message, recv_ts)
+        except Exception:  # one bad payload must not take the stream down
+            log.exception("%s stream: handler failed on a message", self.name)
