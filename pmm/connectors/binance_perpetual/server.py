@@ -53,6 +53,7 @@ __all__ = ["BinanceServer", "ServerOptions", "request_weight", "serve_forever"]
 log = logging.getLogger(__name__)
 
 Handler = Callable[[RawParams], Awaitable[Any]]
+AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Endpoint security types: public, API-key header only, signed (key + timestamp + signature).
 _NONE, _KEY, _SIGNED = "NONE", "USER_STREAM", "SIGNED"
 
@@ -150,6 +151,7 @@ class BinanceServer:
     def _add_routes(self, app: web.Application) -> None:
         market = MarketHandlers(self.exchange, self.symbols, self.streams, self.clock, self.options)
         trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.driver, self.faults, self.clock)
+        self.desk.on_accepted = trade.expire_remainder
         account = AccountHandlers(self.exchange, self.symbols, self.desk, self.streams, self.clock)
         setup = SetupHandlers(self.exchange, self.symbols, self.desk, self.users, self.keys, self.clock)
         routes: list[tuple[str, str, Handler, str]] = [
@@ -197,7 +199,7 @@ class BinanceServer:
             app.router.add_get(pattern, self._websocket)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
 
-    def _rest(self, handler: Handler, security: str, *, counts_order: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def _rest(self, handler: Handler, security: str, *, counts_order: bool) -> AiohttpHandler:
         async def serve(request: web.Request) -> web.StreamResponse:
             path = request.path
             await self._delay(path, "before")

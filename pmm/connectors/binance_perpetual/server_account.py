@@ -84,7 +84,10 @@ class AccountHandlers:
         held: dict[tuple[str, str], Position] = {}
         for pos in self._exchange.positions():
             held[(self._symbols.symbol(pos.market), position_side_wire(pos.side, mode))] = pos
-        sides = (c.POSITION_SIDE_BOTH,) if mode is PositionMode.ONEWAY else (c.POSITION_SIDE_LONG, c.POSITION_SIDE_SHORT)
+        if mode is PositionMode.ONEWAY:
+            sides: tuple[str, ...] = (c.POSITION_SIDE_BOTH,)
+        else:
+            sides = (c.POSITION_SIDE_LONG, c.POSITION_SIDE_SHORT)
         rows = []
         for symbol in symbols:
             has_orders = bool(self._desk.open_orders(symbol))
@@ -260,10 +263,11 @@ class AccountHandlers:
         rows: list[dict[str, Any]] = []
         for fill in self._exchange.fills_since(0.0, market):
             sym, number, when = self._symbols.symbol(fill.market), trade_number(fill.trade_id), ms(fill.ts)
+            asset = fill.fee_asset
             if fill.realized_pnl:
-                rows.append(_income(sym, c.INCOME_REALIZED_PNL, fill.realized_pnl, fill.fee_asset, when, number, number))
+                rows.append(_income(sym, c.INCOME_REALIZED_PNL, fill.realized_pnl, asset, when, number, number))
             if fill.fee:
-                rows.append(_income(sym, c.INCOME_COMMISSION, -fill.fee, fill.fee_asset, when, number, number))
+                rows.append(_income(sym, c.INCOME_COMMISSION, -fill.fee, asset, when, number, number))
         for n, pay in enumerate(self._exchange.funding_payments_since(0.0, market), start=1):
             rows.append(_income(self._symbols.symbol(pay.market), c.INCOME_FUNDING_FEE, pay.amount, pay.asset,
                                 pay.funding_time_ms, n, None))

@@ -25,6 +25,7 @@ from pmm.core.clock import Clock
 _SIGNATURE_PREFIX = c.SIGNATURE_PARAM + "="
 _KEY_FORMAT = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 _CLIENT_IP = "127.0.0.1"  # the server only listens on loopback
+_AHEAD_MESSAGE = "Timestamp for this request was 1000ms ahead of the server's time."
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ class Authenticator:
         assert timestamp is not None
         server_ms = self._clock.now() * 1000
         if timestamp >= server_ms + c.TIMESTAMP_AHEAD_TOLERANCE_MS:
-            raise BinanceApiError(E.INVALID_TIMESTAMP, "Timestamp for this request was 1000ms ahead of the server's time.")
+            raise BinanceApiError(E.INVALID_TIMESTAMP, _AHEAD_MESSAGE)
         if server_ms - timestamp > window:
             raise api_error(E.INVALID_TIMESTAMP)
         if not signature_valid(self._api_secret, params.query, params.body):

@@ -145,7 +145,8 @@ class MarketHandlers:
         rows = sorted((r for s in wanted for r in self._streams.funding_history[s]), key=lambda r: r["fundingTime"])
         if start is None and end is None:
             return rows[-limit:]
-        rows = [r for r in rows if (start is None or r["fundingTime"] >= start) and (end is None or r["fundingTime"] <= end)]
+        low, high = start if start is not None else 0, end if end is not None else ms(self._clock.now())
+        rows = [r for r in rows if low <= r["fundingTime"] <= high]
         return rows[:limit]
 
     async def funding_info(self, params: RawParams) -> Any:

@@ -207,9 +207,9 @@ class MarketStreams:
     @staticmethod
     def mark_price_event(symbol: str, info: FundingInfo, now: float) -> dict[str, Any]:
         return {
-            "e": c.EVENT_MARK_PRICE, "E": ms(now), "s": symbol, "p": money(info.mark_price), "ap": money(info.mark_price),
-            "i": money(info.index_price), "P": money(info.index_price), "r": money(info.rate),
-            "T": ms(info.next_funding_ts),
+            "e": c.EVENT_MARK_PRICE, "E": ms(now), "s": symbol, "p": money(info.mark_price),
+            "ap": money(info.mark_price), "i": money(info.index_price), "P": money(info.index_price),
+            "r": money(info.rate), "T": ms(info.next_funding_ts),
         }
 
     def depth_snapshot(self, symbol: str, limit: int, now: float) -> dict[str, Any]:

@@ -61,7 +61,6 @@ class TradeHandlers:
         self._driver = driver
         self._faults = faults
         self._clock = clock
-        desk.on_accepted = self._expire_remainder
 
     # --- new order ------------------------------------------------------------------------------
 
@@ -165,8 +164,9 @@ class TradeHandlers:
         if available < record.orig_qty:
             raise api_error(E.FOK_ORDER_REJECT)
 
-    def _expire_remainder(self, record: OrderRecord) -> None:
-        """An IOC/FOK order keeps nothing on the book: expire what its first match leaves."""
+    def expire_remainder(self, record: OrderRecord) -> None:
+        """An IOC/FOK order keeps nothing on the book: expire what its first match leaves.
+        Called by the desk right after the order is accepted (wired in server.py)."""
         if record.order_type == c.ORDER_TYPE_LIMIT and record.time_in_force in (c.TIF_IOC, c.TIF_FOK):
             record.expire_requested = True
             self._exchange.cancel_order(record.market, ClientOrderId(record.client_id))

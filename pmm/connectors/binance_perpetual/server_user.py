@@ -152,7 +152,8 @@ class UserStreams:
             order = self._liquidation_order(fill)
         else:
             order = self._order_fields(record, execution, ts, fill)
-        self._publish(c.EVENT_ORDER_TRADE_UPDATE, {"e": c.EVENT_ORDER_TRADE_UPDATE, "E": ms(ts), "T": ms(ts), "o": order})
+        event = {"e": c.EVENT_ORDER_TRADE_UPDATE, "E": ms(ts), "T": ms(ts), "o": order}
+        self._publish(c.EVENT_ORDER_TRADE_UPDATE, event)
 
     def _order_fields(self, record: OrderRecord, execution: str, ts: float, fill: OrderFilled | None) -> dict[str, Any]:
         grid = record.grid
@@ -240,5 +241,6 @@ class UserStreams:
         }
         if self._positions or self._reason != c.ACCOUNT_UPDATE_REASON_FUNDING_FEE:
             update["P"] = list(self._positions.values())  # cross funding: no P at all (docs)
-        self._publish(c.EVENT_ACCOUNT_UPDATE, {"e": c.EVENT_ACCOUNT_UPDATE, "E": ms(event.ts), "T": ms(event.ts), "a": update})
+        when = ms(event.ts)
+        self._publish(c.EVENT_ACCOUNT_UPDATE, {"e": c.EVENT_ACCOUNT_UPDATE, "E": when, "T": when, "a": update})
         self._reason, self._funding, self._positions = None, None, {}

@@ -14,10 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.core.model import MarginMode, OrderStatus, PositionMode, PositionSide, Side, TradingRules
+from pmm.core.model import MarginMode, PositionMode, PositionSide, Side, TradingRules
 
 _Q8 = Decimal("0.00000001")
-_ZERO = Decimal(0)
 
 
 def ms(ts: float) -> int:
@@ -130,12 +129,6 @@ _POSITION_SIDES = {
     PositionSide.SHORT: c.POSITION_SIDE_SHORT,
 }
 _POSITION_SIDES_IN = {wire: side for side, wire in _POSITION_SIDES.items()}
-_STATUS = {
-    OrderStatus.OPEN: c.STATUS_NEW,
-    OrderStatus.PARTIALLY_FILLED: c.STATUS_PARTIALLY_FILLED,
-    OrderStatus.FILLED: c.STATUS_FILLED,
-    OrderStatus.CANCELLED: c.STATUS_CANCELED,
-}
 
 
 def side_wire(side: Side) -> str:
@@ -160,10 +153,6 @@ def margin_type_lower(mode: MarginMode) -> str:
     return c.MARGIN_TYPE_ISOLATED_LOWER if mode is MarginMode.ISOLATED else c.MARGIN_TYPE_CROSS_LOWER
 
 
-def status_wire(status: OrderStatus) -> str:
-    return _STATUS.get(status, c.STATUS_NEW)
-
-
 def trade_number(trade_id: str) -> int:
     """The sim's trade ids ("F12") as Binance's integer trade ids (12)."""
     digits = "".join(ch for ch in trade_id if ch.isdigit())
@@ -172,6 +161,3 @@ def trade_number(trade_id: str) -> int:
 
 def signed_amount(amount: Decimal, side: PositionSide) -> Decimal:
     return -amount if side is PositionSide.SHORT else amount
-
-
-ZERO = _ZERO

@@ -194,7 +194,8 @@ class StreamHub:
         target = parse_ws_path(request.path, request.query)
         if target is None:
             raise web.HTTPNotFound()
-        ws = web.WebSocketResponse(heartbeat=self._options.ws_ping_interval_s)
+        # timeout: how long a server-side close waits for the client's close frame.
+        ws = web.WebSocketResponse(heartbeat=self._options.ws_ping_interval_s, timeout=2.0)
         await ws.prepare(request)
         client = WsClient(ws, request.transport, target, self._clock.now(), self._options.ws_send_queue_max)
         self.clients.add(client)

@@ -20,7 +20,7 @@ def test_drop_sockets(kind: str, market_dropped: bool, user_dropped: bool) -> No
     async def still_open(ws) -> bool:
         try:
             await ws.next(timeout=0.3)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return True
         except ConnectionError:
             return False

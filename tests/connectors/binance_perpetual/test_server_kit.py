@@ -109,6 +109,11 @@ class Rest:
             text = await resp.text()
             return resp.status, json.loads(text) if text else None, dict(resp.headers)
 
+    async def listen_key(self) -> str:
+        """POST /fapi/v1/listenKey (API key header only) -> the key."""
+        _, body, _ = await self.raw("POST", "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": KEY})
+        return str(body["listenKey"])
+
     async def public(self, path: str, **params: Any) -> Result:
         return await self.raw("GET", path, query=urlencode(params))
 

@@ -3,14 +3,28 @@ Binance's documented algorithm, every WebSocket path shape, the subscription pro
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import pytest
-from test_server_kit import MARKET, SYMBOL, Ws, event_of, rest_client, run, serving, synthetic_settings, ws_connect
+from test_server_kit import (
+    MARKET,
+    SYMBOL,
+    Ws,
+    event_of,
+    rest_client,
+    run,
+    serving,
+    static_settings,
+    synthetic_settings,
+    ws_connect,
+)
 
-from pmm.connectors.binance_perpetual.server import BinanceServer
+from pmm.connectors.binance_perpetual.server import BinanceServer, ServerOptions, serve_forever
 from pmm.core.model import Side
+from pmm.sim.exchange import SimExchange
 
 D = Decimal
 
@@ -195,3 +209,40 @@ def test_rest_market_reads() -> None:
             assert status == 404 and missing["code"] == -1099
 
     run(scenario())
+
+
+def test_ping_pong_both_ways() -> None:
+    options = ServerOptions(tick_s=0.01, ws_ping_interval_s=0.2)
+
+    async def scenario() -> None:
+        async with serving(options=options) as server, aiohttp.ClientSession() as session:
+            async with session.ws_connect(server.ws_url + "/ws", autoping=False, heartbeat=None) as ws:
+                await ws.ping(b"client")
+                pong = await ws.receive(2)
+                assert (pong.type, pong.data) == (aiohttp.WSMsgType.PONG, b"client")
+                ping = await ws.receive(2)  # the server's heartbeat (Binance: every 3 minutes)
+                assert ping.type == aiohttp.WSMsgType.PING
+                await ws.pong(ping.data)
+
+    run(scenario())
+
+
+def test_serve_forever_runs_until_cancelled() -> None:
+    async def scenario() -> None:
+        ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        task = asyncio.ensure_future(serve_forever(static_settings(), port=0, api_key="k", api_secret="s",
+                                                   on_ready=ready.set_result))
+        port = await asyncio.wait_for(ready, 5)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/fapi/v1/ping") as resp:
+                assert resp.status == 200 and await resp.json() == {}
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(scenario())
+
+
+def test_only_loopback_hosts() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        BinanceServer(SimExchange(static_settings()), api_key="k", api_secret="s", host="0.0.0.0")

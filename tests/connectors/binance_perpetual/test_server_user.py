@@ -7,7 +7,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from test_server_kit import FAST, SYMBOL, event_of, rest_client, run, serving, static_settings, ws_connect
+from test_server_kit import FAST, KEY, SYMBOL, event_of, rest_client, run, serving, static_settings, ws_connect
 
 from pmm.connectors.binance_perpetual.server import ServerOptions
 
@@ -24,8 +24,7 @@ def market(qty: str, side: str, **extra: str) -> dict[str, str]:
 def test_fill_arrives_as_order_trade_update_then_account_update(path: str) -> None:
     async def scenario() -> None:
         async with serving() as server, rest_client(server) as rest:
-            _, created, _ = await rest.raw("POST", "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "pmmSimKey0123456789"})
-            key = created["listenKey"]
+            key = await rest.listen_key()
             async with ws_connect(server, path.format(key=key)) as ws:
                 await rest.signed("POST", ORDER, market("0.01", "BUY", newClientOrderId="open-1"))
                 await rest.signed("POST", ORDER, market("0.01", "SELL", newClientOrderId="close-1"))
@@ -64,14 +63,15 @@ def test_fill_arrives_as_order_trade_update_then_account_update(path: str) -> No
 def test_cancel_and_venue_expiry_on_the_stream() -> None:
     async def scenario() -> None:
         async with serving() as server, rest_client(server) as rest:
-            _, created, _ = await rest.raw("POST", "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "pmmSimKey0123456789"})
-            async with ws_connect(server, f"/private/ws?listenKey={created['listenKey']}") as ws:
+            key = await rest.listen_key()
+            async with ws_connect(server, f"/private/ws?listenKey={key}") as ws:
                 limit = {"symbol": SYMBOL, "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "60000",
                          "timeInForce": "GTC", "newClientOrderId": "rest-1"}
                 _, ack, _ = await rest.signed("POST", ORDER, limit)
                 await rest.signed("DELETE", ORDER, {"symbol": SYMBOL, "orderId": ack["orderId"]})
                 canceled = await ws.until(lambda m: m.get("o", {}).get("x") == "CANCELED")
-                assert (canceled["o"]["X"], canceled["o"]["i"], canceled["o"]["er"]) == ("CANCELED", ack["orderId"], "0")
+                o = canceled["o"]
+                assert (o["X"], o["i"], o["er"]) == ("CANCELED", ack["orderId"], "0")
                 # A reduce-only order left without a position is expired by the venue (er 4).
                 await rest.signed("POST", ORDER, market("0.01", "BUY"))
                 await rest.signed("POST", ORDER, {**limit, "side": "SELL", "price": "70000", "reduceOnly": "true",
@@ -90,8 +90,8 @@ def test_funding_arrives_as_account_update_and_income(margin_type: str) -> None:
         async with serving(settings) as server, rest_client(server) as rest:
             if margin_type == "ISOLATED":
                 await rest.signed("POST", "/fapi/v1/marginType", {"symbol": SYMBOL, "marginType": margin_type})
-            _, created, _ = await rest.raw("POST", "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "pmmSimKey0123456789"})
-            async with ws_connect(server, f"/private/ws?listenKey={created['listenKey']}") as ws:
+            key = await rest.listen_key()
+            async with ws_connect(server, f"/private/ws?listenKey={key}") as ws:
                 await rest.signed("POST", ORDER, market("0.1", "BUY"))
                 update = await ws.until(lambda m: m.get("e") == "ACCOUNT_UPDATE" and m["a"]["m"] == "FUNDING_FEE",
                                         timeout=3)
@@ -118,7 +118,7 @@ def test_listen_key_lifecycle_and_expiry() -> None:
 
     async def scenario() -> None:
         async with serving(options=options) as server, rest_client(server) as rest:
-            headers = {"X-MBX-APIKEY": "pmmSimKey0123456789"}
+            headers = {"X-MBX-APIKEY": KEY}
             _, first, _ = await rest.raw("POST", "/fapi/v1/listenKey", headers=headers)
             _, again, _ = await rest.raw("POST", "/fapi/v1/listenKey", headers=headers)
             assert again == first  # the live key is returned (and extended)
@@ -159,9 +159,9 @@ def test_connections_are_dropped_after_their_lifetime() -> None:
 def test_events_filter_and_leverage_config_update() -> None:
     async def scenario() -> None:
         async with serving(options=FAST) as server, rest_client(server) as rest:
-            _, created, _ = await rest.raw("POST", "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "pmmSimKey0123456789"})
-            key = created["listenKey"]
-            async with ws_connect(server, f"/private/ws?listenKey={key}&events=ACCOUNT_CONFIG_UPDATE/ACCOUNT_UPDATE") as ws:
+            key = await rest.listen_key()
+            events = "ACCOUNT_CONFIG_UPDATE/ACCOUNT_UPDATE"
+            async with ws_connect(server, f"/private/ws?listenKey={key}&events={events}") as ws:
                 await rest.signed("POST", ORDER, market("0.01", "BUY"))
                 await rest.signed("POST", "/fapi/v1/leverage", {"symbol": SYMBOL, "leverage": 7})
                 first = await ws.next()
