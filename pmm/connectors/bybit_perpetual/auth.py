@@ -48,6 +48,20 @@ class _Secret:
         raise TypeError("the API secret cannot be serialized")
 
 
+class _ApiKey:
+    """Holds the API key; printed masked (first and last four characters)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return mask_key(self.value)
+
+    __str__ = __repr__
+
+
 def sign(secret: str, message: str) -> str:
     """Lowercase hex HMAC-SHA256 of `message` keyed by `secret`."""
     return _Secret(secret).digest(message.encode())
@@ -66,7 +80,7 @@ class BybitAuth:
     """Signs requests for one API key. `time_offset_ms` = server clock - local clock."""
 
     def __init__(self, api_key: str, api_secret: str, clock: Clock, recv_window_ms: int = c.RECV_WINDOW_MS) -> None:
-        self._api_key = api_key
+        self._api_key = _ApiKey(api_key)
         self._secret = _Secret(api_secret)
         self._clock = clock
         self.recv_window_ms = recv_window_ms
@@ -82,7 +96,7 @@ class BybitAuth:
 
     @property
     def masked_key(self) -> str:
-        return mask_key(self._api_key)
+        return mask_key(self._api_key.value)
 
     def timestamp_ms(self) -> int:
         return int(self._clock.now() * 1000) + self.time_offset_ms
@@ -95,9 +109,9 @@ class BybitAuth:
     def headers(self, payload: str) -> dict[str, str]:
         """The four X-BAPI headers (plus the HMAC sign type) for a request carrying `payload`."""
         timestamp = self.timestamp_ms()
-        message = rest_sign_payload(timestamp, self._api_key, self.recv_window_ms, payload)
+        message = rest_sign_payload(timestamp, self._api_key.value, self.recv_window_ms, payload)
         return {
-            c.API_KEY_HEADER: self._api_key,
+            c.API_KEY_HEADER: self._api_key.value,
             c.TIMESTAMP_HEADER: str(timestamp),
             c.RECV_WINDOW_HEADER: str(self.recv_window_ms),
             c.SIGN_HEADER: self._secret.digest(message.encode()),
@@ -108,4 +122,4 @@ class BybitAuth:
         """The private socket's `auth` frame; `expires` (ms, server clock) a little in the future."""
         expires = self.timestamp_ms() + int(expires_in_s * 1000)
         signature = self._secret.digest(ws_sign_payload(expires).encode())
-        return {"op": c.WS_OP_AUTH, "args": [self._api_key, expires, signature]}
+        return {"op": c.WS_OP_AUTH, "args": [self._api_key.value, expires, signature]}

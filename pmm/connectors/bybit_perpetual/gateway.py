@@ -123,8 +123,6 @@ class BybitGateway:
         self._funding_poll_s = funding_poll_s
         self._symbols = SymbolMap()
         self._markets: list[str] = []
-        for market in markets:
-            self._track(market)
         self._hedge = False
         self._hedge_known = False
         self._leverage: dict[str, int] = {}
@@ -137,6 +135,8 @@ class BybitGateway:
         self._emit: Emit | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._funding_task: asyncio.Task[None] | None = None
+        for market in markets:
+            self._track(market)
         assert rest.auth is not None
         self.stream = PrivateStream(ws_url=ws_url, auth=rest.auth, clock=clock, connector_id=connector_id,
                                     on_event=self._on_private, emit=self._emit_event,
