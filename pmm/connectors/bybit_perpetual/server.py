@@ -1,0 +1,288 @@
+"""A Bybit v5 venue (linear USDT perpetuals) on 127.0.0.1: Bybit's REST + WebSocket dialect served
+over the simulated exchange (DESIGN.md §5), for end-to-end tests of Bybit clients (pmm's, pybit,
+ccxt) and dry runs (`pmm exchange-sim bybit_perpetual`).
+
+    server = BybitServer(SimExchange(settings), api_key="k", api_secret="s")
+    port = await server.start()          # binds 127.0.0.1, starts moving the sim with the clock
+    ... server.rest_url, server.ws_url (+ /v5/public/linear, /v5/private), server.faults ...
+    await server.stop()
+
+Composition (the only place that wires the parts):
+    SimDriver        common/sim_driver.py   the sim's time: follows the clock; settles requests
+    RawRequest, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, limits
+    MarketHandlers / TradeHandlers / AccountHandlers   server_market/trade/account.py   REST
+    OrderDesk        server_orders.py   orders in Bybit's terms, kept from the sim's private events
+    Ledger           server_ledger.py   executions, transaction log, realised PnL
+    AccountViews     server_views.py    positions and the UNIFIED wallet
+    MarketStreams    server_streams.py  orderbook u/seq, tickers, trades, funding history
+    PrivateStreams   server_private.py  order / execution / position / wallet topics
+    StreamHub        server_ws.py       WebSocket ops, subscriptions, fan-out
+    FaultInjector    server_faults.py   drops, gaps, restarts, error answers, delays, rejections
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from ipaddress import ip_address
+from typing import Any
+
+from aiohttp import web
+
+from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual.constants import RetCode as R
+from pmm.connectors.bybit_perpetual.server_account import AccountHandlers
+from pmm.connectors.bybit_perpetual.server_auth import Authenticator, RateLimiter, RawRequest
+from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error
+from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector
+from pmm.connectors.bybit_perpetual.server_ledger import Ledger
+from pmm.connectors.bybit_perpetual.server_market import MarketHandlers
+from pmm.connectors.bybit_perpetual.server_options import ServerOptions
+from pmm.connectors.bybit_perpetual.server_orders import OrderDesk
+from pmm.connectors.bybit_perpetual.server_private import PrivateStreams
+from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
+from pmm.connectors.bybit_perpetual.server_topics import TopicParser
+from pmm.connectors.bybit_perpetual.server_trade import TradeHandlers
+from pmm.connectors.bybit_perpetual.server_views import AccountViews
+from pmm.connectors.bybit_perpetual.server_wire import SymbolMap, dumps
+from pmm.connectors.bybit_perpetual.server_ws import PRIVATE, PUBLIC, StreamHub
+from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.sim_driver import SimDriver
+from pmm.core.clock import Clock, LiveClock
+from pmm.sim.exchange import SimExchange
+from pmm.sim.settings import SimSettings
+
+__all__ = ["BybitServer", "ServerOptions", "serve_forever"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[RawRequest], Awaitable[dict[str, Any]]]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def envelope(ret_code: int, ret_msg: str, result: dict[str, Any], now: float) -> dict[str, Any]:
+    """Bybit's answer shape: `{retCode, retMsg, result, retExtInfo, time}`."""
+    return {c.RET_CODE: ret_code, c.RET_MSG: ret_msg, c.RESULT: result, c.RET_EXT_INFO: {}, c.TIME: ms(now)}
+
+
+class BybitServer:
+    """Bybit v5 linear perpetuals over a `SimExchange`, listening on loopback only (see module doc)."""
+
+    def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
+                 port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"The Bybit simulator only listens on loopback (127.0.0.1), was asked for {host!r}.")
+        self.exchange = exchange
+        self.host, self.port = host, port
+        self.clock: Clock = clock if clock is not None else LiveClock()
+        self.options = options if options is not None else ServerOptions()
+        self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
+        self.faults = FaultInjector()
+        self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Bybit server")
+        self.auth = Authenticator(api_key, api_secret, self.clock)
+        self.limiter = RateLimiter(self.clock, self.options)
+        topics = TopicParser(self.symbols)
+        self.streams: MarketStreams
+        self.hub = StreamHub(self.options, self.clock, self.auth, self.faults, topics.parse,
+                             lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
+        self.streams = MarketStreams(self.symbols, exchange.book, self.hub.publish, self.hub.has_subscribers,
+                                     self.faults, self.options)
+        self.desk = OrderDesk()
+        self.ledger = Ledger(exchange, self.symbols)
+        self.views = AccountViews(exchange, self.symbols, self.ledger)
+        self.private = PrivateStreams(exchange, self.symbols, self.ledger, self.views, self.hub.publish_private,
+                                      self.clock)
+        self.desk.listen(self.private.on_event)
+        exchange.subscribe_public(self.streams.on_public)
+        exchange.subscribe_private(self.desk.on_private)
+        self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_auth,
+                         restart=lambda: self.streams.restart(self.clock.now()))
+        for hook in (self.streams.on_tick, self.hub.on_tick):
+            self.driver.on_tick(hook)
+        self._api_key = api_key
+        self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Bind, bring the simulated market to now, start following the clock; returns the port."""
+        self.driver.advance()
+        app = web.Application(client_max_size=1 << 20)
+        self._add_routes(app)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        self._ticker = asyncio.create_task(self.driver.run(), name="bybit-server-clock")
+        return self.port
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+            self._ticker = None
+        await self.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket base: clients append `/v5/public/linear` or `/v5/private`."""
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def public_ws_url(self) -> str:
+        return self.ws_url + c.WS_PUBLIC_LINEAR_PATH
+
+    @property
+    def private_ws_url(self) -> str:
+        return self.ws_url + c.WS_PRIVATE_PATH
+
+    # --- routing --------------------------------------------------------------------------------
+
+    def _add_routes(self, app: web.Application) -> None:
+        market = MarketHandlers(self.exchange, self.symbols, self.streams, self.clock)
+        trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.streams, self.driver,
+                              self.faults, self.clock)
+        account = AccountHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.views, self.clock,
+                                  self._api_key, self.private.publish_positions)
+        public: list[tuple[str, str, Handler]] = [
+            ("GET", c.SERVER_TIME_PATH, market.time),
+            ("GET", c.INSTRUMENTS_INFO_PATH, market.instruments_info),
+            ("GET", c.ORDERBOOK_PATH, market.orderbook),
+            ("GET", c.TICKERS_PATH, market.tickers),
+            ("GET", c.FUNDING_HISTORY_PATH, market.funding_history),
+            ("GET", c.RECENT_TRADE_PATH, market.recent_trade),
+        ]
+        signed: list[tuple[str, str, Handler]] = [
+            ("POST", c.ORDER_CREATE_PATH, trade.create),
+            ("POST", c.ORDER_CANCEL_PATH, trade.cancel),
+            ("POST", c.ORDER_CANCEL_ALL_PATH, trade.cancel_all),
+            ("GET", c.ORDER_REALTIME_PATH, trade.realtime),
+            ("GET", c.ORDER_HISTORY_PATH, trade.history),
+            ("GET", c.EXECUTION_LIST_PATH, trade.executions),
+            ("GET", c.POSITION_LIST_PATH, account.position_list),
+            ("POST", c.SET_LEVERAGE_PATH, account.set_leverage),
+            ("POST", c.SWITCH_MODE_PATH, account.switch_mode),
+            ("POST", c.SWITCH_ISOLATED_PATH, account.switch_isolated),
+            ("POST", c.SET_MARGIN_MODE_PATH, account.set_margin_mode),
+            ("GET", c.WALLET_BALANCE_PATH, account.wallet_balance),
+            ("GET", c.TRANSACTION_LOG_PATH, account.transaction_log),
+            ("GET", c.FEE_RATE_PATH, account.fee_rate),
+            ("GET", c.ACCOUNT_INFO_PATH, account.account_info),
+            ("GET", c.QUERY_API_PATH, account.query_api),
+            ("GET", c.COIN_QUERY_INFO_PATH, account.coin_query_info),
+        ]
+        for method, path, handler in public:
+            app.router.add_route(method, path, self._rest(handler, signed=False))
+        for method, path, handler in signed:
+            app.router.add_route(method, path, self._rest(handler, signed=True))
+        app.router.add_get(c.WS_PUBLIC_LINEAR_PATH, self._websocket(PUBLIC))
+        app.router.add_get(c.WS_PRIVATE_PATH, self._websocket(PRIVATE))
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+
+    def _rest(self, handler: Handler, *, signed: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            path = request.path
+            await self._delay(path, "before")
+            failure = self.faults.take_failure(path)
+            if failure is not None and not failure.execute:
+                return self._failure_response(failure)
+            headers: dict[str, str] = {}
+            try:
+                self.limiter.admit_ip()
+                req = RawRequest.parse(request.method, path, request.raw_path, await request.read())
+                if signed:
+                    self.auth.check(request.headers, req)
+                    headers.update(self.limiter.admit_endpoint(path))
+                status, body = 200, envelope(0, "OK", await handler(req), self.clock.now())
+            except BybitApiError as err:
+                headers.update(err.headers)
+                if err.text is not None:
+                    return web.Response(status=err.status, text=err.text, headers=headers)
+                status, body = err.status, envelope(err.ret_code, err.ret_msg, err.result, self.clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Bybit server: %s %s failed", request.method, path)
+                status, body = 200, envelope(R.SERVER_ERROR, c.RET_MSGS[R.SERVER_ERROR], {}, self.clock.now())
+            if failure is not None:
+                return self._failure_response(failure)
+            await self._delay(path, "after")
+            return web.Response(status=status, text=dumps(body), content_type=c.CONTENT_TYPE_JSON, headers=headers)
+
+        return serve
+
+    def _websocket(self, kind: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            await self._delay(request.path, "before")
+            failure = self.faults.take_failure(request.path)
+            if failure is not None:
+                return self._failure_response(failure)
+            return await self.hub.handle(request, kind)
+
+        return serve
+
+    async def _not_found(self, request: web.Request) -> web.StreamResponse:
+        msg = f"{request.method} {request.path} is not served by the pmm Bybit simulator (route not found)."
+        body = envelope(R.ROUTE_NOT_FOUND, msg, {}, self.clock.now())
+        return web.Response(status=c.HTTP_NOT_FOUND, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
+
+    async def _delay(self, path: str, stage: str) -> None:
+        seconds = self.faults.latency(path, stage)  # type: ignore[arg-type]
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def _failure_response(self, failure: Failure) -> web.Response:
+        headers: dict[str, str] = {}
+        if failure.retry_after is not None:
+            seconds = failure.retry_after
+            headers["Retry-After"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
+        if failure.code is None and failure.status == c.HTTP_FORBIDDEN:
+            text = failure.msg or c.HTTP_FORBIDDEN_TEXT.format(minutes=max(1, int(self.options.ip_ban_s // 60)))
+            return web.Response(status=failure.status, text=text, headers=headers)
+        code = failure.code
+        if code is None:
+            code = R.TOO_MANY_VISITS if failure.status == c.HTTP_TOO_MANY_REQUESTS else R.SERVER_ERROR
+        if code == R.TOO_MANY_VISITS:
+            reset = self.clock.now() + (failure.retry_after or 1.0)
+            headers.update({c.LIMIT_HEADER: "0", c.LIMIT_STATUS_HEADER: "0", c.LIMIT_RESET_HEADER: str(ms(reset))})
+        msg = failure.msg or api_error(code).ret_msg
+        body = envelope(code, msg, {}, self.clock.now())
+        return web.Response(status=failure.status, text=dumps(body), content_type=c.CONTENT_TYPE_JSON, headers=headers)
+
+
+async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,
+                        on_ready: Callable[[int], None], options: ServerOptions | None = None) -> None:
+    """Run a Bybit simulator over a new `SimExchange(settings)` until cancelled (the CLI's
+    `pmm exchange-sim bybit_perpetual`); `on_ready(port)` is called once it listens."""
+    exchange = SimExchange(settings)
+    server = BybitServer(exchange, api_key=api_key, api_secret=api_secret, port=port, options=options)
+    try:
+        on_ready(await server.start())
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+        exchange.close()

@@ -1,0 +1,175 @@
+"""Fault injection for tests of Bybit clients: drops, `u` gaps, orderbook restarts, error answers,
+delays, order rejections and lapsed private sessions (DESIGN.md §5).
+
+The method names are the Binance server's, so tests and the CLI treat both venues alike; Bybit
+has no listenKey, so `expire_listen_key` ends the private sessions (`expire_auth`) instead.
+A plain object with methods: tests call them in-process on `server.faults`; the server consults the
+pending faults on every request, book update, order and auth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+SocketKind = Literal["public", "private", "market", "user", "all"]
+LatencyStage = Literal["before", "after"]
+_KINDS = {"public": "public", "market": "public", "private": "private", "user": "private", "all": "all"}
+
+
+@dataclass(slots=True)
+class Failure:
+    """An HTTP failure to answer instead of the real response."""
+
+    path_prefix: str
+    status: int
+    code: int | None
+    count: int
+    retry_after: float | None
+    msg: str | None
+    execute: bool  # True: the request is still carried out, only its answer is lost
+
+
+@dataclass(slots=True)
+class Latency:
+    seconds: float
+    path_prefix: str | None
+    stage: LatencyStage
+
+
+class FaultInjector:
+    """What the next requests, book updates, orders and auths should suffer; effective at once."""
+
+    def __init__(self) -> None:
+        self._drop: Callable[[str], int] | None = None
+        self._expire: Callable[[], int] | None = None
+        self._restart: Callable[[], int] | None = None
+        self._failures: list[Failure] = []
+        self._latencies: list[Latency] = []
+        self._order_rejections: list[int] = []
+        self._auth_rejections = 0
+        self._depth_skip = 0
+
+    def bind(self, drop: Callable[[str], int], expire: Callable[[], int], restart: Callable[[], int]) -> None:
+        """Connect to the server's sockets and order books (done by `BybitServer`)."""
+        self._drop, self._expire, self._restart = drop, expire, restart
+
+    def _bound(self, name: str, fn: Callable[..., int] | None) -> Callable[..., int]:
+        if fn is None:
+            raise RuntimeError(f"{name}: the fault injector is not bound to a server")
+        return fn
+
+    # --- WebSocket ------------------------------------------------------------------------------
+
+    def drop_sockets(self, kind: SocketKind = "all") -> int:
+        """Cut the TCP connection (no close frame) of every public socket (`/v5/public/linear`;
+        alias "market"), every private socket (`/v5/private`; alias "user") or all; returns how
+        many were cut."""
+        if kind not in _KINDS:
+            raise ValueError(f"drop_sockets: kind must be one of {', '.join(_KINDS)}, was {kind!r}")
+        return self._bound("drop_sockets", self._drop)(_KINDS[kind])
+
+    def skip_depth_update_ids(self, n: int = 1) -> None:
+        """The next orderbook delta of every depth stream skips `n` update ids: its `u` is the
+        previous `u` + 1 + n, as if `n` messages were lost. Clients must resubscribe."""
+        if n < 1:
+            raise ValueError(f"skip_depth_update_ids: n must be >= 1, was {n}")
+        self._depth_skip += n
+
+    def take_depth_skip(self) -> int:
+        skip, self._depth_skip = self._depth_skip, 0
+        return skip
+
+    def restart_orderbook(self) -> int:
+        """Simulate a restart of the orderbook service: every depth stream starts again at u=1 with
+        a snapshot pushed to its subscribers (Bybit: "u=1 ... overwrite your local orderbook").
+        Returns how many snapshots were pushed."""
+        return self._bound("restart_orderbook", self._restart)()
+
+    def expire_auth(self) -> int:
+        """End every authenticated private session now: the venue closes the sockets (close frame
+        1000, as when `max_active_time` lapses); clients must reconnect and auth again. Returns how
+        many sockets were closed."""
+        return self._bound("expire_auth", self._expire)()
+
+    def expire_listen_key(self, listen_key: str | None = None) -> int:
+        """The Binance server's name for a lapsed user stream: here `expire_auth()` (`listen_key`
+        is ignored: Bybit has none)."""
+        return self.expire_auth()
+
+    def reject_next_auth(self, count: int = 1) -> None:
+        """Refuse the next `count` WebSocket auth ops (`"success": false`, "Params Error") even when
+        they are correct, as an out-of-sync clock or a revoked key would."""
+        if count < 1:
+            raise ValueError(f"reject_next_auth: count must be >= 1, was {count}")
+        self._auth_rejections += count
+
+    def take_auth_rejection(self) -> bool:
+        if self._auth_rejections:
+            self._auth_rejections -= 1
+            return True
+        return False
+
+    # --- REST -----------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        path_prefix: str,
+        status: int,
+        code: int | None = None,
+        count: int = 1,
+        retry_after: float | None = None,
+        *,
+        msg: str | None = None,
+        execute: bool = False,
+    ) -> None:
+        """Answer the next `count` requests whose path starts with `path_prefix` with HTTP `status`
+        and, if `code` is given, the envelope with that retCode (HTTP 200 + code is a business
+        error). Without a code: 403 is the IP-ban text, 429 retCode 10006 with rate-limit headers,
+        anything else retCode 10016. `retry_after` adds a Retry-After header. With `execute=True`
+        the request is still carried out and only its answer is lost (the order may exist)."""
+        if count < 1:
+            raise ValueError(f"fail_next: count must be >= 1, was {count}")
+        self._failures.append(Failure(path_prefix, status, code, count, retry_after, msg, execute))
+
+    def take_failure(self, path: str) -> Failure | None:
+        for failure in self._failures:
+            if path.startswith(failure.path_prefix):
+                failure.count -= 1
+                if failure.count <= 0:
+                    self._failures.remove(failure)
+                return failure
+        return None
+
+    def add_latency(self, seconds: float, path_prefix: str | None = None, stage: LatencyStage = "before") -> None:
+        """Delay every request (or those under `path_prefix`, WebSocket upgrades included) by
+        `seconds`: "before" it is processed (the request reaches the venue late) or "after" (the
+        answer is late). `add_latency(0, prefix)` removes the delays of that prefix."""
+        self._latencies = [lat for lat in self._latencies if lat.path_prefix != path_prefix or lat.stage != stage]
+        if seconds > 0:
+            self._latencies.append(Latency(seconds, path_prefix, stage))
+
+    def latency(self, path: str, stage: LatencyStage) -> float:
+        return sum(
+            lat.seconds
+            for lat in self._latencies
+            if lat.stage == stage and (lat.path_prefix is None or path.startswith(lat.path_prefix))
+        )
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def reject_next_order(self, code: int, count: int = 1) -> None:
+        """Refuse the next `count` new orders with Bybit retCode `code` (never sent to the sim)."""
+        self._order_rejections.extend([code] * count)
+
+    def take_order_rejection(self) -> int | None:
+        return self._order_rejections.pop(0) if self._order_rejections else None
+
+    def clear(self) -> None:
+        """Forget every pending fault and delay."""
+        self._failures.clear()
+        self._latencies.clear()
+        self._order_rejections.clear()
+        self._auth_rejections = 0
+        self._depth_skip = 0
