@@ -101,12 +101,13 @@ class BinanceServer:
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
-        for hook in (self.streams.on_tick, self.keys.on_tick, self.hub.on_tick):
+        for hook in (self.streams.on_tick, self.keys.on_tick, self.hub.on_tick, self._housekeeping):
             self.driver.on_tick(hook)
         self._auth = Authenticator(api_key, api_secret, self.clock)
         self.limiter = RateLimiter(self.clock, self.options)
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._next_prune = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -273,6 +274,11 @@ class BinanceServer:
             headers[c.RETRY_AFTER_HEADER] = str(int(failure.retry_after) if failure.retry_after == int(
                 failure.retry_after) else failure.retry_after)
         return web.Response(status=failure.status, text=dumps(body), content_type="application/json", headers=headers)
+
+    def _housekeeping(self, now: float) -> None:
+        if now >= self._next_prune:
+            self._next_prune = now + 60.0
+            self.desk.prune(now)
 
     # --- listenKey lifecycle --------------------------------------------------------------------
 

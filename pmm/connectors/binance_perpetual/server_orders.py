@@ -31,6 +31,9 @@ from pmm.core.events import (
 from pmm.core.model import ZERO, OrderType
 
 _OPEN = (c.STATUS_NEW, c.STATUS_PARTIALLY_FILLED)
+_UNFILLED_END = (c.STATUS_CANCELED, c.STATUS_EXPIRED)
+_KEEP_UNFILLED_MS = 3 * 24 * 3600 * 1000
+_KEEP_ANY_MS = 90 * 24 * 3600 * 1000
 
 
 @dataclass(slots=True)
@@ -145,6 +148,23 @@ class OrderDesk:
 
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
         return [r for r in self.by_id.values() if r.is_open and (symbol is None or r.symbol == symbol)]
+
+    def prune(self, now: float) -> int:
+        """Forget what Binance forgets (Query Order docs): orders CANCELED or EXPIRED without a fill
+        3 days after their creation, every order after 90 days. Returns how many went."""
+        now_ms = ms(now)
+        stale = [
+            r for r in self.by_id.values()
+            if not r.is_open and (
+                now_ms - r.created_ms > _KEEP_ANY_MS
+                or (not r.executed_qty and r.status in _UNFILLED_END and now_ms - r.created_ms > _KEEP_UNFILLED_MS)
+            )
+        ]
+        for record in stale:
+            del self.by_id[record.order_id]  # type: ignore[arg-type]
+            if self.by_client.get(record.client_id) is record:
+                del self.by_client[record.client_id]
+        return len(stale)
 
     def open_notional(self, symbol: str, side: str) -> Decimal:
         return sum((r.price * r.remaining for r in self.open_orders(symbol) if r.side == side), ZERO)

@@ -159,7 +159,7 @@ def test_subscription_protocol() -> None:
 def test_mark_price_stream_and_premium_index_agree() -> None:
     async def scenario() -> None:
         async with serving() as server, rest_client(server) as rest, ws_connect(server, "/market/ws/0") as ws:
-            await ws.send({"method": "SUBSCRIBE", "params": ["btcusdt@markPrice@1s", "!markPrice@arr"], "id": 1})
+            await ws.send({"method": "SUBSCRIBE", "params": ["btcusdt@markPrice@1s", "!markPrice@arr@1s"], "id": 1})
             event = await ws.until(event_of("markPriceUpdate"), timeout=3)
             info = server.exchange.funding_info(MARKET)
             assert D(event["p"]) == info.mark_price and D(event["i"]) == info.index_price

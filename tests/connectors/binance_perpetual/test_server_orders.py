@@ -212,3 +212,25 @@ def test_leverage_margin_type_and_position_mode() -> None:
             assert err["code"] == -4047
 
     run(scenario())
+
+
+def test_closed_orders_are_forgotten_as_binance_forgets_them() -> None:
+    async def scenario() -> None:
+        async with serving() as server, rest_client(server) as rest:
+            _, kept, _ = await rest.signed("POST", ORDER, limit("60000"))
+            _, gone, _ = await rest.signed("POST", ORDER, limit("61000"))
+            _, filled, _ = await rest.signed("POST", ORDER, {"symbol": SYMBOL, "side": "BUY", "type": "MARKET",
+                                                             "quantity": "0.01"})
+            await rest.signed("DELETE", ORDER, {"symbol": SYMBOL, "orderId": gone["orderId"]})
+            now = server.clock.now()
+            assert server.desk.prune(now + 2 * 86400) == 0
+            assert server.desk.prune(now + 4 * 86400) == 1  # cancelled without a fill, after 3 days
+            _, err, _ = await rest.signed("GET", ORDER, {"symbol": SYMBOL, "orderId": gone["orderId"]})
+            assert err["code"] == -2013
+            _, got, _ = await rest.signed("GET", ORDER, {"symbol": SYMBOL, "orderId": filled["orderId"]})
+            assert got["status"] == "FILLED"
+            assert server.desk.prune(now + 91 * 86400) == 1  # the filled one; the open one stays
+            _, got, _ = await rest.signed("GET", ORDER, {"symbol": SYMBOL, "orderId": kept["orderId"]})
+            assert got["status"] == "NEW"
+
+    run(scenario())

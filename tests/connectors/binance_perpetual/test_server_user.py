@@ -20,12 +20,15 @@ def market(qty: str, side: str, **extra: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("path", ["/private/ws?listenKey={key}", "/private/ws/{key}", "/ws/{key}",
-                                  "/private/stream?listenKey={key}"])
+                                  "/private/stream?listenKey={key}", "/private/stream"])
 def test_fill_arrives_as_order_trade_update_then_account_update(path: str) -> None:
     async def scenario() -> None:
         async with serving() as server, rest_client(server) as rest:
             key = await rest.listen_key()
             async with ws_connect(server, path.format(key=key)) as ws:
+                if "{key}" not in path:  # the official SDK subscribes the listenKey on /private/stream
+                    await ws.send({"method": "SUBSCRIBE", "params": [key], "id": "b7f1c1e2"})
+                    assert await ws.next() == {"result": None, "id": "b7f1c1e2"}
                 await rest.signed("POST", ORDER, market("0.01", "BUY", newClientOrderId="open-1"))
                 await rest.signed("POST", ORDER, market("0.01", "SELL", newClientOrderId="close-1"))
                 new = await ws.until(event_of("ORDER_TRADE_UPDATE"))
