@@ -230,10 +230,12 @@ class OrderDesk:
         record.status = c.ORDER_STATUS_CANCELLED
         if record.cancel_requested and not record.expire_requested:
             record.cancel_type, record.reject_reason = c.CANCEL_TYPE_BY_USER, c.REJECT_PER_CANCEL_REQUEST
-        elif record.expire_requested or record.order_type == c.ORDER_TYPE_MARKET:
+        elif record.expire_requested:
             record.cancel_type, record.reject_reason = c.CANCEL_TYPE_UNKNOWN, c.REJECT_NO_IMMEDIATE_QTY_TO_FILL
         elif record.is_closing:
-            record.cancel_type = c.CANCEL_TYPE_BY_REDUCE_ONLY
+            record.cancel_type = c.CANCEL_TYPE_BY_REDUCE_ONLY  # nothing left to reduce
+        elif record.order_type == c.ORDER_TYPE_MARKET:
+            record.cancel_type, record.reject_reason = c.CANCEL_TYPE_UNKNOWN, c.REJECT_NO_IMMEDIATE_QTY_TO_FILL
         else:
             record.cancel_type = c.CANCEL_TYPE_BY_PREPARE_LIQ
         self.closed.append(record)
