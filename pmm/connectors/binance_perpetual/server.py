@@ -271,8 +271,7 @@ class BinanceServer:
             body = {"code": c.ErrorCode.UNKNOWN, "msg": failure.msg or default}
         headers = self.limiter.weight_headers()
         if failure.retry_after is not None:
-            headers[c.RETRY_AFTER_HEADER] = str(int(failure.retry_after) if failure.retry_after == int(
-                failure.retry_after) else failure.retry_after)
+            headers[c.RETRY_AFTER_HEADER] = f"{failure.retry_after:g}"  # 7 -> "7", 0.5 -> "0.5"
         return web.Response(status=failure.status, text=dumps(body), content_type="application/json", headers=headers)
 
     def _housekeeping(self, now: float) -> None:
