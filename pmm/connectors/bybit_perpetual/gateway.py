@@ -347,7 +347,9 @@ class BybitGateway:
                 ("accountType", c.ACCOUNT_TYPE_UNIFIED), ("category", c.CATEGORY_LINEAR), ("currency", quote),
                 ("type", c.TRANSACTION_TYPE_SETTLEMENT), ("startTime", str(start_ms)), ("endTime", str(end_ms))],
                 c.TRANSACTION_LOG_PAGE_LIMIT, what=f"read funding payments of {market}")
-        unique = list({str(r.get("id") or (r.get("symbol"), r.get("transactionTime"))): r for r in rows}.values())
+        # Rows of one page may share an `id` (the docs' example does): key on what makes a row unique.
+        unique = list({(r.get("id"), r.get("type"), r.get("symbol"), r.get("transactionTime"), r.get("tradeId")): r
+                       for r in rows}.values())
         payments = parse_funding_settlements(unique, self._symbols.market, symbol)
         return sorted(payments, key=lambda p: p.funding_time_ms)
 
