@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,11 @@ _LINK_ID = re.compile(c.ORDER_LINK_ID_PATTERN)
 _LIMIT_TIFS = (c.TIF_GTC, c.TIF_IOC, c.TIF_FOK, c.TIF_POST_ONLY)
 _UNSUPPORTED = ("triggerPrice", "takeProfit", "stopLoss", "tpLimitPrice", "slLimitPrice", "orderIv")
 _SERVER_ID_PREFIX = "srv:"  # ':' is not allowed in an orderLinkId, so these never collide
+
+
+def _newest_first(records: Iterable[OrderRecord]) -> list[OrderRecord]:
+    """Newest first; orders created in the same millisecond latest-placed first."""
+    return sorted(reversed(list(records)), key=lambda r: r.created_ms, reverse=True)
 
 
 class TradeHandlers:
@@ -235,7 +241,7 @@ class TradeHandlers:
             pool = [r for r in self._desk.by_id.values() if r.is_open or named]
         else:
             pool = list(self._desk.closed)
-        rows = sorted((r for r in pool if self._matches(r, req, symbol)), key=lambda r: r.created_ms, reverse=True)
+        rows = _newest_first(r for r in pool if self._matches(r, req, symbol))
         chunk, cursor = p.page(rows, req, size)
         return {"category": c.CATEGORY_LINEAR, "list": [r.view() for r in chunk], "nextPageCursor": cursor}
 
@@ -245,9 +251,9 @@ class TradeHandlers:
         size = p.limit(req, c.ORDER_REALTIME_DEFAULT_LIMIT, c.ORDER_REALTIME_PAGE_LIMIT)
         start, end = p.window(req, ms(self._clock.now()))
         status = req.text("orderStatus")
-        rows = sorted((r for r in self._desk.by_id.values()
-                       if self._matches(r, req, symbol) and start <= r.created_ms <= end
-                       and (status is None or r.status == status)), key=lambda r: r.created_ms, reverse=True)
+        rows = _newest_first(r for r in self._desk.by_id.values()
+                             if self._matches(r, req, symbol) and start <= r.created_ms <= end
+                             and (status is None or r.status == status))
         chunk, cursor = p.page(rows, req, size)
         return {"category": c.CATEGORY_LINEAR, "list": [r.view() for r in chunk], "nextPageCursor": cursor}
 
