@@ -1,7 +1,21 @@
 """A local L2 order book for one market.
 
-Prices and sizes are Decimal at the boundary. Each side keeps a dict price -> size plus a sorted
-list of prices (ascending), so top-of-book reads are O(1) and updates O(log n) + a list shift.
+Prices and sizes are Decimal at the boundary: reads return the (price, size) levels that were given,
+or a Decimal computed exactly from them (mid, VWAP). Inside, a price is an integer count of price
+units (10**-k, k the most decimal places seen so far in this book), so prices need not share a
+tick: the scale grows by itself, re-keying the book, when a finer price arrives. Sizes are turned
+into integer size units the same way, but only when a read adds them up (VWAP, price at depth), and
+then kept until the level changes. Integers compare, hash and multiply several times faster than
+Decimals: hashing a fresh Decimal alone costs more than converting it (benchmarks/README.md).
+
+Each side keeps its keys in an ascending list with the best level last (bids: +units, asks: -units),
+so changes near the touch move few list entries, and a dict key -> level. The mid is cached until
+the touch changes; VWAP and price-at-depth results are cached until an update reaches a level they
+used.
+
+A subclass that overrides a primitive read (`best_bid`, `best_ask`, `is_empty`, `iter_levels`,
+`size_at`) gets derived reads (`mid`, `levels`, `price_at_depth`, `vwap_for_volume`) built on
+those primitives, so the override sees every read (see `__init_subclass__`).
 """
 
 from __future__ import annotations
@@ -9,106 +23,280 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from itertools import islice
 
 from pmm.core.events import BookDelta, BookSnapshot, Level
 from pmm.core.model import Side
 
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
 _TWO = Decimal(2)
+_BUY = Side.BUY
+_NO_BOUND = float("inf")
+_CACHE_MAX = 64  # distinct volumes remembered per book (the strategy asks for a few)
+
+
+def _places(denominator: int) -> int | None:
+    """Decimal places needed to write x/denominator exactly; None if there are none."""
+    k, power = 0, 1
+    while power % denominator:
+        k += 1
+        power *= 10
+        if power > denominator * 10**60:  # a prime factor other than 2 and 5
+            return None
+    return k
+
+
+class _Scale:
+    """Decimal -> integer units of 10**-places; `places` grows as finer values arrive."""
+
+    __slots__ = ("places", "unit", "mults")
+
+    def __init__(self) -> None:
+        self.places = 0
+        self.unit = 1  # 10**places
+        self.mults: dict[int, int] = {1: 1}  # denominator -> unit // denominator
+
+    def mult(self, denominator: int) -> int | None:
+        """unit // denominator if that is exact (and remember it), else None."""
+        if self.unit % denominator:
+            return None
+        m = self.mults[denominator] = self.unit // denominator
+        return m
+
+    def grow(self, denominator: int) -> int:
+        """Make the scale fine enough for `denominator`; returns the factor existing units grow by."""
+        places = _places(denominator)
+        assert places is not None  # as_integer_ratio of a finite Decimal: 2**a * 5**b
+        factor = 10 ** (places - self.places)
+        self.places = places
+        self.unit = 10**places
+        self.mults = {1: self.unit}
+        return factor
 
 
 class _BookSide:
-    __slots__ = ("sizes", "prices")
+    __slots__ = ("sign", "keys", "levels", "units", "reads", "bound")
 
-    def __init__(self) -> None:
-        self.sizes: dict[Decimal, Decimal] = {}
-        self.prices: list[Decimal] = []  # ascending
+    def __init__(self, sign: int) -> None:
+        self.sign = sign  # +1 bids, -1 asks: key = sign * price units, so the best key is last
+        self.keys: list[int] = []  # ascending
+        self.levels: dict[int, Level] = {}  # key -> (price, size) as given
+        # key -> size in size units, filled by the reads that add sizes up and dropped when the
+        # level changes: a level is converted when read, not on each of its many updates
+        self.units: dict[int, int] = {}
+        # results of reads that walk the side (VWAP, price at depth), valid while no update
+        # reaches a key >= bound, the deepest level any of them used
+        self.reads: dict[object, Decimal] = {}
+        self.bound: float = _NO_BOUND
 
     def clear(self) -> None:
-        self.sizes.clear()
-        self.prices.clear()
+        self.keys.clear()
+        self.levels.clear()
+        self.units.clear()
+        self.forget_reads()
 
-    def set(self, price: Decimal, size: Decimal) -> None:
-        if size <= 0:
-            if price in self.sizes:
-                del self.sizes[price]
-                del self.prices[bisect_left(self.prices, price)]
-            return
-        if price not in self.sizes:
-            insort(self.prices, price)
-        self.sizes[price] = size
+    def forget_reads(self) -> None:
+        self.reads.clear()
+        self.bound = _NO_BOUND
+
+    def remember(self, what: object, result: Decimal, bound: float) -> Decimal:
+        if len(self.reads) >= _CACHE_MAX:
+            self.reads.clear()  # the bound stays: it is only ever too cautious
+        self.reads[what] = result
+        if bound < self.bound:
+            self.bound = bound
+        return result
+
+    def rescale(self, factor: int) -> None:
+        self.keys = [k * factor for k in self.keys]
+        self.levels = {k * factor: v for k, v in self.levels.items()}
+        self.units = {k * factor: v for k, v in self.units.items()}
+        self.forget_reads()
 
 
 class OrderBook:
+    __slots__ = ("market", "update_id", "ts", "last_trade_price", "_bids", "_asks", "_pscale", "_sscale",
+                 "_mid_keys", "_mid", "_volumes", "__dict__")
+
     def __init__(self, market: str) -> None:
         self.market = market
-        self._bids = _BookSide()
-        self._asks = _BookSide()
+        self._bids = _BookSide(1)
+        self._asks = _BookSide(-1)
+        self._pscale = _Scale()
+        self._sscale = _Scale()
+        self._mid_keys: tuple[int, int] | None = None
+        self._mid: Decimal | None = None
+        self._volumes: dict[Decimal, tuple[int, Decimal | None]] = {}  # see _volume
         self.update_id = 0
         self.ts = 0.0
         self.last_trade_price: Decimal | None = None
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if any(getattr(cls, name) is not getattr(OrderBook, name) for name in _PRIMITIVES):
+            for name, generic in _GENERIC.items():
+                if getattr(cls, name) is getattr(OrderBook, name):
+                    setattr(cls, name, generic)
+
     # --- updates ------------------------------------------------------------------------------
 
     def apply_snapshot(self, snapshot: BookSnapshot) -> None:
-        self._bids.clear()
-        self._asks.clear()
-        self._apply_levels(snapshot.bids, snapshot.asks)
+        self.clear()
+        for side, levels in ((self._bids, snapshot.bids), (self._asks, snapshot.asks)):
+            for level in levels:
+                key = self._key(side, level[0])
+                if level[1] > _ZERO:
+                    side.levels[key] = level if level.__class__ is tuple else _as_level(level)
+                else:
+                    side.levels.pop(key, None)
+            side.keys = sorted(side.levels)
         self.update_id = snapshot.update_id
         self.ts = snapshot.ts
 
     def apply_delta(self, delta: BookDelta) -> None:
-        self._apply_levels(delta.bids, delta.asks)
+        if delta.bids:
+            self._apply_side(self._bids, delta.bids)
+        if delta.asks:
+            self._apply_side(self._asks, delta.asks)
         self.update_id = delta.update_id
         self.ts = delta.ts
 
-    def _apply_levels(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
-        for price, size in bids:
-            self._bids.set(price, size)
-        for price, size in asks:
-            self._asks.set(price, size)
+    def _apply_side(self, side: _BookSide, levels: Iterable[Level]) -> None:
+        # The hot path: one Decimal -> int conversion, two dict operations, and a list insert or
+        # delete only when a level appears or goes.
+        pmults = self._pscale.mults
+        keys, book, units, sign, bound = side.keys, side.levels, side.units, side.sign, side.bound
+        for level in levels:
+            n, d = level[0].as_integer_ratio()
+            try:
+                key = n * pmults[d] * sign
+            except KeyError:  # a new denominator, maybe a finer price: both sides may be re-keyed
+                key = self._key(side, level[0])
+                pmults = self._pscale.mults
+                keys, book, units, bound = side.keys, side.levels, side.units, side.bound
+            if key >= bound:  # at or better than the deepest level a cached read used
+                side.forget_reads()
+                bound = _NO_BOUND
+            if level[1] > _ZERO:
+                if book.get(key) is None:
+                    insort(keys, key)
+                else:
+                    units.pop(key, None)
+                book[key] = level if level.__class__ is tuple else _as_level(level)
+            elif key in book:
+                del book[key]
+                units.pop(key, None)
+                del keys[bisect_left(keys, key)]
+
+    def _key(self, side: _BookSide, price: Decimal) -> int:
+        n, d = price.as_integer_ratio()
+        m = self._pscale.mults.get(d)
+        if m is None:
+            m = self._pscale.mult(d)
+            if m is None:  # finer than the scale: grow it and re-key both sides
+                factor = self._pscale.grow(d)
+                self._bids.rescale(factor)
+                self._asks.rescale(factor)
+                self._mid_keys = None
+                self._volumes.clear()  # their VWAP factors depend on the price scale
+                m = self._pscale.mults[d] = self._pscale.unit // d
+        return n * m * side.sign
+
+    def _size_mult(self, denominator: int) -> int:
+        m = self._sscale.mult(denominator)
+        if m is None:
+            self._sscale.grow(denominator)  # sizes are converted when read: drop the converted
+            self._bids.units.clear()
+            self._asks.units.clear()
+            self._volumes.clear()
+            m = self._sscale.mults[denominator] = self._sscale.unit // denominator
+        return m
 
     def clear(self) -> None:
         self._bids.clear()
         self._asks.clear()
+        self._mid_keys = None
 
     # --- reads --------------------------------------------------------------------------------
 
     @property
     def best_bid(self) -> Decimal | None:
-        prices = self._bids.prices
-        return prices[-1] if prices else None
+        side = self._bids
+        return side.levels[side.keys[-1]][0] if side.keys else None
 
     @property
     def best_ask(self) -> Decimal | None:
-        prices = self._asks.prices
-        return prices[0] if prices else None
+        side = self._asks
+        return side.levels[side.keys[-1]][0] if side.keys else None
 
     @property
     def mid(self) -> Decimal | None:
-        bid, ask = self.best_bid, self.best_ask
-        if bid is None or ask is None:
+        bids, asks = self._bids.keys, self._asks.keys
+        if not bids or not asks:
             return None
-        return (bid + ask) / _TWO
+        top = (bids[-1], asks[-1])
+        if top != self._mid_keys:
+            self._mid = (self._bids.levels[top[0]][0] + self._asks.levels[top[1]][0]) / _TWO
+            self._mid_keys = top
+        return self._mid
 
     @property
     def is_empty(self) -> bool:
-        return not self._bids.prices or not self._asks.prices
+        return not self._bids.keys or not self._asks.keys
 
     def levels(self, side: Side, depth: int | None = None) -> list[Level]:
         """Best first: bids descending, asks ascending."""
-        return list(self.iter_levels(side, depth))
+        book_side = self._bids if side is _BUY else self._asks
+        book = book_side.levels
+        return [book[k] for k in islice(reversed(book_side.keys), depth)]
 
     def iter_levels(self, side: Side, depth: int | None = None) -> Iterator[Level]:
-        book_side = self._bids if side is Side.BUY else self._asks
-        prices = reversed(book_side.prices) if side is Side.BUY else iter(book_side.prices)
-        for n, price in enumerate(prices):
-            if depth is not None and n >= depth:
-                return
-            yield price, book_side.sizes[price]
+        """Best first. Reads the book as it is at each step: do not change it while iterating."""
+        book_side = self._bids if side is _BUY else self._asks
+        book = book_side.levels
+        for k in islice(reversed(book_side.keys), depth):
+            yield book[k]
 
     def size_at(self, side: Side, price: Decimal) -> Decimal:
-        book_side = self._bids if side is Side.BUY else self._asks
-        return book_side.sizes.get(price, Decimal(0))
+        book_side = self._bids if side is _BUY else self._asks
+        n, d = price.as_integer_ratio()
+        m = self._pscale.mults.get(d) or self._pscale.mult(d)
+        if m is None:  # finer than every price in the book
+            return _ZERO
+        level = book_side.levels.get(n * m * book_side.sign)
+        return _ZERO if level is None else level[1]
+
+    def _volume(self, volume: Decimal) -> tuple[int, Decimal | None]:
+        """(`volume` in size units, its VWAP factor), cached; grows the size scale if needed.
+
+        The VWAP is sum(size * price) / volume = cost * 10**-places / volume, cost an integer in
+        price units times size units. When 1/volume is a finite decimal (1, 0.5, 2, 0.01 ...) the
+        factor 10**-places / volume is exact, and one product by it gives the value of the division,
+        rounded once, at a fraction of its cost. Otherwise the factor is None and the VWAP divides.
+        """
+        found = self._volumes.get(volume)
+        if found is None:
+            if len(self._volumes) >= _CACHE_MAX:  # callers may ask for many different volumes
+                self._volumes.clear()
+            n, d = volume.as_integer_ratio()
+            want = n * (self._sscale.mults.get(d) or self._size_mult(d))
+            places = self._pscale.places + self._sscale.places
+            factor = _ONE.scaleb(-places) / volume if n > 0 and _places(n) is not None else None
+            found = self._volumes[volume] = (want, factor)
+        return found
+
+    def _size_units(self, book_side: _BookSide, key: int) -> int | None:
+        """The level's size in size units (and cache it); None if the size scale had to grow."""
+        n, d = book_side.levels[key][1].as_integer_ratio()
+        m = self._sscale.mults.get(d)
+        if m is None:
+            unit = self._sscale.unit
+            m = self._size_mult(d)
+            if self._sscale.unit != unit:
+                return None
+        q = book_side.units[key] = n * m
+        return q
 
     def price_at_depth(self, side: Side, volume: Decimal) -> Decimal | None:
         """Price of the first level where cumulative volume (best first) reaches `volume`.
@@ -116,23 +304,109 @@ class OrderBook:
         With volume 0 this is the best price. None if the side is empty; the last level's
         price if the whole side holds less than `volume`.
         """
-        cumulative = Decimal(0)
-        last: Decimal | None = None
-        for price, size in self.iter_levels(side):
-            cumulative += size
-            last = price
-            if cumulative >= volume:
-                return price
-        return last
+        book_side = self._bids if side is _BUY else self._asks
+        keys = book_side.keys
+        if not keys:
+            return None
+        what = ("depth", volume)
+        found = book_side.reads.get(what)
+        if found is not None:
+            return found
+        want = self._volume(volume)[0]
+        units = book_side.units
+        cumulative = 0
+        for key in reversed(keys):
+            q = units.get(key)
+            if q is None:
+                q = self._size_units(book_side, key)
+                if q is None:  # a finer size: start again at the new scale
+                    return self.price_at_depth(side, volume)
+            cumulative += q
+            if cumulative >= want:
+                return book_side.remember(what, book_side.levels[key][0], key)
+        return book_side.remember(what, book_side.levels[keys[0]][0], -_NO_BOUND)
 
     def vwap_for_volume(self, side: Side, volume: Decimal) -> Decimal | None:
         """Average price to take `volume` from `side` (BUY = the bids). None if too thin."""
-        remaining = volume
-        cost = Decimal(0)
-        for price, size in self.iter_levels(side):
-            take = size if size < remaining else remaining
-            cost += take * price
-            remaining -= take
-            if remaining <= 0:
-                return cost / volume
+        book_side = self._bids if side is _BUY else self._asks
+        found = book_side.reads.get(volume)
+        if found is not None:
+            return found
+        want, factor = self._volumes.get(volume) or self._volume(volume)
+        if want <= 0:
+            return _generic_vwap(self, side, volume)
+        units = book_side.units
+        remaining = want
+        cost = 0  # sum of size units * key
+        for key in reversed(book_side.keys):
+            q = units.get(key)
+            if q is None:
+                q = self._size_units(book_side, key)
+                if q is None:  # a finer size: start again at the new scale
+                    return self.vwap_for_volume(side, volume)
+            if q < remaining:
+                cost += q * key
+                remaining -= q
+            else:
+                cost += remaining * key
+                if book_side.sign < 0:
+                    cost = -cost
+                if factor is not None:
+                    result = Decimal(cost) * factor
+                else:
+                    result = Decimal(cost).scaleb(-(self._pscale.places + self._sscale.places)) / volume
+                return book_side.remember(volume, result, key)
         return None
+
+
+def _as_level(level: Iterable[Decimal]) -> Level:
+    price, size = level
+    return (price, size)
+
+
+# --- derived reads built on the primitive reads, for subclasses that override those -------------
+
+_PRIMITIVES = ("best_bid", "best_ask", "is_empty", "iter_levels", "size_at")
+
+
+def _generic_mid(self: OrderBook) -> Decimal | None:
+    bid, ask = self.best_bid, self.best_ask
+    if bid is None or ask is None:
+        return None
+    return (bid + ask) / _TWO
+
+
+def _generic_levels(self: OrderBook, side: Side, depth: int | None = None) -> list[Level]:
+    """Best first: bids descending, asks ascending."""
+    return list(self.iter_levels(side, depth))
+
+
+def _generic_price_at_depth(self: OrderBook, side: Side, volume: Decimal) -> Decimal | None:
+    cumulative = _ZERO
+    last: Decimal | None = None
+    for price, size in self.iter_levels(side):
+        cumulative += size
+        last = price
+        if cumulative >= volume:
+            return price
+    return last
+
+
+def _generic_vwap(self: OrderBook, side: Side, volume: Decimal) -> Decimal | None:
+    remaining = volume
+    cost = _ZERO
+    for price, size in self.iter_levels(side):
+        take = size if size < remaining else remaining
+        cost += take * price
+        remaining -= take
+        if remaining <= 0:
+            return cost / volume
+    return None
+
+
+_GENERIC = {
+    "mid": property(_generic_mid),
+    "levels": _generic_levels,
+    "price_at_depth": _generic_price_at_depth,
+    "vwap_for_volume": _generic_vwap,
+}
