@@ -96,7 +96,7 @@ class AccountViews:
             "unrealisedPnl": money(pos.unrealized_pnl) if pos is not None else "0",
             "curRealisedPnl": money(realised.cur) if pos is not None else "0",
             "cumRealisedPnl": money(realised.cum),
-            "adlRankIndicator": 2 if pos is not None else 0, "isReduceOnly": False, "mmrSysUpdatedTime": "",
+            "adlRankIndicator": 2 if pos is not None else 0, "isReduceOnly": False, "mmrSysUpdatedTime": "", "mmrSysUpdateTime": "",
             "leverageSysUpdatedTime": "", "tpslMode": c.TPSL_MODE_FULL, "breakEvenPrice": money(entry),
             "createdTime": str(book.created_ms) if book is not None else "0",
             "updatedTime": str(book.updated_ms) if book is not None else "0",
