@@ -18,7 +18,14 @@ from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server_orders import OrderRecord
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap, ZERO, money, position_idx, position_side_wire, side_wire
+from pmm.connectors.bybit_perpetual.server_wire import (
+    ZERO,
+    SymbolMap,
+    money,
+    position_idx,
+    position_side_wire,
+    side_wire,
+)
 from pmm.connectors.common.numbers import ms, plain
 from pmm.core.events import FundingPaymentReceived, OrderFilled, PositionUpdated
 from pmm.core.model import Liquidity, Position, PositionMode, PositionSide, Side

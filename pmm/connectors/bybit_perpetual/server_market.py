@@ -18,7 +18,7 @@ from pmm.connectors.bybit_perpetual import server_params as p
 from pmm.connectors.bybit_perpetual.server_auth import RawRequest
 from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
 from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
-from pmm.connectors.common.numbers import ms, plain
+from pmm.connectors.common.numbers import plain
 from pmm.core.clock import Clock
 from pmm.core.model import floor_to
 from pmm.sim.exchange import SimExchange
@@ -110,6 +110,3 @@ class MarketHandlers:
         assert symbol is not None
         size = p.limit(req, c.RECENT_TRADE_DEFAULT_LIMIT, c.RECENT_TRADE_MAX_LIMIT)
         return {"category": c.CATEGORY_LINEAR, "list": list(self._streams.state[symbol].recent)[:size]}
-
-    def now_ms(self) -> int:
-        return ms(self._clock.now())

@@ -100,8 +100,3 @@ def page(rows: Sequence[T], req: RawRequest, size: int) -> tuple[list[T], str]:
     chunk = list(rows[offset:offset + size])
     following = offset + size
     return chunk, str(following) if following < len(rows) else ""
-
-
-def ensure(condition: bool, msg: str) -> None:
-    if not condition:
-        raise param_error(msg)

@@ -23,7 +23,7 @@ from typing import Any
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server_faults import FaultInjector
 from pmm.connectors.bybit_perpetual.server_options import ServerOptions
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap, ZERO, ms_text
+from pmm.connectors.bybit_perpetual.server_wire import ZERO, SymbolMap, ms_text
 from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import fixed, ms, plain
 from pmm.core.book import OrderBook

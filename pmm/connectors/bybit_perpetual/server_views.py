@@ -14,7 +14,7 @@ from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server_ledger import Ledger, PositionBook
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap, ZERO, money, position_idx, position_side_wire
+from pmm.connectors.bybit_perpetual.server_wire import ZERO, SymbolMap, money, position_idx, position_side_wire
 from pmm.core.model import MarginMode, Position, PositionMode, PositionSide
 from pmm.sim.exchange import SimExchange
 
@@ -54,7 +54,8 @@ class AccountViews:
                 return held, book
         return PositionSide.BOTH, self._ledger.positions.get((market, PositionSide.LONG))
 
-    def positions(self, symbol: str | None, *, with_category: bool = False, include_empty: bool) -> list[dict[str, Any]]:
+    def positions(self, symbol: str | None, *, with_category: bool = False,
+                  include_empty: bool) -> list[dict[str, Any]]:
         mode = self._exchange.position_mode()
         current = {(p.market, p.side): p for p in self._exchange.positions()}
         rows = []
@@ -84,7 +85,8 @@ class AccountViews:
             "positionIdx": position_idx(idx_side, mode), "riskId": 1, "riskLimitValue": _RISK_LIMIT_VALUE,
             "symbol": symbol, "side": position_side_wire(pos.side) if pos is not None else "",
             "size": grid.qty(size), "avgPrice": money(entry), "entryPrice": money(entry),
-            "positionValue": money(size * entry), "tradeMode": c.TRADE_MODE_ISOLATED if isolated else c.TRADE_MODE_CROSS,
+            "positionValue": money(size * entry),
+            "tradeMode": c.TRADE_MODE_ISOLATED if isolated else c.TRADE_MODE_CROSS,
             "autoAddMargin": 0, "positionStatus": c.POSITION_STATUS_NORMAL, "leverage": str(leverage),
             "markPrice": grid.price(mark) if mark is not None else "",
             "liqPrice": money(pos.liquidation_price) if pos is not None and pos.liquidation_price is not None else "",
@@ -96,7 +98,8 @@ class AccountViews:
             "unrealisedPnl": money(pos.unrealized_pnl) if pos is not None else "0",
             "curRealisedPnl": money(realised.cur) if pos is not None else "0",
             "cumRealisedPnl": money(realised.cum),
-            "adlRankIndicator": 2 if pos is not None else 0, "isReduceOnly": False, "mmrSysUpdatedTime": "", "mmrSysUpdateTime": "",
+            "adlRankIndicator": 2 if pos is not None else 0, "isReduceOnly": False,
+            "mmrSysUpdatedTime": "", "mmrSysUpdateTime": "",  # the topic and REST spell it differently
             "leverageSysUpdatedTime": "", "tpslMode": c.TPSL_MODE_FULL, "breakEvenPrice": money(entry),
             "createdTime": str(book.created_ms) if book is not None else "0",
             "updatedTime": str(book.updated_ms) if book is not None else "0",

@@ -64,8 +64,8 @@ def test_funding_appears_in_the_transaction_log_and_executions():
         venue.step(info.next_funding_ts - venue.clock.now())
         [payment] = venue.exchange.funding_payments_since(0)
         assert payment.amount == Decimal("-6.5")  # 1 BTC x mark 65000 x 0.0001, paid by the long
-        log = await venue.get("/v5/account/transaction-log",
-                              {"accountType": "UNIFIED", "category": "linear", "currency": "USDT", "type": "SETTLEMENT"})
+        query = {"accountType": "UNIFIED", "category": "linear", "currency": "USDT", "type": "SETTLEMENT"}
+        log = await venue.get("/v5/account/transaction-log", query)
         assert log.code == 0
         [row] = log.result["list"]
         assert (row["type"], row["symbol"], row["side"], row["size"], row["currency"]) == (

@@ -14,7 +14,6 @@ from test_server_bybit_kit import (
     Venue,
     run,
     running,
-    signature,
     static_settings,
 )
 
