@@ -104,7 +104,7 @@ class BybitAuth:
     def update_time_offset(self, server_time_ms: int, sent_s: float, received_s: float) -> None:
         """Offset from one server-time round trip, assuming the server stamped it half-way."""
         local_mid_ms = (sent_s + received_s) / 2 * 1000
-        self.time_offset_ms = int(round(server_time_ms - local_mid_ms))
+        self.time_offset_ms = round(server_time_ms - local_mid_ms)
 
     def headers(self, payload: str) -> dict[str, str]:
         """The four X-BAPI headers (plus the HMAC sign type) for a request carrying `payload`."""

@@ -24,7 +24,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -35,8 +34,6 @@ from pmm.connectors.bybit_perpetual.parse import (
     SymbolMap,
     UnmappedValue,
     is_funding_execution,
-    is_trade_execution,
-    parse_execution,
     parse_fee_rates,
     parse_fill_reports,
     parse_funding_settlements,
@@ -47,10 +44,9 @@ from pmm.connectors.bybit_perpetual.parse import (
     parse_wallet_balances,
     parse_wallet_update,
     position_side_of_idx,
-    to_symbol,
 )
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.user_stream import PrivateStream
+from pmm.connectors.bybit_perpetual.user_stream import LiveOrders, PrivateStream
 from pmm.connectors.bybit_perpetual.ws import Sleep
 from pmm.core.clock import Clock
 from pmm.core.events import (
@@ -59,7 +55,6 @@ from pmm.core.events import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
-    OrderRejected,
     PositionUpdated,
 )
 from pmm.core.model import (
@@ -86,25 +81,12 @@ log = logging.getLogger("pmm.bybit.gateway")
 _ORDER_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 _HISTORY_S = 90 * 86400.0  # how far back fills and funding are read (each 7-day window is one request)
 _MAX_PAGES = 100
-_MAX_REMEMBERED = 100_000
 _FUNDING_RETRY_DELAYS_S = (0.5, 2.0, 5.0)  # the transaction log can trail the Funding execution
 
 
 def fmt(value: Decimal) -> str:
     """A decimal as Bybit expects it: plain notation, no exponent, no trailing zeros."""
     return format(value.normalize(), "f")
-
-
-@dataclass
-class _Live:
-    """What the gateway remembers about an order it placed, to rebuild missed events."""
-
-    request: OrderRequest
-    placed_ts: float
-    position_side: PositionSide
-    exchange_id: ExchangeOrderId | None = None
-    filled: Decimal = Decimal(0)
-    trade_ids: set[str] = field(default_factory=set)
 
 
 class BybitGateway:
@@ -129,8 +111,7 @@ class BybitGateway:
         self._margin_mode = MarginMode.CROSS
         self._fees: dict[str, tuple[Decimal, Decimal]] = {}
         self._balances: dict[str, Balance] = {}
-        self._live: dict[ClientOrderId, _Live] = {}
-        self._order_sides: dict[str, PositionSide] = {}  # orderId -> position side (fills carry no positionIdx)
+        self.live = LiveOrders()
         self._funding_seen: set[tuple[str, int]] = set()
         self._emit: Emit | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -244,16 +225,16 @@ class BybitGateway:
     async def place_order(self, request: OrderRequest) -> None:
         body = self.order_body(request)
         side = position_side_of_idx(body["positionIdx"])
-        self._live[request.client_id] = _Live(request, self._clock.now(), side)
+        self.live.placed(request, self._clock.now(), side)
         try:
             result = await self._rest.post(c.ORDER_CREATE_PATH, body, order_call=True,
                                            what=f"place order {request.client_id}")
         except OrderError:
-            self._live.pop(request.client_id, None)
+            self.live.forget(request.client_id)
             raise
         exchange_id = ExchangeOrderId(str(result["orderId"]))
-        self._remember_side(exchange_id, side)
-        live = self._live.get(request.client_id)
+        self.live.remember_side(exchange_id, side)
+        live = self.live.get(request.client_id)
         if live is None:
             return  # the private stream already finished it (rejected post-only, instant fill)
         live.exchange_id = exchange_id
@@ -324,7 +305,7 @@ class BybitGateway:
         reports = [r for r in parse_open_orders({"list": rows}, self._symbols.market)
                    if r.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]
         for report in reports:
-            self._remember_side(report.exchange_id, report.position_side)
+            self.live.remember_side(report.exchange_id, report.position_side)
         return reports
 
     async def fills_since(self, ts: float, market: str) -> list[FillReport]:
@@ -335,7 +316,7 @@ class BybitGateway:
                 ("category", c.CATEGORY_LINEAR), ("symbol", symbol), ("startTime", str(start_ms)),
                 ("endTime", str(end_ms))], c.EXECUTION_PAGE_LIMIT, what=f"read fills of {market}")
         unique = list({str(r["execId"]): r for r in rows}.values())
-        fills = parse_fill_reports(unique, self._symbols.market, self._side_of_order)
+        fills = parse_fill_reports(unique, self._symbols.market, self.live.side_of)
         return sorted(fills, key=lambda f: f.ts)
 
     async def funding_payments_since(self, ts: float, market: str) -> list[FundingPaymentReport]:
@@ -394,16 +375,6 @@ class BybitGateway:
             cursor = next_cursor
         return rows
 
-    # --- ids and sides --------------------------------------------------------------------------
-
-    def _remember_side(self, exchange_id: str, side: PositionSide) -> None:
-        self._order_sides[str(exchange_id)] = side
-        if len(self._order_sides) > _MAX_REMEMBERED:  # bounded: the oldest ids are the least needed
-            del self._order_sides[next(iter(self._order_sides))]
-
-    def _side_of_order(self, exchange_id: str) -> PositionSide:
-        return self._order_sides.get(str(exchange_id), PositionSide.BOTH)
-
     # --- private stream -------------------------------------------------------------------------
 
     def _on_private(self, topic: str, message: dict[str, Any], recv_ts: float) -> None:
@@ -412,9 +383,10 @@ class BybitGateway:
             if topic == c.TOPIC_ORDER:
                 for row in rows:
                     if "positionIdx" in row:
-                        self._remember_side(str(row["orderId"]), position_side_of_idx(row["positionIdx"]))
+                        self.live.remember_side(str(row["orderId"]), position_side_of_idx(row["positionIdx"]))
                     for event in parse_order_update(row, self._symbols.market, recv_ts):
-                        self._on_order_event(event)
+                        self.live.on_order_event(event)
+                        self._emit_event(event)
             elif topic == c.TOPIC_EXECUTION:
                 for row in rows:
                     self._on_execution(row, recv_ts)
@@ -432,37 +404,13 @@ class BybitGateway:
             log.warning("unreadable %s message (%s: %s); reconciling with the venue", topic, type(exc).__name__, exc)
             self._spawn(self._resync(f"a {topic} message could not be read"))
 
-    def _on_order_event(self, event: Any) -> None:
-        live = self._live.get(event.client_id)
-        match event:
-            case OrderAccepted():
-                if live is not None:
-                    live.exchange_id = event.exchange_id
-            case OrderCancelled() | OrderRejected():
-                self._live.pop(event.client_id, None)
-        self._emit_event(event)
-
     def _on_execution(self, row: dict[str, Any], recv_ts: float) -> None:
         if is_funding_execution(row):
             self._spawn(self._fetch_funding(self._symbols.market(str(row["symbol"]))))
             return
-        if not is_trade_execution(row):
-            return
-        order_id = str(row["orderId"])
-        link = str(row.get("orderLinkId") or "")
-        live = self._live.get(ClientOrderId(link)) if link else None
-        side = live.position_side if live is not None else self._side_of_order(order_id)
-        fill = parse_execution(row, self._symbols.market, recv_ts, position_side=side,
-                               order_type=live.request.order_type if live is not None else None)
-        if fill is None:
-            return
-        if live is not None and fill.trade_id not in live.trade_ids:
-            live.trade_ids.add(fill.trade_id)
-            live.filled += fill.amount
-            live.exchange_id = fill.exchange_id
-        if live is not None and fill.remaining <= 0:
-            self._live.pop(fill.client_id, None)
-        self._emit_event(fill)
+        fill = self.live.fill(row, self._symbols.market, recv_ts)
+        if fill is not None:
+            self._emit_event(fill)
 
     async def _fetch_funding(self, market: str | None = None) -> int:
         """Read recent settlements from the transaction log and emit the ones not seen yet."""
@@ -525,7 +473,7 @@ class BybitGateway:
 
     async def _settle_live_orders(self) -> None:
         """Orders we think are live but the venue no longer lists: emit their missed fills and end."""
-        accepted = {cid: live for cid, live in self._live.items() if live.exchange_id is not None}
+        accepted = {cid: live for cid, live in self.live.orders.items() if live.exchange_id is not None}
         for market in {live.request.market for live in accepted.values()}:
             open_ids = {r.client_id for r in await self.open_orders(market)}
             gone = [live for live in accepted.values() if live.request.market == market
@@ -545,7 +493,7 @@ class BybitGateway:
                         f.client_id, f.exchange_id, f.trade_id, f.market, f.side, request.order_type, f.price,
                         f.amount, request.amount - live.filled, f.fee, f.fee_asset, f.liquidity, live.position_side,
                         f.realized_pnl, f.ts, now))
-                self._live.pop(request.client_id, None)
+                self.live.forget(request.client_id)
                 if live.filled < request.amount:
                     now = self._clock.now()
                     self._emit_event(OrderCancelled(request.client_id, live.exchange_id, market, now, now))

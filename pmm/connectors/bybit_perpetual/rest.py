@@ -32,7 +32,11 @@ from yarl import URL
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
-from pmm.connectors.bybit_perpetual.errors import RATE_LIMIT_CODES, RESYNC_TIME_CODES, translate
+from pmm.connectors.bybit_perpetual.errors import (
+    RATE_LIMIT_CODES,
+    RESYNC_TIME_CODES,
+    translate,
+)
 from pmm.connectors.common.rate_limits import RateLimiter, Sleep
 from pmm.core.clock import Clock
 from pmm.errors import AuthError, ExchangeUnavailable, OrderOutcomeUnknown, RateLimited

@@ -3,8 +3,12 @@
 Bybit needs no listen key: the socket authenticates itself (`ws.py`) on every connection and
 subscribes `order`, `execution`, `position` and `wallet` (the all-in-one topics). Messages are
 `{"id", "topic", "creationTime", "data": [...]}`; each is handed to `on_event(topic, message,
-recv_ts)`. What they mean is the gateway's business. After a reconnection, `on_reconnected` lets
-the gateway re-read what may have been missed while the socket was down.
+recv_ts)`. After a reconnection, `on_reconnected` lets the gateway re-read what may have been
+missed while the socket was down.
+
+`LiveOrders` is what the gateway remembers about its orders to complete those messages: an
+execution row has no position index and no time in force, so the position side and the order type
+come from the order as it was placed (or from the order topic / open orders for others).
 """
 
 from __future__ import annotations
@@ -12,18 +16,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
+from pmm.connectors.bybit_perpetual.parse import (
+    MarketOf,
+    is_trade_execution,
+    parse_execution,
+)
 from pmm.connectors.bybit_perpetual.ws import BybitWebSocket, Sleep
 from pmm.core.clock import Clock
+from pmm.core.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
+from pmm.core.model import ClientOrderId, ExchangeOrderId, OrderRequest, PositionSide
 from pmm.errors import AuthError
 
 log = logging.getLogger("pmm.bybit.user_stream")
 
 EventHandler = Callable[[str, dict[str, Any], float], None]
+
+_MAX_REMEMBERED = 100_000
 
 
 class PrivateStream:
@@ -70,3 +85,72 @@ class PrivateStream:
         base = topic.split(".", 1)[0]  # "order.linear" and "order" are the same stream for us
         if base in c.PRIVATE_TOPICS:
             self._on_event(base, message, recv_ts)
+
+
+@dataclass
+class LiveOrder:
+    """What the gateway remembers about an order it placed, to rebuild missed events."""
+
+    request: OrderRequest
+    placed_ts: float
+    position_side: PositionSide
+    exchange_id: ExchangeOrderId | None = None
+    filled: Decimal = Decimal(0)
+    trade_ids: set[str] = field(default_factory=set)
+
+
+class LiveOrders:
+    """Our orders in flight, plus the position side of any order id seen (bounded)."""
+
+    def __init__(self) -> None:
+        self.orders: dict[ClientOrderId, LiveOrder] = {}
+        self._sides: dict[str, PositionSide] = {}
+
+    def __len__(self) -> int:
+        return len(self.orders)
+
+    def get(self, client_id: ClientOrderId) -> LiveOrder | None:
+        return self.orders.get(client_id)
+
+    def placed(self, request: OrderRequest, ts: float, side: PositionSide) -> None:
+        self.orders[request.client_id] = LiveOrder(request, ts, side)
+
+    def forget(self, client_id: ClientOrderId) -> LiveOrder | None:
+        return self.orders.pop(client_id, None)
+
+    def remember_side(self, exchange_id: str, side: PositionSide) -> None:
+        self._sides[str(exchange_id)] = side
+        if len(self._sides) > _MAX_REMEMBERED:  # the oldest ids are the least needed
+            del self._sides[next(iter(self._sides))]
+
+    def side_of(self, exchange_id: str) -> PositionSide:
+        return self._sides.get(str(exchange_id), PositionSide.BOTH)
+
+    def on_order_event(self, event: Any) -> None:
+        """Keep track of an event from the order topic (accepted / cancelled / rejected)."""
+        live = self.orders.get(event.client_id)
+        match event:
+            case OrderAccepted():
+                if live is not None:
+                    live.exchange_id = event.exchange_id
+            case OrderCancelled() | OrderRejected():
+                self.orders.pop(event.client_id, None)
+
+    def fill(self, row: dict[str, Any], market_of: MarketOf, recv_ts: float) -> OrderFilled | None:
+        """An execution row (a trade) as the fill of the order it belongs to."""
+        if not is_trade_execution(row):
+            return None
+        link = str(row.get("orderLinkId") or "")
+        live = self.orders.get(ClientOrderId(link)) if link else None
+        side = live.position_side if live is not None else self.side_of(str(row["orderId"]))
+        fill = parse_execution(row, market_of, recv_ts, position_side=side,
+                               order_type=live.request.order_type if live is not None else None)
+        if fill is None or live is None:
+            return fill
+        if fill.trade_id not in live.trade_ids:
+            live.trade_ids.add(fill.trade_id)
+            live.filled += fill.amount
+            live.exchange_id = fill.exchange_id
+        if fill.remaining <= 0:
+            self.orders.pop(fill.client_id, None)
+        return fill

@@ -118,7 +118,7 @@ class ReconnectingWebSocket:
                 reason = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 reason = f"cannot connect to {self._redact(url)}: {type(exc).__name__}: {exc}"
-            except Exception as exc:  # a URL source failing, a protocol surprise: reconnect, never die
+            except Exception as exc:  # noqa: BLE001 - a URL source failing, a protocol surprise: reconnect, never die
                 reason = f"{type(exc).__name__}: {exc}"
             finally:
                 self._ws = None

@@ -158,7 +158,7 @@ def test_hedge_mode_position_idx_and_setup_idempotence() -> None:
             await gateway.set_position_mode(PositionMode.HEDGE)
             await gateway.set_margin_mode(MARKET, MarginMode.CROSS)
             await gateway.set_leverage(MARKET, 5)
-        assert [r.json() for r in fake.calls("POST", "/v5/position/switch-mode")][0] == \
+        assert fake.calls("POST", "/v5/position/switch-mode")[0].json() == \
             {"category": "linear", "symbol": "BTCUSDT", "mode": 3}
         assert fake.calls("POST", "/v5/position/set-leverage")[0].json() == \
             {"category": "linear", "symbol": "BTCUSDT", "buyLeverage": "5", "sellLeverage": "5"}

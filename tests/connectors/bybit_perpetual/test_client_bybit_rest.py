@@ -11,7 +11,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from test_client_bybit_fakes import API_KEY, API_SECRET, FakeBybit, RecordingSleep, StepClock, envelope, fixture
+from test_client_bybit_fakes import (
+    API_KEY,
+    API_SECRET,
+    FakeBybit,
+    RecordingSleep,
+    StepClock,
+    envelope,
+    fixture,
+)
 
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
