@@ -3,7 +3,10 @@
 1. Buffer diff events from the depth stream.
 2. Fetch a snapshot (GET /fapi/v1/depth) -> `lastUpdateId`.
 3. Drop buffered events with `u < lastUpdateId`.
-4. The first applied event must have `U <= lastUpdateId <= u`.
+4. The first applied event must have `U <= lastUpdateId <= u`, or continue the snapshot exactly
+   (`pu == lastUpdateId`: the event holds every change after the snapshot's id, as when the
+   snapshot was taken right after an event was published; the strict rule would discard a good
+   book there and resync for nothing).
 5. From then on each event's `pu` must equal the previous event's `u`; otherwise the book is
    discarded (`BookResyncRequired`) and the process restarts at 2.
 
@@ -26,6 +29,11 @@ from pmm.core.events import BookResyncRequired, BookSnapshot
 log = logging.getLogger("pmm.binance.book")
 
 MAX_BUFFERED = 5000  # diff events kept while waiting for a snapshot; more means the snapshot is stuck
+
+
+def _bridges(update: DepthUpdate, snapshot_id: int) -> bool:
+    """Whether `update` may be the first applied on a snapshot taken at `snapshot_id`."""
+    return update.first_id <= snapshot_id <= update.final_id or update.prev_final_id == snapshot_id
 
 
 class SyncState(Enum):
@@ -57,7 +65,8 @@ class BookSync:
         self.state = SyncState.WAITING_SNAPSHOT
         self._buffer.clear()
         self.resyncs += 1
-        log.warning("book of %s needs a resync: %s", self.market, reason)
+        log.log(logging.INFO if self.resyncs == 1 else logging.WARNING, "book of %s needs a resync: %s",
+                self.market, reason)
         if not was_waiting or self.resyncs == 1:
             now = self._clock.now()
             self._emit(BookResyncRequired(self.market, reason, now, now))
@@ -85,7 +94,7 @@ class BookSync:
         last_id = snapshot.update_id
         while self._buffer and self._buffer[0].final_id < last_id:
             self._buffer.popleft()
-        if self._buffer and self._buffer[0].first_id > last_id:
+        if self._buffer and not _bridges(self._buffer[0], last_id):
             log.info("snapshot %d of %s predates the buffered diffs (first U=%d); fetching another",
                      last_id, self.market, self._buffer[0].first_id)
             return False
@@ -103,7 +112,7 @@ class BookSync:
     def _apply_first(self, update: DepthUpdate) -> None:
         if update.final_id < self._snapshot_id:
             return  # already contained in the snapshot
-        if update.first_id <= self._snapshot_id <= update.final_id:
+        if _bridges(update, self._snapshot_id):
             self._apply(update)
             self.state = SyncState.LIVE
             return

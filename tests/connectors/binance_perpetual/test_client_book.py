@@ -87,6 +87,20 @@ def test_first_event_past_the_snapshot_is_a_gap() -> None:
     assert h.kinds()[-1] == "BookResyncRequired"
 
 
+def test_first_event_continuing_the_snapshot_exactly_is_accepted() -> None:
+    # The snapshot was taken right after the event ending at 200: the next one starts past it
+    # (U=205) but its pu says it follows 200, so nothing is missing.
+    h = Harness()
+    h.sync.invalidate("starting")
+    h.sync.on_snapshot(snapshot(200))
+    h.sync.on_update(diff(205, 210, 200, bids=[("100", "4")]))
+    assert h.sync.state is SyncState.LIVE and h.book.size_at(Side.BUY, D("100")) == D("4")
+    h2 = Harness()
+    h2.sync.invalidate("starting")
+    h2.sync.on_update(diff(205, 210, 200))
+    assert h2.sync.on_snapshot(snapshot(200)) and h2.sync.state is SyncState.LIVE
+
+
 def test_snapshot_older_than_the_buffer_is_refused() -> None:
     h = Harness()
     h.sync.invalidate("starting")
