@@ -30,7 +30,13 @@ says what the book is. Queue position is not modelled: a print at our price fill
 
 from __future__ import annotations
 
-from pmm.core.events import BookDelta, BookResyncRequired, BookSnapshot, FundingInfoUpdated, Trade
+from pmm.core.events import (
+    BookDelta,
+    BookResyncRequired,
+    BookSnapshot,
+    FundingInfoUpdated,
+    Trade,
+)
 from pmm.sim.generators import MarketItem, MarkUpdate
 
 __all__ = ["ExternalMarketSource", "FedEvent", "event_market"]

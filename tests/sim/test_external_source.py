@@ -18,11 +18,19 @@ from pmm.core.events import (
     OrderAccepted,
     Trade,
 )
-from pmm.core.model import FundingInfo, Liquidity, OrderType, Side, TradeId, TradingRules
+from pmm.core.model import (
+    FundingInfo,
+    Liquidity,
+    OrderType,
+    Side,
+    TradeId,
+    TradingRules,
+)
 from pmm.errors import ConfigError
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import ExternalMarket, SimMarketSettings
-from .simkit import D, START, Recorder, order, settings, static_market
+
+from .simkit import START, D, Recorder, order, settings, static_market
 
 M = "BTC-USDT"
 
@@ -245,7 +253,7 @@ def test_set_trading_rules_replaces_the_placeholder_rules():
 
 
 def test_export_restore_round_trip_keeps_the_account_and_treats_the_book_as_stale():
-    exchange, rec = fed_exchange()
+    exchange, _ = fed_exchange()
     submit(exchange, START + 1, "long", Side.BUY, "1", order_type=OrderType.MARKET)
     submit(exchange, START + 2, "bid", Side.BUY, "0.5", "99.0")
     exchange.feed(funding(START + 3, "100.2", "0.0001", START + 700.0), START + 3)
