@@ -29,6 +29,7 @@ from pmm.connectors.bybit_perpetual.server_wire import (
 from pmm.connectors.common.numbers import ms, plain
 from pmm.core.events import FundingPaymentReceived, OrderFilled, PositionUpdated
 from pmm.core.model import Liquidity, Position, PositionMode, PositionSide, Side
+from pmm.errors import ExchangeUnavailable
 from pmm.sim.exchange import SimExchange
 from pmm.sim.funding import funding_amount
 
@@ -177,7 +178,7 @@ class Ledger:
     def _mark(self, market: str) -> tuple[Decimal, Decimal] | None:
         try:
             info = self._exchange.funding_info(market)
-        except Exception:  # no mark yet (before the first market step)
+        except ExchangeUnavailable:  # no mark yet (before the first market step)
             return None
         return info.mark_price, info.index_price
 

@@ -16,6 +16,7 @@ from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server_ledger import Ledger, PositionBook
 from pmm.connectors.bybit_perpetual.server_wire import ZERO, SymbolMap, money, position_idx, position_side_wire
 from pmm.core.model import MarginMode, Position, PositionMode, PositionSide
+from pmm.errors import ExchangeUnavailable
 from pmm.sim.exchange import SimExchange
 
 _RISK_LIMIT_VALUE = "2000000"
@@ -30,7 +31,7 @@ class AccountViews:
     def _mark(self, market: str) -> Decimal | None:
         try:
             return self._exchange.funding_info(market).mark_price
-        except Exception:  # no mark before the first market step
+        except ExchangeUnavailable:  # no mark before the first market step
             return None
 
     def _maintenance(self, pos: Position) -> Decimal:
