@@ -50,7 +50,9 @@ def run_startup(*, repeats: int = 7, fills: int = 1_000_000) -> Section:
     first_quote = bot.first("placing")
     section.checks["quoted"] = first_quote is not None
     store = build_fill_store(fills)
-    history = [wall(pmm_command() + ["history", "--db", f"sqlite:///{store}"])[0] for _ in range(3)]
+    history = [wall(pmm_command() + ["history", "--db", f"sqlite:///{store}"])[0]]
+    if history[0] < 5.0:  # a second run when it is cheap
+        history.append(wall(pmm_command() + ["history", "--db", f"sqlite:///{store}"])[0])
     base_s = min(base_s, python_pass(repeats)[0])
     section.figures += [
         Figure("startup.help_ms", "pmm --help", median(helps) * 1e3, "ms", "python -c pass", base_s * 1e3,

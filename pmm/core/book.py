@@ -34,6 +34,8 @@ _TWO = Decimal(2)
 _BUY = Side.BUY
 _NO_BOUND = float("inf")
 _CACHE_MAX = 64  # distinct volumes remembered per book (the strategy asks for a few)
+_UNITS_MAX = 512  # converted level sizes kept per side
+_UNITS_SLACK = 48  # converted levels beyond which a lagging converted region is shrunk
 
 
 def _places(denominator: int) -> int | None:
@@ -76,7 +78,7 @@ class _Scale:
 
 
 class _BookSide:
-    __slots__ = ("sign", "keys", "levels", "units", "reads", "bound")
+    __slots__ = ("sign", "keys", "levels", "units", "ubound", "reads", "bound")
 
     def __init__(self, sign: int) -> None:
         self.sign = sign  # +1 bids, -1 asks: key = sign * price units, so the best key is last
@@ -85,6 +87,7 @@ class _BookSide:
         # key -> size in size units, filled by the reads that add sizes up and dropped when the
         # level changes: a level is converted when read, not on each of its many updates
         self.units: dict[int, int] = {}
+        self.ubound: float = _NO_BOUND  # <= every key in units: deeper updates skip the cache
         # results of reads that walk the side (VWAP, price at depth), valid while no update
         # reaches a key >= bound, the deepest level any of them used
         self.reads: dict[object, Decimal] = {}
@@ -93,8 +96,22 @@ class _BookSide:
     def clear(self) -> None:
         self.keys.clear()
         self.levels.clear()
+        self.forget_units()
+
+    def forget_units(self) -> None:
+        """Drop the converted sizes, and so the reads built on them (ubound <= bound must hold)."""
         self.units.clear()
+        self.ubound = _NO_BOUND
         self.forget_reads()
+
+    def convert(self, key: int, q: int) -> int:
+        """Remember level `key` holds `q` size units."""
+        if len(self.units) >= _UNITS_MAX:  # the walked region drifted far: start afresh
+            self.forget_units()
+        self.units[key] = q
+        if key < self.ubound:
+            self.ubound = key
+        return q
 
     def forget_reads(self) -> None:
         self.reads.clear()
@@ -106,18 +123,20 @@ class _BookSide:
         self.reads[what] = result
         if bound < self.bound:
             self.bound = bound
+            if bound < self.ubound:  # a read of a thin side: any new level changes it
+                self.ubound = bound
         return result
 
     def rescale(self, factor: int) -> None:
         self.keys = [k * factor for k in self.keys]
         self.levels = {k * factor: v for k, v in self.levels.items()}
-        self.units = {k * factor: v for k, v in self.units.items()}
-        self.forget_reads()
+        self.units = {}
+        self.forget_units()
 
 
 class OrderBook:
     __slots__ = ("market", "update_id", "ts", "last_trade_price", "_bids", "_asks", "_pscale", "_sscale",
-                 "_mid_keys", "_mid", "_volumes", "__dict__")
+                 "_mid_bid", "_mid_ask", "_mid", "_volumes", "__dict__")
 
     def __init__(self, market: str) -> None:
         self.market = market
@@ -125,7 +144,8 @@ class OrderBook:
         self._asks = _BookSide(-1)
         self._pscale = _Scale()
         self._sscale = _Scale()
-        self._mid_keys: tuple[int, int] | None = None
+        self._mid_bid: float = _NO_BOUND  # the touch keys the cached mid was computed at
+        self._mid_ask: float = _NO_BOUND
         self._mid: Decimal | None = None
         self._volumes: dict[Decimal, tuple[int, Decimal | None]] = {}  # see _volume
         self.update_id = 0
@@ -155,39 +175,42 @@ class OrderBook:
         self.ts = snapshot.ts
 
     def apply_delta(self, delta: BookDelta) -> None:
-        if delta.bids:
-            self._apply_side(self._bids, delta.bids)
-        if delta.asks:
-            self._apply_side(self._asks, delta.asks)
+        # The hot path: per level one Decimal -> int conversion (two near the touch), one or two
+        # dict operations, and a list insert or delete only when a level appears or goes.
+        pmults, smults = self._pscale.mults, self._sscale.mults
+        for side, levels in ((self._bids, delta.bids), (self._asks, delta.asks)):
+            if not levels:
+                continue
+            keys, book, units, sign = side.keys, side.levels, side.units, side.sign
+            bound, ubound = side.bound, side.ubound
+            for level in levels:
+                n, d = level[0].as_integer_ratio()
+                try:
+                    key = n * pmults[d] * sign
+                except KeyError:  # a new denominator, maybe a finer price: both sides re-keyed
+                    key = self._key(side, level[0])
+                    pmults = self._pscale.mults
+                    keys, book, units = side.keys, side.levels, side.units
+                    bound, ubound = side.bound, side.ubound
+                if key >= ubound:  # among the levels the reads walk: keep its size converted
+                    if key >= bound:  # at or better than the deepest level a cached read used
+                        side.reads.clear()
+                        side.bound = bound = _NO_BOUND
+                    sn, sd = level[1].as_integer_ratio()
+                    m = smults.get(sd)
+                    if m is None or sn <= 0:
+                        units.pop(key, None)  # gone, or converted by the next read (finer size)
+                    else:
+                        units[key] = sn * m
+                if level[1] > _ZERO:
+                    if key not in book:
+                        insort(keys, key)
+                    book[key] = level if level.__class__ is tuple else _as_level(level)
+                elif key in book:
+                    del book[key]
+                    del keys[bisect_left(keys, key)]
         self.update_id = delta.update_id
         self.ts = delta.ts
-
-    def _apply_side(self, side: _BookSide, levels: Iterable[Level]) -> None:
-        # The hot path: one Decimal -> int conversion, two dict operations, and a list insert or
-        # delete only when a level appears or goes.
-        pmults = self._pscale.mults
-        keys, book, units, sign, bound = side.keys, side.levels, side.units, side.sign, side.bound
-        for level in levels:
-            n, d = level[0].as_integer_ratio()
-            try:
-                key = n * pmults[d] * sign
-            except KeyError:  # a new denominator, maybe a finer price: both sides may be re-keyed
-                key = self._key(side, level[0])
-                pmults = self._pscale.mults
-                keys, book, units, bound = side.keys, side.levels, side.units, side.bound
-            if key >= bound:  # at or better than the deepest level a cached read used
-                side.forget_reads()
-                bound = _NO_BOUND
-            if level[1] > _ZERO:
-                if book.get(key) is None:
-                    insort(keys, key)
-                else:
-                    units.pop(key, None)
-                book[key] = level if level.__class__ is tuple else _as_level(level)
-            elif key in book:
-                del book[key]
-                units.pop(key, None)
-                del keys[bisect_left(keys, key)]
 
     def _key(self, side: _BookSide, price: Decimal) -> int:
         n, d = price.as_integer_ratio()
@@ -198,7 +221,7 @@ class OrderBook:
                 factor = self._pscale.grow(d)
                 self._bids.rescale(factor)
                 self._asks.rescale(factor)
-                self._mid_keys = None
+                self._mid_bid = self._mid_ask = _NO_BOUND
                 self._volumes.clear()  # their VWAP factors depend on the price scale
                 m = self._pscale.mults[d] = self._pscale.unit // d
         return n * m * side.sign
@@ -207,8 +230,8 @@ class OrderBook:
         m = self._sscale.mult(denominator)
         if m is None:
             self._sscale.grow(denominator)  # sizes are converted when read: drop the converted
-            self._bids.units.clear()
-            self._asks.units.clear()
+            self._bids.forget_units()
+            self._asks.forget_units()
             self._volumes.clear()
             m = self._sscale.mults[denominator] = self._sscale.unit // denominator
         return m
@@ -216,7 +239,7 @@ class OrderBook:
     def clear(self) -> None:
         self._bids.clear()
         self._asks.clear()
-        self._mid_keys = None
+        self._mid_bid = self._mid_ask = _NO_BOUND
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -235,10 +258,10 @@ class OrderBook:
         bids, asks = self._bids.keys, self._asks.keys
         if not bids or not asks:
             return None
-        top = (bids[-1], asks[-1])
-        if top != self._mid_keys:
-            self._mid = (self._bids.levels[top[0]][0] + self._asks.levels[top[1]][0]) / _TWO
-            self._mid_keys = top
+        bid, ask = bids[-1], asks[-1]
+        if bid != self._mid_bid or ask != self._mid_ask:
+            self._mid = (self._bids.levels[bid][0] + self._asks.levels[ask][0]) / _TWO
+            self._mid_bid, self._mid_ask = bid, ask
         return self._mid
 
     @property
@@ -295,8 +318,7 @@ class OrderBook:
             m = self._size_mult(d)
             if self._sscale.unit != unit:
                 return None
-        q = book_side.units[key] = n * m
-        return q
+        return book_side.convert(key, n * m)
 
     def price_at_depth(self, side: Side, volume: Decimal) -> Decimal | None:
         """Price of the first level where cumulative volume (best first) reaches `volume`.
@@ -335,15 +357,20 @@ class OrderBook:
         want, factor = self._volumes.get(volume) or self._volume(volume)
         if want <= 0:
             return _generic_vwap(self, side, volume)
-        units = book_side.units
+        units, book, smults = book_side.units, book_side.levels, self._sscale.mults
         remaining = want
         cost = 0  # sum of size units * key
         for key in reversed(book_side.keys):
             q = units.get(key)
             if q is None:
-                q = self._size_units(book_side, key)
-                if q is None:  # a finer size: start again at the new scale
-                    return self.vwap_for_volume(side, volume)
+                n, d = book[key][1].as_integer_ratio()
+                m = smults.get(d)
+                if m is None:
+                    q = self._size_units(book_side, key)
+                    if q is None:  # a finer size: start again at the new scale
+                        return self.vwap_for_volume(side, volume)
+                else:
+                    q = book_side.convert(key, n * m)
             if q < remaining:
                 cost += q * key
                 remaining -= q
@@ -355,6 +382,11 @@ class OrderBook:
                     result = Decimal(cost) * factor
                 else:
                     result = Decimal(cost).scaleb(-(self._pscale.places + self._sscale.places)) / volume
+                if len(units) > _UNITS_SLACK and book_side.ubound < key and len(units) > 4 * len(book_side.reads) + 16:
+                    # the converted region lags far behind the touch (the market moved away):
+                    # shrink it so updates there stop being converted
+                    book_side.forget_units()
+                    return self.vwap_for_volume(side, volume)
                 return book_side.remember(volume, result, key)
         return None
 
