@@ -102,7 +102,7 @@ class BinanceAuth:
     def update_time_offset(self, server_time_ms: int, sent_s: float, received_s: float) -> None:
         """Offset from one GET /time round trip, assuming the server stamped it half-way."""
         local_mid_ms = (sent_s + received_s) / 2 * 1000
-        self.time_offset_ms = int(round(server_time_ms - local_mid_ms))
+        self.time_offset_ms = round(server_time_ms - local_mid_ms)
 
     def signed_query(self, params: Params) -> str:
         """`params` + recvWindow + timestamp, encoded, with the signature as the last parameter."""

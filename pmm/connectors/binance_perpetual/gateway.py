@@ -37,7 +37,6 @@ from pmm.connectors.binance_perpetual.parse import (
     parse_order_trade_update,
     parse_position_risk,
     parse_user_trades,
-    to_symbol,
 )
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
 from pmm.connectors.binance_perpetual.user_stream import UserStream

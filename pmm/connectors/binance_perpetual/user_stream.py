@@ -131,9 +131,9 @@ class UserStream:
 
     async def tick(self) -> None:
         """One keep-alive check: extend when due; replace the key and reconnect when it is gone."""
-        if self.listen_key.keepalive_due() or self.listen_key.expired():
-            if not await self.listen_key.keepalive():
-                await self.renew("listenKey could not be extended")
+        due = self.listen_key.keepalive_due() or self.listen_key.expired()
+        if due and not await self.listen_key.keepalive():
+            await self.renew("listenKey could not be extended")
 
     async def renew(self, reason: str) -> None:
         """Get a valid key and reconnect the socket with it."""

@@ -127,7 +127,7 @@ class BinanceWebSocket:
                 worked = self.connected
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 reason = f"cannot connect: {type(exc).__name__}: {exc}"
-            except Exception as exc:  # a URL source (listen key) failing, a protocol surprise
+            except Exception as exc:  # noqa: BLE001 - a URL source (listen key) failing, a protocol surprise
                 reason = f"{type(exc).__name__}: {exc}"
             finally:
                 self._ws = None

@@ -73,7 +73,7 @@ def test_bundle_reprs_hide_the_secret(caplog: pytest.LogCaptureFixture) -> None:
     class Cfg:
         derivative = "binance_perpetual_testnet"
 
-        class connector:  # noqa: N801 - mimics config.connector
+        class connector:
             rest_url = "http://127.0.0.1:9"
             ws_url = "ws://127.0.0.1:9"
 

@@ -48,7 +48,12 @@ from pmm.core.model import (
 )
 from pmm.errors import PostOnlyWouldCross
 from pmm.sim.exchange import SimExchange
-from pmm.sim.settings import SimMarketSettings, SimSettings, StaticMarket, SyntheticMarket
+from pmm.sim.settings import (
+    SimMarketSettings,
+    SimSettings,
+    StaticMarket,
+    SyntheticMarket,
+)
 
 D = Decimal
 KEY = "e2eKey0123456789abcdef"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from pmm.connectors.binance_perpetual.constants import ErrorCode
-from pmm.connectors.binance_perpetual.errors import ALREADY_SET_CODES, ERROR_TABLE, RESYNC_TIME_CODES, translate
+from pmm.connectors.binance_perpetual.errors import (
+    ALREADY_SET_CODES,
+    ERROR_TABLE,
+    RESYNC_TIME_CODES,
+    translate,
+)
 from pmm.errors import (
     AuthError,
     BelowMinNotional,
@@ -108,7 +113,7 @@ def test_code_maps_to_class(code: int, on_order: type, elsewhere: type) -> None:
 
 def test_every_table_code_is_tested() -> None:
     tested = {case[0] for case in CASES}
-    assert set(int(code) for code in ERROR_TABLE) <= tested
+    assert {int(code) for code in ERROR_TABLE} <= tested
 
 
 def test_message_text_never_decides_the_class() -> None:

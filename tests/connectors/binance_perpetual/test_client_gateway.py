@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_client_fakes import API_KEY, API_SECRET, FakeBinance, Recorded, fixture, wait_until
+from test_client_fakes import (
+    API_KEY,
+    API_SECRET,
+    FakeBinance,
+    Recorded,
+    fixture,
+    wait_until,
+)
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.auth import BinanceAuth
@@ -41,8 +48,8 @@ CID = ClientOrderId("pmm-1a2b3c4d-17")
 
 
 def request(**overrides: Any) -> OrderRequest:
-    base: dict[str, Any] = dict(client_id=CID, market="BTC-USDT", side=Side.BUY, order_type=OrderType.LIMIT_MAKER,
-                                amount=D("0.010"), price=D("25000.0"))
+    base: dict[str, Any] = {"client_id": CID, "market": "BTC-USDT", "side": Side.BUY,
+                            "order_type": OrderType.LIMIT_MAKER, "amount": D("0.010"), "price": D("25000.0")}
     base.update(overrides)
     return OrderRequest(**base)
 

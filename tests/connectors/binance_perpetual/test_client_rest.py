@@ -14,7 +14,12 @@ from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.auth import BinanceAuth
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
 from pmm.core.clock import LiveClock
-from pmm.errors import ExchangeUnavailable, InsufficientMargin, OrderOutcomeUnknown, RateLimited
+from pmm.errors import (
+    ExchangeUnavailable,
+    InsufficientMargin,
+    OrderOutcomeUnknown,
+    RateLimited,
+)
 
 ORDER = [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("quantity", "0.01"), ("price", "25000"),
          ("timeInForce", "GTX"), ("newClientOrderId", "pmm-1a2b3c4d-17")]

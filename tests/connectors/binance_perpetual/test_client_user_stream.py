@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from test_client_fakes import API_KEY, API_SECRET, FakeBinance, StepClock, fixture, wait_until
+from test_client_fakes import (
+    API_KEY,
+    API_SECRET,
+    FakeBinance,
+    StepClock,
+    fixture,
+    wait_until,
+)
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.auth import BinanceAuth
