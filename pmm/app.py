@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmm.engine.engine import Engine, EngineOptions
+from pmm.errors import SafetyStop
 
 log = logging.getLogger("pmm.app")
 
@@ -66,7 +67,7 @@ async def run_bot(config: Any, options: StartOptions, *,
     )
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
-                    options=engine_options, external_market=external)
+                    options=engine_options, external_market=external, risk=config.risk.to_limits())
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
                              connector=config.derivative, market=params.market, config_path=str(config.path),
                              config_text=config.source_text))
@@ -81,6 +82,8 @@ async def run_bot(config: Any, options: StartOptions, *,
     if install_signal_handlers:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, engine.request_stop, f"received {signal.Signals(sig).name}")
+        # `pmm stop --flatten` from another terminal: stop, and close the position too.
+        loop.add_signal_handler(signal.SIGUSR1, engine.request_stop, "pmm stop --flatten", True)
     poller = _start_custom_api(config, engine)
     status = RunStatus.CRASHED
     reason = "crashed"
@@ -91,10 +94,17 @@ async def run_bot(config: Any, options: StartOptions, *,
         if poller is not None:
             poller.cancel()
         if install_signal_handlers:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
         writer.submit(RunEnded(run_id=run_id, ended_ts=engine.clock.now(), status=status, exit_reason=reason))
         await asyncio.to_thread(writer.close)
+    tripped = engine.safety.monitor.tripped
+    if tripped is not None:
+        flat = not engine.account.market_positions(engine.market)
+        raise SafetyStop(
+            f"Kill switch tripped: {tripped}. Every own order was cancelled"
+            f"{'' if not engine.safety.flatten_requested else ('; the position was closed' if flat else '; the position could NOT be fully closed, check the venue')}"
+            f". Review the `risk:` limits in the config before starting again (run {run_id[:8]}, see `pmm history`).")
     return RunResult(run_id=run_id, reason=reason, events=engine.events_processed, fills=engine.session.fills)
 
 

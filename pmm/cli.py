@@ -132,6 +132,23 @@ def history(
 
 
 @app.command()
+def stop(
+    flatten: Annotated[bool, typer.Option("--flatten", help="Also close the bot's position with reduce-only "
+                                          "orders (limit, then market after `risk.flatten_timeout_s`).")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds to wait for the bot to stop.")] = 120.0,
+    db: DbOption = None,
+) -> None:
+    """Stop the running bot of this store from another terminal: it cancels its orders and exits."""
+    from pmm.ui.commands import stop_running_bot
+
+    try:
+        message = stop_running_bot(_db_url(db), flatten=flatten, timeout_s=timeout)
+    except Exception as exc:
+        _fail(exc)
+    typer.echo(message)
+
+
+@app.command()
 def connect(
     connector: Annotated[str, typer.Argument(help="Live connector id, e.g. binance_perpetual.")],
 ) -> None:

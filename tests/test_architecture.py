@@ -51,7 +51,7 @@ def _allowed(importer: str, imported: str) -> bool:
     if importer.startswith("pmm.connectors.") and importer.count(".") >= 3:
         venue = importer.split(".")[2]
         other_venue = within(imported, "pmm.connectors") and imported.count(".") >= 2 and \
-            imported.split(".")[2] not in (venue, "base", "registry")
+            imported.split(".")[2] not in (venue, "base", "registry", "common", "paper")
         return not other_venue
     return True
 

@@ -28,6 +28,7 @@ from pmm.config.rules import (
     Url,
     to_decimal,
 )
+from pmm.config.risk import RiskConfig
 from pmm.config.sim import SimConfig
 from pmm.config.wording import fail, show
 from pmm.core.model import MarginMode, PositionMode, Side
@@ -165,6 +166,7 @@ class BotConfig(Section):
     ] = Field(default_factory=dict)
     connector: ConnectorOverrides = Field(default_factory=ConnectorOverrides)
     sim: SimConfig = Field(default_factory=SimConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
 
     _path: Path | None = PrivateAttr(default=None)
     _source_text: str = PrivateAttr(default="")

@@ -20,6 +20,7 @@ from pmm.connectors.base import ConnectorBundle
 from pmm.core.book import OrderBook
 from pmm.core.events import (
     BalanceUpdated,
+    ConnectionChanged,
     BookDelta,
     BookResyncRequired,
     BookSnapshot,
@@ -40,6 +41,8 @@ from pmm.engine.order_manager import OrderManager
 from pmm.engine.pacer import WakeEvent
 from pmm.engine.reconcile import Reconciler
 from pmm.engine.recorder import Recorder
+from pmm.engine.risk import RiskLimits
+from pmm.engine.safety import Safety
 from pmm.engine.state import AccountState, MarketState, SessionPnl
 from pmm.engine.status import build_status, unrealized_at
 from pmm.engine.tracker import OrderTracker
@@ -84,7 +87,7 @@ class _Dedup:
 class Engine:
     def __init__(self, *, bundle: ConnectorBundle, strategy: PerpetualMarketMaking, params: PmmParams,
                  recorder: Recorder, run_id: str, options: EngineOptions,
-                 external_market: str | None = None) -> None:
+                 external_market: str | None = None, risk: RiskLimits | None = None) -> None:
         self.bundle = bundle
         self.clock = bundle.clock
         self.connector_id = bundle.connector_id
@@ -107,6 +110,7 @@ class Engine:
         self.orders = OrderManager(bundle.gateway, self.tracker, self.clock, recorder, self._spawn, self.emit,
                                    client_id_prefix=f"pmm-{run_id[:8]}-", market=self.market)
         self.reconciler = Reconciler(self)
+        self.safety = Safety(self, risk or RiskLimits())
         self.last_decision: Decision | None = None
         self.custom_price: Decimal | None = None
         self.custom_price_reason = "waiting for the first custom API price"
@@ -118,6 +122,7 @@ class Engine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[str, float] = {}
         self._dirty = False
+        self._risk_check = False
         self._fills_seen = _Dedup(_DEDUP_WINDOW)
         self._funding_seen = _Dedup(_DEDUP_WINDOW)
         self._last_reason = ""
@@ -127,6 +132,9 @@ class Engine:
     def emit(self, event: Event) -> None:
         self._inbox.append(event)
         self._wake.set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._spawn(coro)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -139,7 +147,8 @@ class Engine:
             log.error("background task failed", exc_info=task.exception())
         self._wake.set()
 
-    def request_stop(self, reason: str) -> None:
+    def request_stop(self, reason: str, flatten: bool = False) -> None:
+        self.safety.flatten_requested = self.safety.flatten_requested or flatten
         if self.stop_reason is None:
             self.stop_reason = reason
             log.info("stopping: %s", reason)
@@ -170,6 +179,8 @@ class Engine:
         self._timers["venue_state"] = now + self.options.venue_state_interval_s
         if self.options.duration_s is not None:
             self._timers["duration"] = now + self.options.duration_s
+        if self.safety.limits.dead_man_switch_s > 0 and hasattr(self.bundle.gateway, "arm_dead_man_switch"):
+            self._timers["dead_man"] = now
         self._dirty = True
 
     async def _step(self, evaluate: bool) -> None:
@@ -184,6 +195,9 @@ class Engine:
         self._wake.clear()
         self._drain()
         self._fire_timers()
+        if self._risk_check:
+            self._risk_check = False
+            self.safety.check_kill()
         if evaluate and self._dirty and self.stop_reason is None:
             self._evaluate()
 
@@ -216,9 +230,14 @@ class Engine:
                 case "duration":
                     del self._timers[name]
                     self.request_stop(f"--duration of {self.options.duration_s:g} s reached")
-                case "strategy":
+                case "strategy" | "stale":
                     del self._timers[name]
                     self._dirty = True
+                case "dead_man":
+                    # Re-arm the venue's cancel-all countdown well before it runs out.
+                    seconds = self.safety.limits.dead_man_switch_s
+                    self._timers[name] = now + seconds / 3
+                    self._spawn(self.bundle.gateway.arm_dead_man_switch(self.market, seconds))
 
     # --- events -----------------------------------------------------------------------------------
 
@@ -227,12 +246,14 @@ class Engine:
         match event:
             case BookDelta(market=market) if market in self.markets:
                 state = self.markets[market]
+                state.last_data_ts = now
                 if state.ready:
                     state.book.apply_delta(event)
                     self._dirty = True
             case BookSnapshot(market=market) if market in self.markets:
                 state = self.markets[market]
                 state.book.apply_snapshot(event)
+                state.last_data_ts = now
                 state.ready = True
                 state.resync_reason = ""
                 self._dirty = True
@@ -244,9 +265,12 @@ class Engine:
                 self._dirty = True
             case Trade(market=market) if market in self.markets:
                 self.markets[market].book.last_trade_price = event.price
+                self.markets[market].last_data_ts = now
                 self._dirty = True
             case FundingInfoUpdated(info=info) if info.market in self.markets:
                 self.markets[info.market].funding = info
+                self.markets[info.market].last_data_ts = now
+                self._risk_check = True  # a new mark moves unrealized PnL
             case ExternalPriceUpdated():
                 self.custom_price = event.price
                 self.custom_price_reason = event.reason
@@ -275,6 +299,9 @@ class Engine:
             case PositionUpdated():
                 self.account.set_position(event.market, event.side, event.position)
                 self.recorder.position(event.market, event.side, event.position, event.ts)
+                self._dirty = self._risk_check = True
+            case ConnectionChanged():
+                self.safety.on_connection(event)
                 self._dirty = True
             case BalanceUpdated(balance=balance):
                 self.account.balances[balance.asset] = balance
@@ -304,6 +331,7 @@ class Engine:
         if event.fee_asset == self.quote_asset:
             session.fees += event.fee
         self.strategy.on_fill(event, order.as_live() if order is not None else None, now)
+        self._risk_check = True
         log.info("filled %s %s %s @ %s (%s, fee %s %s)%s", event.side, event.amount, event.market, event.price,
                  event.liquidity, event.fee, event.fee_asset, "" if event.remaining > 0 else " - order complete")
         self._dirty = True
@@ -329,9 +357,28 @@ class Engine:
             custom_price_reason=self.custom_price_reason,
         )
 
+    def mark_price(self) -> Decimal | None:
+        funding = self.markets[self.market].funding
+        return funding.mark_price if funding is not None else None
+
+    def unrealized(self) -> Decimal:
+        mark = self.mark_price()
+        return sum((unrealized_at(p, mark) for p in self.account.market_positions(self.market)), Decimal(0))
+
     def _evaluate(self) -> None:
         self._dirty = False
-        decision = self.strategy.decide(self.strategy_view())
+        blocked = self.safety.blocked_reason()
+        view = self.strategy_view()
+        if blocked is not None:
+            # Stale or untrustworthy data: pull quotes now and let the strategy see no book.
+            self.safety.pull_quotes(blocked)
+            view = replace(view, book_ready=False)
+        decision = self.safety.shape(self.strategy.decide(view), blocked)
+        stale_check = self.safety.next_stale_check()
+        if stale_check is not None and stale_check > self.clock.now():
+            self._timers["stale"] = stale_check
+        else:  # already stale (re-checked on the next data) or disabled
+            self._timers.pop("stale", None)
         self.last_decision = decision
         for line in decision.logs:
             strategy_log.info(line)
@@ -366,6 +413,11 @@ class Engine:
         self.state = "stopping"
         try:
             await self._cancel_everything()
+            if self.safety.flatten_requested:
+                await self.safety.flatten()
+            disarm = getattr(self.bundle.gateway, "disarm_dead_man_switch", None)
+            if disarm is not None and "dead_man" in self._timers:
+                await disarm(self.market)
         finally:
             self.state = "stopped"
             await self._refresh_account()

@@ -15,7 +15,7 @@ from typing import Any
 from pmm.connectors.base import OrderGateway
 from pmm.core.clock import Clock
 from pmm.core.events import OrderRejected
-from pmm.core.model import ClientOrderId, OrderRequest
+from pmm.core.model import ClientOrderId, OrderRequest, OrderType
 from pmm.engine.recorder import Recorder
 from pmm.engine.tracker import OrderTracker, TrackedOrder
 from pmm.errors import OrderError, OrderOutcomeUnknown, UnknownOrder
@@ -61,7 +61,7 @@ class OrderManager:
             side=intent.side,
             order_type=intent.order_type,
             amount=intent.amount,
-            price=intent.price,
+            price=None if intent.order_type is OrderType.MARKET else intent.price,
             position_action=intent.position_action,
             position_side=intent.position_side,
             reduce_only=intent.reduce_only,

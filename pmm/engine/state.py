@@ -15,6 +15,7 @@ class MarketState:
     ready: bool = False  # a snapshot has arrived and no gap since
     resync_reason: str = "waiting for the first order book snapshot"
     funding: FundingInfo | None = None
+    last_data_ts: float | None = None  # clock time of the last market data message of any kind
 
 
 @dataclass

@@ -71,8 +71,13 @@ class MarketSource(Protocol):
     def close(self) -> None: ...
 
 
+_MARK_INTERVAL_S = 1.0
+
+
 class StaticSource:
-    """An explicit book that never moves: one snapshot, one mark/rate update at start."""
+    """An explicit book that never moves: one snapshot at start, then the same mark and rate every
+    second, as a venue's mark-price stream keeps ticking while its book stands still (so the
+    bot's stale-data guard sees a live market)."""
 
     def __init__(self, market: str, config: StaticMarket) -> None:
         self._market = market
@@ -99,10 +104,12 @@ class StaticSource:
     def step(self) -> list[MarketItem]:
         t = self._due
         assert t is not None
-        self._due, self._done = None, True
-        snapshot = BookSnapshot(self._market, self._bids, self._asks, update_id=1, ts=t, recv_ts=t)
-        rate = self._config.funding_rate
-        return [snapshot, MarkUpdate(self._market, self._mark, self._mark, rate)]
+        self._due = t + _MARK_INTERVAL_S
+        mark = MarkUpdate(self._market, self._mark, self._mark, self._config.funding_rate)
+        if self._done:
+            return [mark]
+        self._done = True
+        return [BookSnapshot(self._market, self._bids, self._asks, update_id=1, ts=t, recv_ts=t), mark]
 
     def delay(self, seconds: float) -> None:
         if self._due is not None:

@@ -251,3 +251,33 @@ def _write_csv(path: Path, fills: list[Any], funding: list[Any]) -> None:
                          "", p.asset, "", "", "", p.rate, p.position_amount]) for p in funding]
         for _, row in sorted(rows, key=lambda r: r[0]):
             writer.writerow(row)
+
+
+# --- stop -----------------------------------------------------------------------------------------
+
+
+def stop_running_bot(db_url: str, *, flatten: bool, timeout_s: float) -> str:
+    """Signal the store's running bot (SIGTERM, or SIGUSR1 to flatten too) and wait for its clean stop."""
+    import signal
+
+    from pmm.store import queries
+
+    db = _open(db_url)
+    run = queries.latest_run(db) if db is not None else None
+    if run is None or run_state(run) != "running":
+        state = "no bot has run" if run is None else f"the last run ({run.run_id[:8]}) is {run_state(run)}"
+        raise PmmError(f"No running bot to stop in {db_url}: {state}.")
+    os.kill(run.pid, signal.SIGUSR1 if flatten else signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        current = queries.get_run(db, run.run_id)
+        if current is not None and str(current.status) != "running":
+            return f"Run {run.run_id[:8]} stopped: {current.exit_reason}."
+        if not _pid_alive(run.pid):
+            current = queries.get_run(db, run.run_id)  # it may have recorded its stop just before exiting
+            if current is not None and str(current.status) != "running":
+                return f"Run {run.run_id[:8]} stopped: {current.exit_reason}."
+            return f"Run {run.run_id[:8]} exited (pid {run.pid}) without recording a clean stop."
+        time.sleep(0.2)
+    raise PmmError(f"Run {run.run_id[:8]} (pid {run.pid}) did not stop within {timeout_s:g} s: it may still be "
+                   f"cancelling orders. Check `pmm status`, or wait and run `pmm stop` again.")

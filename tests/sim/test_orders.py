@@ -6,7 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from pmm.core.events import OrderAccepted, OrderCancelled, OrderCancelRejected, OrderFilled, OrderRejected
+from pmm.core.events import (
+    BookSnapshot,
+    FundingInfoUpdated,
+    OrderAccepted,
+    OrderCancelled,
+    OrderCancelRejected,
+    OrderFilled,
+    OrderRejected,
+)
 from pmm.core.model import ClientOrderId, Liquidity, MarginMode, OrderType, PositionMode, PositionSide, Side
 from pmm.errors import ConfigError, OrderError, VenueSetupError
 from pmm.sim.exchange import SimExchange
@@ -42,14 +50,18 @@ def test_market_names_must_be_base_dash_quote():
         SimExchange(settings(static_market(BIDS, ASKS, market="BTCUSDT")))
 
 
-def test_static_book_is_published_once_with_its_mark():
+def test_static_book_is_published_once_and_its_mark_every_second():
     ex, rec = venue(static_market(BIDS, ASKS, mark="100.2", rate="0.0003"))
     book = ex.book("BTC-USDT")
     assert (book.best_bid, book.best_ask) == (Decimal("99.9"), Decimal("100.1"))
     info = ex.funding_info("BTC-USDT")
     assert (info.mark_price, info.rate) == (Decimal("100.2"), Decimal("0.0003"))
     assert info.next_funding_ts == START + 8 * 3600
-    assert ex.next_event_time() == START + 8 * 3600  # only funding is left to happen
+    # The book never moves, but the mark keeps ticking like a venue's mark-price stream.
+    assert ex.next_event_time() == START + 1
+    ex.advance_to(START + 5)
+    assert len(rec.of(BookSnapshot)) == 1
+    assert len(rec.of(FundingInfoUpdated)) >= 5
 
 
 def _long_one(ex: SimExchange) -> None:

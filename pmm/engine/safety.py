@@ -1,0 +1,143 @@
+"""Applies the risk controls of `pmm.engine.risk` inside the engine: guards, kill switch, flatten."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from pmm.core.events import ConnectionChanged
+from pmm.core.model import OrderPurpose, OrderType, PositionAction, PositionMode, PositionSide, Side
+from pmm.engine.risk import RiskLimits, RiskMonitor
+from pmm.strategy.views import Decision, OrderIntent
+
+if TYPE_CHECKING:
+    from pmm.engine.engine import Engine
+
+log = logging.getLogger("pmm.risk")
+
+
+class Safety:
+    def __init__(self, engine: Engine, limits: RiskLimits) -> None:
+        self._engine = engine
+        self.limits = limits
+        self.monitor = RiskMonitor(limits, engine.clock.now())
+        self.flatten_requested = False
+        self._down_since: dict[str, float] = {}
+        self._cancel_on_reconnect = False
+
+    # --- kill switch ------------------------------------------------------------------------------
+
+    def check_kill(self) -> None:
+        engine = self._engine
+        if self.monitor.tripped is not None:
+            return
+        mark = engine.mark_price()
+        reason = self.monitor.kill_reason(
+            now=engine.clock.now(), session_net=engine.session.net(engine.unrealized()),
+            positions=engine.account.market_positions(engine.market), mark=mark,
+            open_orders=len(engine.tracker.active(engine.market)))
+        if reason is not None:
+            self.monitor.tripped = reason
+            self.flatten_requested = self.flatten_requested or self.limits.flatten_on_kill
+            log.error("KILL SWITCH: %s. Cancelling every own order%s.", reason,
+                      " and flattening" if self.flatten_requested else "")
+            engine.request_stop(f"kill switch: {reason}")
+
+    # --- guards on the strategy's decision -------------------------------------------------------
+
+    def blocked_reason(self) -> str | None:
+        """Why no quote may be placed or kept right now (stale data, a connection down), or None."""
+        engine = self._engine
+        if self._down_since:
+            stream, since = next(iter(self._down_since.items()))
+            return f"{stream} connection down for {engine.clock.now() - since:.0f} s"
+        state = engine.markets[engine.market]
+        return self.monitor.stale_reason(now=engine.clock.now(), last_data_ts=state.last_data_ts,
+                                         book_ready=state.ready and not state.book.is_empty,
+                                         resync_reason=state.resync_reason)
+
+    def pull_quotes(self, reason: str) -> None:
+        engine = self._engine
+        for order in engine.tracker.active(engine.market):
+            if order.request.purpose is OrderPurpose.QUOTE and order.cancel_sent_ts is None:
+                engine.orders.cancel(order.client_id, reason)
+
+    def shape(self, decision: Decision, blocked: str | None) -> Decision:
+        """Drop what the guards forbid from a decision and say why."""
+        engine = self._engine
+        if blocked is not None:
+            places = tuple(p for p in decision.places if p.purpose is not OrderPurpose.QUOTE)
+            return replace(decision, places=places, quoting=False, reason=f"not quoting: {blocked}")
+        near = self.monitor.near_liquidation(engine.account.market_positions(engine.market), engine.mark_price())
+        if near is not None:
+            places = tuple(p for p in decision.places if p.position_action is not PositionAction.OPEN)
+            return replace(decision, places=places, quoting=False, reason=near)
+        return decision
+
+    def next_stale_check(self) -> float | None:
+        state = self._engine.markets[self._engine.market]
+        if self.limits.stale_data_s <= 0 or state.last_data_ts is None:
+            return None
+        return state.last_data_ts + self.limits.stale_data_s + 0.001
+
+    # --- disconnect safety ------------------------------------------------------------------------
+
+    def on_connection(self, event: ConnectionChanged) -> None:
+        engine = self._engine
+        now = engine.clock.now()
+        key = f"{event.connector} {event.stream}"
+        if not event.connected:
+            self._down_since.setdefault(key, now)
+            log.warning("%s disconnected: %s", key, event.reason)
+            return
+        since = self._down_since.pop(key, None)
+        if since is None:
+            return
+        down_for = now - since
+        log.info("%s reconnected after %.1f s", key, down_for)
+        if 0 < self.limits.disconnect_cancel_s < down_for:
+            log.warning("the venue was unreachable for %.0f s (> disconnect_cancel_s %g): cancelling every own "
+                        "order and reconciling", down_for, self.limits.disconnect_cancel_s)
+            engine.orders.cancel_all_own(f"reconnected after {down_for:.0f} s unreachable")
+            engine.spawn(engine.reconciler.settle_stuck_orders(force=list(engine.tracker.active(engine.market))))
+
+    # --- flatten ----------------------------------------------------------------------------------
+
+    async def flatten(self) -> None:
+        """Close the market's positions: reduce-only limit at the touch, then market after a timeout."""
+        engine = self._engine
+        for attempt in (OrderType.LIMIT, OrderType.MARKET):
+            positions = engine.account.market_positions(engine.market)
+            if not positions:
+                return
+            for position in positions:
+                engine.orders.place(self._closing_intent(position.side, position.amount, attempt))
+            deadline = engine.clock.now() + self.limits.flatten_timeout_s
+            while engine.account.market_positions(engine.market) and engine.clock.now() < deadline:
+                await engine.settle_pending(steps=1)
+            if attempt is OrderType.LIMIT and engine.account.market_positions(engine.market):
+                log.warning("flatten: limit orders did not close the position in %g s; sending market orders",
+                            self.limits.flatten_timeout_s)
+                engine.orders.cancel_all_own("flatten: replacing the limit order with a market order")
+                while engine.tracker.active(engine.market) and engine.clock.now() < deadline + 10:
+                    await engine.settle_pending(steps=1)
+        left = engine.account.market_positions(engine.market)
+        if left:
+            log.error("flatten: position still open after market orders: %s", left)
+        else:
+            log.info("flatten: position closed")
+
+    def _closing_intent(self, side: PositionSide, amount: Decimal, order_type: OrderType) -> OrderIntent:
+        engine = self._engine
+        book = engine.markets[engine.market].book
+        closing = side.closing_side
+        price = None
+        if order_type is OrderType.LIMIT:
+            touch = book.best_bid if closing is Side.SELL else book.best_ask
+            price = touch if touch is not None else engine.mark_price()
+        hedge = engine.params.position_mode is PositionMode.HEDGE
+        return OrderIntent(side=closing, price=price or Decimal(0), amount=amount, order_type=order_type,
+                           purpose=OrderPurpose.FLATTEN, position_action=PositionAction.CLOSE,
+                           position_side=side if hedge else PositionSide.BOTH, reduce_only=not hedge)
