@@ -34,7 +34,8 @@ class RunResult:
 
 async def run_bot(config: Any, options: StartOptions, *,
                   on_engine: Callable[[Engine], None] | None = None,
-                  install_signal_handlers: bool = True) -> RunResult:
+                  install_signal_handlers: bool = True,
+                  ask_password: Callable[[str], str] | None = None) -> RunResult:
     """Run one bot until it stops. Everything is persisted through a background writer."""
     from pmm.connectors.registry import build_connector
     from pmm.engine.store_recorder import StoreRecorder
@@ -47,12 +48,22 @@ async def run_bot(config: Any, options: StartOptions, *,
     params = config.to_strategy_params()
     db = open_engine(options.db_url)
     venue = config.derivative
-    snapshot = queries.sim_account(db, venue) if venue.startswith("sim_") else None
+    simulated = venue.startswith("sim_") or venue.endswith("_paper_trade")
+    snapshot = queries.sim_account(db, venue) if simulated else None
     restored = snapshot.data() if snapshot is not None else None
     backfill_since = queries.last_fill_ts(db, venue=venue) or 0.0
     db.dispose()
 
-    bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored)
+    build_options: dict[str, Any] = {}
+    if ask_password is not None and not simulated:
+        build_options["ask_password"] = ask_password
+    bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
+    markets = [params.market] + ([m] if (m := params_external_market(config)) else [])
+    # Live venues learn trading rules and fee rates over REST: load them before anything reads them.
+    for part, wanted in ((bundle.feed, markets), (bundle.gateway, [params.market])):
+        prepare = getattr(part, "prepare", None)
+        if prepare is not None:
+            await prepare(wanted)
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
     run_id = uuid.uuid4().hex
@@ -71,6 +82,8 @@ async def run_bot(config: Any, options: StartOptions, *,
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
                              connector=config.derivative, market=params.market, config_path=str(config.path),
                              config_text=config.source_text))
+    # Committed before the first order, so `pmm status` and `pmm stop` see the run at once.
+    await asyncio.to_thread(writer.flush)
     if on_engine is not None:
         on_engine(engine)
     from sqlalchemy.engine import make_url

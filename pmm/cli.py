@@ -74,8 +74,15 @@ def start(
                               f"Drop --fast, or use `derivative: sim_perpetual`.")
         live = LiveRun(interactive=sys.stdout.isatty() and not plain)
         options = StartOptions(db_url=_db_url(db), duration_s=duration, fast=fast)
+        ask = None
+        from pmm.credentials import needs_password
+
+        if sys.stdin.isatty() and needs_password(cfg.derivative):
+            # Asked before the live view takes over the terminal.
+            password = typer.prompt(f"Password for the stored {cfg.derivative} API key", hide_input=True)
+            ask = lambda _prompt: password  # noqa: E731
         with live:
-            result = asyncio.run(run_bot(cfg, options, on_engine=live.attach))
+            result = asyncio.run(run_bot(cfg, options, on_engine=live.attach, ask_password=ask))
     except Exception as exc:  # one error handler for the whole command
         _fail(exc)
     typer.echo(f"stopped: {result.reason}. Run {result.run_id[:8]}: {result.events} events, {result.fills} fills. "

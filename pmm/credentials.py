@@ -113,6 +113,15 @@ def has_stored(connector_id: str, environ: Mapping[str, str] | None = None) -> b
     return _path(connector_id, environ).exists()
 
 
+def needs_password(connector_id: str, environ: Mapping[str, str] | None = None) -> bool:
+    """True when starting `connector_id` will have to unlock the key store with a typed password."""
+    env = os.environ if environ is None else environ
+    key_var, secret_var = env_names(connector_id)
+    if env.get(key_var, "").strip() or env.get(secret_var, "").strip() or "PMM_PASSWORD" in env:
+        return False
+    return has_stored(connector_id, env)
+
+
 def resolve(connector_id: str, *, environ: Mapping[str, str] | None = None,
             ask_password: Callable[[str], str] | None = None) -> Credentials:
     """Environment variables first, then the key store (password from PMM_PASSWORD or `ask_password`)."""

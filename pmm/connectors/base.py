@@ -36,6 +36,9 @@ Emit = Callable[[Event], None]
 
 
 class MarketDataFeed(Protocol):
+    """`prepare(markets)` (optional) loads what `trading_rules` needs (a REST call on live venues);
+    the composition root awaits it before anything reads the rules."""
+
     connector_id: str
 
     async def start(self, markets: Sequence[str], emit: Emit) -> None: ...
@@ -44,6 +47,10 @@ class MarketDataFeed(Protocol):
 
 
 class OrderGateway(Protocol):
+    """`prepare(markets)` (optional) loads what `fee_rates` needs before the engine starts.
+    `arm_dead_man_switch(market, seconds)` / `disarm_dead_man_switch(market)` (optional) use the
+    venue's own cancel-all countdown where it has one."""
+
     connector_id: str
     venue: str  # the account's identity in the store (fills are unique per venue + trade id)
 

@@ -13,6 +13,12 @@ from pmm.errors import ConfigError
 
 _BUILDERS: dict[str, str] = {
     "sim_perpetual": "pmm.connectors.sim_perpetual.build:build",
+    "binance_perpetual": "pmm.connectors.binance_perpetual.build:build",
+    "binance_perpetual_testnet": "pmm.connectors.binance_perpetual.build:build",
+    "binance_perpetual_paper_trade": "pmm.connectors.binance_perpetual.build:build_paper",
+    "bybit_perpetual": "pmm.connectors.bybit_perpetual.build:build",
+    "bybit_perpetual_testnet": "pmm.connectors.bybit_perpetual.build:build",
+    "bybit_perpetual_paper_trade": "pmm.connectors.bybit_perpetual.build:build_paper",
 }
 
 

@@ -18,7 +18,7 @@ from pmm.core.events import OrderRejected
 from pmm.core.model import ClientOrderId, OrderRequest, OrderType
 from pmm.engine.recorder import Recorder
 from pmm.engine.tracker import OrderTracker, TrackedOrder
-from pmm.errors import OrderError, OrderOutcomeUnknown, UnknownOrder
+from pmm.errors import OrderError, OrderOutcomeUnknown, PmmError, UnknownOrder
 from pmm.strategy.views import Decision, OrderIntent
 
 log = logging.getLogger("pmm.orders")
@@ -79,14 +79,17 @@ class OrderManager:
     async def _send_place(self, request: OrderRequest) -> None:
         try:
             await self._gateway.place_order(request)
-        except OrderError as exc:
-            now = self._clock.now()
-            self._emit(OrderRejected(request.client_id, request.market, str(exc), exc.code, now, now))
         except OrderOutcomeUnknown as exc:
             order = self._tracker.mark_unknown(request.client_id, self._clock.now(), str(exc))
             if order is not None:
                 self._recorder.order_changed(order)
             log.warning("placement of %s has an unknown outcome (%s); it will be reconciled", request.client_id, exc)
+        except PmmError as exc:
+            # Refused by the venue (OrderError), or never sent (rate limit, ban, venue unreachable):
+            # either way the order does not exist.
+            now = self._clock.now()
+            code = exc.code if isinstance(exc, OrderError) else exc.__class__.__name__
+            self._emit(OrderRejected(request.client_id, request.market, str(exc), code, now, now))
 
     def cancel(self, client_id: ClientOrderId, reason: str) -> None:
         order = self._tracker.get(client_id)
@@ -111,7 +114,7 @@ class OrderManager:
             order = self._tracker.mark_unknown(client_id, self._clock.now(), str(exc))
             if order is not None:
                 order.cancel_sent_ts = self._clock.now()
-        except (OrderError, OrderOutcomeUnknown) as exc:
+        except PmmError as exc:
             log.warning("cancel of %s did not go through (%s); it will be reconciled", client_id, exc)
 
     def cancel_all_own(self, reason: str) -> int:

@@ -8,11 +8,11 @@ one request-weight budget, as they share one IP at the venue.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pmm.connectors.base import ConnectorBundle
+from pmm.credentials import resolve
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.auth import BinanceAuth
 from pmm.connectors.binance_perpetual.feed import BinanceFeed
@@ -20,26 +20,18 @@ from pmm.connectors.binance_perpetual.gateway import BinanceGateway
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
 from pmm.core.clock import LiveClock
 from pmm.engine.pacer import RealTimePacer
-from pmm.errors import AuthError, ConfigError
+from pmm.errors import ConfigError
 
 
-def credentials(env: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """(api key, api secret) from the environment; AuthError saying what to set when missing."""
-    source = os.environ if env is None else env
-    key = source.get(c.API_KEY_ENV, "").strip()
-    secret = source.get(c.API_SECRET_ENV, "").strip()
-    missing = [name for name, value in ((c.API_KEY_ENV, key), (c.API_SECRET_ENV, secret)) if not value]
-    if missing:
-        raise AuthError(
-            f"Binance API credentials are missing: {' and '.join(missing)} not set. Export "
-            f"{c.API_KEY_ENV} and {c.API_SECRET_ENV} with a USD-M futures API key (a testnet key for "
-            f"{c.TESTNET_CONNECTOR_ID}), or use `derivative: sim_perpetual` to run without keys."
-        )
-    return key, secret
+def credentials(connector_id: str, env: Mapping[str, str] | None = None,
+                ask_password: Callable[[str], str] | None = None) -> tuple[str, str]:
+    """(api key, api secret): environment variables first, then the key store of `pmm connect`."""
+    creds = resolve(connector_id, environ=env, ask_password=ask_password)
+    return creds.api_key, creds.api_secret
 
 
 def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = None,
-          env: Mapping[str, str] | None = None) -> ConnectorBundle:
+          env: Mapping[str, str] | None = None, ask_password: Callable[[str], str] | None = None) -> ConnectorBundle:
     """The connector bundle for `config.derivative` (binance_perpetual or binance_perpetual_testnet).
 
     `restored_state` is accepted for the registry's uniform call and ignored: the venue keeps the
@@ -55,7 +47,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
     overrides = getattr(config, "connector", None)
     rest_url = getattr(overrides, "rest_url", None) or c.REST_URLS[connector_id]
     ws_url = getattr(overrides, "ws_url", None) or c.WS_URLS[connector_id]
-    key, secret = credentials(env)
+    key, secret = credentials(connector_id, env, ask_password)
     clock = LiveClock()
     rest = BinanceRestClient(rest_url, clock=clock, auth=BinanceAuth(key, secret, clock))
     return ConnectorBundle(
@@ -65,3 +57,20 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         clock=clock,
         pacer=RealTimePacer(clock),
     )
+
+
+def build_paper(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = None,
+                **_: Any) -> ConnectorBundle:
+    """`binance_perpetual_paper_trade`: Binance's public market data, the simulated exchange's account.
+
+    Needs no keys: only public endpoints and streams are used.
+    """
+    from pmm.connectors.paper import build_paper as paper_bundle
+
+    overrides = getattr(config, "connector", None)
+    rest_url = getattr(overrides, "rest_url", None) or c.REST_URLS[c.CONNECTOR_ID]
+    ws_url = getattr(overrides, "ws_url", None) or c.WS_URLS[c.CONNECTOR_ID]
+    clock = LiveClock()
+    rest = BinanceRestClient(rest_url, clock=clock)
+    feed = BinanceFeed(rest, ws_url=ws_url, clock=clock, connector_id=c.CONNECTOR_ID)
+    return paper_bundle("binance_perpetual_paper_trade", feed, config, fast=fast, restored_state=restored_state)

@@ -54,3 +54,19 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         clock=clock,
         pacer=RealTimePacer(clock),
     )
+
+
+def build_paper(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = None,
+                **_: Any) -> ConnectorBundle:
+    """`bybit_perpetual_paper_trade`: Bybit's public market data, the simulated exchange's account.
+
+    Needs no keys: only public endpoints and streams are used.
+    """
+    from pmm.connectors.paper import build_paper as paper_bundle
+
+    overrides = getattr(config, "connector", None)
+    rest_url = getattr(overrides, "rest_url", None) or c.REST_URLS[c.CONNECTOR_ID]
+    ws_url = getattr(overrides, "ws_url", None) or c.WS_URLS[c.CONNECTOR_ID]
+    clock = LiveClock()
+    feed = BybitFeed(BybitRestClient(rest_url, clock=clock), ws_url=ws_url, clock=clock, connector_id=c.CONNECTOR_ID)
+    return paper_bundle("bybit_perpetual_paper_trade", feed, config, fast=fast, restored_state=restored_state)
