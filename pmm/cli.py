@@ -108,14 +108,19 @@ def status(
 @app.command()
 def balance(
     derivative: Annotated[str, typer.Option("--derivative", help="Connector whose account to show.")] = "sim_perpetual",
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="Live connectors: take endpoint overrides "
+                                                "(`connector:`) from this config.")] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Show an account: per asset total, available and margin in use; per position side, size, entry, PnL."""
+    """Show an account: per asset total, available and margin in use; per position side, size, entry, PnL.
+
+    Simulated and paper accounts are read from the store; live accounts are asked over the venue's API.
+    """
     from pmm.ui.commands import show_balance
 
     try:
-        show_balance(_db_url(db), derivative, as_json=json_out)
+        show_balance(_db_url(db), derivative, as_json=json_out, config_path=config)
     except Exception as exc:
         _fail(exc)
 
@@ -153,6 +158,39 @@ def stop(
     except Exception as exc:
         _fail(exc)
     typer.echo(message)
+
+
+@app.command("exchange-sim")
+def exchange_sim(
+    venue: Annotated[str, typer.Argument(help="binance_perpetual or bybit_perpetual.")],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0 picks a free one "
+                                      "and prints it.")] = 8080,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="The simulated account's API key.")] = None,
+    api_secret: Annotated[str | None, typer.Option("--api-secret", help="The simulated account's API secret.")] = None,
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="Take the simulated venue (markets, "
+                                                "balances, fees) from this config's `sim:` section.")] = None,
+) -> None:
+    """Serve a venue's REST + WebSocket dialect on 127.0.0.1 over the simulated exchange (for dry runs)."""
+    import asyncio
+
+    from pmm.config import load_config
+    from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve, sim_settings
+
+    try:
+        settings = sim_settings(load_config(config) if config is not None else None)
+        key, secret = api_key or DEFAULT_API_KEY, api_secret or DEFAULT_API_SECRET
+
+        def ready(bound: int) -> None:
+            markets = ", ".join(m.market for m in settings.markets)
+            shown = f"secret {secret}" if api_secret is None else "the secret you passed"
+            typer.echo(f"{venue} exchange server on http://127.0.0.1:{bound} (WebSocket ws://127.0.0.1:{bound}); "
+                       f"markets {markets}; API key {key}, {shown}. Ctrl-C to stop.", err=False)
+
+        asyncio.run(serve(venue, settings, port=port, api_key=key, api_secret=secret, on_ready=ready))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        _fail(exc)
 
 
 @app.command()

@@ -99,25 +99,76 @@ def show_status(db_url: str, *, funding_rate: bool, as_json: bool) -> None:
 # --- balance --------------------------------------------------------------------------------------
 
 
-def show_balance(db_url: str, derivative: str, *, as_json: bool) -> None:
+def show_balance(db_url: str, derivative: str, *, as_json: bool, config_path: Path | None = None) -> None:
+    if derivative.startswith("sim_") or derivative.endswith("_paper_trade"):
+        summary, ts, source = _stored_account(db_url, derivative)
+    else:
+        import asyncio
+
+        summary, ts, source = asyncio.run(_live_account(derivative, config_path))
+    if as_json:
+        print(json.dumps({"derivative": derivative, "ts": ts, "source": source, **summary}, indent=2))
+        return
+    _print_account(derivative, summary, ts, source)
+
+
+def _stored_account(db_url: str, derivative: str) -> tuple[dict[str, Any], float, str]:
+    from pmm.sim.persistence import account_summary
     from pmm.store import queries
 
-    if not derivative.startswith("sim_"):
-        raise ConfigError(f"`pmm balance --derivative {derivative}` needs that connector, which this version of "
-                          f"pmm does not have yet. Use --derivative sim_perpetual.")
     db = _open(db_url)
     snapshot = queries.sim_account(db, derivative) if db is not None else None
     if snapshot is None:
         raise PmmError(f"No simulated account for {derivative} in {db_url} yet: it is created by the first "
                        f"`pmm start` on a {derivative} config.")
-    from pmm.sim.exchange import account_summary
+    return account_summary(snapshot.data()), snapshot.ts, "simulated account"
 
-    summary = account_summary(snapshot.data())
-    if as_json:
-        print(json.dumps({"derivative": derivative, "ts": snapshot.ts, **summary}, indent=2))
-        return
+
+async def _live_account(derivative: str, config_path: Path | None) -> tuple[dict[str, Any], float, str]:
+    """Ask the venue: balances and positions over its REST API (keys from env or `pmm connect`)."""
+    import sys
+    from types import SimpleNamespace
+
+    import typer
+
+    from pmm.config import load_config
+    from pmm.connectors.registry import build_connector
+    from pmm.credentials import needs_password
+
+    if config_path is not None:
+        config: Any = load_config(config_path)
+        if config.derivative != derivative:
+            raise ConfigError(f"--derivative {derivative} does not match `derivative` {config.derivative} in "
+                              f"{config_path}.")
+    else:
+        config = SimpleNamespace(derivative=derivative, market=None, connector=None)
+    options: dict[str, Any] = {}
+    if sys.stdin.isatty() and needs_password(derivative):
+        password = typer.prompt(f"Password for the stored {derivative} API key", hide_input=True)
+        options["ask_password"] = lambda _prompt: password
+    bundle = build_connector(derivative, config, fast=False, **options)
+    gateway = bundle.gateway
+    try:
+        balances, positions = await gateway.balances(), await gateway.positions()
+    finally:
+        await gateway.stop()
+        await bundle.feed.stop()
+    summary = {
+        "balances": [{"asset": b.asset, "total": str(b.total), "available": str(b.available),
+                      "margin_in_use": str(b.margin_in_use), "unrealized_pnl": str(b.unrealized_pnl)}
+                     for b in balances if b.total != 0 or b.available != 0],
+        "positions": [{"market": p.market, "side": str(p.side), "amount": str(p.amount),
+                       "entry_price": str(p.entry_price), "leverage": p.leverage, "margin_mode": str(p.margin_mode),
+                       "unrealized_pnl": str(p.unrealized_pnl),
+                       "liquidation_price": None if p.liquidation_price is None else str(p.liquidation_price)}
+                      for p in positions],
+    }
+    return summary, bundle.clock.now(), "live account"
+
+
+def _print_account(derivative: str, summary: dict[str, Any], ts: float, source: str) -> None:
     console = _console()
-    console.print(f"{derivative} (simulated account, as of {fmt_ts(snapshot.ts)})")
+    console.print(f"{derivative} ({source}, as of {fmt_ts(ts)})")
     assets = Table(title="Assets", title_justify="left")
     for col in ("Asset", "Total", "Available", "Margin in use", "Unrealized PnL"):
         assets.add_column(col, justify="left" if col == "Asset" else "right")

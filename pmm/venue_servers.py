@@ -1,0 +1,49 @@
+"""`pmm exchange-sim VENUE`: a venue's wire dialect served on 127.0.0.1 over the simulated exchange.
+
+The venue servers live in their venue folders (`connectors/<venue>/server.py`); this module only
+picks one by name, so the CLI names no venue.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from pmm.errors import ConfigError
+from pmm.sim.settings import SimMarketSettings, SimSettings, SyntheticMarket
+
+_SERVERS: dict[str, str] = {
+    "binance_perpetual": "pmm.connectors.binance_perpetual.server:serve_forever",
+    "bybit_perpetual": "pmm.connectors.bybit_perpetual.server:serve_forever",
+}
+
+DEFAULT_API_KEY = "pmm-sim-api-key"
+DEFAULT_API_SECRET = "pmm-sim-api-secret"
+
+
+def server_venues() -> list[str]:
+    return sorted(_SERVERS)
+
+
+def sim_settings(config: Any | None) -> SimSettings:
+    """The simulated venue behind the server: a config's `sim:` section, or BTC-USDT with defaults."""
+    if config is None:
+        return SimSettings(markets=(SimMarketSettings("BTC-USDT", SyntheticMarket()),))
+    settings = config.to_sim_settings()
+    names = {m.market for m in settings.markets}
+    if config.market not in names:
+        extra = SimMarketSettings(config.market, SyntheticMarket())
+        settings = SimSettings(**{**{f: getattr(settings, f) for f in settings.__dataclass_fields__},
+                                  "markets": settings.markets + (extra,)})
+    return settings
+
+
+async def serve(venue: str, settings: SimSettings, *, port: int, api_key: str, api_secret: str,
+                on_ready: Callable[[int], None]) -> None:
+    target = _SERVERS.get(venue)
+    if target is None:
+        raise ConfigError(f"No exchange server for `{venue}`. Available: {', '.join(server_venues())}.")
+    module_name, _, attr = target.partition(":")
+    serve_forever = getattr(importlib.import_module(module_name), attr)
+    await serve_forever(settings, port=port, api_key=api_key, api_secret=api_secret, on_ready=on_ready)
