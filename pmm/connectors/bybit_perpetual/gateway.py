@@ -166,6 +166,8 @@ class BybitGateway:
         if self._emit is not None:
             self._emit = None
             await self._rest.release()
+        else:
+            await self._rest.close_if_unused()
 
     def _emit_event(self, event: Any) -> None:
         if self._emit is not None:

@@ -118,6 +118,11 @@ class BybitRestClient:
         """A feed or gateway starts using this client."""
         self._users += 1
 
+    async def close_if_unused(self) -> None:
+        """Close the session if no feed or gateway holds it (e.g. after reads without start())."""
+        if self._users == 0:
+            await self.close()
+
     async def release(self) -> None:
         """The last user to stop closes the HTTP session."""
         self._users = max(0, self._users - 1)
