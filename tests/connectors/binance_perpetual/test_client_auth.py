@@ -63,10 +63,12 @@ def test_secret_and_key_never_printed(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_missing_credentials_say_what_to_set() -> None:
     with pytest.raises(AuthError) as err:
-        credentials({})
+        credentials("binance_perpetual", {"PMM_KEYS_DIR": "/nonexistent/pmm-keys"})
     message = str(err.value)
     assert "PMM_BINANCE_PERPETUAL_API_KEY" in message and "PMM_BINANCE_PERPETUAL_API_SECRET" in message
-    assert credentials({"PMM_BINANCE_PERPETUAL_API_KEY": "k", "PMM_BINANCE_PERPETUAL_API_SECRET": "s"}) == ("k", "s")
+    assert "pmm connect binance_perpetual" in message
+    env = {"PMM_BINANCE_PERPETUAL_API_KEY": "k", "PMM_BINANCE_PERPETUAL_API_SECRET": "s"}
+    assert credentials("binance_perpetual", env) == ("k", "s")
 
 
 def test_bundle_reprs_hide_the_secret(caplog: pytest.LogCaptureFixture) -> None:
@@ -77,7 +79,8 @@ def test_bundle_reprs_hide_the_secret(caplog: pytest.LogCaptureFixture) -> None:
             rest_url = "http://127.0.0.1:9"
             ws_url = "ws://127.0.0.1:9"
 
-    env = {"PMM_BINANCE_PERPETUAL_API_KEY": API_KEY, "PMM_BINANCE_PERPETUAL_API_SECRET": API_SECRET}
+    # The testnet has keys of its own, under its own variable names.
+    env = {"PMM_BINANCE_PERPETUAL_TESTNET_API_KEY": API_KEY, "PMM_BINANCE_PERPETUAL_TESTNET_API_SECRET": API_SECRET}
     with caplog.at_level(logging.DEBUG):
         bundle = build(Cfg(), fast=False, env=env)
     text = " ".join([repr(bundle), repr(bundle.feed), repr(bundle.gateway), caplog.text])

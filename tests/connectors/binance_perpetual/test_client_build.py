@@ -11,6 +11,7 @@ from pmm.connectors.binance_perpetual.build import build
 from pmm.connectors.binance_perpetual.feed import BinanceFeed
 from pmm.connectors.binance_perpetual.gateway import BinanceGateway
 from pmm.core.clock import LiveClock
+from pmm.credentials import env_names
 from pmm.engine.pacer import RealTimePacer
 from pmm.errors import AuthError, ConfigError
 
@@ -23,7 +24,8 @@ def config(derivative: str = "binance_perpetual", rest_url: str | None = None, w
 
 @pytest.mark.parametrize("connector_id", ["binance_perpetual", "binance_perpetual_testnet"])
 def test_builds_live_bundle(connector_id: str) -> None:
-    bundle = build(config(connector_id), fast=False, env=ENV)
+    key_var, secret_var = env_names(connector_id)
+    bundle = build(config(connector_id), fast=False, env={key_var: "k" * 64, secret_var: "s" * 64})
     assert bundle.connector_id == connector_id
     assert isinstance(bundle.feed, BinanceFeed) and isinstance(bundle.gateway, BinanceGateway)
     assert isinstance(bundle.clock, LiveClock) and isinstance(bundle.pacer, RealTimePacer)
