@@ -63,3 +63,42 @@ async def sim_harness(tmp_path) -> AsyncIterator[Harness]:
 
 
 HARNESSES: dict[str, Callable[[Any], Any]] = {"sim_perpetual": sim_harness}
+
+
+@asynccontextmanager
+async def _live_harness(venue: str, tmp_path, paper: bool = False) -> AsyncIterator[Harness]:
+    """A live connector (or its paper-trade twin) against that venue's server on loopback."""
+    from pmm.connectors.registry import build_connector
+    from venue_servers import credentials_env, running_server
+
+    with running_server(venue) as server:
+        derivative = f"{venue}_paper_trade" if paper else venue
+        config = load_config(write_config(
+            tmp_path, derivative=derivative,
+            connector=f"{{rest_url: '{server.rest_url}', ws_url: '{server.ws_url}'}}"))
+        options = {} if paper else {"env": credentials_env(venue)}
+        bundle = build_connector(derivative, config, fast=False, **options)
+        for part in (bundle.feed, bundle.gateway):
+            prepare = getattr(part, "prepare", None)
+            if prepare is not None:
+                await prepare([MARKET])
+        harness = Harness(bundle)
+        await bundle.gateway.start(harness.emit)
+        await bundle.feed.start([MARKET], harness.emit)
+        try:
+            yield harness
+        finally:
+            await bundle.feed.stop()
+            await bundle.gateway.stop()
+
+
+def _live(venue: str, paper: bool = False) -> Callable[[Any], Any]:
+    return lambda tmp_path: _live_harness(venue, tmp_path, paper)
+
+
+HARNESSES.update({
+    "binance_perpetual": _live("binance_perpetual"),
+    "bybit_perpetual": _live("bybit_perpetual"),
+    "binance_perpetual_paper_trade": _live("binance_perpetual", paper=True),
+    "bybit_perpetual_paper_trade": _live("bybit_perpetual", paper=True),
+})
