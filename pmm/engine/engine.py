@@ -237,7 +237,13 @@ class Engine:
                     # Re-arm the venue's cancel-all countdown well before it runs out.
                     seconds = self.safety.limits.dead_man_switch_s
                     self._timers[name] = now + seconds / 3
-                    self._spawn(self.bundle.gateway.arm_dead_man_switch(self.market, seconds))
+                    self._spawn(self._arm_dead_man_switch(seconds))
+
+    async def _arm_dead_man_switch(self, seconds: float) -> None:
+        try:
+            await self.bundle.gateway.arm_dead_man_switch(self.market, seconds)
+        except PmmError as exc:
+            log.warning("could not arm the venue's cancel-all countdown: %s", exc)
 
     # --- events -----------------------------------------------------------------------------------
 

@@ -443,3 +443,8 @@ STREAM_BOOK_TICKER: Final = "bookTicker"
 STREAM_ALL_MARK_PRICE: Final = "!markPrice@arr"  # "[@1s]"
 MARK_PRICE_INTERVAL_S: Final = 3.0
 MARK_PRICE_FAST_INTERVAL_S: Final = 1.0
+
+
+# --- dead-man switch (appended) ----------------------------------------------------------------
+COUNTDOWN_CANCEL_ALL_PATH: Final = "/fapi/v1/countdownCancelAll"
+WEIGHTS[("POST", COUNTDOWN_CANCEL_ALL_PATH)] = 10

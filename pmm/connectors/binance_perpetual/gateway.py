@@ -235,6 +235,19 @@ class BinanceGateway:
         await self._rest.signed("DELETE", c.ALL_OPEN_ORDERS_PATH, [("symbol", self._track(market))],
                                 order_call=True, what=f"cancel all orders on {market}")
 
+    # --- dead-man switch ------------------------------------------------------------------------
+
+    async def arm_dead_man_switch(self, market: str, seconds: float) -> None:
+        """Binance cancels all of the market's orders unless this is called again within `seconds`."""
+        await self._rest.signed("POST", c.COUNTDOWN_CANCEL_ALL_PATH,
+                                [("symbol", self._track(market)), ("countdownTime", str(int(seconds * 1000)))],
+                                what=f"arm the cancel-all countdown of {market}")
+
+    async def disarm_dead_man_switch(self, market: str) -> None:
+        await self._rest.signed("POST", c.COUNTDOWN_CANCEL_ALL_PATH,
+                                [("symbol", self._track(market)), ("countdownTime", "0")],
+                                what=f"disarm the cancel-all countdown of {market}")
+
     # --- account set-up -------------------------------------------------------------------------
 
     async def set_leverage(self, market: str, leverage: int) -> None:

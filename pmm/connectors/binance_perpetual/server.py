@@ -40,6 +40,7 @@ from pmm.connectors.binance_perpetual.server_options import ServerOptions
 from pmm.connectors.binance_perpetual.server_orders import OrderDesk
 from pmm.connectors.binance_perpetual.server_setup import SetupHandlers
 from pmm.connectors.binance_perpetual.server_streams import MarketStreams
+from pmm.connectors.binance_perpetual.server_countdown import CountdownCancelAll
 from pmm.connectors.binance_perpetual.server_trade import TradeHandlers
 from pmm.connectors.binance_perpetual.server_user import ListenKeys, UserStreams
 from pmm.connectors.binance_perpetual.server_wire import SymbolMap, dumps, ms
@@ -127,6 +128,7 @@ class BinanceServer:
         return self.port
 
     async def stop(self) -> None:
+        self.countdown.close()
         if self._ticker is not None:
             self._ticker.cancel()
             try:
@@ -155,6 +157,7 @@ class BinanceServer:
         self.desk.on_accepted = trade.expire_remainder
         account = AccountHandlers(self.exchange, self.symbols, self.desk, self.streams, self.clock)
         setup = SetupHandlers(self.exchange, self.symbols, self.desk, self.users, self.keys, self.clock)
+        self.countdown = CountdownCancelAll(trade, self.symbols)
         routes: list[tuple[str, str, Handler, str]] = [
             ("GET", c.PING_PATH, market.ping, _NONE),
             ("GET", c.TIME_PATH, market.time, _NONE),
@@ -173,6 +176,7 @@ class BinanceServer:
             ("GET", c.OPEN_ORDERS_PATH, trade.open_orders, _SIGNED),
             ("GET", c.ALL_ORDERS_PATH, trade.all_orders, _SIGNED),
             ("DELETE", c.ALL_OPEN_ORDERS_PATH, trade.cancel_all, _SIGNED),
+            ("POST", c.COUNTDOWN_CANCEL_ALL_PATH, self.countdown.arm, _SIGNED),
             ("POST", c.LEVERAGE_PATH, setup.leverage, _SIGNED),
             ("POST", c.MARGIN_TYPE_PATH, setup.margin_type, _SIGNED),
             ("POST", c.POSITION_SIDE_DUAL_PATH, setup.set_position_mode, _SIGNED),

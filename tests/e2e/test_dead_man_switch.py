@@ -1,0 +1,45 @@
+"""Binance's cancel-all countdown: armed by the bot, it cancels our orders when the bot dies."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from helpers import REPO, db_url, write_config
+from venue_servers import credentials_env, running_server
+
+
+def test_orders_are_cancelled_by_the_venue_after_the_bot_is_killed(tmp_path):
+    with running_server("binance_perpetual") as server:
+        cfg = write_config(tmp_path, derivative="binance_perpetual", order_refresh_time=60,
+                           risk="{dead_man_switch_s: 3}",
+                           connector=f"{{rest_url: '{server.rest_url}', ws_url: '{server.ws_url}'}}")
+        env = dict(os.environ, **credentials_env("binance_perpetual"))
+        proc = subprocess.Popen([sys.executable, "-m", "pmm.cli", "start", "-c", str(cfg), "--plain",
+                                 "--db", db_url(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        try:
+            seen = ""
+            deadline = time.monotonic() + 30
+            while seen.count("placing ") < 2 and time.monotonic() < deadline:
+                seen += lines.get(timeout=30)
+            time.sleep(1.0)
+            assert server.call(lambda: server.exchange.open_orders()), "the bot's quotes should be resting"
+            assert server.call(lambda: dict(server.server.countdown._timers)), "the countdown must be armed"
+            proc.send_signal(signal.SIGKILL)  # no chance to cancel anything itself
+            proc.wait(timeout=10)
+            deadline = time.monotonic() + 10
+            while server.call(lambda: server.exchange.open_orders()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert server.call(lambda: server.exchange.open_orders()) == []
+            assert server.call(lambda: list(server.server.countdown.fired)) == ["BTCUSDT"]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
