@@ -34,7 +34,7 @@ from pmm.connectors.binance_perpetual.server_account import AccountHandlers
 from pmm.connectors.binance_perpetual.server_auth import Authenticator, RateLimiter, RawParams
 from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error
 from pmm.connectors.binance_perpetual.server_driver import SimDriver
-from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector
+from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector, SkewedClock
 from pmm.connectors.binance_perpetual.server_market import MarketHandlers
 from pmm.connectors.binance_perpetual.server_options import ServerOptions
 from pmm.connectors.binance_perpetual.server_orders import OrderDesk
@@ -102,9 +102,10 @@ class BinanceServer:
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
+        self.hub.faults = self.faults
         for hook in (self.streams.on_tick, self.keys.on_tick, self.hub.on_tick, self._housekeeping):
             self.driver.on_tick(hook)
-        self._auth = Authenticator(api_key, api_secret, self.clock)
+        self._auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
         self.limiter = RateLimiter(self.clock, self.options)
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -152,7 +153,8 @@ class BinanceServer:
     # --- routing --------------------------------------------------------------------------------
 
     def _add_routes(self, app: web.Application) -> None:
-        market = MarketHandlers(self.exchange, self.symbols, self.streams, self.clock, self.options)
+        market = MarketHandlers(self.exchange, self.symbols, self.streams, SkewedClock(self.clock, self.faults),
+                                self.options)
         trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.driver, self.faults, self.clock)
         self.desk.on_accepted = trade.expire_remainder
         account = AccountHandlers(self.exchange, self.symbols, self.desk, self.streams, self.clock)

@@ -127,6 +127,8 @@ class StreamHub:
         self.clients: set[WsClient] = set()
         self._index: dict[Channel, set[WsClient]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Duplicated / reordered frames (`FaultInjector.shape_frame`); set by the server.
+        self.faults: Any = None
 
     # --- publishing -----------------------------------------------------------------------------
 
@@ -138,20 +140,25 @@ class StreamHub:
         if not subscribers:
             return
         raw = dumps(payload)
-        for client in list(subscribers):
-            for name, sub in client.subscriptions.items():
-                if sub == channel:
-                    client.send_event(name, raw)
+        frames = [raw] if self.faults is None or channel[0] != "depth" else self.faults.shape_frame("depth", channel, raw)
+        for frame in frames:
+            for client in list(subscribers):
+                for name, sub in client.subscriptions.items():
+                    if sub == channel:
+                        client.send_event(name, frame)
 
     def publish_user(self, event_type: str, payload: dict[str, Any]) -> None:
         """A user-data event to every connection holding a live listenKey (one account)."""
-        raw = dumps(payload)
-        for client in list(self.clients):
-            if client.events is not None and event_type not in client.events:
-                continue
-            live = [key for key in client.listen_keys if self._key_is_active(key)]
-            if live:
-                client.send_event(live[0], raw)
+        frames = [(event_type, dumps(payload))]
+        if self.faults is not None:
+            frames = self.faults.shape_frame("user", "", frames[0])
+        for kind, raw in frames:
+            for client in list(self.clients):
+                if client.events is not None and kind not in client.events:
+                    continue
+                live = [key for key in client.listen_keys if self._key_is_active(key)]
+                if live:
+                    client.send_event(live[0], raw)
 
     def send_to_key(self, key: str, payload: dict[str, Any]) -> None:
         raw = dumps(payload)

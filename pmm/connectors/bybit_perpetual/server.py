@@ -36,7 +36,7 @@ from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server_account import AccountHandlers
 from pmm.connectors.bybit_perpetual.server_auth import Authenticator, RateLimiter, RawRequest
 from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error
-from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector
+from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector, SkewedClock
 from pmm.connectors.bybit_perpetual.server_ledger import Ledger
 from pmm.connectors.bybit_perpetual.server_market import MarketHandlers
 from pmm.connectors.bybit_perpetual.server_options import ServerOptions
@@ -89,7 +89,7 @@ class BybitServer:
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Bybit server")
-        self.auth = Authenticator(api_key, api_secret, self.clock)
+        self.auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
         self.limiter = RateLimiter(self.clock, self.options)
         topics = TopicParser(self.symbols)
         self.streams: MarketStreams
@@ -163,7 +163,7 @@ class BybitServer:
     # --- routing --------------------------------------------------------------------------------
 
     def _add_routes(self, app: web.Application) -> None:
-        market = MarketHandlers(self.exchange, self.symbols, self.streams, self.clock)
+        market = MarketHandlers(self.exchange, self.symbols, self.streams, SkewedClock(self.clock, self.faults))
         trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.streams, self.driver,
                               self.faults, self.clock)
         account = AccountHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.views, self.clock,

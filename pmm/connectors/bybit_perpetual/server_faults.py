@@ -1,5 +1,6 @@
 """Fault injection for tests of Bybit clients: drops, `u` gaps, orderbook restarts, error answers,
-delays, order rejections and lapsed private sessions (DESIGN.md §5).
+delays, order rejections, lapsed private sessions, duplicated and reordered frames, and a skewed
+clock (DESIGN.md §5).
 
 The method names are the Binance server's, so tests and the CLI treat both venues alike; Bybit
 has no listenKey, so `expire_listen_key` ends the private sessions (`expire_auth`) instead.
@@ -11,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
+
+from pmm.core.clock import Clock
 
 SocketKind = Literal["public", "private", "market", "user", "all"]
 LatencyStage = Literal["before", "after"]
+FrameKind = Literal["depth", "user"]
+_F = TypeVar("_F")
 _KINDS = {"public": "public", "market": "public", "private": "private", "user": "private", "all": "all"}
 
 
@@ -50,6 +55,10 @@ class FaultInjector:
         self._order_rejections: list[int] = []
         self._auth_rejections = 0
         self._depth_skip = 0
+        self._frame_duplicates: dict[str, int] = {}
+        self._frame_reorders: dict[str, int] = {}
+        self._held_frames: dict[tuple[str, object], Any] = {}
+        self.clock_offset_s = 0.0
 
     def bind(self, drop: Callable[[str], int], expire: Callable[[], int], restart: Callable[[], int]) -> None:
         """Connect to the server's sockets and order books (done by `BybitServer`)."""
@@ -173,3 +182,71 @@ class FaultInjector:
         self._order_rejections.clear()
         self._auth_rejections = 0
         self._depth_skip = 0
+        self._frame_duplicates.clear()
+        self._frame_reorders.clear()
+        self._held_frames.clear()
+        self.clock_offset_s = 0.0
+
+    # --- frames and clock -----------------------------------------------------------------------
+
+    def duplicate_next_frames(self, kind: FrameKind, n: int = 1) -> None:
+        """The next `n` frames of `kind` ("depth": diff-depth events; "user": user-data events) are
+        each sent twice in a row, as a venue that retransmits does. Clients must not apply them twice."""
+        _check_frame_kind("duplicate_next_frames", kind, n)
+        self._frame_duplicates[kind] = self._frame_duplicates.get(kind, 0) + n
+
+    def reorder_next_frames(self, kind: FrameKind, n: int = 1) -> None:
+        """The next `n` frames of `kind` are each held back and sent right after the frame that
+        follows it on the same stream: two frames swap places. A held frame waits for that next one."""
+        _check_frame_kind("reorder_next_frames", kind, n)
+        self._frame_reorders[kind] = self._frame_reorders.get(kind, 0) + n
+
+    def shape_frame(self, kind: str, stream: object, frame: _F) -> list[_F]:
+        """The frames to send now instead of `frame` of `kind` on `stream` (the server asks for every
+        depth and user frame): none (held back), the frame, the frame twice, or it and the frame held
+        back before it."""
+        if not self._frame_duplicates and not self._frame_reorders and not self._held_frames:
+            return [frame]
+        held = self._held_frames.pop((kind, stream), None)
+        if held is None and self._frame_reorders.get(kind, 0) > 0:
+            self._take(self._frame_reorders, kind)
+            self._held_frames[(kind, stream)] = frame
+            return []
+        out = [frame]
+        if self._frame_duplicates.get(kind, 0) > 0:
+            self._take(self._frame_duplicates, kind)
+            out.append(frame)
+        if held is not None:
+            out.append(held)
+        return out
+
+    @staticmethod
+    def _take(counts: dict[str, int], kind: str) -> None:
+        counts[kind] -= 1
+        if counts[kind] <= 0:
+            del counts[kind]
+
+    def set_clock_offset(self, seconds: float) -> None:
+        """Skew the venue's clock by `seconds` (negative: the venue is behind) as the timestamp checks
+        of signed requests and the server-time endpoint see it: what a client whose own clock drifted
+        by -`seconds` meets. Past the venue's tolerance, signed requests are refused with a timestamp
+        error until the client re-measures the server clock. `set_clock_offset(0)` removes it."""
+        self.clock_offset_s = float(seconds)
+
+
+def _check_frame_kind(name: str, kind: str, n: int) -> None:
+    if kind not in ("depth", "user"):
+        raise ValueError(f"{name}: kind must be 'depth' or 'user', was {kind!r}")
+    if n < 1:
+        raise ValueError(f"{name}: n must be >= 1, was {n}")
+
+
+class SkewedClock:
+    """The server's clock as seen through `FaultInjector.set_clock_offset` (auth and server time)."""
+
+    def __init__(self, clock: Clock, faults: FaultInjector) -> None:
+        self._clock = clock
+        self._faults = faults
+
+    def now(self) -> float:
+        return self._clock.now() + self._faults.clock_offset_s

@@ -74,8 +74,10 @@ class StreamHub:
         subscribers = self._index.get(topic)
         if subscribers:
             raw = dumps(payload)
-            for conn in list(subscribers):
-                conn.send(raw)
+            frames = self._faults.shape_frame("depth", topic, raw) if topic.startswith("orderbook.") else [raw]
+            for frame in frames:
+                for conn in list(subscribers):
+                    conn.send(frame)
 
     def has_private_subscribers(self, kind: str) -> bool:
         return any(conn.authed and any(c.PRIVATE_TOPIC_ALIASES.get(t) == kind for t in conn.subscriptions)
@@ -83,13 +85,15 @@ class StreamHub:
 
     def publish_private(self, kind: str, data: list[dict[str, Any]], created: float) -> None:
         """A private message of topic kind `kind` (order, execution, position, wallet)."""
-        for conn in list(self.clients):
-            if not conn.authed:
-                continue
-            for name in conn.subscriptions:
-                if c.PRIVATE_TOPIC_ALIASES.get(name) == kind:
-                    conn.send(dumps({"id": str(uuid.uuid4()), "topic": name,
-                                     "creationTime": ms(created), "data": data}))
+        # One id per message, so a duplicated frame (`FaultInjector.shape_frame`) is the same message.
+        for frame_kind, rows, ts, msg_id in self._faults.shape_frame("user", "", (kind, data, created,
+                                                                                  str(uuid.uuid4()))):
+            for conn in list(self.clients):
+                if not conn.authed:
+                    continue
+                for name in conn.subscriptions:
+                    if c.PRIVATE_TOPIC_ALIASES.get(name) == frame_kind:
+                        conn.send(dumps({"id": msg_id, "topic": name, "creationTime": ms(ts), "data": rows}))
 
     # --- faults and housekeeping ----------------------------------------------------------------
 
