@@ -131,6 +131,10 @@ class Reconciler:
                 log.warning("order %s is not open at the venue; settled from its %d fill(s)", order.client_id,
                             len(fills))
                 engine.emit(OrderCancelled(order.client_id, order.exchange_id, market, now, now))
+        except PmmError as exc:
+            # The venue is unreachable, rate limited or banning us: the orders stay in flight and
+            # the next stuck check asks again.
+            log.warning("could not ask the venue about unanswered orders (%s); asking again later", exc)
         finally:
             self._busy = False
 
