@@ -31,6 +31,7 @@ class Failure:
     retry_after: float | None
     msg: str | None
     execute: bool  # True: the request is still carried out, only its answer is lost
+    method: str | None = None  # only requests with this HTTP method (None: any)
 
 
 @dataclass(slots=True)
@@ -104,18 +105,22 @@ class FaultInjector:
         *,
         msg: str | None = None,
         execute: bool = False,
+        method: str | None = None,
     ) -> None:
         """Answer the next `count` requests whose path starts with `path_prefix` with HTTP
         `status` and, if `code` is given, Binance's body for it (else the venue's default body for
         that status). `retry_after` adds a Retry-After header. With `execute=True` the request is
-        still carried out (a 503 "unknown execution status": the order may exist)."""
+        still carried out (a 503 "unknown execution status": the order may exist). `method`
+        (e.g. "DELETE") limits the failure to requests with that HTTP method: a new order and its
+        cancel share one path."""
         if count < 1:
             raise ValueError(f"fail_next: count must be >= 1, was {count}")
-        self._failures.append(Failure(path_prefix, status, code, count, retry_after, msg, execute))
+        self._failures.append(Failure(path_prefix, status, code, count, retry_after, msg, execute,
+                                      method.upper() if method else None))
 
-    def take_failure(self, path: str) -> Failure | None:
+    def take_failure(self, path: str, method: str | None = None) -> Failure | None:
         for failure in self._failures:
-            if path.startswith(failure.path_prefix):
+            if path.startswith(failure.path_prefix) and (failure.method is None or failure.method == method):
                 failure.count -= 1
                 if failure.count <= 0:
                     self._failures.remove(failure)
