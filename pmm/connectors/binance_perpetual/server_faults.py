@@ -208,6 +208,11 @@ class FaultInjector:
         error until the client re-measures the server clock. `set_clock_offset(0)` removes it."""
         self.clock_offset_s = float(seconds)
 
+    def stop_frame_faults(self) -> None:
+        """Stop duplicating and reordering frames; a frame held back goes out with the next one."""
+        self._frame_duplicates.clear()
+        self._frame_reorders.clear()
+
 
 def _check_frame_kind(name: str, kind: str, n: int) -> None:
     if kind not in ("depth", "user"):
