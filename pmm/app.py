@@ -52,6 +52,14 @@ async def run_bot(config: Any, options: StartOptions, *,
     snapshot = queries.sim_account(db, venue) if simulated else None
     restored = snapshot.data() if snapshot is not None else None
     backfill_since = queries.last_fill_ts(db, venue=venue) or 0.0
+    if backfill_since:
+        # A crash can lose a funding payment while a later fill still reaches the store: read the
+        # venue's history from the last recorded payment (or, with none, from the first run on this
+        # venue) as well. What the store already holds is ignored.
+        last_funding_ms = queries.last_funding_time_ms(db, venue=venue)
+        starts = [r.started_ts for r in queries.list_runs(db) if r.connector == venue]
+        funding_since = last_funding_ms / 1000 if last_funding_ms is not None else min(starts, default=backfill_since)
+        backfill_since = min(backfill_since, funding_since)
     db.dispose()
 
     build_options: dict[str, Any] = {}
