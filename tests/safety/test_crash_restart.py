@@ -113,6 +113,7 @@ class CrashResult:
     url: str
     cycles: list[dict[str, Any]] = field(default_factory=list)
     final_exit: int | None = None
+    final_stop_ts: float = 0.0
     final_output: str = ""
     start_wallet: Decimal = Decimal(0)
     end_wallet: Decimal = Decimal(0)
@@ -160,6 +161,7 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
                 cycle["backfill lines"] = [line.strip() for line in bot.lines if "reconciled" in line]
                 if name == "final":
                     time.sleep(1.0)
+                    result.final_stop_ts = time.time()
                     result.final_exit = bot.stop()
                     result.final_output = "".join(bot.lines)
                 else:
@@ -238,13 +240,21 @@ def test_every_venue_fill_is_recorded_exactly_once(crashes, venue):
     assert result.venue_fills, "no fill happened: the run proves nothing"
     assert len({f.trade_id for f in fills}) == len(fills)
     assert executions(fills) == executions(result.venue_fills), "a fill was lost, duplicated or invented"
-    recorded, paid = sorted(p.funding_time_ms for p in funding), sorted(p.funding_time_ms for p in result.venue_funding)
+    # A settlement in the last second before the final stop may still be on its way to the bot
+    # when it stops: the next start records it (test_a_funding_payment_lost_...). Earlier ones
+    # must all be there, and nothing the venue did not pay.
+    recorded = sorted(p.funding_time_ms for p in funding)
+    paid = sorted(p.funding_time_ms for p in result.venue_funding if p.funding_time_ms / 1000 < result.final_stop_ts - 1)
+    assert set(recorded) <= {p.funding_time_ms for p in result.venue_funding}, "a funding payment was invented"
+    recorded = [t for t in recorded if t / 1000 < result.final_stop_ts - 1]
     assert recorded == paid, (f"funding recorded {recorded} != paid at the venue {paid}; runs:\n" + "\n".join(
         f"--- {c['point']}\n" + "".join(line for line in c["output"].splitlines(True)
                                         if "funding" in line or "reconciled" in line or "stopp" in line
                                         or " run " in line)
         for c in result.cycles))
-    assert ledger_difference(result.start_wallet, result.end_wallet, fills, funding) == Decimal(0)
+    late = [p for p in result.venue_funding if p.funding_time_ms not in {f.funding_time_ms for f in funding}]
+    assert ledger_difference(result.start_wallet, result.end_wallet, fills, funding) == sum(
+        (p.amount for p in late), Decimal(0))
 
 
 @pytest.mark.parametrize("venue", VENUES)
