@@ -20,6 +20,7 @@ from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.book import BookSync
 from pmm.connectors.binance_perpetual.parse import (
+    BAD_PAYLOAD,
     SymbolMap,
     parse_depth_snapshot,
     parse_depth_update,
@@ -59,6 +60,7 @@ class BinanceFeed:
         self._market: BinanceWebSocket | None = None
         self._snapshot_wanted = asyncio.Event()
         self._snapshot_task: asyncio.Task[None] | None = None
+        self.bad_messages = 0  # unreadable market-data messages dropped (each logged)
 
     def __repr__(self) -> str:
         return f"BinanceFeed({self.connector_id!r}, rest={self._rest.base_url!r}, ws={self._ws_url!r})"
@@ -148,10 +150,23 @@ class BinanceFeed:
     def _on_public(self, message: Any, recv_ts: float) -> None:
         if not isinstance(message, dict) or message.get("e") != c.EVENT_DEPTH_UPDATE:
             return
-        book = self._books.get(self._symbols.market(message["s"]))
-        if book is None:
+        symbol = message.get("s")
+        book = self._books.get(self._symbols.market(symbol)) if isinstance(symbol, str) else None
+        if book is None and isinstance(symbol, str):
+            return  # another market's diff
+        try:
+            if book is None:
+                raise ValueError(f"no symbol in a depth update ({symbol!r})")
+            update = parse_depth_update(message, book.market, recv_ts)
+        except BAD_PAYLOAD as exc:
+            # The diff is lost, so the book is not trustworthy any more: resync it.
+            self._bad_message("depth", exc)
+            for stale in [book] if book is not None else list(self._books.values()):
+                if not stale.needs_snapshot:
+                    stale.invalidate(f"unreadable depth update ({exc})")
+            self._snapshot_wanted.set()
             return
-        book.on_update(parse_depth_update(message, book.market, recv_ts))
+        book.on_update(update)
         if book.needs_snapshot:
             self._snapshot_wanted.set()
 
@@ -159,13 +174,26 @@ class BinanceFeed:
         if not isinstance(message, dict) or self._emit is None:
             return
         kind = message.get("e")
-        market = self._symbols.market(message.get("s", ""))
+        symbol = message.get("s", "")
+        market = self._symbols.market(symbol) if isinstance(symbol, str) else None
         if market not in self._books:
             return
-        if kind == c.EVENT_MARK_PRICE:
-            self._emit(parse_mark_price(message, market, recv_ts))
-        elif kind in (c.EVENT_AGG_TRADE, c.EVENT_TRADE):
-            self._emit(parse_trade(message, market, recv_ts))
+        try:
+            if kind == c.EVENT_MARK_PRICE:
+                event: Any = parse_mark_price(message, market, recv_ts)
+            elif kind in (c.EVENT_AGG_TRADE, c.EVENT_TRADE):
+                event = parse_trade(message, market, recv_ts)
+            else:
+                return
+        except BAD_PAYLOAD as exc:
+            self._bad_message(str(kind), exc)
+            return
+        self._emit(event)
+
+    def _bad_message(self, what: str, exc: BaseException) -> None:
+        self.bad_messages += 1
+        log.warning("unreadable %s message from Binance (%s: %s); dropped (%d so far)", what, type(exc).__name__,
+                    exc, self.bad_messages)
 
     async def _snapshot_loop(self) -> None:
         """Fetch a snapshot for every book that needs one, whenever asked (after a gap or connect)."""

@@ -25,8 +25,8 @@ from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.errors import ALREADY_SET_CODES
 from pmm.connectors.binance_perpetual.parse import (
+    BAD_PAYLOAD,
     SymbolMap,
-    UnmappedValue,
     parse_account_balances,
     parse_account_update,
     parse_balance_events,
@@ -116,6 +116,7 @@ class BinanceGateway:
         self._emit: Emit | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._balance_refresh: asyncio.Task[None] | None = None
+        self.bad_messages = 0  # unreadable account events dropped (each logged, each followed by a resync)
         self._stream = UserStream(rest, ws_url=ws_url, clock=clock, connector_id=connector_id,
                                   on_event=self._on_user_event, emit=self._emit_event,
                                   on_reconnected=self._on_stream_reconnected, sleep=sleep,
@@ -372,8 +373,10 @@ class BinanceGateway:
                 self._on_account_update(message, recv_ts)
             elif kind == c.EVENT_ACCOUNT_CONFIG_UPDATE and "ac" in message:
                 self._leverage[self._symbols.market(message["ac"]["s"])] = int(message["ac"]["l"])
-        except UnmappedValue as exc:
-            log.warning("unreadable %s event (%s); reconciling with the venue", kind, exc)
+        except BAD_PAYLOAD as exc:
+            self.bad_messages += 1
+            log.warning("unreadable %s event (%s: %s); reconciling with the venue (%d so far)", kind,
+                        type(exc).__name__, exc, self.bad_messages)
             self._spawn(self._resync("an account event could not be read"))
 
     def _on_order_event(self, event: Any) -> None:

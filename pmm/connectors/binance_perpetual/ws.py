@@ -78,6 +78,7 @@ class BinanceWebSocket:
         self._requested_reason: str | None = None
         self.connected = False
         self.connections = 0  # successful connections so far (tests and status)
+        self.bad_frames = 0  # frames that were not JSON or that the handler failed on (each logged)
 
     def start(self) -> None:
         if self._task is None:
@@ -182,6 +183,7 @@ class BinanceWebSocket:
             try:
                 message = decode_json(raw if isinstance(raw, str) else raw.decode())
             except ValueError:
+                self.bad_frames += 1
                 log.warning("%s stream: ignoring a frame that is not JSON", self.name)
                 continue
             if isinstance(message, dict) and "id" in message and ("result" in message or "error" in message):
@@ -196,6 +198,7 @@ class BinanceWebSocket:
             try:
                 self._on_message(message, recv_ts)
             except Exception:  # one bad payload must not take the stream down
+                self.bad_frames += 1
                 log.exception("%s stream: handler failed on a message", self.name)
 
     def _up(self) -> None:

@@ -22,8 +22,8 @@ from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.book import BookSync
 from pmm.connectors.bybit_perpetual.parse import (
+    BAD_PAYLOAD,
     SymbolMap,
-    UnmappedValue,
     merge_ticker,
     ms_to_s,
     parse_funding_interval_s,
@@ -64,6 +64,7 @@ class BybitFeed:
         self._emit: Emit | None = None
         self._ws: BybitWebSocket | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.bad_messages = 0  # unreadable market-data messages dropped (each logged)
 
     def __repr__(self) -> str:
         return f"BybitFeed({self.connector_id!r}, rest={self._rest.base_url!r}, ws={self._ws_url!r})"
@@ -160,8 +161,10 @@ class BybitFeed:
                 for trade in parse_public_trades(message, self._symbols.market, recv_ts):
                     if trade.market in self._books:
                         self._emit(trade)
-        except (UnmappedValue, KeyError, ValueError, TypeError) as exc:
-            log.warning("unreadable %s message (%s: %s); ignored", topic, type(exc).__name__, exc)
+        except BAD_PAYLOAD as exc:
+            self.bad_messages += 1
+            log.warning("unreadable %s message (%s: %s); dropped (%d so far)", topic, type(exc).__name__, exc,
+                        self.bad_messages)
             if topic.startswith(c.TOPIC_ORDERBOOK_PREFIX):
                 self._resync(topic, f"unreadable order book message ({exc})")
 

@@ -31,8 +31,8 @@ from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.errors import ALREADY_SET_CODES
 from pmm.connectors.bybit_perpetual.parse import (
+    BAD_PAYLOAD,
     SymbolMap,
-    UnmappedValue,
     is_funding_execution,
     parse_fee_rates,
     parse_fill_reports,
@@ -116,6 +116,7 @@ class BybitGateway:
         self._emit: Emit | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._funding_task: asyncio.Task[None] | None = None
+        self.bad_messages = 0  # unreadable account messages dropped (each logged, each followed by a resync)
         for market in markets:
             self._track(market)
         assert rest.auth is not None
@@ -380,8 +381,8 @@ class BybitGateway:
     # --- private stream -------------------------------------------------------------------------
 
     def _on_private(self, topic: str, message: dict[str, Any], recv_ts: float) -> None:
-        rows = [r for r in message.get("data") or () if r.get("category", c.CATEGORY_LINEAR) == c.CATEGORY_LINEAR]
         try:
+            rows = [r for r in message.get("data") or () if r.get("category", c.CATEGORY_LINEAR) == c.CATEGORY_LINEAR]
             if topic == c.TOPIC_ORDER:
                 for row in rows:
                     if "positionIdx" in row:
@@ -402,8 +403,10 @@ class BybitGateway:
                 for balance_event in parse_wallet_update(message, recv_ts):
                     self._balances[balance_event.balance.asset] = balance_event.balance
                     self._emit_event(balance_event)
-        except (UnmappedValue, KeyError, ValueError, TypeError) as exc:
-            log.warning("unreadable %s message (%s: %s); reconciling with the venue", topic, type(exc).__name__, exc)
+        except BAD_PAYLOAD as exc:
+            self.bad_messages += 1
+            log.warning("unreadable %s message (%s: %s); reconciling with the venue (%d so far)", topic,
+                        type(exc).__name__, exc, self.bad_messages)
             self._spawn(self._resync(f"a {topic} message could not be read"))
 
     def _on_execution(self, row: dict[str, Any], recv_ts: float) -> None:

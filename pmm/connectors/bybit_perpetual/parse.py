@@ -65,18 +65,27 @@ class UnmappedValue(ValueError):
     """A venue value pmm cannot interpret safely (order status, side, position index)."""
 
 
+# What reading a malformed payload raises. Callers drop the message, count and log it, and resync
+# what it concerns (the order book, or the account) instead of guessing.
+BAD_PAYLOAD = (UnmappedValue, KeyError, IndexError, ValueError, TypeError, AttributeError, ArithmeticError)
+
+
 # --- primitives -----------------------------------------------------------------------------------
 
 
 def dec(value: object) -> Decimal:
-    """Decimal from a payload value: strings (and exact ints) only, never floats."""
+    """Decimal from a payload value: strings (and exact ints) only, never floats; finite only."""
     if isinstance(value, str):
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    raise TypeError(f"expected a decimal string, got {type(value).__name__} {value!r}")
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    else:
+        raise TypeError(f"expected a decimal string, got {type(value).__name__} {value!r}")
+    if not number.is_finite():  # "NaN" and "Infinity" parse, but are no price or size
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
 
 
 def dec_or_zero(value: object) -> Decimal:
@@ -180,7 +189,11 @@ def order_type_of(bybit_type: object, time_in_force: object = "") -> OrderType:
 
 
 def _levels(rows: Iterable[Iterable[Any]]) -> tuple[Level, ...]:
-    return tuple((dec(price), dec(size)) for price, size in rows)
+    levels = tuple((dec(price), dec(size)) for price, size in rows)
+    for price, size in levels:
+        if price <= 0 or size < 0:
+            raise ValueError(f"impossible order book level: price {price}, size {size}")
+    return levels
 
 
 def _first(result: Payload, what: str) -> Payload:

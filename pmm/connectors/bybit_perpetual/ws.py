@@ -64,6 +64,7 @@ class BybitWebSocket:
         self._resubscribe_ids: set[str] = set()
         self.auth_error: str | None = None
         self.pings_sent = 0
+        self.bad_frames = 0  # frames that were not JSON or that the handler failed on (each logged)
         self.up_event = asyncio.Event()
         self.auth_failed = asyncio.Event()
         self._socket = ReconnectingWebSocket(
@@ -207,6 +208,7 @@ class BybitWebSocket:
         try:
             return decode_json(raw if isinstance(raw, str) else raw.decode())
         except ValueError:
+            self.bad_frames += 1
             log.warning("%s stream: ignoring a frame that is not JSON", self.name)
             return None
 
@@ -214,4 +216,5 @@ class BybitWebSocket:
         try:
             self._on_message(message, recv_ts)
         except Exception:  # one bad payload must not take the stream down
+            self.bad_frames += 1
             log.exception("%s stream: handler failed on a message", self.name)
