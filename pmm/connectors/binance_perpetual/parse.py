@@ -238,10 +238,12 @@ class DepthUpdate:
 
 
 def parse_depth_update(payload: Payload, market: str, recv_ts: float) -> DepthUpdate:
-    final_id = int(payload["u"])
+    first_id, final_id, prev_final_id = int(payload["U"]), int(payload["u"]), int(payload["pu"])
+    if not prev_final_id < first_id <= final_id:  # an event covers U..u, after the previous event's u
+        raise ValueError(f"inconsistent depth update ids U={first_id} u={final_id} pu={prev_final_id}")
     ts = ms_to_s(payload.get("T") or payload["E"])
     delta = BookDelta(market, _levels(payload.get("b", ())), _levels(payload.get("a", ())), final_id, ts, recv_ts)
-    return DepthUpdate(int(payload["U"]), final_id, int(payload["pu"]), delta)
+    return DepthUpdate(first_id, final_id, prev_final_id, delta)
 
 
 def parse_trade(payload: Payload, market: str, recv_ts: float) -> Trade:
@@ -352,7 +354,7 @@ def parse_account_update(payload: Payload, market_of: MarketOf, recv_ts: float,
     """ACCOUNT_UPDATE -> wallet balances and PositionUpdated events (FUNDING_FEE carries no P for cross)."""
     a = payload["a"]
     ts = ms_to_s(payload.get("T") or payload["E"])
-    balances = tuple(WalletBalance(b["a"], dec(b["wb"]), dec(b.get("cw") or b["wb"]), dec(b.get("bc") or "0"))
+    balances = tuple(WalletBalance(str(b["a"]), dec(b["wb"]), dec(b.get("cw") or b["wb"]), dec(b.get("bc") or "0"))
                      for b in a.get("B", ()))
     updates: list[PositionUpdated] = []
     for p in a.get("P", ()):
@@ -437,14 +439,14 @@ def parse_position_risk(rows: Iterable[Payload], market_of: MarketOf,
 
 def parse_account_balances(account: Payload) -> list[Balance]:
     """GET /fapi/v3/account `assets[]` -> balances (wallet, available, initial margin, unrealized)."""
-    return [Balance(a["asset"], dec(a["walletBalance"]), dec(a["availableBalance"]),
+    return [Balance(str(a["asset"]), dec(a["walletBalance"]), dec(a["availableBalance"]),
                     dec(a.get("initialMargin") or "0"), dec(a.get("unrealizedProfit") or "0"))
             for a in account.get("assets", ())]
 
 
 def parse_balances(rows: Iterable[Payload]) -> list[Balance]:
     """GET /fapi/v3/balance -> balances (no margin in use in this shape)."""
-    return [Balance(r["asset"], dec(r["balance"]), dec(r["availableBalance"]),
+    return [Balance(str(r["asset"]), dec(r["balance"]), dec(r["availableBalance"]),
                     unrealized_pnl=dec(r.get("crossUnPnl") or "0")) for r in rows]
 
 
@@ -470,7 +472,7 @@ def parse_user_trades(rows: Iterable[Payload], market_of: MarketOf,
     return [FillReport(
         trade_id=TradeId(str(r["id"])), client_id=client_id_of(str(r["orderId"])),
         exchange_id=ExchangeOrderId(str(r["orderId"])), market=market_of(r["symbol"]), side=_side(r["side"]),
-        price=dec(r["price"]), amount=dec(r["qty"]), fee=dec(r["commission"]), fee_asset=r["commissionAsset"],
+        price=dec(r["price"]), amount=dec(r["qty"]), fee=dec(r["commission"]), fee_asset=str(r["commissionAsset"]),
         liquidity=Liquidity.MAKER if r["maker"] else Liquidity.TAKER,
         position_side=_position_side(r.get("positionSide", c.POSITION_SIDE_BOTH)),
         realized_pnl=dec(r.get("realizedPnl") or "0"), ts=ms_to_s(r["time"])) for r in rows]
@@ -505,7 +507,7 @@ def parse_funding_income(rows: Iterable[Payload], market_of: MarketOf,
         position = ZERO
         if rate != 0 and mark != 0:
             position = (-amount / (mark * rate)).quantize(Decimal("1e-8")).normalize()
-        out.append(FundingPaymentReport(market_of(r["symbol"]), time_ms, rate, amount, r["asset"], position, mark))
+        out.append(FundingPaymentReport(market_of(r["symbol"]), time_ms, rate, amount, str(r["asset"]), position, mark))
     return out
 
 
