@@ -187,7 +187,8 @@ class Engine:
         if self.bundle.pacer.virtual and self._tasks:
             # Virtual time must not move while a gateway call is still being handed to the venue.
             await asyncio.wait(set(self._tasks))
-        if self.bundle.pacer.virtual and self._is_exhausted():
+        if self.bundle.pacer.virtual and self.stop_reason is None and self._is_exhausted():
+            # (once stopping, steps must go on: the cancels sent at shutdown need virtual time)
             self.request_stop("the simulated market has no more events")
             return
         deadline = min(self._timers.values()) if self._timers else None

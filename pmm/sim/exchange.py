@@ -99,6 +99,21 @@ class SimExchange:
             return self.settings.start_ts
         return self._agenda.next_time()
 
+    def markets_exhausted(self) -> bool:
+        """True once every market source has ended for good (a replay reached the end of its file).
+
+        The agenda always holds the next funding settlement, so `next_event_time()` never tells
+        this. Generated and static markets never end; a fed (`ExternalMarket`) market that has
+        nothing queued is idle, not ended.
+        """
+        if not self._started:
+            return False
+        for market in self._markets.values():
+            source = market.source
+            if isinstance(source, ExternalMarketSource) or source.next_time() is not None:
+                return False
+        return True
+
     def advance_to(self, t: float) -> None:
         if self._advancing:
             raise RuntimeError("SimExchange.advance_to was called from one of its own event callbacks")

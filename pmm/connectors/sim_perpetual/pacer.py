@@ -23,8 +23,12 @@ class SimPacer:
             raise TypeError("a fast simulation needs a VirtualClock")
 
     def finished(self) -> bool:
-        """True when the simulated market will never produce another event (a replay ended)."""
-        return self._exchange.next_event_time() is None
+        """True when the simulated market will never produce another event (a replay ended).
+
+        Requests in flight and funding settlements do not count: they are the venue answering,
+        not the market moving.
+        """
+        return self._exchange.markets_exhausted()
 
     async def wait(self, deadline: float | None, wake: WakeEvent) -> None:
         if wake.is_set():
