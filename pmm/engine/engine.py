@@ -54,6 +54,7 @@ from pmm.strategy.views import Decision, StrategyView
 log = logging.getLogger("pmm.engine")
 strategy_log = logging.getLogger("pmm.strategy")
 
+_EMPTY = Decision()  # probes the guards: `Safety.shape` returns it unchanged when no guard applies
 _DEDUP_WINDOW = 50_000  # remembered trade ids / funding keys; bounded so memory stays flat
 
 
@@ -111,7 +112,8 @@ class Engine:
                                    client_id_prefix=f"pmm-{run_id[:8]}-", market=self.market)
         self.reconciler = Reconciler(self)
         self.safety = Safety(self, risk or RiskLimits())
-        self.last_decision: Decision | None = None
+        self._last_decision: Decision | None = None
+        self._skipped_ref: Decimal | None = None  # the reference price of the last skipped evaluation
         self.custom_price: Decimal | None = None
         self.custom_price_reason = "waiting for the first custom API price"
         self.stop_reason: str | None = None
@@ -121,7 +123,9 @@ class Engine:
         self._wake = WakeEvent()
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[str, float] = {}
-        self._dirty = False
+        self._dirty = False  # something the strategy reads changed: evaluate
+        self._book_dirty = False  # only the books / last trade price changed: evaluate unless idle
+        self._idle_view: StrategyView | None = None  # the view of the last idle decision (see _book_changed)
         self._risk_check = False
         self._fills_seen = _Dedup(_DEDUP_WINDOW)
         self._funding_seen = _Dedup(_DEDUP_WINDOW)
@@ -199,8 +203,11 @@ class Engine:
         if self._risk_check:
             self._risk_check = False
             self.safety.check_kill()
-        if evaluate and self._dirty and self.stop_reason is None:
-            self._evaluate()
+        if evaluate and self.stop_reason is None:
+            if self._dirty:
+                self._evaluate()
+            elif self._book_dirty:
+                self._book_changed()
 
     def _is_exhausted(self) -> bool:
         finished = getattr(self.bundle.pacer, "finished", None)
@@ -256,7 +263,7 @@ class Engine:
                 state.last_data_ts = now
                 if state.ready:
                     state.book.apply_delta(event)
-                    self._dirty = True
+                    self._book_dirty = True
             case BookSnapshot(market=market) if market in self.markets:
                 state = self.markets[market]
                 state.book.apply_snapshot(event)
@@ -273,7 +280,7 @@ class Engine:
             case Trade(market=market) if market in self.markets:
                 self.markets[market].book.last_trade_price = event.price
                 self.markets[market].last_data_ts = now
-                self._dirty = True
+                self._book_dirty = True
             case FundingInfoUpdated(info=info) if info.market in self.markets:
                 self.markets[info.market].funding = info
                 self.markets[info.market].last_data_ts = now
@@ -372,20 +379,75 @@ class Engine:
         mark = self.mark_price()
         return sum((unrealized_at(p, mark) for p in self.account.market_positions(self.market)), Decimal(0))
 
+    @property
+    def last_decision(self) -> Decision | None:
+        decision = self._last_decision
+        ref = self._skipped_ref
+        if decision is not None and ref is not None:
+            self._skipped_ref = None
+            if ref is not decision.ref_price:
+                decision = self._last_decision = replace(decision, ref_price=ref)
+        return decision
+
+    @last_decision.setter
+    def last_decision(self, decision: Decision | None) -> None:
+        self._last_decision = decision
+        self._skipped_ref = None
+
+    def _book_changed(self) -> None:
+        """Only the books moved since the last evaluation: skip it when it cannot change anything.
+
+        After an idle decision (nothing placed or cancelled, no timer due, see
+        `PerpetualMarketMaking.still_idle`), a new evaluation on a view that differs only in its
+        books and time gives the same decision with a new reference price, unless that price
+        crosses a quote's minimum spread, the book becomes unusable, or a guard trips. Every
+        other input (orders, positions, margin, prices pushed in, connections) is compared with
+        the idle decision's view; the timers (strategy wake-up, stale check) still fire as before.
+        """
+        idle = self._idle_view
+        if idle is None:
+            self._evaluate()
+            return
+        view = self.strategy_view()
+        if (view.orders != idle.orders or view.positions != idle.positions
+                or view.available_margin != idle.available_margin or view.maker_fee != idle.maker_fee
+                or view.book_ready != idle.book_ready or view.external_ready != idle.external_ready
+                or view.custom_price != idle.custom_price or view.custom_price_reason != idle.custom_price_reason):
+            self._evaluate()
+            return
+        safety = self.safety
+        if safety.blocked_reason() is not None or safety.shape(_EMPTY, None) is not _EMPTY:
+            self._evaluate()
+            return
+        ref = self.strategy.still_idle(view)
+        if ref is None:
+            self._evaluate()
+            return
+        self._book_dirty = False
+        self._skipped_ref = ref.price
+        self._set_stale_timer()
+
+    def _set_stale_timer(self) -> None:
+        stale_check = self.safety.next_stale_check()
+        if stale_check is not None and stale_check > self.clock.now():
+            self._timers["stale"] = stale_check
+        else:  # already stale (re-checked on the next data) or disabled
+            self._timers.pop("stale", None)
+
     def _evaluate(self) -> None:
-        self._dirty = False
+        self._dirty = self._book_dirty = False
+        self._idle_view = None
         blocked = self.safety.blocked_reason()
         view = self.strategy_view()
         if blocked is not None:
             # Stale or untrustworthy data: pull quotes now and let the strategy see no book.
             self.safety.pull_quotes(blocked)
             view = replace(view, book_ready=False)
-        decision = self.safety.shape(self.strategy.decide(view), blocked)
-        stale_check = self.safety.next_stale_check()
-        if stale_check is not None and stale_check > self.clock.now():
-            self._timers["stale"] = stale_check
-        else:  # already stale (re-checked on the next data) or disabled
-            self._timers.pop("stale", None)
+        raw = self.strategy.decide(view)
+        decision = self.safety.shape(raw, blocked)
+        if blocked is None and decision is raw and not (raw.places or raw.cancels or raw.logs):
+            self._idle_view = view  # the strategy says in still_idle whether it was idle
+        self._set_stale_timer()
         self.last_decision = decision
         for line in decision.logs:
             strategy_log.info(line)

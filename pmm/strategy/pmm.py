@@ -82,6 +82,9 @@ class PerpetualMarketMaking:
         self._now = 0.0  # latest time seen (decide or on_fill)
         self._wakeups: list[float] = []  # timer candidates found by the last decide
         self._has_live_quotes = False
+        # After a market-making decision that did nothing and had no timer due: its live quotes
+        # and the reference price type (see `still_idle`); None otherwise.
+        self._idle: tuple[list[LiveOrder], str] | None = None
         self._logs = _LogDedup()
         hedge = params.position_mode is PositionMode.HEDGE
         self._quote_position_side = {
@@ -141,12 +144,39 @@ class PerpetualMarketMaking:
     def decide(self, view: StrategyView) -> Decision:
         """What to place and cancel now. Cheap, and idempotent for the same view."""
         self._now = max(self._now, view.now)
+        self._idle = None
         ref = reference_price(self.params, view, self._last_own_trade_price)
         market = self.params.market
         positions = [p for p in view.positions if p.market == market and p.amount > 0]
         if positions:
             return self._manage_positions(view, ref, positions)
         return self._market_make(view, ref)
+
+    def still_idle(self, view: StrategyView) -> RefPrice | None:
+        """A cheap re-evaluation after only the books (and the time) changed.
+
+        Valid right after `decide` returned a market-making decision with nothing to place or
+        cancel and no timer due. The caller vouches that, since that `decide`, nothing in the view
+        but the order books and `now` changed and no `next_wakeup()` has passed. Then `decide(view)`
+        would return the same decision with only the reference price changed iff the reference
+        price is still known (same price type) and no live quote falls below the minimum spread
+        (every other rule of an idle decision depends on the timers and the orders only). Returns
+        that reference price, or None when a full `decide` is needed.
+        """
+        idle = self._idle
+        if idle is None:
+            return None
+        live, price_type = idle
+        ref = reference_price(self.params, view, self._last_own_trade_price)
+        refp = ref.price
+        if refp is None or ref.price_type != price_type or maker_book_problem(view) is not None:
+            return None
+        minimum = self.params.minimum_spread
+        for o in live:
+            if below_min_spread(o, refp, minimum):
+                return None
+        self._now = max(self._now, view.now)
+        return ref
 
     # --- position management (§3) -------------------------------------------------------------
 
@@ -245,6 +275,9 @@ class PerpetualMarketMaking:
         self._has_live_quotes = bool(live) or bool(places)  # cancel_ts only matters with quotes
         quoting = bool(places) or staying
         reason = self._mm_reason(now, quoting, quotes, live, cancels, proposal, notes)
+        if (proposal is None and not places and not cancels and not logs and not advisory
+                and (timers.cancel_ts > now or not live)):
+            self._idle = (live, ref.price_type)
         return Decision(
             places=places,
             cancels=tuple(cancels.values()),
