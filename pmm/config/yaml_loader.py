@@ -66,22 +66,38 @@ class YamlDocument:
         return None
 
 
+#: More keys and items than any config has: a document past this is refused (aliases that
+#: expand exponentially, the "billion laughs", would otherwise exhaust memory).
+MAX_NODES = 100_000
+
+
 def parse_yaml(text: str) -> YamlDocument:
     """Parse one YAML document. Raises `yaml.YAMLError` (with a mark) on bad syntax."""
     loader = DecimalSafeLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of 5000 digits, a 13th month
+        raise yaml.YAMLError(f"a value cannot be read ({exc})") from None
+    except RecursionError:
+        raise yaml.YAMLError("the document is nested too deeply for a config") from None
     finally:
         loader.dispose()
     doc = YamlDocument(data=data)
     if node is not None:
-        _walk(node, (), doc)
+        try:
+            _walk(node, (), doc, [MAX_NODES])
+        except RecursionError:
+            raise yaml.YAMLError("the document is nested too deeply for a config") from None
     return doc
 
 
-def _walk(node: Node, path: YamlPath, doc: YamlDocument) -> None:
+def _walk(node: Node, path: YamlPath, doc: YamlDocument, budget: list[int]) -> None:
     """Record key lines and duplicate keys below `node`."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise yaml.YAMLError(f"the document holds more than {MAX_NODES} keys and items (aliases that expand?); "
+                             "a config has a few dozen")
     if isinstance(node, MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -91,8 +107,8 @@ def _walk(node: Node, path: YamlPath, doc: YamlDocument) -> None:
                 doc.duplicates.append((path + (key,), seen[key], line))
             seen[key] = line
             doc.lines[path + (key,)] = line
-            _walk(value_node, path + (key,), doc)
+            _walk(value_node, path + (key,), doc, budget)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
             doc.lines[path + (index,)] = item.start_mark.line + 1
-            _walk(item, path + (index,), doc)
+            _walk(item, path + (index,), doc, budget)
