@@ -81,7 +81,8 @@ class VenueBook(OrderBook):
 class SimMarket:
     """Rules, market source, public book, mark/index/rate and our resting orders of one market."""
 
-    __slots__ = ("name", "quote", "rules", "source", "book", "resting", "mark", "index", "rate", "mark_from_book")
+    __slots__ = ("name", "quote", "rules", "source", "book", "resting", "mark", "index", "rate", "mark_from_book",
+                 "mid_mark_due")
 
     def __init__(self, settings: SimMarketSettings, source: MarketSource) -> None:
         base, _, quote = settings.market.partition("-")
@@ -106,6 +107,7 @@ class SimMarket:
         self.index: Decimal | None = None
         self.rate = ZERO
         self.mark_from_book = True  # a replay without mark records marks at the mid
+        self.mid_mark_due = float("-inf")  # when a mark taken at the mid may be published next
 
     def apply_mark(self, update: MarkUpdate) -> None:
         if update.mark_price is not None:

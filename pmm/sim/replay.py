@@ -45,8 +45,20 @@ class ReplayRecord:
     rate: Decimal | None = None
 
 
+_ZERO = Decimal(0)
+_INF = Decimal("Infinity")
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: `json.loads(..., parse_float=)` builds one per call
+
+
 def _decimal(obj: dict[str, Any], key: str, *, positive: bool = False, non_negative: bool = False) -> Decimal:
     raw = obj.get(key)
+    if type(raw) is str:  # fast path for the usual decimal string; anything odd takes the checks below
+        try:
+            value = Decimal(raw)
+            if -_INF < value < _INF and (value > 0 if positive else value >= 0 if non_negative else True):
+                return value
+        except ArithmeticError:
+            pass
     if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
         raise _BadRecord(f'`{key}` must be a decimal string like "100.5", was {raw!r}')
     try:
@@ -62,8 +74,34 @@ def _decimal(obj: dict[str, Any], key: str, *, positive: bool = False, non_negat
     return value
 
 
+class _Unusual(Exception):
+    pass
+
+
 def _levels(obj: dict[str, Any], key: str) -> tuple[Level, ...]:
     rows = obj.get(key, [])
+    if type(rows) is list:
+        # Fast path: [price, size] pairs of decimal strings, price > 0, size >= 0, both finite.
+        # Anything else is checked (and explained) by the slow path below.
+        try:
+            levels = []
+            for row in rows:
+                if type(row) is not list or len(row) != 2:
+                    raise _Unusual
+                p, q = row
+                if type(p) is not str or type(q) is not str:
+                    raise _Unusual
+                price, size = Decimal(p), Decimal(q)
+                if not (_ZERO < price < _INF and _ZERO <= size < _INF):
+                    raise _Unusual
+                levels.append((price, size))
+            return tuple(levels)
+        except (_Unusual, ArithmeticError):
+            pass
+    return _levels_checked(rows, key)
+
+
+def _levels_checked(rows: Any, key: str) -> tuple[Level, ...]:
     if not isinstance(rows, list):
         raise _BadRecord(f"`{key}` must be a list of [price, size] pairs, was {rows!r}")
     levels = []
@@ -155,7 +193,8 @@ class ReplayReader:
             if not text or text.startswith("#"):
                 continue
             try:
-                record, market = parse_record(json.loads(text, parse_float=Decimal))
+                obj = json.loads(text) if text.startswith("\ufeff") else _DECODER.decode(text)  # loads explains a BOM
+                record, market = parse_record(obj)
                 if self.last_ts is not None and record.ts < self.last_ts:
                     raise _BadRecord(f"time goes backwards ({record.ts} after {self.last_ts}); sort the file by time")
             except (ValueError, RecursionError) as exc:  # JSONDecodeError and _BadRecord are ValueErrors

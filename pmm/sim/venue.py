@@ -52,6 +52,8 @@ from pmm.sim.settings import SimSettings
 from pmm.sim.validation import check_order, is_reducing
 
 
+_MID_MARK_INTERVAL_S = 1.0  # marks taken at the book's mid are published at most this often
+
 class Venue:
     """The simulated venue's trading state and the rules that change it (see module docstring)."""
 
@@ -109,11 +111,14 @@ class Venue:
                 self._emit_public(item)
                 deltas.append(item)
         book_moved = snapshot is not None or bool(deltas)
-        if book_moved and m.mark_at_mid():
-            marked = True
-        if marked and m.mark is not None:
+        mid_marked = book_moved and m.mark_at_mid()
+        if (marked or mid_marked) and m.mark is not None:
             self.account.marks[m.name] = m.mark
-            self._publish_funding_info(m)
+            # A mark at the mid moves with every touch change: like a venue's mark-price stream it
+            # is published at most once per (simulated) second; the account uses it at once.
+            if marked or self.now >= m.mid_mark_due:
+                m.mid_mark_due = self.now + _MID_MARK_INTERVAL_S
+                self._publish_funding_info(m)
         if book_moved and m.resting:
             self._match_book(m, snapshot, deltas)
         if self.account.positions:
@@ -129,6 +134,17 @@ class Venue:
         if snapshot is not None:
             bids, asks = snapshot.bids, snapshot.asks
         else:
+            # Usually nothing crosses: compare the deltas' best new levels with our best orders
+            # before sorting anything.
+            crossing = False
+            if resting.bids:
+                ours = resting.bids[0].price
+                crossing = any(s > 0 and p <= ours for d in deltas for p, s in d.asks)  # type: ignore[operator]
+            if not crossing and resting.asks:
+                ours = resting.asks[0].price
+                crossing = any(s > 0 and p >= ours for d in deltas for p, s in d.bids)  # type: ignore[operator]
+            if not crossing:
+                return
             bids = tuple(sorted(((p, s) for d in deltas for p, s in d.bids if s > 0), reverse=True))
             asks = tuple(sorted((p, s) for d in deltas for p, s in d.asks if s > 0))
         if resting.bids and asks and asks[0][0] <= resting.bids[0].price:  # type: ignore[operator]
