@@ -31,7 +31,10 @@ from pmm.sim.settings import SimMarketSettings, StaticMarket, SyntheticMarket
 _TWO = Decimal(2)
 _ONE = Decimal(1)
 _AT_TOUCH_PROBABILITY = 0.7  # the rest of the synthetic trades go 1..level_spacing ticks through
-_CACHE_LIMIT = 200_000  # Decimal caches are cleared past this many entries (bounds memory)
+# Decimal caches are cleared past this many entries. The book spans a few hundred ticks, but the
+# random walk keeps visiting new ones (about 27 k a simulated day on the quickstart): a small
+# limit keeps the caches under 1 MB, and refilling after a clear costs a few hundred conversions.
+_CACHE_LIMIT = 4096
 
 
 @dataclass(frozen=True, slots=True)
