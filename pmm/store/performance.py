@@ -94,6 +94,59 @@ def _vwap(quote: Decimal, base: Decimal) -> Decimal | None:
     return None if base == 0 else quote / base
 
 
+class FillTotals:
+    """What the report needs from a group's fills, folded one fill at a time (in time order).
+
+    `pmm history` folds the store's rows into these without building a record per fill.
+    """
+
+    __slots__ = ("buys", "sells", "b_base", "b_quote", "s_base", "s_quote", "realized", "fees", "first_ts", "last_ts")
+
+    def __init__(self) -> None:
+        self.buys = self.sells = 0
+        self.b_base = self.b_quote = self.s_base = self.s_quote = self.realized = ZERO
+        self.fees: dict[str, Decimal] = {}
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
+
+    def add(self, buy: bool, price: Decimal, amount: Decimal, fee: Decimal, fee_asset: str, realized: Decimal,
+            ts: float) -> None:
+        if buy:
+            self.buys += 1
+            self.b_base += amount
+            self.b_quote += amount * price
+        else:
+            self.sells += 1
+            self.s_base += amount
+            self.s_quote += amount * price
+        self.realized += realized
+        fees = self.fees
+        fees[fee_asset] = fees.get(fee_asset, ZERO) + fee
+        if self.first_ts is None or ts < self.first_ts:
+            self.first_ts = ts
+        if self.last_ts is None or ts > self.last_ts:
+            self.last_ts = ts
+
+    def merge(self, other: FillTotals) -> None:
+        """Add another group's totals (of later fills, or of fills in the same period)."""
+        self.buys += other.buys
+        self.sells += other.sells
+        self.b_base += other.b_base
+        self.b_quote += other.b_quote
+        self.s_base += other.s_base
+        self.s_quote += other.s_quote
+        self.realized += other.realized
+        for asset, fee in other.fees.items():
+            self.fees[asset] = self.fees.get(asset, ZERO) + fee
+        for ts in (other.first_ts, other.last_ts):
+            if ts is not None:
+                self.first_ts = ts if self.first_ts is None or ts < self.first_ts else self.first_ts
+                self.last_ts = ts if self.last_ts is None or ts > self.last_ts else self.last_ts
+
+    def add_fill(self, f: FillRecord) -> None:
+        self.add(f.side is Side.BUY, f.price, f.amount, f.fee, f.fee_asset, f.realized_pnl, f.ts)
+
+
 def market_performance(
     venue: str,
     market: str,
@@ -110,28 +163,36 @@ def market_performance(
     `positions` may hold several snapshots: the last one (by ts, then list order) per side counts.
     `prices` values one unit of a non-quote asset (a fee in BNB) in `quote_asset`.
     """
+    totals = FillTotals()
+    for f in fills:
+        if f.venue == venue and f.market == market and (run_id is None or f.run_id == run_id):
+            totals.add_fill(f)
+    return market_performance_of(venue, market, totals, funding, positions, run_id=run_id,
+                                 quote_asset=quote_asset, prices=prices)
+
+
+def market_performance_of(
+    venue: str,
+    market: str,
+    totals: FillTotals,
+    funding: Iterable[FundingRecord],
+    positions: Iterable[PositionSnapshot] = (),
+    *,
+    run_id: str | None = None,
+    quote_asset: str | None = None,
+    prices: Mapping[str, Decimal] | None = None,
+) -> MarketPerformance:
+    """`market_performance` from the group's fills already folded into `totals`."""
     quote = quote_asset or infer_quote_asset(market)
     prices = prices or {}
 
-    def mine(r: FillRecord | FundingRecord | PositionSnapshot) -> bool:
+    def mine(r: FundingRecord | PositionSnapshot) -> bool:
         return r.venue == venue and r.market == market and (run_id is None or r.run_id == run_id)
 
-    buys = sells = 0
-    b_base = b_quote = s_base = s_quote = realized = ZERO
-    fees: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    times: list[float] = []
-    for f in filter(mine, fills):
-        times.append(f.ts)
-        if f.side is Side.BUY:
-            buys += 1
-            b_base += f.amount
-            b_quote += f.amount * f.price
-        else:
-            sells += 1
-            s_base += f.amount
-            s_quote += f.amount * f.price
-        realized += f.realized_pnl
-        fees[f.fee_asset] += f.fee
+    buys, sells = totals.buys, totals.sells
+    b_base, b_quote, s_base, s_quote = totals.b_base, totals.b_quote, totals.s_base, totals.s_quote
+    realized, fees = totals.realized, totals.fees
+    times: list[float] = [t for t in (totals.first_ts, totals.last_ts) if t is not None]
 
     unpriced: set[str] = set()
 
@@ -193,16 +254,37 @@ def performance_report(
     A market appears if it has a fill, a funding payment, or an open position in the snapshots.
     `quote_assets` maps market -> quote asset where "BASE-QUOTE" naming does not tell it.
     """
-    fills, funding, positions = list(fills), list(funding), list(positions)
+    totals: dict[tuple[str, str, str | None], FillTotals] = {}
+    for f in fills:
+        key = (f.venue, f.market, f.run_id if per_run else None)
+        group = totals.get(key)
+        if group is None:
+            group = totals[key] = FillTotals()
+        group.add_fill(f)
+    return performance_report_of(totals, funding, positions, per_run=per_run, quote_assets=quote_assets,
+                                 prices=prices)
+
+
+def performance_report_of(
+    fill_totals: Mapping[tuple[str, str, str | None], FillTotals],
+    funding: Iterable[FundingRecord],
+    positions: Iterable[PositionSnapshot] = (),
+    *,
+    per_run: bool = False,
+    quote_assets: Mapping[str, str] | None = None,
+    prices: Mapping[str, Decimal] | None = None,
+) -> PerformanceReport:
+    """`performance_report` from fills already folded per group: keys (venue, market, run_id or None)."""
+    funding, positions = list(funding), list(positions)
     quote_assets = quote_assets or {}
 
-    def key(r: FillRecord | FundingRecord | PositionSnapshot) -> tuple[str, str, str | None]:
+    def key(r: FundingRecord | PositionSnapshot) -> tuple[str, str, str | None]:
         return (r.venue, r.market, r.run_id if per_run else None)
 
-    keys = {key(r) for r in (*fills, *funding)} | {key(p) for p in positions if p.amount != 0}
+    keys = set(fill_totals) | {key(r) for r in funding} | {key(p) for p in positions if p.amount != 0}
     markets = tuple(
-        market_performance(
-            venue, market, fills, funding, positions,
+        market_performance_of(
+            venue, market, fill_totals.get((venue, market, run_id)) or FillTotals(), funding, positions,
             run_id=run_id, quote_asset=quote_assets.get(market), prices=prices,
         )  # fmt: skip
         for venue, market, run_id in sorted(keys, key=lambda k: (k[0], k[1], k[2] or ""))

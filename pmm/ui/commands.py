@@ -195,7 +195,7 @@ def _print_account(derivative: str, summary: dict[str, Any], ts: float, source: 
 def show_history(db_url: str, *, days: float | None, market: str | None, csv_path: Path | None,
                  as_json: bool) -> None:
     from pmm.store import queries
-    from pmm.store.performance import performance_report
+    from pmm.store.performance import performance_report, performance_report_of
 
     db = _open(db_url)
     if db is None:
@@ -207,14 +207,25 @@ def show_history(db_url: str, *, days: float | None, market: str | None, csv_pat
         newest = max(filter(None, (queries.last_fill_ts(db, market=market),
                                    (queries.last_funding_time_ms(db, market=market) or 0) / 1000)), default=None)
         since = (newest - days * 86400) if newest is not None else None
-    fills = queries.fills(db, since_ts=since, market=market)
     funding = queries.funding_payments(db, since_ts=since, market=market)
     runs = queries.list_runs(db)
     positions = [p for p in queries.last_position_snapshots(db) if market is None or p.market == market]
     run_positions = [p for run in runs for p in queries.last_position_snapshots(db, run.run_id)
                      if market is None or p.market == market]
-    by_market = performance_report(fills, funding, positions)
-    by_run = performance_report(fills, funding, run_positions, per_run=True)
+    if csv_path is not None or as_json:
+        # Every fill is written out: load them all.
+        fills = queries.fills(db, since_ts=since, market=market)
+        by_market = performance_report(fills, funding, positions)
+        by_run = performance_report(fills, funding, run_positions, per_run=True)
+        n_fills, shown = len(fills), fills[-_SHOWN:]
+    else:
+        # The report folds the stored rows without building a record per fill; only the fills
+        # shown are loaded.
+        per_market, per_run = queries.fill_totals(db, since_ts=since, market=market)
+        by_market = performance_report_of(per_market, funding, positions)
+        by_run = performance_report_of(per_run, funding, run_positions, per_run=True)
+        n_fills = sum(t.buys + t.sells for t in per_market.values())
+        shown = queries.last_fills(db, _SHOWN, since_ts=since, market=market) if n_fills else []
     if csv_path is not None:
         _write_csv(csv_path, fills, funding)
     if as_json:
@@ -225,18 +236,20 @@ def show_history(db_url: str, *, days: float | None, market: str | None, csv_pat
                              indent=2))
         return
     console = _console()
-    if not fills and not funding:
+    if not n_fills and not funding:
         console.print("No fills or funding payments recorded" + (f" for {market}" if market else "") +
                       (f" in the last {days:g} day(s)" if days is not None else "") + ".")
         return
     console.print(f"History from {fmt_ts(by_market.start_ts)} to {fmt_ts(by_market.end_ts)}")
     console.print(_performance_table("Per market (all runs)", by_market.markets, per_run=False))
     console.print(_performance_table("Per run", by_run.markets, per_run=True))
-    console.print(_fills_table(fills))
+    console.print(_fills_table(shown, n_fills))
     console.print(_funding_table(funding))
     if csv_path is not None:
-        console.print(f"Wrote {len(fills)} fills and {len(funding)} funding payments to {csv_path}")
+        console.print(f"Wrote {n_fills} fills and {len(funding)} funding payments to {csv_path}")
 
+
+_SHOWN = 20  # fills and funding payments listed under the report
 
 _ROWS = (
     ("Fills (buy / sell)", lambda m: f"{m.fills} ({m.buys} / {m.sells})"),
@@ -267,8 +280,10 @@ def _performance_table(title: str, groups: Any, *, per_run: bool) -> Table:
     return table
 
 
-def _fills_table(fills: list[Any], limit: int = 20) -> Table:
-    table = Table(title=f"Fills ({len(fills)}; last {min(limit, len(fills))} shown)", title_justify="left")
+def _fills_table(fills: list[Any], total: int | None = None, limit: int = _SHOWN) -> Table:
+    """The last `limit` of `fills`; `total` is how many there are (default: all given)."""
+    total = len(fills) if total is None else total
+    table = Table(title=f"Fills ({total}; last {min(limit, total)} shown)", title_justify="left")
     for col in ("Time", "Market", "Side", "Price", "Amount", "Fee", "Realized PnL", "Liquidity", "Order"):
         table.add_column(col, justify="left" if col in ("Time", "Market", "Side", "Liquidity", "Order") else "right")
     for f in fills[-limit:]:
