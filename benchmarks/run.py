@@ -40,11 +40,11 @@ SCALES: dict[str, dict[str, Any]] = {
 
 
 def _benchmarks(scale: dict[str, Any]) -> dict[int, Callable[[], Section]]:
-    from benchmarks import bench_book, bench_replay, bench_startup, bench_store, pending
+    from benchmarks import bench_book, bench_decision, bench_replay, bench_startup, bench_store, pending
 
     return {
         1: lambda: bench_book.run(n=scale["n"], check_reads=min(20_000, scale["n"]), chunk=min(5_000, scale["n"])),
-        2: pending.run_decision_latency,
+        2: lambda: bench_decision.run(n=scale["n"]),
         3: pending.run_wire_to_wire,
         4: lambda: bench_replay.run(n=scale["n"]),
         5: lambda: bench_startup.run_startup(repeats=scale["repeats"], fills=scale["history_fills"]),
