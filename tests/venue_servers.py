@@ -58,7 +58,7 @@ class ServerThread:
         async def wrapped() -> Any:
             return fn()
 
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(10)
+        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(30)
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(20)

@@ -53,12 +53,17 @@ def test_bot_recovers_from_injected_faults_with_an_exact_ledger(venue, tmp_path,
             ask_spread=0.01, long_profit_taking_spread=0.02, short_profit_taking_spread=0.02,
             connector=f"{{rest_url: '{server.rest_url}', ws_url: '{server.ws_url}'}}"))
 
+        errors: list[str] = []
+
         def inject() -> None:
             t0 = time.monotonic()
-            for at, what, action in _faults(venue):
-                time.sleep(max(0.0, at - (time.monotonic() - t0)))
-                server.call(lambda a=action: a(server.server.faults))
-                injected.append(what)
+            try:
+                for at, what, action in _faults(venue):
+                    time.sleep(max(0.0, at - (time.monotonic() - t0)))
+                    server.call(lambda a=action: a(server.server.faults))
+                    injected.append(what)
+            except Exception as exc:  # reported by the assertion below
+                errors.append(f"{exc.__class__.__name__}: {exc} at {time.monotonic() - t0:.1f} s")
 
         threading.Thread(target=inject, daemon=True).start()
         result = asyncio.run(run_bot(config, StartOptions(db_url=url, duration_s=30.0), install_signal_handlers=False))
@@ -66,7 +71,7 @@ def test_bot_recovers_from_injected_faults_with_an_exact_ledger(venue, tmp_path,
         venue_funding = server.call(lambda: server.exchange.funding_payments_since(0))
         end_wallet = server.call(lambda: {b.asset: b.total for b in server.exchange.balances()})["USDT"]
         open_at_venue = server.call(lambda: server.exchange.open_orders())
-    assert len(injected) == len(_faults(venue)), f"only injected {injected}"
+    assert len(injected) == len(_faults(venue)), f"only injected {injected}; {errors}; run: {result.reason}"
     assert result.fills > 0
     db = open_engine(url)
     fills, funding = queries.fills(db), queries.funding_payments(db)
