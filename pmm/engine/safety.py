@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pmm.core.events import ConnectionChanged
 from pmm.core.model import OrderPurpose, OrderType, PositionAction, PositionMode, PositionSide, Side
 from pmm.engine.risk import RiskLimits, RiskMonitor
+from pmm.strategy.params import PriceSource
 from pmm.strategy.views import Decision, OrderIntent
 
 if TYPE_CHECKING:
@@ -70,6 +71,10 @@ class Safety:
         if blocked is not None:
             places = tuple(p for p in decision.places if p.purpose is not OrderPurpose.QUOTE)
             return replace(decision, places=places, quoting=False, reason=f"not quoting: {blocked}")
+        if engine.params.price_source is PriceSource.CUSTOM_API and engine.custom_price is None:
+            # The custom API answers garbage or nothing: the strategy places no new quote, and the
+            # quotes resting from its last good price are pulled, as they are for stale data.
+            self.pull_quotes(f"price source not ready: {engine.custom_price_reason}")
         near = self.monitor.near_liquidation(engine.account.market_positions(engine.market), engine.mark_price())
         if near is not None:
             places = tuple(p for p in decision.places if p.position_action is not PositionAction.OPEN)
