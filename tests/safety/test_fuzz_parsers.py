@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -122,7 +123,7 @@ def _check_value(value: Any, where: str) -> None:
     if isinstance(value, Decimal):
         assert value.is_finite(), f"{where} is {value}"
     elif isinstance(value, float):
-        assert value == value and abs(value) != float("inf"), f"{where} is {value}"
+        assert math.isfinite(value), f"{where} is {value}"
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             _check_value(getattr(value, f.name), f"{where}.{f.name}")
