@@ -98,6 +98,11 @@ class BybitAuth:
     def masked_key(self) -> str:
         return mask_key(self._api_key.value)
 
+    def redact(self, text: str) -> str:
+        """`text` with the API key masked: Bybit's "error sign!" message echoes the signed string,
+        key included, and venue messages end up in logs and errors."""
+        return text.replace(self._api_key.value, self.masked_key)
+
     def timestamp_ms(self) -> int:
         return int(self._clock.now() * 1000) + self.time_offset_ms
 

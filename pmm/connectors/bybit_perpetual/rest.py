@@ -235,6 +235,8 @@ class BybitRestClient:
             envelope = _envelope(text)
             code = envelope[c.RET_CODE] if envelope is not None else None
             msg = str(envelope.get(c.RET_MSG, "")) if envelope is not None else text.strip()[:200]
+            if self.auth is not None:
+                msg = self.auth.redact(msg)
             if status == 200 and code == c.RetCode.OK:
                 assert envelope is not None
                 result = envelope.get(c.RESULT) or {}
