@@ -93,7 +93,7 @@ def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @st.composite
 def mutated_example(draw: st.DrawFn) -> tuple[str, Any]:
     name = draw(st.sampled_from(EXAMPLES))
-    data = yaml.load((CONFIGS / name).read_text(), Loader=yaml.SafeLoader)  # noqa: S506 - safe loader
+    data = yaml.load((CONFIGS / name).read_text(), Loader=yaml.SafeLoader)
     data = copy.deepcopy(data)
     for _ in range(draw(st.integers(1, 4))):
         paths = _paths(data)
