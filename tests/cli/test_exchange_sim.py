@@ -28,7 +28,9 @@ def test_exchange_sim_serves_on_loopback_and_stops(venue):
             assert resp.status == 200
             assert json.loads(resp.read())
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        # communicate() drains the pipe: a server that logs while stopping must not block on a full pipe
+        rest, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, rest
     finally:
         if proc.poll() is None:
             proc.kill()
