@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,8 @@ from venue_servers import credentials_env, running_server
 
 ORDER_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/create"}
 REJECT_CODE = {"binance_perpetual": -2019, "bybit_perpetual": 110007}  # insufficient margin
+RECOVERY_S = 8.0  # after the last injection, before the bot is asked to stop
+MAX_RUN_S = 120.0  # a bound only: the injector stops the run
 
 
 def _faults(venue: str):
@@ -54,8 +57,17 @@ def test_bot_recovers_from_injected_faults_with_an_exact_ledger(venue, tmp_path,
             connector=f"{{rest_url: '{server.rest_url}', ws_url: '{server.ws_url}'}}"))
 
         errors: list[str] = []
+        engines: list[Any] = []
+        loop_of_bot: list[asyncio.AbstractEventLoop] = []
+
+        def on_engine(engine: Any) -> None:
+            engines.append(engine)
+            loop_of_bot.append(asyncio.get_running_loop())
 
         def inject() -> None:
+            deadline = time.monotonic() + 60
+            while not engines and time.monotonic() < deadline:  # the fault timeline starts with the bot
+                time.sleep(0.05)
             t0 = time.monotonic()
             try:
                 for at, what, action in _faults(venue):
@@ -64,9 +76,15 @@ def test_bot_recovers_from_injected_faults_with_an_exact_ledger(venue, tmp_path,
                     injected.append(what)
             except Exception as exc:  # reported by the assertion below
                 errors.append(f"{exc.__class__.__name__}: {exc} at {time.monotonic() - t0:.1f} s")
+            # The run lasts until every fault had time to be recovered from, however slow the
+            # machine is, rather than a fixed duration the injections might outlast under load.
+            time.sleep(RECOVERY_S)
+            if engines:
+                loop_of_bot[0].call_soon_threadsafe(engines[0].request_stop, "every fault injected")
 
         threading.Thread(target=inject, daemon=True).start()
-        result = asyncio.run(run_bot(config, StartOptions(db_url=url, duration_s=30.0), install_signal_handlers=False))
+        result = asyncio.run(run_bot(config, StartOptions(db_url=url, duration_s=MAX_RUN_S), on_engine=on_engine,
+                                     install_signal_handlers=False))
         venue_fills = server.call(lambda: server.exchange.fills_since(0))
         venue_funding = server.call(lambda: server.exchange.funding_payments_since(0))
         end_wallet = server.call(lambda: {b.asset: b.total for b in server.exchange.balances()})["USDT"]

@@ -144,7 +144,7 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
             cycle: dict[str, Any] = {"point": name, "left_open_before": sorted(left_open)}
             bot = Bot(config, url, env)
             try:
-                bot.wait_for("placing ", 30, where="(quote")
+                bot.wait_for("placing ", 60, where="(quote")
                 prefix = bot.run_prefix
                 assert prefix is not None, "the run id line is missing"
 
@@ -168,7 +168,7 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
                     if needle is None:
                         time.sleep(rng.uniform(0.2, 2.0))
                     else:
-                        cycle["kill line"] = bot.wait_for(needle, 40).strip()
+                        cycle["kill line"] = bot.wait_for(needle, 60).strip()
                         time.sleep(rng.uniform(0.0, 0.02))
                     bot.kill()
                     left_open = ours_open()
