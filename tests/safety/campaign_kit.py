@@ -36,6 +36,9 @@ from pmm.core.model import OrderStatus, Side
 ORDER_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/create"}
 CANCEL_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/cancel"}
 CANCEL_METHOD = {"binance_perpetual": "DELETE", "bybit_perpetual": None}
+# Every bounded wait below gets this factor: a wait returns as soon as its condition holds, so the
+# slack only matters on a machine slowed by other work, where it keeps a bound from being a flake.
+WAIT_SLACK = 2.0
 
 
 @dataclass
@@ -138,6 +141,7 @@ class Campaign:
         self.current.notes[key] = value
 
     async def until(self, predicate: Callable[[], bool], timeout: float, what: str) -> bool:
+        timeout *= WAIT_SLACK
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -149,6 +153,7 @@ class Campaign:
         return False
 
     async def until_async(self, predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> bool:
+        timeout *= WAIT_SLACK
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if await predicate():
@@ -237,7 +242,7 @@ def campaign_config(tmp_path: Path, venue: str, server: ServerThread, **override
     return write_config(tmp_path, **values)
 
 
-def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeout_s: float = 45.0,
+def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeout_s: float = 90.0,
                  settings: Any = None, engine_tweaks: dict[str, Any] | None = None) -> CampaignResult:
     """Run the bot on `venue` through `phases` (in order), stop it cleanly, and collect the result."""
     from dataclasses import replace
