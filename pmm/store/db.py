@@ -81,6 +81,10 @@ def _create_tables(engine: Engine, attempts: int = 3) -> None:
             Base.metadata.create_all(engine)
             return
         except OperationalError as exc:
+            # A read-only store (`?mode=ro`, a read-only file) written by an older pmm lacks the
+            # newer tables (fill_totals): the reads work without them (history folds the fills).
+            if "readonly database" in str(exc):
+                return
             # Two processes may both see a table missing and both create it; the loser gets
             # "table ... already exists". The next create_all sees it and does nothing.
             if "already exists" not in str(exc) or attempt == attempts - 1:

@@ -8,7 +8,6 @@ otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -27,7 +26,7 @@ from pmm.core.model import (
     Side,
     TradeId,
 )
-from pmm.core.model import ZERO
+from pmm.store import totals
 from pmm.store.performance import FillTotals
 from pmm.store.records import (
     FillRecord,
@@ -189,74 +188,23 @@ def _fill_filters(stmt: Select[Any], since_ts: float | None, market: str | None,
 
 
 def fill_totals(
-    engine: Engine, since_ts: float | None = None, market: str | None = None,
+    engine: Engine, since_ts: float | None = None, market: str | None = None, *, kept: bool = True,
 ) -> tuple[dict[tuple[str, str, None], FillTotals], dict[tuple[str, str, str], FillTotals]]:
-    """The fills (`since_ts` inclusive, of `market`) folded per (venue, market) and per (venue,
-    market, run_id), in time order, for the performance report (`performance_report_of`).
+    """The fills (`since_ts` inclusive, of `market`) added up per (venue, market) and per (venue,
+    market, run_id), for the performance report (`performance_report_of`).
 
-    Exact and equal to folding `fills()`, without building a record per fill: the rows are streamed
-    and their decimal text converted once per distinct text (prices, sizes and fees repeat).
+    From the `fill_totals` table when it counts every stored fill (`kept`, see `totals.py`: a few
+    rows, plus the fills of the first, partial day of a `since_ts` window); otherwise, or with
+    `kept=False`, the fills are folded in time order as they stream from the database, without
+    building a record per fill. Both are exact and equal to folding `fills()`, digit for digit.
     """
-    cols = Fill.__table__.c
-    stmt = _fill_filters(
-        select(cols.venue, cols.market, cols.run_id, cols.side, cols.price, cols.amount, cols.fee, cols.fee_asset,
-               cols.realized_pnl, cols.ts).order_by(Fill.ts, Fill.id),
-        since_ts, market,
-    )
-    per_run: dict[tuple[str, str, str], FillTotals] = {}
-    buy = Side.BUY.value
+    if kept:
+        got = totals.read(engine, since_ts, market)
+        if got is not None:
+            return got
     with engine.connect() as conn:
-        # The raw driver values (decimal text on SQLite, Decimal on PostgreSQL), not the column
-        # type's per-value conversion, streamed.
-        compiled = stmt.compile(dialect=engine.dialect)
-        params: Any = compiled.params
-        if compiled.positional:
-            params = tuple(params[k] for k in compiled.positiontup or ())
-        result = conn.exec_driver_sql(str(compiled), params, execution_options={"stream_results": True})
-        cache: dict[Any, Decimal] = {}
-        cache_get = cache.get
-
-        def dec(raw: Any) -> Decimal:
-            value = raw if isinstance(raw, Decimal) else Decimal(raw)
-            if len(cache) < 100_000:
-                cache[raw] = value
-            return value
-
-        group: FillTotals | None = None
-        last_key: tuple[str, str, str] | None = None
-        for rows in result.partitions(10_000):
-            for venue, mkt, run, side, price, amount, fee, fee_asset, realized, ts in rows:
-                key = (venue, mkt, run)
-                if key != last_key:
-                    last_key = key
-                    group = per_run.get(key)
-                    if group is None:
-                        group = per_run[key] = FillTotals()
-                assert group is not None
-                a = v if (v := cache_get(amount)) is not None else dec(amount)
-                pa = a * (v if (v := cache_get(price)) is not None else dec(price))
-                if side == buy:
-                    group.buys += 1
-                    group.b_base += a
-                    group.b_quote += pa
-                else:
-                    group.sells += 1
-                    group.s_base += a
-                    group.s_quote += pa
-                group.realized += v if (v := cache_get(realized)) is not None else dec(realized)
-                fees = group.fees
-                fees[fee_asset] = fees.get(fee_asset, ZERO) + (v if (v := cache_get(fee)) is not None else dec(fee))
-                if group.first_ts is None:
-                    group.first_ts = ts  # rows come in time order
-                group.last_ts = ts
-    # Per market: the runs' totals added up (exact: the sums are exact decimals, in any order).
-    per_market: dict[tuple[str, str, None], FillTotals] = {}
-    for (venue, mkt, _run), totals in sorted(per_run.items(), key=lambda kv: (kv[1].first_ts, kv[0])):
-        merged = per_market.get((venue, mkt, None))
-        if merged is None:
-            merged = per_market[(venue, mkt, None)] = FillTotals()
-        merged.merge(totals)
-    return per_market, per_run
+        per_run = totals.fold(conn, since_ts, None, market)
+    return totals.per_market(per_run), per_run
 
 
 def last_fills(engine: Engine, limit: int, since_ts: float | None = None, market: str | None = None) -> list[FillRecord]:

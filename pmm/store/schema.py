@@ -10,13 +10,23 @@ epoch except `funding_time_ms`, the venue's settlement key. Idempotency keys:
   alone, so same-time payments on two pairs collide).
 - `orders`: client_id primary key, upserted on every state change; `order_events` keeps the history.
 - `status_snapshots` (per run) and `sim_accounts` (per venue): latest only, upserted.
+- `fill_totals`: the fills added up per (venue, market, run_id, fee_asset, UTC day), kept by the
+  writer in the transaction that inserts them (see `totals.py`); what `pmm history` reads.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pmm.store.types import DecimalText, Timestamp
@@ -122,6 +132,35 @@ class Fill(Base):
         Index("ix_fills_ts", "ts"),
         Index("ix_fills_run_ts", "run_id", "ts"),
     )
+
+
+class FillTotalsRow(Base):
+    """The fills of (venue, market, run_id, fee_asset) whose `ts` falls in UTC day `day`, added up.
+
+    Written only by `totals.py` (the writer adds each inserted fill in its transaction; a stale
+    table is rebuilt from `fills`). `rounded`: a sum or product lost digits at the 28-digit decimal
+    precision, so the row is not exact and `pmm history` folds the fills instead.
+    """
+
+    __tablename__ = "fill_totals"
+
+    venue: Mapped[str] = mapped_column(String, primary_key=True)
+    market: Mapped[str] = mapped_column(String, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String, primary_key=True)
+    fee_asset: Mapped[str] = mapped_column(String, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # floor(ts / 86400)
+    buys: Mapped[int]
+    sells: Mapped[int]
+    buy_base: Mapped[Decimal]
+    buy_quote: Mapped[Decimal]  # sum of amount * price
+    sell_base: Mapped[Decimal]
+    sell_quote: Mapped[Decimal]
+    realized_pnl: Mapped[Decimal]
+    fees: Mapped[Decimal]  # in fee_asset
+    first_ts: Mapped[float | None]
+    last_ts: Mapped[float | None]
+    last_fill_id: Mapped[int] = mapped_column(BigInteger)  # the newest fills.id counted
+    rounded: Mapped[bool] = mapped_column(Boolean)
 
 
 class FundingPayment(Base):

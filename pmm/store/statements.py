@@ -4,6 +4,9 @@ SQLite and PostgreSQL share the `INSERT ... ON CONFLICT` syntax (SQLAlchemy's di
 constructs), so one table of statements serves both. Rows are executed with `executemany`, one
 call per run of consecutive records of the same type, which keeps submission order (an order's
 state changes, a run's start before its heartbeat) without a statement per record.
+
+Fills are inserted with `RETURNING` so that the ones actually inserted (not duplicates of a stored
+trade) are added to `fill_totals` in the same transaction (`totals.TotalsWriter`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pmm.store.schema import (
     SimAccountRow,
     StatusSnapshotRow,
 )
+from pmm.store.totals import TotalsWriter
 
 Row = dict[str, Any]
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -99,7 +103,8 @@ class Statements:
             set_={c.name: order_stmt.excluded[c.name] for c in _table(Order).columns if c.name not in ("client_id", "created_ts")},
         )
         self.order_event = _table(OrderEvent).insert()
-        self.fill = insert_ignore(Fill, ["venue", "market", "trade_id"])
+        self.totals = TotalsWriter(insert, dialect_name)
+        self.fill = insert_ignore(Fill, ["venue", "market", "trade_id"]).returning(*self.totals.returning)
         self.funding = insert_ignore(FundingPayment, ["venue", "market", "funding_time_ms"])
         self.position = _table(PositionSnapshotRow).insert()
         self.status = upsert(StatusSnapshotRow, ["run_id"])
@@ -109,7 +114,7 @@ class Statements:
             RunEnded: self._run_ended,
             Heartbeat: self._heartbeat,
             OrderChanged: self._orders,
-            FillRecord: lambda conn, recs: conn.execute(self.fill, [record_row(r) for r in recs]),
+            FillRecord: self._fills,
             FundingRecord: lambda conn, recs: conn.execute(self.funding, [record_row(r) for r in recs]),
             PositionSnapshot: lambda conn, recs: conn.execute(self.position, [record_row(r) for r in recs]),
             StatusSnapshot: lambda conn, recs: conn.execute(self.status, [record_row(r) for r in recs]),
@@ -140,6 +145,10 @@ class Statements:
 
     def _heartbeat(self, conn: Connection, recs: Sequence[Heartbeat]) -> None:
         conn.execute(self.heartbeat, [{"b_run_id": r.run_id, "b_ts": r.ts} for r in recs])
+
+    def _fills(self, conn: Connection, recs: Sequence[FillRecord]) -> None:
+        inserted = conn.execute(self.fill, [record_row(r) for r in recs]).all()
+        self.totals.add(conn, recs, inserted)
 
     def _orders(self, conn: Connection, recs: Sequence[OrderChanged]) -> None:
         rows = [record_row(r) for r in recs]

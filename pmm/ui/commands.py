@@ -219,8 +219,9 @@ def show_history(db_url: str, *, days: float | None, market: str | None, csv_pat
         by_run = performance_report(fills, funding, run_positions, per_run=True)
         n_fills, shown = len(fills), fills[-_SHOWN:]
     else:
-        # The report folds the stored rows without building a record per fill; only the fills
-        # shown are loaded.
+        # The report reads the fill totals the store keeps (built here once for a store that
+        # predates them); only the fills shown are loaded.
+        _refresh_fill_totals(db)
         per_market, per_run = queries.fill_totals(db, since_ts=since, market=market)
         by_market = performance_report_of(per_market, funding, positions)
         by_run = performance_report_of(per_run, funding, run_positions, per_run=True)
@@ -250,6 +251,38 @@ def show_history(db_url: str, *, days: float | None, market: str | None, csv_pat
 
 
 _SHOWN = 20  # fills and funding payments listed under the report
+_REBUILD_NOTICE_FILLS = 100_000  # adding up fewer fills takes well under a second: said nothing
+
+
+def _refresh_fill_totals(db: Any) -> None:
+    """Add up the stored fills into the store's fill totals if it has none yet (a store from before
+    they existed) or an older pmm wrote fills since: once, with progress on stderr when long."""
+    from pmm.store import totals
+
+    if totals.is_fresh(db):
+        return
+    err = Console(stderr=True, highlight=False)
+    t0 = time.monotonic()
+    step = [0, 0]  # fills per progress line, next line at
+
+    def progress(done: int, total: int) -> None:
+        if total < _REBUILD_NOTICE_FILLS:
+            return
+        if done == 0:
+            err.print(f"Adding up the {total:,} stored fills into the store's fill totals (once: this store has "
+                      f"none yet, or an older pmm wrote fills)...")
+            step[0] = step[1] = max(total // 4, 1)
+        elif done >= step[1] and done < total:
+            err.print(f"  {done:,} / {total:,} fills")
+            step[1] += step[0]
+
+    try:
+        n = totals.rebuild(db, progress)
+    except totals.RebuildFailed as exc:
+        err.print(f"Could not store the fill totals ({exc}): adding up every fill for this report.")
+        return
+    if n >= _REBUILD_NOTICE_FILLS:
+        err.print(f"Fill totals stored in {time.monotonic() - t0:.1f} s; `pmm history` reads them from now on.")
 
 _ROWS = (
     ("Fills (buy / sell)", lambda m: f"{m.fills} ({m.buys} / {m.sells})"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -91,6 +92,35 @@ def test_history_table_has_performance_rows(store):
     out = _invoke("history", "--db", store)
     for row in ("Realized PnL", "Fees", "Funding paid", "Funding received", "Unrealized PnL", "Net PnL", "Per run"):
         assert row in out
+
+
+def test_history_of_a_store_from_before_the_fill_totals(store, tmp_path, monkeypatch):
+    import shutil
+
+    from sqlalchemy import text
+
+    from pmm.store.db import open_engine, sqlite_file_path
+    from pmm.ui import commands
+
+    source = sqlite_file_path(store)
+    for suffix in ("", "-wal"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copy(f"{source}{suffix}", tmp_path / f"old.sqlite{suffix}")
+    old = db_url(tmp_path, "old.sqlite")
+    db = open_engine(old)
+    with db.begin() as conn:
+        conn.execute(text("DROP TABLE fill_totals"))  # what a store written by an older pmm lacks
+    db.dispose()
+    monkeypatch.setattr(commands, "_REBUILD_NOTICE_FILLS", 1)  # say it even for a small store
+    read_only = runner.invoke(app, ["history", "--db", f"sqlite:///file:{tmp_path / 'old.sqlite'}?mode=ro&uri=true"])
+    assert read_only.exit_code == 0, read_only.output
+    assert "Could not store the fill totals" in read_only.stderr  # and every fill is added up instead
+    first = runner.invoke(app, ["history", "--db", old])
+    assert first.exit_code == 0, first.output
+    assert "Adding up the" in first.stderr and "Fill totals stored" in first.stderr
+    again = runner.invoke(app, ["history", "--db", old])
+    assert again.exit_code == 0 and again.stderr == ""
+    assert read_only.stdout == first.stdout == again.stdout == runner.invoke(app, ["history", "--db", store]).stdout
 
 
 def test_bad_config_exits_2_naming_each_key(tmp_path):
