@@ -429,3 +429,29 @@ RET_MSGS: Final[dict[int, str]] = {
     3400045: "Set margin mode failed",
 }
 HTTP_FORBIDDEN_TEXT: Final = "403 Forbidden: access too frequent. Your IP is blocked for {minutes} minutes."
+
+# --- Disconnection Protection (DCP), Bybit's dead-man switch (appended) ---------------------------
+# Docs `v5/order/dcp.mdx` and `v5/websocket/private/dcp.mdx`: the account's orders of a product are
+# cancelled when every private connection that subscribed `dcp` stayed disconnected for `timeWindow`
+# seconds without reconnecting and resuming its "ping". Bybit enables it per account (account manager).
+DCP_PATH: Final = "/v5/order/disconnected-cancel-all"
+DCP_PRODUCT_OPTIONS: Final = "OPTIONS"  # the endpoint's default product
+DCP_PRODUCT_DERIVATIVES: Final = "DERIVATIVES"  # inverse / USDT / USDC perpetuals and futures
+DCP_PRODUCT_SPOT: Final = "SPOT"
+DCP_PRODUCTS: Final = (DCP_PRODUCT_OPTIONS, DCP_PRODUCT_DERIVATIVES, DCP_PRODUCT_SPOT)
+DCP_WINDOW_MIN_S: Final = 3
+DCP_WINDOW_MAX_S: Final = 300
+DCP_DEFAULT_WINDOW_S: Final = 10  # what an enabled account has until the endpoint sets another
+# The private topic that arms it on a connection. Bybit announced per-product topics (`dcp.future`,
+# `dcp.spot`, `dcp.option`, "the trigger logic remains the same") next to the original `dcp`, which
+# its docs still show; pmm subscribes `dcp`, the simulator serves all four.
+TOPIC_DCP: Final = "dcp"
+TOPIC_DCP_FUTURE: Final = "dcp.future"
+TOPIC_DCP_SPOT: Final = "dcp.spot"
+TOPIC_DCP_OPTION: Final = "dcp.option"
+DCP_TOPIC_PRODUCTS: Final[dict[str, tuple[str, ...]]] = {
+    TOPIC_DCP: DCP_PRODUCTS,
+    TOPIC_DCP_FUTURE: (DCP_PRODUCT_DERIVATIVES,),
+    TOPIC_DCP_SPOT: (DCP_PRODUCT_SPOT,),
+    TOPIC_DCP_OPTION: (DCP_PRODUCT_OPTIONS,),
+}

@@ -16,6 +16,7 @@ Composition (the only place that wires the parts):
     AccountViews     server_views.py    positions and the UNIFIED wallet
     MarketStreams    server_streams.py  orderbook u/seq, tickers, trades, funding history
     PrivateStreams   server_private.py  order / execution / position / wallet topics
+    DisconnectProtection   server_dcp.py   disconnected-cancel-all and the `dcp` topics
     StreamHub        server_ws.py       WebSocket ops, subscriptions, fan-out
     FaultInjector    server_faults.py   drops, gaps, restarts, error answers, delays, rejections
 """
@@ -36,6 +37,7 @@ from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server_account import AccountHandlers
 from pmm.connectors.bybit_perpetual.server_auth import Authenticator, RateLimiter, RawRequest
 from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error
+from pmm.connectors.bybit_perpetual.server_dcp import DisconnectProtection
 from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector, SkewedClock
 from pmm.connectors.bybit_perpetual.server_ledger import Ledger
 from pmm.connectors.bybit_perpetual.server_market import MarketHandlers
@@ -103,11 +105,13 @@ class BybitServer:
         self.private = PrivateStreams(exchange, self.symbols, self.ledger, self.views, self.hub.publish_private,
                                       self.clock)
         self.desk.listen(self.private.on_event)
+        self.dcp = DisconnectProtection(self.options, self.clock, exchange, self.desk)
+        self.hub.watch(self.dcp)
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_auth,
                          restart=lambda: self.streams.restart(self.clock.now()))
-        for hook in (self.streams.on_tick, self.hub.on_tick):
+        for hook in (self.streams.on_tick, self.hub.on_tick, self.dcp.on_tick):
             self.driver.on_tick(hook)
         self._api_key = api_key
         self._runner: web.AppRunner | None = None
@@ -180,6 +184,7 @@ class BybitServer:
             ("POST", c.ORDER_CREATE_PATH, trade.create),
             ("POST", c.ORDER_CANCEL_PATH, trade.cancel),
             ("POST", c.ORDER_CANCEL_ALL_PATH, trade.cancel_all),
+            ("POST", c.DCP_PATH, self.dcp.set_window),
             ("GET", c.ORDER_REALTIME_PATH, trade.realtime),
             ("GET", c.ORDER_HISTORY_PATH, trade.history),
             ("GET", c.EXECUTION_LIST_PATH, trade.executions),

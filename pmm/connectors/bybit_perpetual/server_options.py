@@ -26,3 +26,6 @@ class ServerOptions:
     level1_resnapshot_s: float = c.LEVEL1_RESNAPSHOT_S
     # A client that falls this many messages behind is disconnected (as a slow consumer).
     ws_send_queue_max: int = 10_000
+    # Disconnection Protection (DCP) is enabled for the account (Bybit's account manager turns it on).
+    # False: an account without it, whose POST /v5/order/disconnected-cancel-all is refused.
+    dcp_enabled: bool = True

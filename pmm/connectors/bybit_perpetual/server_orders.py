@@ -10,7 +10,8 @@ orderLinkId for as long as the server runs.
 Closing words (exchange_apis.md §B4, docs `enum.mdx`): linear orders end Filled or Cancelled
 (a partially filled one too); `cancelType` says who cancelled — CancelByUser for a client's
 cancel, CancelByReduceOnly when the venue cancels a reduce-only order with nothing left to reduce,
-CancelByPrepareLiq before a liquidation, UNKNOWN for an IOC or market remainder — and
+CancelByPrepareLiq before a liquidation, CancelByDCP when Disconnection Protection fired
+(`server_dcp.py`), UNKNOWN for an IOC or market remainder — and
 `rejectReason` why: EC_PerCancelRequest, EC_NoImmediateQtyToFill, EC_PostOnlyWillTakeLiquidity.
 """
 
@@ -70,6 +71,7 @@ class OrderRecord:
     cancel_requested: bool = False  # the client asked: CancelByUser
     expire_requested: bool = False  # the server cancels an IOC remainder itself
     cancel_refused: bool = False
+    dcp_requested: bool = False  # Disconnection Protection cancels it: CancelByDCP
 
     @property
     def is_open(self) -> bool:
@@ -228,7 +230,9 @@ class OrderDesk:
     def _close(self, record: OrderRecord, when_ms: int) -> None:
         record.updated_ms = when_ms
         record.status = c.ORDER_STATUS_CANCELLED
-        if record.cancel_requested and not record.expire_requested:
+        if record.dcp_requested:
+            record.cancel_type = c.CANCEL_TYPE_BY_DCP
+        elif record.cancel_requested and not record.expire_requested:
             record.cancel_type, record.reject_reason = c.CANCEL_TYPE_BY_USER, c.REJECT_PER_CANCEL_REQUEST
         elif record.expire_requested:
             record.cancel_type, record.reject_reason = c.CANCEL_TYPE_UNKNOWN, c.REJECT_NO_IMMEDIATE_QTY_TO_FILL

@@ -7,7 +7,9 @@ ret_msg "pong"; the private socket answers a ping with `{"req_id", "op": "pong",
 "conn_id"}`. `req_id` is echoed as sent (integer or string; "" when absent). A request naming an
 unknown topic fails as a whole. Private topics need a successful auth first; `expires` may be an
 integer (pybit) or a string (ccxt). One account: every authenticated private connection gets every
-private message, on the topic name it subscribed with (`order` or `order.linear`, ...).
+private message, on the topic name it subscribed with (`order` or `order.linear`, ...). The private
+`dcp` topics carry no messages; watchers (`watch()`, the server's Disconnection Protection) hear of
+each private connection's subscriptions, pings and end.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -49,6 +51,14 @@ class WsConn(QueuedSocket):
         self.idle_cutoff_s = idle_cutoff_s
 
 
+class ConnectionWatcher(Protocol):
+    """Told about authenticated private connections (`server_dcp.DisconnectProtection`)."""
+
+    def on_subscriptions(self, conn: Any, topics: Iterable[str]) -> None: ...
+    def on_ping(self, conn: Any) -> None: ...
+    def on_closed(self, conn: Any) -> None: ...
+
+
 class StreamHub:
     """All WebSocket connections, indexed by the topics they subscribed to."""
 
@@ -64,6 +74,10 @@ class StreamHub:
         self.clients: set[WsConn] = set()
         self._index: dict[str, set[WsConn]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._watchers: list[ConnectionWatcher] = []
+
+    def watch(self, watcher: ConnectionWatcher) -> None:
+        self._watchers.append(watcher)
 
     # --- publishing -----------------------------------------------------------------------------
 
@@ -148,6 +162,9 @@ class StreamHub:
             self._remove(conn)
             conn.finish()
             pump.cancel()
+            if conn.kind == PRIVATE:
+                for watcher in self._watchers:
+                    watcher.on_closed(conn)
         return ws
 
     def _remove(self, conn: WsConn) -> None:
@@ -166,6 +183,9 @@ class StreamHub:
         op, req_id, args = msg.get("op"), msg.get("req_id"), msg.get("args")
         if op == c.WS_OP_PING:
             conn.send(dumps(self._pong(conn, req_id)))
+            if conn.kind == PRIVATE and conn.authed:
+                for watcher in self._watchers:
+                    watcher.on_ping(conn)
         elif op == c.WS_OP_AUTH and conn.kind == PRIVATE:
             self._on_auth(conn, req_id, args)
         elif op in (c.WS_OP_SUBSCRIBE, c.WS_OP_UNSUBSCRIBE):
@@ -210,13 +230,15 @@ class StreamHub:
             for topic in args:
                 conn.subscriptions.discard(topic)
                 self._index.get(topic, set()).discard(conn)
-            conn.send(dumps(self._ack(conn, op, req_id, True, "")))
-            return
-        for topic in args:
-            conn.subscriptions.add(topic)
-            self._index.setdefault(topic, set()).add(conn)
+        else:
+            for topic in args:
+                conn.subscriptions.add(topic)
+                self._index.setdefault(topic, set()).add(conn)
         conn.send(dumps(self._ack(conn, op, req_id, True, "")))
-        if conn.kind == PUBLIC:
+        if conn.kind == PRIVATE:
+            for watcher in self._watchers:
+                watcher.on_subscriptions(conn, conn.subscriptions)
+        if op == c.WS_OP_SUBSCRIBE and conn.kind == PUBLIC:
             now = self._clock.now()
             for topic in args:
                 parsed = self._parse_topic(topic)
@@ -230,7 +252,7 @@ class StreamHub:
             if op == c.WS_OP_UNSUBSCRIBE and topic not in conn.subscriptions:
                 return c.WS_MSG_NOT_SUBSCRIBED.format(topic=topic)
             if conn.kind == PRIVATE:
-                if topic not in c.PRIVATE_TOPIC_ALIASES:
+                if topic not in c.PRIVATE_TOPIC_ALIASES and topic not in c.DCP_TOPIC_PRODUCTS:
                     return c.WS_MSG_HANDLER_NOT_FOUND.format(topic=topic)
                 if not conn.authed:
                     return c.WS_MSG_NOT_AUTHORIZED
