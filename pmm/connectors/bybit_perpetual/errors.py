@@ -5,7 +5,8 @@ Grouped by what the caller must do (see `pmm/errors.py`). Handled where they occ
 - `ALREADY_SET_CODES` (110043 leverage, 110025 position mode, 110026 margin mode "not modified")
   are success for the setters in `gateway.py`;
 - `RESYNC_TIME_CODES` (10002) make `rest.py` re-measure the server clock and retry once;
-- `RATE_LIMIT_CODES` (10006, 10018) make `rest.py` wait for the endpoint's reset and retry.
+- `RATE_LIMIT_CODES` (10006, 10018) make `rest.py` wait for the endpoint's reset and retry;
+- `DCP_REFUSALS`: what a refusal of Set Disconnect Cancel All means (`dcp.py`, below).
 
 Outcome of order calls (create / cancel / cancel-all): a reply that says "I do not know what
 happened" (10000 server timeout, 10016 server error, 110079 order still processing, HTTP 5xx,
@@ -116,6 +117,24 @@ RATE_LIMIT_CODES: Final = frozenset({E.TOO_MANY_VISITS, E.IP_RATE_LIMIT})
 # Setting an account option to the value it already has.
 ALREADY_SET_CODES: Final = frozenset({E.LEVERAGE_NOT_MODIFIED, E.POSITION_MODE_NOT_MODIFIED,
                                       E.MARGIN_MODE_NOT_MODIFIED})
+
+# Set Disconnect Cancel All (Bybit's dead-man switch, `dcp.py`). Bybit documents no retCode for "DCP
+# is not enabled for this account" (it is enabled by Bybit, per account); so a refusal that only
+# means "not now" (an unknown outcome, the clock, a rate limit, an IP block) is raised as usual and
+# the next arm retries, and every other non-zero retCode means "DCP is not available here": the
+# gateway warns once and the bot relies on its own disconnect safety.
+DCP_RETRY_CODES: Final = UNKNOWN_OUTCOME_CODES | RESYNC_TIME_CODES | RATE_LIMIT_CODES | {E.IP_BANNED}
+
+
+class _DcpRefusals:
+    """The retCodes (a container for `BybitRestClient.post(accept_codes=...)`) after which DCP is
+    taken as not available to the account: every non-zero code but `DCP_RETRY_CODES`."""
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, int) and code != E.OK and code not in DCP_RETRY_CODES
+
+
+DCP_REFUSALS: Final = _DcpRefusals()
 
 # `rejectReason` of an order the venue closed without filling -> what a refusal would have been.
 REJECT_REASONS: Final[dict[str, type[OrderError]]] = {

@@ -16,6 +16,9 @@ missed while it was down stays missed.
 Account set-up: leverage per symbol (`set-leverage`, 110043 "not modified" is success), position
 mode per symbol (`switch-mode`, 0 one-way / 3 hedge; 110025 is success), margin mode for the whole
 Unified account (`set-margin-mode`, REGULAR_MARGIN = cross / ISOLATED_MARGIN; 110026 is success).
+
+Dead-man switch: Bybit's Disconnection Protection (`dcp.py`) — the window is set once and the
+private stream subscribes `dcp`; an account without DCP gets one warning and no DCP.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual.dcp import Dcp
 from pmm.connectors.bybit_perpetual.errors import ALREADY_SET_CODES
 from pmm.connectors.bybit_perpetual.parse import (
     BAD_PAYLOAD,
@@ -124,6 +128,7 @@ class BybitGateway:
                                     on_event=self._on_private, emit=self._emit_event,
                                     on_reconnected=self._on_stream_reconnected, ws_options=private_stream_options,
                                     sleep=sleep)
+        self.dcp = Dcp(rest, self.stream.ws)
 
     def __repr__(self) -> str:
         return f"BybitGateway({self.connector_id!r}, rest={self._rest!r})"
@@ -251,6 +256,15 @@ class BybitGateway:
     async def cancel_all(self, market: str) -> None:
         await self._rest.post(c.ORDER_CANCEL_ALL_PATH, {"category": c.CATEGORY_LINEAR, "symbol": self._track(market)},
                               order_call=True, what=f"cancel all orders on {market}")
+
+    # --- dead-man switch: Bybit's Disconnection Protection (dcp.py) ------------------------------
+
+    async def arm_dead_man_switch(self, market: str, seconds: float) -> None:
+        """Bybit cancels the account's derivatives orders once the private stream is down `seconds`."""
+        await self.dcp.arm(market, seconds)
+
+    async def disarm_dead_man_switch(self, market: str) -> None:
+        await self.dcp.disarm(market)
 
     # --- account set-up -------------------------------------------------------------------------
 
@@ -385,6 +399,9 @@ class BybitGateway:
             rows = [r for r in message.get("data") or () if r.get("category", c.CATEGORY_LINEAR) == c.CATEGORY_LINEAR]
             if topic == c.TOPIC_ORDER:
                 for row in rows:
+                    if row.get("cancelType") == c.CANCEL_TYPE_BY_DCP:
+                        log.warning("Bybit's Disconnection Protection cancelled order %s", row.get("orderLinkId")
+                                    or row.get("orderId"))
                     if "positionIdx" in row:
                         self.live.remember_side(str(row["orderId"]), position_side_of_idx(row["positionIdx"]))
                     for event in parse_order_update(row, self._symbols.market, recv_ts):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -142,7 +142,7 @@ class BybitRestClient:
                                    what=what or f"GET {path}", accept_codes=frozenset())
 
     async def post(self, path: str, body: Mapping[str, Any], *, order_call: bool = False, what: str | None = None,
-                   accept_codes: frozenset[int] = frozenset()) -> Any:
+                   accept_codes: Container[int] = frozenset()) -> Any:
         """A signed POST with a JSON body; returns the envelope's `result`.
 
         `order_call`: create / cancel (the outcome may be unknown). A reply whose retCode is in
@@ -191,7 +191,7 @@ class BybitRestClient:
         return wait if wait > 0 else _DEFAULT_RETRY_WAIT_S
 
     async def _request(self, method: str, path: str, params: Query, body: Mapping[str, Any] | None, *,
-                       signed: bool, order_call: bool, what: str, accept_codes: frozenset[int],
+                       signed: bool, order_call: bool, what: str, accept_codes: Container[int],
                        with_time: bool = False) -> Any:
         if signed and self.auth is None:
             raise AuthError(f"{what} needs Bybit API keys: run `pmm connect {c.CONNECTOR_ID}` or set "

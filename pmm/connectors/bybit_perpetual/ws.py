@@ -8,8 +8,12 @@ docs' heartbeat): a socket silent for `ping_interval_s + pong_timeout_s` is drop
 reconnected. Reconnects back off exponentially (`common/reconnecting_ws.py`).
 
 `resubscribe(topics)` unsubscribes and subscribes again on the live connection, which makes Bybit
-send a fresh orderbook snapshot (the cure for a gap). A refused authentication is kept in
-`auth_error` (the gateway turns it into an `AuthError` at start).
+send a fresh orderbook snapshot (the cure for a gap). `subscribe(topics)` / `unsubscribe(topics)`
+add or drop optional topics on this and every later connection: they are asked for in a request of
+their own once the connection is up, so a refusal is logged and never keeps the stream down. With
+`ping_on_connect` a connection pings as soon as it is up (Bybit's Disconnection Protection counts a
+reconnection once its "ping" resumes). A refused authentication is kept in `auth_error` (the
+gateway turns it into an `AuthError` at start).
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ class BybitWebSocket:
         self._resubscribe_ids: set[str] = set()
         self.auth_error: str | None = None
         self.pings_sent = 0
+        self.optional_topics: list[str] = []
+        self.ping_on_connect = False
+        self._optional_ids: dict[str, list[str]] = {}  # req_id -> topics of optional (un)subscriptions
         self.bad_frames = 0  # frames that were not JSON or that the handler failed on (each logged)
         self.up_event = asyncio.Event()
         self.auth_failed = asyncio.Event()
@@ -117,10 +124,38 @@ class BybitWebSocket:
         return ok and await self._socket.send(json.dumps({"req_id": req_id, "op": c.WS_OP_SUBSCRIBE,
                                                           "args": list(topics)}))
 
+    async def subscribe(self, topics: Sequence[str]) -> bool:
+        """Add optional `topics` to this connection (if up) and every later one; True if sent now."""
+        new = [t for t in topics if t not in self.optional_topics and t not in self.topics]
+        self.optional_topics += new
+        return bool(new) and await self._send_optional(c.WS_OP_SUBSCRIBE, new)
+
+    async def unsubscribe(self, topics: Sequence[str]) -> bool:
+        """Drop optional `topics` from this connection (if up) and every later one; True if sent now."""
+        gone = [t for t in topics if t in self.optional_topics]
+        self.optional_topics = [t for t in self.optional_topics if t not in gone]
+        return bool(gone) and await self._send_optional(c.WS_OP_UNSUBSCRIBE, gone)
+
+    async def ping(self) -> bool:
+        """Send a heartbeat now; False if not connected."""
+        if not self.connected:
+            return False
+        sent = await self._socket.send(json.dumps({"req_id": f"ping-{next(self._req_ids)}", "op": c.WS_OP_PING}))
+        self.pings_sent += int(sent)
+        return sent
+
+    async def _send_optional(self, op: str, topics: list[str]) -> bool:
+        if not self.connected:
+            return False  # the next connection asks for them once it is up
+        req_id = f"opt-{next(self._req_ids)}"
+        self._optional_ids[req_id] = topics
+        return await self._socket.send(json.dumps({"req_id": req_id, "op": op, "args": topics}))
+
     # --- the session ------------------------------------------------------------------------------
 
     async def _session(self, ws: ClientConnection, up: Callable[[], None]) -> str:
         early: list[tuple[Any, float]] = []
+        self._optional_ids.clear()  # requests of an earlier connection get no answer
         try:
             await asyncio.wait_for(self._handshake(ws, early), self._ack_timeout_s)
         except TimeoutError:
@@ -129,6 +164,10 @@ class BybitWebSocket:
             return str(exc)
         up()
         self.up_event.set()
+        if self.optional_topics:
+            req_id = f"opt-{next(self._req_ids)}"
+            self._optional_ids[req_id] = list(self.optional_topics)
+            await ws.send(json.dumps({"req_id": req_id, "op": c.WS_OP_SUBSCRIBE, "args": self.optional_topics}))
         for message, recv_ts in early:
             self._dispatch(message, recv_ts)
         return await self._read(ws)
@@ -166,7 +205,7 @@ class BybitWebSocket:
 
     async def _read(self, ws: ClientConnection) -> str:
         last_rx = self._clock.now()
-        next_ping = last_rx + self._ping_interval_s
+        next_ping = last_rx if self.ping_on_connect else last_rx + self._ping_interval_s
         while True:
             now = self._clock.now()
             try:
@@ -194,6 +233,12 @@ class BybitWebSocket:
         """A control frame (pong, subscribe acks). Returns a reason to reconnect, if any."""
         op, req_id = message.get("op"), str(message.get("req_id") or "")
         if op in (c.WS_OP_PING, c.WS_OP_PONG):
+            return None
+        if req_id in self._optional_ids:
+            topics = self._optional_ids.pop(req_id)
+            if not message.get("success"):
+                log.warning("%s stream: Bybit refused to %s %s: %s", self.name, op, ", ".join(topics),
+                            message.get("ret_msg"))
             return None
         if op == c.WS_OP_SUBSCRIBE and req_id in self._resubscribe_ids:
             self._resubscribe_ids.discard(req_id)
