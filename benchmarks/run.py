@@ -30,22 +30,31 @@ from benchmarks.common import REPO, Figure, Section  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results" / "latest.json"
 
 SCALES: dict[str, dict[str, Any]] = {
-    # messages of the L2 stream, simulated days for memory, fills in the history store / store bench
+    # messages of the L2 stream, simulated days for memory, fills in the history store / store bench,
+    # depth frames pushed to the bot on loopback (wire-to-wire: about 0.1 s each)
     "full": {"n": 200_000, "days": 7.0, "history_fills": 1_000_000, "store_fills": 100_000, "repeats": 7,
-             "hold_s": 5.0},
+             "hold_s": 5.0, "wire_frames": 600},
     "quick": {"n": 50_000, "days": 1.0, "history_fills": 100_000, "store_fills": 20_000, "repeats": 5,
-              "hold_s": 2.0},
-    "tiny": {"n": 300, "days": 0.02, "history_fills": 500, "store_fills": 300, "repeats": 1, "hold_s": 0.0},
+              "hold_s": 2.0, "wire_frames": 200},
+    "tiny": {"n": 300, "days": 0.02, "history_fills": 500, "store_fills": 300, "repeats": 1, "hold_s": 0.0,
+             "wire_frames": 6},
 }
 
 
 def _benchmarks(scale: dict[str, Any]) -> dict[int, Callable[[], Section]]:
-    from benchmarks import bench_book, bench_decision, bench_replay, bench_startup, bench_store, pending
+    from benchmarks import (
+        bench_book,
+        bench_decision,
+        bench_replay,
+        bench_startup,
+        bench_store,
+        bench_wire,
+    )
 
     return {
         1: lambda: bench_book.run(n=scale["n"], check_reads=min(20_000, scale["n"]), chunk=min(5_000, scale["n"])),
         2: lambda: bench_decision.run(n=scale["n"]),
-        3: pending.run_wire_to_wire,
+        3: lambda: bench_wire.run(n=scale["wire_frames"]),
         4: lambda: bench_replay.run(n=scale["n"]),
         5: lambda: bench_startup.run_startup(repeats=scale["repeats"], fills=scale["history_fills"]),
         6: lambda: bench_startup.run_memory(hold_s=scale["hold_s"], days=scale["days"]),

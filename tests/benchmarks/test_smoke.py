@@ -14,7 +14,15 @@ import pytest
 pytest.importorskip("numpy")
 pytest.importorskip("sortedcontainers")
 
-from benchmarks import bench_book, bench_decision, bench_replay, bench_startup, bench_store, workload  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_book,
+    bench_decision,
+    bench_replay,
+    bench_startup,
+    bench_store,
+    bench_wire,
+    workload,
+)
 from benchmarks.run import main  # noqa: E402
 
 if not workload.gen_l2_path().is_file():
@@ -67,6 +75,16 @@ def test_decision_benchmark_keeps_the_book_in_sync_and_quotes(stream):
     assert all(f.value > 0 and f.baseline > 0 for f in section.figures)
 
 
+def test_wire_benchmark_gets_the_cancel_each_frame_forces():
+    section = bench_wire.run(n=6, warmup=2)
+    assert section.status == "ok", section.checks
+    checks = section.checks
+    assert checks["frames_sent"] == checks["frames"] == 8 and checks["missing"] == checks["wrong_request"] == 0
+    assert checks["book_in_sync"] and checks["bot_exit"] == 0
+    assert [f.key for f in section.figures] == ["wire.p50_us", "wire.p99_us"]
+    assert all(f.value > 0 and f.baseline > 0 and f.extra["samples"] == 6 for f in section.figures)
+
+
 def test_store_benchmark_commits_every_fill():
     section = bench_store.run(n=200)
     assert section.checks["all_fills_committed"]
@@ -92,6 +110,6 @@ def test_runner_writes_json_with_every_section(tmp_path, capsys):
     assert set(by_number[1]["figures"][0]) >= {"key", "value", "unit", "baseline", "baseline_label", "ratio",
                                                 "goal", "goal_met", "extra"}
     assert by_number[2]["status"] == "ok" and by_number[2]["checks"]["all_applied"]
-    assert by_number[3]["status"] == "not built" and "not built yet" in by_number[3]["note"]
+    assert by_number[3]["status"] == "ok" and by_number[3]["checks"]["every_frame_answered"]
     printed = capsys.readouterr().out
     assert "json.loads of the frame" in printed and "SortedDict" in printed
