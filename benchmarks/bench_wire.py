@@ -24,6 +24,7 @@ connect options) in a child process echoing each frame; time from `send_str` to 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import tempfile
 import time
@@ -183,13 +184,13 @@ async def _wire(n: int, workdir: Path) -> tuple[list[float], dict[str, Any]]:
         def quotes() -> dict[Side, Any]:
             return {o.side: o for o in exchange.open_orders(MARKET)}
 
-        for i in range(n):
+        for _ in range(n):
             if not quotes():  # both sides cancelled: the bot re-quotes after order_refresh_time
                 if not await _wait(lambda: len(quotes()) == 2 or bot.returncode is not None, 30.0):
                     raise RuntimeError("the bot did not quote within 30 s:\n" + "\n".join(lines[-20:]))
-                if bot.returncode is not None:
-                    raise RuntimeError(f"the bot exited {bot.returncode}:\n" + "\n".join(lines[-20:]))
                 await asyncio.sleep(SETTLE_S)  # its POST answers and user events land first
+            if bot.returncode is not None:
+                raise RuntimeError(f"the bot exited {bot.returncode}:\n" + "\n".join(lines[-20:]))
             live = quotes()
             # A cycle's net move is toward the side attacked second (the first frame moves the mid
             # by about spread - min/2, the second back across by about twice that): attack first
@@ -218,11 +219,11 @@ async def _wire(n: int, workdir: Path) -> tuple[list[float], dict[str, Any]]:
             if method != "DELETE" or f"origClientOrderId={order.client_id}" not in query:
                 wrong += 1  # the first request after the frame is not the cancel it forced
             samples.append(t_req - stamps[sent])
-            await _wait(lambda s=side: s not in quotes(), TIMEOUT_S)  # type: ignore[misc]
+            await _wait(lambda s=side: s not in quotes(), TIMEOUT_S)
             await asyncio.sleep(SETTLE_S)
     finally:
         if bot.returncode is None:
-            bot.send_signal(2)  # SIGINT: the bot's clean stop
+            bot.send_signal(signal.SIGINT)  # the bot's clean stop
             try:
                 await asyncio.wait_for(bot.wait(), 20.0)
             except TimeoutError:
