@@ -172,7 +172,9 @@ class BinanceWebSocket:
             if ack_id is not None:
                 deadline = min(deadline, ack_deadline)
             try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=max(0.0, deadline - now))
+                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every recv in a new task
+                async with asyncio.timeout(max(0.0, deadline - now)):
+                    raw = await ws.recv()
             except TimeoutError:
                 if ack_id is not None and self._clock.now() >= ack_deadline:
                     return f"no answer to SUBSCRIBE within {_SUBSCRIBE_TIMEOUT_S:g} s"

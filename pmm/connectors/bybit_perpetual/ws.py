@@ -209,7 +209,9 @@ class BybitWebSocket:
         while True:
             now = self._clock.now()
             try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=max(0.0, next_ping - now))
+                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every recv in a new task
+                async with asyncio.timeout(max(0.0, next_ping - now)):
+                    raw = await ws.recv()
             except TimeoutError:
                 now = self._clock.now()
                 if now - last_rx >= self._ping_interval_s + self._pong_timeout_s:
