@@ -4,9 +4,17 @@ Prices and sizes are Decimal at the boundary: reads return the (price, size) lev
 or a Decimal computed exactly from them (mid, VWAP). Inside, a price is an integer count of price
 units (10**-k, k the most decimal places seen so far in this book), so prices need not share a
 tick: the scale grows by itself, re-keying the book, when a finer price arrives. Sizes are turned
-into integer size units the same way, but only when a read adds them up (VWAP, price at depth), and
-then kept until the level changes. Integers compare, hash and multiply several times faster than
-Decimals: hashing a fresh Decimal alone costs more than converting it (benchmarks/README.md).
+into integer size units the same way (kept per level for the reads that add them up: VWAP, price at
+depth). Integers compare, hash and multiply several times faster than Decimals: hashing a fresh
+Decimal alone costs more than converting it (benchmarks/README.md).
+
+A delta's Decimals are fresh objects, so nothing about them is cached; but their text is cheap
+(str() of a Decimal costs a third of `as_integer_ratio`) and repeats: the same prices near the touch
+and the same sizes come back all the time. So a delta converts each price and size by one str() and
+one lookup in a bounded dict text -> integer, remembered from the first time that text was seen
+(str() determines the value exactly; the dicts are emptied when the scale they were computed at
+grows). Snapshots convert directly and leave those dicts alone (a synthetic market sends a snapshot
+every step and no deltas).
 
 Each side keeps its keys in an ascending list with the best level last (bids: +units, asks: -units),
 so changes near the touch move few list entries, and a dict key -> level. The mid is cached until
@@ -32,10 +40,14 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _TWO = Decimal(2)
 _BUY = Side.BUY
-_NO_BOUND = float("inf")
+# the bound when no cached read is to be invalidated: an int, as int-int comparisons are cheaper
+# than int-float ones; a key beyond it only clears the read cache once more than needed
+_NO_BOUND = 1 << 1000
+_ANY_KEY = float("-inf")  # bound of a read that any update may change (a side thinner than asked)
+_NO_MID = float("inf")
 _CACHE_MAX = 64  # distinct volumes remembered per book (the strategy asks for a few)
-_UNITS_MAX = 512  # converted level sizes kept per side
-_UNITS_SLACK = 48  # converted levels beyond which a lagging converted region is shrunk
+_PRICES_MAX = 2048  # price texts remembered per side (about 230 kB when full)
+_SIZES_MAX = 4096  # size texts remembered per book (about 460 kB when full)
 
 
 def _places(denominator: int) -> int | None:
@@ -78,16 +90,16 @@ class _Scale:
 
 
 class _BookSide:
-    __slots__ = ("sign", "keys", "levels", "units", "ubound", "reads", "bound")
+    __slots__ = ("sign", "keys", "levels", "units", "prices", "reads", "bound")
 
     def __init__(self, sign: int) -> None:
         self.sign = sign  # +1 bids, -1 asks: key = sign * price units, so the best key is last
         self.keys: list[int] = []  # ascending
         self.levels: dict[int, Level] = {}  # key -> (price, size) as given
-        # key -> size in size units, filled by the reads that add sizes up and dropped when the
-        # level changes: a level is converted when read, not on each of its many updates
+        # key -> size in size units: every level a delta set, others once a read needed them
+        # (a snapshot's levels are converted when read); always a subset of `levels`
         self.units: dict[int, int] = {}
-        self.ubound: float = _NO_BOUND  # <= every key in units: deeper updates skip the cache
+        self.prices: dict[str, int] = {}  # str(price) -> key, for the prices seen lately
         # results of reads that walk the side (VWAP, price at depth), valid while no update
         # reaches a key >= bound, the deepest level any of them used
         self.reads: dict[object, Decimal] = {}
@@ -96,22 +108,8 @@ class _BookSide:
     def clear(self) -> None:
         self.keys.clear()
         self.levels.clear()
-        self.forget_units()
-
-    def forget_units(self) -> None:
-        """Drop the converted sizes, and so the reads built on them (ubound <= bound must hold)."""
         self.units.clear()
-        self.ubound = _NO_BOUND
         self.forget_reads()
-
-    def convert(self, key: int, q: int) -> int:
-        """Remember level `key` holds `q` size units."""
-        if len(self.units) >= _UNITS_MAX:  # the walked region drifted far: start afresh
-            self.forget_units()
-        self.units[key] = q
-        if key < self.ubound:
-            self.ubound = key
-        return q
 
     def forget_reads(self) -> None:
         self.reads.clear()
@@ -123,20 +121,19 @@ class _BookSide:
         self.reads[what] = result
         if bound < self.bound:
             self.bound = bound
-            if bound < self.ubound:  # a read of a thin side: any new level changes it
-                self.ubound = bound
         return result
 
     def rescale(self, factor: int) -> None:
         self.keys = [k * factor for k in self.keys]
         self.levels = {k * factor: v for k, v in self.levels.items()}
-        self.units = {}
-        self.forget_units()
+        self.units = {k * factor: v for k, v in self.units.items()}
+        self.prices = {}
+        self.forget_reads()
 
 
 class OrderBook:
     __slots__ = ("market", "update_id", "ts", "last_trade_price", "_bids", "_asks", "_pscale", "_sscale",
-                 "_mid_bid", "_mid_ask", "_mid", "_volumes", "__dict__")
+                 "_sizes", "_mid_bid", "_mid_ask", "_mid", "_volumes", "__dict__")
 
     def __init__(self, market: str) -> None:
         self.market = market
@@ -144,8 +141,9 @@ class OrderBook:
         self._asks = _BookSide(-1)
         self._pscale = _Scale()
         self._sscale = _Scale()
-        self._mid_bid: float = _NO_BOUND  # the touch keys the cached mid was computed at
-        self._mid_ask: float = _NO_BOUND
+        self._sizes: dict[str, int] = {}  # str(size) -> size units, for the sizes seen lately
+        self._mid_bid: float = _NO_MID  # the touch keys the cached mid was computed at
+        self._mid_ask: float = _NO_MID
         self._mid: Decimal | None = None
         self._volumes: dict[Decimal, tuple[int, Decimal | None]] = {}  # see _volume
         self.update_id = 0
@@ -175,44 +173,43 @@ class OrderBook:
         self.ts = snapshot.ts
 
     def apply_delta(self, delta: BookDelta) -> None:
-        # The hot path: per level one Decimal -> int conversion (two near the touch), one or two
-        # dict operations, and a list insert or delete only when a level appears or goes.
-        pmults, smults = self._pscale.mults, self._sscale.mults
+        # The hot path. Per level: a price and a size seen lately are converted by one str() and
+        # one dict lookup each; then three dict operations, and a list insert or delete only when
+        # a level appears or goes.
+        sizes = self._sizes
         for side, levels in ((self._bids, delta.bids), (self._asks, delta.asks)):
             if not levels:
                 continue
-            keys, book, units, sign = side.keys, side.levels, side.units, side.sign
-            bound, ubound = side.bound, side.ubound
+            keys, book, units, prices, bound = side.keys, side.levels, side.units, side.prices, side.bound
             for level in levels:
-                n, d = level[0].as_integer_ratio()
+                price, size = level
                 try:
-                    key = n * pmults[d] * sign
-                except KeyError:  # a new denominator, maybe a finer price: both sides re-keyed
-                    key = self._key(side, level[0])
-                    pmults = self._pscale.mults
-                    keys, book, units = side.keys, side.levels, side.units
-                    bound, ubound = side.bound, side.ubound
-                if key >= ubound:  # among the levels the reads walk: keep its size converted
-                    if key >= bound:  # at or better than the deepest level a cached read used
-                        side.reads.clear()
-                        side.bound = bound = _NO_BOUND
-                    sn, sd = level[1].as_integer_ratio()
-                    m = smults.get(sd)
-                    if m is None or sn <= 0:
-                        units.pop(key, None)  # gone, or converted by the next read (finer size)
-                    else:
-                        units[key] = sn * m
-                if level[1] > _ZERO:
+                    key = prices[str(price)]
+                except KeyError:  # maybe a finer price: then both sides are re-keyed
+                    key = self._price_seen(side, price, str(price))
+                    keys, book, units, prices, bound = side.keys, side.levels, side.units, side.prices, side.bound
+                text = str(size)
+                q = sizes.get(text)
+                if q is None:  # maybe a finer size: then the converted sizes are dropped
+                    q = self._size_seen(size, text)
+                    sizes, units, bound = self._sizes, side.units, side.bound
+                if key >= bound:  # at or better than the deepest level a cached read used
+                    side.reads.clear()
+                    side.bound = bound = _NO_BOUND
+                if q > 0:
                     if key not in book:
                         insort(keys, key)
-                    book[key] = level if level.__class__ is tuple else _as_level(level)
+                    book[key] = level if level.__class__ is tuple else (price, size)
+                    units[key] = q
                 elif key in book:
                     del book[key]
+                    units.pop(key, None)
                     del keys[bisect_left(keys, key)]
         self.update_id = delta.update_id
         self.ts = delta.ts
 
     def _key(self, side: _BookSide, price: Decimal) -> int:
+        """The key of `price` on `side`; grows the price scale (re-keying the book) if needed."""
         n, d = price.as_integer_ratio()
         m = self._pscale.mults.get(d)
         if m is None:
@@ -221,17 +218,32 @@ class OrderBook:
                 factor = self._pscale.grow(d)
                 self._bids.rescale(factor)
                 self._asks.rescale(factor)
-                self._mid_bid = self._mid_ask = _NO_BOUND
+                self._mid_bid = self._mid_ask = _NO_MID
                 self._volumes.clear()  # their VWAP factors depend on the price scale
                 m = self._pscale.mults[d] = self._pscale.unit // d
         return n * m * side.sign
 
+    def _price_seen(self, side: _BookSide, price: Decimal, text: str) -> int:
+        """The key of `price` (`text` = str(price)) on `side`, remembered by its text."""
+        key = self._key(side, price)
+        _remember(side.prices, text, key, _PRICES_MAX)
+        return key
+
+    def _size_seen(self, size: Decimal, text: str) -> int:
+        """`size` (`text` = str(size)) in size units, remembered by its text; may grow the scale."""
+        n, d = size.as_integer_ratio()
+        q = n * (self._sscale.mults.get(d) or self._size_mult(d))
+        _remember(self._sizes, text, q, _SIZES_MAX)
+        return q
+
     def _size_mult(self, denominator: int) -> int:
         m = self._sscale.mult(denominator)
         if m is None:
-            self._sscale.grow(denominator)  # sizes are converted when read: drop the converted
-            self._bids.forget_units()
-            self._asks.forget_units()
+            self._sscale.grow(denominator)  # drop every size converted at the old scale
+            self._sizes.clear()
+            for side in (self._bids, self._asks):
+                side.units.clear()
+                side.forget_reads()
             self._volumes.clear()
             m = self._sscale.mults[denominator] = self._sscale.unit // denominator
         return m
@@ -239,7 +251,7 @@ class OrderBook:
     def clear(self) -> None:
         self._bids.clear()
         self._asks.clear()
-        self._mid_bid = self._mid_ask = _NO_BOUND
+        self._mid_bid = self._mid_ask = _NO_MID
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -310,7 +322,7 @@ class OrderBook:
         return found
 
     def _size_units(self, book_side: _BookSide, key: int) -> int | None:
-        """The level's size in size units (and cache it); None if the size scale had to grow."""
+        """The level's size in size units (and keep it); None if the size scale had to grow."""
         n, d = book_side.levels[key][1].as_integer_ratio()
         m = self._sscale.mults.get(d)
         if m is None:
@@ -318,7 +330,8 @@ class OrderBook:
             m = self._size_mult(d)
             if self._sscale.unit != unit:
                 return None
-        return book_side.convert(key, n * m)
+        q = book_side.units[key] = n * m
+        return q
 
     def price_at_depth(self, side: Side, volume: Decimal) -> Decimal | None:
         """Price of the first level where cumulative volume (best first) reaches `volume`.
@@ -346,7 +359,7 @@ class OrderBook:
             cumulative += q
             if cumulative >= want:
                 return book_side.remember(what, book_side.levels[key][0], key)
-        return book_side.remember(what, book_side.levels[keys[0]][0], -_NO_BOUND)
+        return book_side.remember(what, book_side.levels[keys[0]][0], _ANY_KEY)
 
     def vwap_for_volume(self, side: Side, volume: Decimal) -> Decimal | None:
         """Average price to take `volume` from `side` (BUY = the bids). None if too thin."""
@@ -357,20 +370,17 @@ class OrderBook:
         want, factor = self._volumes.get(volume) or self._volume(volume)
         if want <= 0:
             return _generic_vwap(self, side, volume)
-        units, book, smults = book_side.units, book_side.levels, self._sscale.mults
+        units = book_side.units
         remaining = want
         cost = 0  # sum of size units * key
         for key in reversed(book_side.keys):
-            q = units.get(key)
-            if q is None:
-                n, d = book[key][1].as_integer_ratio()
-                m = smults.get(d)
-                if m is None:
-                    q = self._size_units(book_side, key)
-                    if q is None:  # a finer size: start again at the new scale
-                        return self.vwap_for_volume(side, volume)
-                else:
-                    q = book_side.convert(key, n * m)
+            try:
+                q = units[key]
+            except KeyError:
+                converted = self._size_units(book_side, key)
+                if converted is None:  # a finer size: start again at the new scale
+                    return self.vwap_for_volume(side, volume)
+                q = converted
             if q < remaining:
                 cost += q * key
                 remaining -= q
@@ -382,13 +392,22 @@ class OrderBook:
                     result = Decimal(cost) * factor
                 else:
                     result = Decimal(cost).scaleb(-(self._pscale.places + self._sscale.places)) / volume
-                if len(units) > _UNITS_SLACK and book_side.ubound < key and len(units) > 4 * len(book_side.reads) + 16:
-                    # the converted region lags far behind the touch (the market moved away):
-                    # shrink it so updates there stop being converted
-                    book_side.forget_units()
-                    return self.vwap_for_volume(side, volume)
-                return book_side.remember(volume, result, key)
+                reads = book_side.reads
+                if len(reads) >= _CACHE_MAX:
+                    reads.clear()  # the bound stays: it is only ever too cautious
+                reads[volume] = result
+                if key < book_side.bound:
+                    book_side.bound = key
+                return result
         return None
+
+
+def _remember(seen: dict[str, int], text: str, value: int, limit: int) -> None:
+    """seen[text] = value, keeping `seen` under `limit` entries."""
+    if len(seen) >= limit:  # forget the older half (dicts keep insertion order)
+        for old in list(islice(seen, limit // 2)):
+            del seen[old]
+    seen[text] = value
 
 
 def _as_level(level: Iterable[Decimal]) -> Level:

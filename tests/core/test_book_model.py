@@ -8,10 +8,12 @@ so the book must re-key itself when a finer price arrives; sizes include zero an
 from __future__ import annotations
 
 from decimal import Decimal as D
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pmm.core import book as book_module
 from pmm.core.book import OrderBook
 from pmm.core.events import BookDelta, BookSnapshot
 from pmm.core.model import Side
@@ -100,6 +102,18 @@ def _check(book: OrderBook, model: NaiveBook) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(message, min_size=1, max_size=25))
 def test_book_matches_a_naive_model(messages):
+    _run_against_model(messages)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(message, min_size=1, max_size=25))
+def test_book_matches_a_naive_model_when_it_remembers_only_a_few_texts(messages):
+    # the remembered price and size texts are forgotten all the time
+    with mock.patch.object(book_module, "_PRICES_MAX", 2), mock.patch.object(book_module, "_SIZES_MAX", 3):
+        _run_against_model(messages)
+
+
+def _run_against_model(messages) -> None:
     book, model = OrderBook("X-Y"), NaiveBook()
     for n, (is_snapshot, bids, asks) in enumerate(messages):
         model.apply(bids, asks, snapshot=is_snapshot)
@@ -160,3 +174,45 @@ def test_many_distinct_volumes_do_not_grow_the_caches_without_bound():
         assert book.vwap_for_volume(Side.BUY, D(n) / 1000) == D("99")
         assert book.price_at_depth(Side.SELL, D(n)) == D("101")
     assert len(book._volumes) <= 64 and len(book._bids.reads) <= 64 and len(book._asks.reads) <= 64
+
+
+def _delta(n: int, bids, asks) -> BookDelta:
+    return BookDelta("X-Y", tuple(bids), tuple(asks), n, float(n), float(n))
+
+
+def test_texts_of_the_same_value_are_the_same_level_and_remembered_texts_survive_a_finer_scale():
+    book, model = OrderBook("X-Y"), NaiveBook()
+    messages = [
+        ([(D("100"), D("0.5")), (D("99"), D("1"))], [(D("101"), D("0.5"))]),
+        # the same prices and sizes written differently: the same levels
+        ([(D("100.0"), D("0.50")), (D("99E+0"), D("1.0"))], [(D("1.01E+2"), D("5E-1"))]),
+        # a finer size and a finer price: both scales grow after "0.5", "100", "101" were remembered
+        ([(D("98"), D("0.125"))], [(D("100.75"), D("0.5"))]),
+        # the remembered texts again, now at the finer scales
+        ([(D("100"), D("0.5")), (D("99"), D("0.5"))], [(D("101"), D("1.5")), (D("100.75"), D("0"))]),
+        # a price seen on the bids, now on the asks (each side remembers its own keys)
+        ([(D("99"), D("0"))], [(D("99"), D("2")), (D("101"), D("-1"))]),
+    ]
+    for n, (bids, asks) in enumerate(messages, start=2):
+        model.apply(bids, asks, snapshot=False)
+        book.apply_delta(_delta(n, bids, asks))
+        _check(book, model)
+    assert book.levels(Side.BUY) == [(D("100"), D("0.5")), (D("98"), D("0.125"))]
+
+
+def test_many_distinct_prices_and_sizes_keep_the_remembered_texts_bounded():
+    book, model = OrderBook("X-Y"), NaiveBook()
+    for n in range(3000):
+        # 3000 prices per side, 6000 sizes, each level replaced once and removed later
+        bids = [(D(10_000 + n) / 10, D(2 * n + 1) / 1000)]
+        asks = [(D(50_000 + n) / 10, D(2 * n + 2) / 1000)]
+        if n >= 20:
+            bids.append((D(10_000 + n - 20) / 10, D(0)))
+            asks.append((D(50_000 + n - 20) / 10, D("0.000")))
+        model.apply(bids, asks, snapshot=False)
+        book.apply_delta(_delta(n, bids, asks))
+        if n % 250 == 0:
+            _check(book, model)
+    _check(book, model)
+    assert len(book._sizes) <= 4096 and len(book._bids.prices) <= 2048 and len(book._asks.prices) <= 2048
+    assert len(book._bids.units) == len(book._bids.levels) == 20
