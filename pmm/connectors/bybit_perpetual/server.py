@@ -212,7 +212,7 @@ class BybitServer:
         async def serve(request: web.Request) -> web.StreamResponse:
             path = request.path
             await self._delay(path, "before")
-            failure = self.faults.take_failure(path)
+            failure = self.faults.take_failure(path, request.method)
             if failure is not None and not failure.execute:
                 return self._failure_response(failure)
             headers: dict[str, str] = {}
@@ -243,7 +243,7 @@ class BybitServer:
     def _websocket(self, kind: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
             await self._delay(request.path, "before")
-            failure = self.faults.take_failure(request.path)
+            failure = self.faults.take_failure(request.path, request.method)
             if failure is not None:
                 return self._failure_response(failure)
             return await self.hub.handle(request, kind)
