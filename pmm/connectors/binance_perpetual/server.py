@@ -8,7 +8,7 @@ simulated exchange (DESIGN.md §5), for end-to-end tests of Binance clients and 
     await server.stop()
 
 Composition (the only place that wires the parts):
-    SimDriver        server_driver.py   the sim's time: follows the clock; settles synchronous requests
+    SimDriver        common/sim_driver.py   the sim's time: follows the clock; settles synchronous requests
     RawParams, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, weights
     MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
     OrderDesk        server_orders.py   orders in Binance's terms, kept from the sim's private events
@@ -33,7 +33,6 @@ from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server_account import AccountHandlers
 from pmm.connectors.binance_perpetual.server_auth import Authenticator, RateLimiter, RawParams
 from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error
-from pmm.connectors.binance_perpetual.server_driver import SimDriver
 from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector, SkewedClock
 from pmm.connectors.binance_perpetual.server_market import MarketHandlers
 from pmm.connectors.binance_perpetual.server_options import ServerOptions
@@ -43,8 +42,11 @@ from pmm.connectors.binance_perpetual.server_streams import MarketStreams
 from pmm.connectors.binance_perpetual.server_countdown import CountdownCancelAll
 from pmm.connectors.binance_perpetual.server_trade import TradeHandlers
 from pmm.connectors.binance_perpetual.server_user import ListenKeys, UserStreams
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap, dumps, ms
+from pmm.connectors.binance_perpetual.server_wire import SymbolMap
 from pmm.connectors.binance_perpetual.server_ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.sim_driver import SimDriver
+from pmm.connectors.common.wire_json import dumps
 from pmm.core.clock import Clock, LiveClock
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimSettings
@@ -92,7 +94,7 @@ class BinanceServer:
         self.options = options if options is not None else ServerOptions()
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
-        self.driver = SimDriver(exchange, self.clock, self.options.tick_s)
+        self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Binance server")
         self.desk = OrderDesk()
         self.keys = ListenKeys(self.clock, self.options.listen_key_ttl_s, self._on_key_expired, self._on_key_closed)
         self.hub = StreamHub(self.options, self.clock, self.keys.is_active)

@@ -22,13 +22,12 @@ from pmm.connectors.binance_perpetual.server_wire import (
     SymbolMap,
     margin_type_lower,
     money,
-    ms,
-    plain,
     position_side_wire,
     side_wire,
     signed_amount,
     trade_number,
 )
+from pmm.connectors.common.numbers import ms, plain
 from pmm.core.clock import Clock
 from pmm.core.model import ZERO, Balance, Liquidity, MarginMode, Position, PositionMode, Side
 from pmm.sim.exchange import SimExchange

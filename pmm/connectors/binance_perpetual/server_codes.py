@@ -12,7 +12,7 @@ from typing import Final
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_wire import plain
+from pmm.connectors.common.numbers import plain
 
 
 class BinanceApiError(Exception):

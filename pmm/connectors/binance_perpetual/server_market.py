@@ -13,7 +13,8 @@ from pmm.connectors.binance_perpetual.server_auth import RawParams
 from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, missing
 from pmm.connectors.binance_perpetual.server_options import ServerOptions
 from pmm.connectors.binance_perpetual.server_streams import MarketStreams
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap, money, ms, plain
+from pmm.connectors.binance_perpetual.server_wire import SymbolMap, money
+from pmm.connectors.common.numbers import ms, plain
 from pmm.core.clock import Clock
 from pmm.core.model import Side
 from pmm.sim.exchange import SimExchange

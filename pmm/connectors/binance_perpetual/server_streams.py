@@ -22,7 +22,8 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server_faults import FaultInjector
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap, money, ms
+from pmm.connectors.binance_perpetual.server_wire import SymbolMap, money
+from pmm.connectors.common.numbers import ms
 from pmm.core.book import OrderBook
 from pmm.core.events import BookDelta, BookSnapshot, FundingInfoUpdated, Level, MarketEvent, Trade
 from pmm.core.model import FundingInfo, Side

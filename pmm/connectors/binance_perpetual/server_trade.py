@@ -19,19 +19,17 @@ from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server_auth import RawParams
 from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, invalid, missing, rejection_error
-from pmm.connectors.binance_perpetual.server_driver import SimDriver
 from pmm.connectors.binance_perpetual.server_faults import FaultInjector
 from pmm.connectors.binance_perpetual.server_market import int_param, symbol_param
 from pmm.connectors.binance_perpetual.server_orders import OrderDesk, OrderRecord, sim_order_type
 from pmm.connectors.binance_perpetual.server_wire import (
     SymbolMap,
-    ms,
-    parse_decimal,
-    plain,
     position_side_in,
     side_in,
     side_wire,
 )
+from pmm.connectors.common.numbers import ms, parse_decimal, plain
+from pmm.connectors.common.sim_driver import SimDriver
 from pmm.core.clock import Clock
 from pmm.core.model import ClientOrderId, OrderRequest, PositionAction, PositionMode, PositionSide, Side
 from pmm.sim.exchange import SimExchange

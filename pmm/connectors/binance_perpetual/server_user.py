@@ -29,12 +29,12 @@ from pmm.connectors.binance_perpetual.server_wire import (
     SymbolMap,
     margin_type_lower,
     money,
-    ms,
     position_side_wire,
     side_wire,
     signed_amount,
     trade_number,
 )
+from pmm.connectors.common.numbers import ms
 from pmm.core.clock import Clock
 from pmm.core.events import (
     AccountEvent,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +24,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server_options import ServerOptions
 from pmm.connectors.binance_perpetual.server_streams import Channel, parse_stream
-from pmm.connectors.binance_perpetual.server_wire import dumps
+from pmm.connectors.common.wire_json import dumps
+from pmm.connectors.common.ws_queue import QueuedSocket
 from pmm.core.clock import Clock
-
-log = logging.getLogger(__name__)
 
 WS_ROUTE_PATTERNS = tuple(
     f"{prefix}/{segment}{tail}"
@@ -66,55 +64,24 @@ def parse_ws_path(path: str, query: Mapping[str, str]) -> WsTarget | None:
     return WsTarget(route, combined, streams, tuple(keys), events)
 
 
-class WsClient:
+class WsClient(QueuedSocket):
     """One connection: its subscriptions, listenKeys and an outgoing queue drained by a task."""
 
     def __init__(self, ws: web.WebSocketResponse, transport: Any, target: WsTarget, opened: float, queue_max: int):
-        self.ws = ws
-        self.transport = transport
+        super().__init__(ws, transport, queue_max, name="Binance server")
         self.route = target.route
         self.combined = target.combined
         self.events = target.events
         self.opened = opened
         self.subscriptions: dict[str, Channel] = {}
         self.listen_keys: list[str] = []
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
-        self._queue_max = queue_max
-        self.closing = False
 
     @property
     def is_user(self) -> bool:
         return self.route == "private" or bool(self.listen_keys)
 
-    def send(self, text: str) -> None:
-        if self.closing:
-            return
-        if self._queue.qsize() >= self._queue_max:
-            log.warning("Binance server: a WebSocket client fell %d messages behind; dropping it", self._queue_max)
-            self.abort()
-            return
-        self._queue.put_nowait(text)
-
     def send_event(self, name: str, raw: str) -> None:
         self.send(f'{{"stream":{json.dumps(name)},"data":{raw}}}' if self.combined else raw)
-
-    def abort(self) -> None:
-        """Cut the TCP connection without a close frame (what a network drop looks like)."""
-        self.closing = True
-        if self.transport is not None:
-            self.transport.abort()
-        self._queue.put_nowait(None)
-
-    def finish(self) -> None:
-        self.closing = True
-        self._queue.put_nowait(None)
-
-    async def pump(self) -> None:
-        while (text := await self._queue.get()) is not None:
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
 
 
 class StreamHub:

@@ -48,10 +48,11 @@ from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
 from pmm.connectors.bybit_perpetual.server_topics import TopicParser
 from pmm.connectors.bybit_perpetual.server_trade import TradeHandlers
 from pmm.connectors.bybit_perpetual.server_views import AccountViews
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap, dumps
+from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
 from pmm.connectors.bybit_perpetual.server_ws import PRIVATE, PUBLIC, StreamHub
 from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.sim_driver import SimDriver
+from pmm.connectors.common.wire_json import dumps
 from pmm.core.clock import Clock, LiveClock
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimSettings

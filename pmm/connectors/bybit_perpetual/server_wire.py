@@ -3,19 +3,18 @@
 pmm names a market "BTC-USDT"; Bybit names the linear perpetual "BTCUSDT". `SymbolMap` is the one
 place that translates between them. Book prices and sizes go out on the market's tick/step grid
 (pmm.connectors.common.numbers.Grid); computed money with 8 decimals. Bybit sends timestamps in
-REST lists and private streams as strings of milliseconds, and numbers always as strings.
+REST lists and private streams as strings of milliseconds, and numbers always as strings. JSON is
+written by `common/wire_json.dumps`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.common.numbers import Grid, fixed, ms
-from pmm.core.model import PositionMode, PositionSide, Side, TradingRules
+from pmm.connectors.common.numbers import fixed, ms
+from pmm.connectors.common.symbols import ListedSymbols
+from pmm.core.model import PositionMode, PositionSide, Side
 
 ZERO = Decimal(0)
 _MONEY_PLACES = 8
@@ -31,46 +30,14 @@ def ms_text(ts: float) -> str:
     return str(ms(ts))
 
 
-def dumps(data: Any) -> str:
-    """Compact JSON; a Decimal that slipped through unformatted is a bug, not a float."""
-
-    def refuse(obj: Any) -> Any:
-        raise TypeError(f"{type(obj).__name__} is not JSON-ready: format it as a string first")
-
-    return json.dumps(data, separators=(",", ":"), default=refuse)
-
-
-class SymbolMap:
-    """pmm market <-> Bybit symbol, and each symbol's number grid. The only place that maps."""
-
-    def __init__(self, rules: Iterable[TradingRules]) -> None:
-        self._to_symbol: dict[str, str] = {}
-        self._to_market: dict[str, str] = {}
-        self._grids: dict[str, Grid] = {}
-        for rule in rules:
-            symbol = self.symbol_of(rule.market)
-            self._to_symbol[rule.market] = symbol
-            self._to_market[symbol] = rule.market
-            self._grids[symbol] = Grid(rule)
+class SymbolMap(ListedSymbols):
+    """pmm market <-> Bybit symbol, and each symbol's number grid. The only place that maps. Symbols
+    are looked up exactly as sent (uppercase only, as Bybit wants it)."""
 
     @staticmethod
     def symbol_of(market: str) -> str:
         """ "BTC-USDT" -> "BTCUSDT" (the Bybit linear perpetual's name)."""
         return market.replace("-", "").upper()
-
-    def symbol(self, market: str) -> str:
-        return self._to_symbol[market]
-
-    def market(self, symbol: str) -> str | None:
-        """The pmm market of a Bybit symbol, or None if the venue does not list it (uppercase only,
-        as Bybit wants it)."""
-        return self._to_market.get(symbol)
-
-    def grid(self, symbol: str) -> Grid:
-        return self._grids[symbol]
-
-    def symbols(self) -> list[str]:
-        return list(self._to_market)
 
 
 # --- enums ----------------------------------------------------------------------------------------

@@ -15,18 +15,20 @@ log = logging.getLogger(__name__)
 class QueuedSocket:
     """Send side of one server WebSocket (aiohttp); `abort()` cuts TCP without a close frame."""
 
-    def __init__(self, ws: web.WebSocketResponse, transport: Any, queue_max: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: Any, queue_max: int, *,
+                 name: str = "venue server") -> None:
         self.ws = ws
         self.transport = transport
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._queue_max = queue_max
+        self._name = name  # the server's name in log lines
         self.closing = False
 
     def send(self, text: str) -> None:
         if self.closing:
             return
         if self._queue.qsize() >= self._queue_max:
-            log.warning("venue server: a WebSocket client fell %d messages behind; dropping it", self._queue_max)
+            log.warning("%s: a WebSocket client fell %d messages behind; dropping it", self._name, self._queue_max)
             self.abort()
             return
         self._queue.put_nowait(text)
