@@ -16,15 +16,14 @@ Composition (the only place that wires the parts):
     UserStreams, ListenKeys  server_user.py   user data events and listenKeys
     StreamHub        server_ws.py       WebSocket paths, subscriptions, fan-out
     FaultInjector    server_faults.py   drops, gaps, error answers, delays, rejections, expiries
+    LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Awaitable, Callable
-from ipaddress import ip_address
 from typing import Any
 
 from aiohttp import web
@@ -46,8 +45,9 @@ from pmm.connectors.binance_perpetual.server_wire import SymbolMap
 from pmm.connectors.binance_perpetual.server_ws import WS_ROUTE_PATTERNS, StreamHub
 from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.sim_driver import SimDriver
+from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
 from pmm.connectors.common.wire_json import dumps
-from pmm.core.clock import Clock, LiveClock
+from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimSettings
 
@@ -72,25 +72,14 @@ def request_weight(method: str, path: str, params: RawParams) -> int:
     return c.WEIGHTS.get(key, c.SERVER_EXTRA_WEIGHTS.get(key, c.DEFAULT_WEIGHT))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class BinanceServer:
+class BinanceServer(LoopbackVenueServer):
     """Binance USD-M futures over a `SimExchange`, listening on loopback only (see module doc)."""
+
+    venue = "Binance"
 
     def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
                  port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
-        if not _is_loopback(host):
-            raise ValueError(f"The Binance simulator only listens on loopback (127.0.0.1), was asked for {host!r}.")
-        self.exchange = exchange
-        self.host, self.port = host, port
-        self.clock: Clock = clock if clock is not None else LiveClock()
+        super().__init__(exchange, host=host, port=port, clock=clock)
         self.options = options if options is not None else ServerOptions()
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
@@ -109,48 +98,13 @@ class BinanceServer:
             self.driver.on_tick(hook)
         self._auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
         self.limiter = RateLimiter(self.clock, self.options)
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task[None] | None = None
         self._next_prune = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self) -> int:
-        """Bind, bring the simulated market to now, start following the clock; returns the port."""
-        self.driver.advance()
-        app = web.Application(client_max_size=1 << 20)
-        self._add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        self._ticker = asyncio.create_task(self.driver.run(), name="binance-server-clock")
-        return self.port
-
     async def stop(self) -> None:
         self.countdown.close()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
-            self._ticker = None
-        await self.hub.close_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        await super().stop()
 
     # --- routing --------------------------------------------------------------------------------
 
@@ -246,21 +200,13 @@ class BinanceServer:
         return serve
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        await self._delay(request.path, "before")
-        failure = self.faults.take_failure(request.path, request.method)
-        if failure is not None:
-            return self._failure_response(failure)
-        return await self.hub.handle(request)
+        refusal = await self._refuse_upgrade(request)
+        return refusal if refusal is not None else await self.hub.handle(request)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         body = {"code": c.ErrorCode.NOT_FOUND, "msg": f"{request.method} {request.path} is not served by the pmm "
                                                       "Binance simulator."}
         return web.Response(status=404, text=dumps(body), content_type="application/json")
-
-    async def _delay(self, path: str, stage: str) -> None:
-        seconds = self.faults.latency(path, stage)  # type: ignore[arg-type]
-        if seconds > 0:
-            await asyncio.sleep(seconds)
 
     def _failure_response(self, failure: Failure) -> web.Response:
         if failure.code is not None:
@@ -300,12 +246,6 @@ async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_s
                         on_ready: Callable[[int], None], options: ServerOptions | None = None) -> None:
     """Run a Binance simulator over a new `SimExchange(settings)` until cancelled (the CLI's
     `pmm exchange-sim binance_perpetual`); `on_ready(port)` is called once it listens."""
-    exchange = SimExchange(settings)
-    server = BinanceServer(exchange, api_key=api_key, api_secret=api_secret, port=port, options=options)
-    try:
-        on_ready(await server.start())
-        await asyncio.Event().wait()
-    finally:
-        await server.stop()
-        exchange.close()
+    server = BinanceServer(SimExchange(settings), api_key=api_key, api_secret=api_secret, port=port, options=options)
+    await run_until_cancelled(server, on_ready)
 

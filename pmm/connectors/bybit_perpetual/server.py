@@ -19,15 +19,14 @@ Composition (the only place that wires the parts):
     DisconnectProtection   server_dcp.py   disconnected-cancel-all and the `dcp` topics
     StreamHub        server_ws.py       WebSocket ops, subscriptions, fan-out
     FaultInjector    server_faults.py   drops, gaps, restarts, error answers, delays, rejections
+    LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Awaitable, Callable
-from ipaddress import ip_address
 from typing import Any
 
 from aiohttp import web
@@ -52,8 +51,9 @@ from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
 from pmm.connectors.bybit_perpetual.server_ws import PRIVATE, PUBLIC, StreamHub
 from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.sim_driver import SimDriver
+from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
 from pmm.connectors.common.wire_json import dumps
-from pmm.core.clock import Clock, LiveClock
+from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimSettings
 
@@ -64,30 +64,19 @@ log = logging.getLogger(__name__)
 Handler = Callable[[RawRequest], Awaitable[dict[str, Any]]]
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def envelope(ret_code: int, ret_msg: str, result: dict[str, Any], now: float) -> dict[str, Any]:
     """Bybit's answer shape: `{retCode, retMsg, result, retExtInfo, time}`."""
     return {c.RET_CODE: ret_code, c.RET_MSG: ret_msg, c.RESULT: result, c.RET_EXT_INFO: {}, c.TIME: ms(now)}
 
 
-class BybitServer:
+class BybitServer(LoopbackVenueServer):
     """Bybit v5 linear perpetuals over a `SimExchange`, listening on loopback only (see module doc)."""
+
+    venue = "Bybit"
 
     def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
                  port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
-        if not _is_loopback(host):
-            raise ValueError(f"The Bybit simulator only listens on loopback (127.0.0.1), was asked for {host!r}.")
-        self.exchange = exchange
-        self.host, self.port = host, port
-        self.clock: Clock = clock if clock is not None else LiveClock()
+        super().__init__(exchange, host=host, port=port, clock=clock)
         self.options = options if options is not None else ServerOptions()
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
@@ -115,47 +104,8 @@ class BybitServer:
         for hook in (self.streams.on_tick, self.hub.on_tick, self.dcp.on_tick):
             self.driver.on_tick(hook)
         self._api_key = api_key
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task[None] | None = None
 
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    async def start(self) -> int:
-        """Bind, bring the simulated market to now, start following the clock; returns the port."""
-        self.driver.advance()
-        app = web.Application(client_max_size=1 << 20)
-        self._add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        self._ticker = asyncio.create_task(self.driver.run(), name="bybit-server-clock")
-        return self.port
-
-    async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
-            self._ticker = None
-        await self.hub.close_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        """The WebSocket base: clients append `/v5/public/linear` or `/v5/private`."""
-        return f"ws://{self.host}:{self.port}"
+    # --- URLs (`rest_url`, `ws_url`: LoopbackVenueServer) -----------------------------------------
 
     @property
     def public_ws_url(self) -> str:
@@ -243,11 +193,8 @@ class BybitServer:
 
     def _websocket(self, kind: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
-            await self._delay(request.path, "before")
-            failure = self.faults.take_failure(request.path, request.method)
-            if failure is not None:
-                return self._failure_response(failure)
-            return await self.hub.handle(request, kind)
+            refusal = await self._refuse_upgrade(request)
+            return refusal if refusal is not None else await self.hub.handle(request, kind)
 
         return serve
 
@@ -255,11 +202,6 @@ class BybitServer:
         msg = f"{request.method} {request.path} is not served by the pmm Bybit simulator (route not found)."
         body = envelope(R.ROUTE_NOT_FOUND, msg, {}, self.clock.now())
         return web.Response(status=c.HTTP_NOT_FOUND, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
-
-    async def _delay(self, path: str, stage: str) -> None:
-        seconds = self.faults.latency(path, stage)  # type: ignore[arg-type]
-        if seconds > 0:
-            await asyncio.sleep(seconds)
 
     def _failure_response(self, failure: Failure) -> web.Response:
         headers: dict[str, str] = {}
@@ -284,11 +226,5 @@ async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_s
                         on_ready: Callable[[int], None], options: ServerOptions | None = None) -> None:
     """Run a Bybit simulator over a new `SimExchange(settings)` until cancelled (the CLI's
     `pmm exchange-sim bybit_perpetual`); `on_ready(port)` is called once it listens."""
-    exchange = SimExchange(settings)
-    server = BybitServer(exchange, api_key=api_key, api_secret=api_secret, port=port, options=options)
-    try:
-        on_ready(await server.start())
-        await asyncio.Event().wait()
-    finally:
-        await server.stop()
-        exchange.close()
+    server = BybitServer(SimExchange(settings), api_key=api_key, api_secret=api_secret, port=port, options=options)
+    await run_until_cancelled(server, on_ready)
