@@ -1,7 +1,10 @@
 """The Binance USD-M REST client: signing, weight budget, back-off, bans, time sync, errors.
 
-One instance per base URL. Every reply that is not a 2xx becomes a `pmm.errors` class through the
-single table in `errors.py`. Behaviour the rest of the connector relies on:
+One instance per base URL, shared by the feed and the gateway. The session is
+`common/rest_session.py`'s, which also turns a request with no answer into `OrderOutcomeUnknown` on
+order calls (never a rejection) and `ExchangeUnavailable` elsewhere. Every reply that is not a 2xx
+becomes a `pmm.errors` class through the single table in `errors.py`. Behaviour the rest of the
+connector relies on:
 
 - weights are counted client-side from `constants.WEIGHTS` and corrected from the venue's
   `X-MBX-USED-WEIGHT-1M` header; a request that would pass 90% of the minute's budget waits for
@@ -10,8 +13,7 @@ single table in `errors.py`. Behaviour the rest of the connector relies on:
   `max_retries` times and never for longer than `max_retry_wait_s`;
 - a 418 (IP ban) stops every request, order placement included, until the ban ends, with an
   `ExchangeUnavailable` that says so (sending during a ban lengthens it);
-- a -1021 (timestamp outside recvWindow) re-measures the server clock once and retries;
-- a timeout or dropped connection on an order call is `OrderOutcomeUnknown`, never a rejection.
+- a -1021 (timestamp outside recvWindow) re-measures the server clock once and retries.
 """
 
 from __future__ import annotations
@@ -24,23 +26,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 from yarl import URL
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.auth import BinanceAuth, Params, encode_params
 from pmm.connectors.binance_perpetual.errors import RESYNC_TIME_CODES, translate
+from pmm.connectors.common.rest_session import SharedRestSession
+from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
-from pmm.errors import AuthError, ExchangeUnavailable, OrderOutcomeUnknown, RateLimited
+from pmm.errors import AuthError, ExchangeUnavailable, RateLimited
 
 log = logging.getLogger("pmm.binance.rest")
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def decode_json(text: str) -> Any:
-    """JSON with non-integer numbers as Decimal (Binance sends most numbers as strings anyway)."""
-    return json.loads(text, parse_float=Decimal)
+__all__ = ["BinanceRestClient", "Sleep", "decode_json"]  # decode_json (common/wire_json.py): benchmarks import it here
 
 
 def _error_body(text: str) -> tuple[int | None, str]:
@@ -64,21 +63,21 @@ def _retry_after(headers: Any) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-class BinanceRestClient:
+class BinanceRestClient(SharedRestSession):
     """Async REST client for one Binance base URL (`https://fapi.binance.com` or an override)."""
+
+    venue = "Binance"
 
     def __init__(self, base_url: str, *, clock: Clock, auth: BinanceAuth | None = None,
                  timeout_s: float = 10.0, max_retries: int = 3, max_retry_wait_s: float = 60.0,
                  weight_limit: int = c.REQUEST_WEIGHT_LIMIT_1M, sleep: Sleep = asyncio.sleep) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, timeout_s=timeout_s)
         self.auth = auth
         self._clock = clock
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._max_retries = max_retries
         self._max_retry_wait_s = max_retry_wait_s
         self._budget = int(Decimal(weight_limit) * c.WEIGHT_SAFETY_FRACTION)
         self._sleep = sleep
-        self._session: aiohttp.ClientSession | None = None
         self._minute = -1
         self.used_weight_1m = 0  # the venue's count when known, else ours
         self.order_count_10s = 0
@@ -87,36 +86,9 @@ class BinanceRestClient:
         self._paused_until = 0.0
         self.banned_until: float | None = None
         self.time_synced = False
-        self._users = 0
 
     def __repr__(self) -> str:
         return f"BinanceRestClient({self.base_url!r}, auth={self.auth!r})"
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def retain(self) -> None:
-        """A feed or gateway starts using this client (they share one weight budget)."""
-        self._users += 1
-
-    async def close_if_unused(self) -> None:
-        """Close the session if no feed or gateway holds it (e.g. after reads without start())."""
-        if self._users == 0:
-            await self.close()
-
-    async def release(self) -> None:
-        """The last user to stop closes the HTTP session."""
-        self._users = max(0, self._users - 1)
-        if self._users == 0:
-            await self.close()
 
     # --- public API -----------------------------------------------------------------------------
 
@@ -219,7 +191,6 @@ class BinanceRestClient:
         if security != "none" and self.auth is None:
             raise AuthError(f"{what} needs Binance API keys; set {c.API_KEY_ENV} and {c.API_SECRET_ENV}.")
         await self.start()
-        assert self._session is not None
         cost = weight if weight is not None else self._weight(method, path, params)
         is_placement = method == "POST" and path == c.ORDER_PATH
         resynced = False
@@ -237,20 +208,8 @@ class BinanceRestClient:
             # `encoded=True`: the bytes that were signed are the bytes that are sent.
             url = URL(f"{self.base_url}{path}{'?' + query if query else ''}", encoded=True)
             headers = self.auth.headers() if security != "none" and self.auth is not None else {}
-            try:
-                async with self._session.request(method, url, headers=headers) as resp:
-                    text = await resp.text()
-                    status, resp_headers = resp.status, resp.headers
-            except asyncio.CancelledError:
-                raise
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                reason = type(exc).__name__ if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-                if order_call:
-                    raise OrderOutcomeUnknown(
-                        f"{what}: no answer from Binance ({reason}); the order stays in flight until "
-                        "reconciliation settles it.") from None
-                raise ExchangeUnavailable(f"{what}: no answer from Binance at {self.base_url} ({reason}). "
-                                          "Check the network; pmm retries.") from None
+            status, text, resp_headers = await self._send(method, url, headers=headers, what=what,
+                                                          order_call=order_call)
             self._note_headers(resp_headers)
             if 200 <= status < 300:
                 return decode_json(text) if text else {}

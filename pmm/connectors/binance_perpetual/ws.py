@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.rest import decode_json
+from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
 from pmm.core.events import ConnectionChanged
 

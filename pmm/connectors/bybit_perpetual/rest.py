@@ -1,9 +1,10 @@
 """The Bybit v5 REST client: envelope, signing, rate limits, IP blocks, time sync, errors.
 
 One instance per base URL, shared by the feed and the gateway (they share the venue's limits as they
-share an account and an IP). Every reply is the `{retCode, retMsg, result, retExtInfo, time}`
-envelope; `result` is returned on retCode 0 and anything else becomes a `pmm.errors` class through
-the single table in `errors.py`. Behaviour the rest of the connector relies on:
+share an account and an IP; the session is `common/rest_session.py`'s). Every reply is the
+`{retCode, retMsg, result, retExtInfo, time}` envelope; `result` is returned on retCode 0 and
+anything else becomes a `pmm.errors` class through the single table in `errors.py`. Behaviour the
+rest of the connector relies on:
 
 - GET parameters go in the query string, POST parameters in a compact JSON body; the signature is
   computed over exactly those bytes and they are sent unchanged;
@@ -23,11 +24,9 @@ import asyncio
 import json
 import logging
 from collections.abc import Container, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
 from yarl import URL
 
 from pmm.connectors.bybit_perpetual import constants as c
@@ -38,6 +37,8 @@ from pmm.connectors.bybit_perpetual.errors import (
     translate,
 )
 from pmm.connectors.common.rate_limits import RateLimiter, Sleep
+from pmm.connectors.common.rest_session import SharedRestSession
+from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
 from pmm.errors import AuthError, ExchangeUnavailable, OrderOutcomeUnknown, RateLimited
 
@@ -46,11 +47,6 @@ log = logging.getLogger("pmm.bybit.rest")
 Query = Sequence[tuple[str, str]]
 
 _DEFAULT_RETRY_WAIT_S = 1.0  # a refusal without a reset header: per-second limits refill within 1 s
-
-
-def decode_json(text: str) -> Any:
-    """JSON with non-integer numbers as Decimal (Bybit sends money as strings anyway)."""
-    return json.loads(text, parse_float=Decimal)
 
 
 def encode_query(params: Query) -> str:
@@ -83,51 +79,24 @@ def _envelope(text: str) -> dict[str, Any] | None:
     return None
 
 
-class BybitRestClient:
+class BybitRestClient(SharedRestSession):
     """Async REST client for one Bybit base URL (`https://api.bybit.com` or an override)."""
+
+    venue = "Bybit"
 
     def __init__(self, base_url: str, *, clock: Clock, auth: BybitAuth | None = None, timeout_s: float = 10.0,
                  max_retries: int = 3, max_retry_wait_s: float = 5.0, sleep: Sleep = asyncio.sleep) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, timeout_s=timeout_s)
         self.auth = auth
         self._clock = clock
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._max_retries = max_retries
         self._max_retry_wait_s = max_retry_wait_s
         self._sleep = sleep
         self.limits = RateLimiter(clock, sleep, max_wait_s=max_retry_wait_s)
-        self._session: aiohttp.ClientSession | None = None
-        self._users = 0
         self.time_synced = False
 
     def __repr__(self) -> str:
         return f"BybitRestClient({self.base_url!r}, auth={self.auth!r})"
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def retain(self) -> None:
-        """A feed or gateway starts using this client."""
-        self._users += 1
-
-    async def close_if_unused(self) -> None:
-        """Close the session if no feed or gateway holds it (e.g. after reads without start())."""
-        if self._users == 0:
-            await self.close()
-
-    async def release(self) -> None:
-        """The last user to stop closes the HTTP session."""
-        self._users = max(0, self._users - 1)
-        if self._users == 0:
-            await self.close()
 
     # --- public API -----------------------------------------------------------------------------
 
@@ -197,7 +166,6 @@ class BybitRestClient:
             raise AuthError(f"{what} needs Bybit API keys: run `pmm connect {c.CONNECTOR_ID}` or set "
                             f"{c.API_KEY_ENV} and {c.API_SECRET_ENV}.")
         await self.start()
-        assert self._session is not None
         query = encode_query(params) if params else ""
         payload = encode_body(body) if body is not None else ""
         # `encoded=True`: the bytes that were signed are the bytes that are sent.
@@ -216,21 +184,9 @@ class BybitRestClient:
                 headers.update(self.auth.headers(query if method == "GET" else payload))
             if body is not None:
                 headers["Content-Type"] = c.CONTENT_TYPE_JSON
-            try:
-                async with self._session.request(method, url, data=payload.encode() if body is not None else None,
-                                                 headers=headers) as resp:
-                    text = await resp.text()
-                    status, resp_headers = resp.status, resp.headers
-            except asyncio.CancelledError:
-                raise
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                reason = type(exc).__name__ if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-                if order_call:
-                    raise OrderOutcomeUnknown(
-                        f"{what}: no answer from Bybit ({reason}); the order stays in flight until "
-                        "reconciliation settles it.") from None
-                raise ExchangeUnavailable(f"{what}: no answer from Bybit at {self.base_url} ({reason}). "
-                                          "Check the network; pmm retries.") from None
+            status, text, resp_headers = await self._send(
+                method, url, headers=headers, what=what, order_call=order_call,
+                data=payload.encode() if body is not None else None)
             self._note_limits(path, resp_headers)
             envelope = _envelope(text)
             code = envelope[c.RET_CODE] if envelope is not None else None

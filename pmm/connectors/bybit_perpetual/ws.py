@@ -30,9 +30,9 @@ from websockets.asyncio.client import ClientConnection
 from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
-from pmm.connectors.bybit_perpetual.rest import decode_json
 from pmm.connectors.common.backoff import Backoff
 from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
+from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
 
 log = logging.getLogger("pmm.bybit.ws")
