@@ -8,9 +8,10 @@ import pickle
 import pytest
 from test_client_fakes import API_KEY, API_SECRET, StepClock
 
-from pmm.connectors.binance_perpetual.auth import BinanceAuth, mask_key, sign
+from pmm.connectors.binance_perpetual.auth import BinanceAuth
 from pmm.connectors.binance_perpetual.build import build, credentials
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
+from pmm.connectors.common.credentials import mask_key, sign
 from pmm.errors import AuthError
 
 # reference/exchange_apis.md §A2: USD-M General Info, "SIGNED Endpoint Examples for POST /fapi/v1/order".

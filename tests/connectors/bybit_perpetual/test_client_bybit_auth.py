@@ -10,15 +10,10 @@ from types import SimpleNamespace
 import pytest
 from test_client_bybit_fakes import API_KEY, API_SECRET, StepClock
 
-from pmm.connectors.bybit_perpetual.auth import (
-    BybitAuth,
-    mask_key,
-    rest_sign_payload,
-    sign,
-    ws_sign_payload,
-)
+from pmm.connectors.bybit_perpetual.auth import BybitAuth, rest_sign_payload, ws_sign_payload
 from pmm.connectors.bybit_perpetual.build import build
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
+from pmm.connectors.common.credentials import mask_key, sign
 from pmm.errors import AuthError, ConfigError
 
 VECTOR_SECRET = "bybit-test-secret"  # reference §B2: locally computed vectors (the docs publish no secret)
