@@ -8,7 +8,8 @@ re-measure the server clock and retry once before raising the table's class.
 Outcome of order calls (place / cancel): a reply that says "I do not know what happened" (-1000,
 -1001, -1006, -1007, HTTP 408 and 5xx without a definite code, timeouts, dropped connections)
 becomes `OrderOutcomeUnknown`, so the engine keeps the order in flight until reconciliation.
-The same replies on other calls are `ExchangeUnavailable`.
+The same replies on other calls are `ExchangeUnavailable`. How a reply becomes an error is the same
+for every venue (`common/error_translation.py`); the codes, advice and ban message are Binance's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Final
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
+from pmm.connectors.common.error_translation import ErrorTranslator
 from pmm.errors import (
     AuthError,
     BelowMinNotional,
@@ -121,7 +123,7 @@ ALREADY_SET_CODES: Final = frozenset({E.NO_NEED_TO_CHANGE_MARGIN_TYPE, E.NO_NEED
 _ADVICE: Final[dict[type[PmmError], str]] = {
     AuthError: (f"Check the API key and secret in {c.API_KEY_ENV} / {c.API_SECRET_ENV}, the key's futures "
                 "permission and its IP whitelist."),
-    RateLimited: "pmm backs off and retries; lower the request rate if this repeats.",
+    RateLimited: "",  # Binance's rate-limit refusals carry no advice: pmm's back-off is automatic
     ExchangeUnavailable: "Binance is not serving this request right now; pmm retries or stops quoting.",
     VenueSetupError: "Close open orders and positions on that market or change the config, then start again.",
     ConfigError: "Check `market` in the config: it must be a Binance USD-M perpetual such as BTC-USDT.",
@@ -129,57 +131,25 @@ _ADVICE: Final[dict[type[PmmError], str]] = {
 }
 
 
-def _advice(cls: type[PmmError]) -> str:
-    for klass in cls.__mro__:
-        if klass in _ADVICE:
-            return _ADVICE[klass]  # type: ignore[index]
-    return ""
+def _ip_ban_message(what: str, retry_after: float | None) -> str:
+    wait = f" for {retry_after:g} s" if retry_after else ""
+    return (f"Binance banned this IP{wait} (HTTP 418) after too many requests: {what} was not sent. "
+            "Order placement is stopped until the ban ends; do not restart in a loop, it extends the ban.")
 
 
-def _build(cls: type[PmmError], message: str, code: int | None, retry_after: float | None) -> PmmError:
-    code_text = None if code is None else str(code)
-    if issubclass(cls, OrderError):
-        return cls(message, code_text)  # type: ignore[call-arg]
-    if issubclass(cls, RateLimited):
-        return cls(message, retry_after)  # type: ignore[call-arg]
-    advice = _advice(cls)
-    return cls(f"{message} {advice}".strip())
+_TRANSLATOR: Final = ErrorTranslator(
+    venue="Binance", code_name="code", table=ERROR_TABLE, unknown_outcome_codes=UNKNOWN_OUTCOME_CODES,
+    advice=_ADVICE, ip_block_status=c.HTTP_IP_BANNED, ip_block_message=_ip_ban_message,
+    unavailable_statuses={c.HTTP_WAF_LIMIT: ""})
 
 
 def translate(*, what: str, status: int, code: int | None, msg: str, order_call: bool,
               retry_after: float | None = None) -> PmmError:
-    """The pmm error for one failed Binance reply.
+    """The pmm error for one failed Binance reply (rules: `common/error_translation.py`).
 
     `what` names the request for the message ("place order pmm-1-2"), `status` is the HTTP status,
     `code`/`msg` come from the `{"code", "msg"}` body (None/"" when there was none). The message
     text is shown to the user but never decides the class.
     """
-    where = f"Binance refused {what}: {msg or 'no message'} (HTTP {status}"
-    where += f", code {code})." if code is not None else ")."
-    if status == c.HTTP_IP_BANNED:
-        wait = f" for {retry_after:g} s" if retry_after else ""
-        return ExchangeUnavailable(
-            f"Binance banned this IP{wait} (HTTP 418) after too many requests: {what} was not sent. "
-            "Order placement is stopped until the ban ends; do not restart in a loop, it extends the ban."
-        )
-    if code is not None and code in UNKNOWN_OUTCOME_CODES:
-        if order_call:
-            return OrderOutcomeUnknown(f"{where} The venue does not know whether it executed it. "
-                                       f"{_advice(OrderOutcomeUnknown)}")
-        return _build(ERROR_TABLE[code], where, code, retry_after)
-    if code is not None and code in ERROR_TABLE:
-        return _build(ERROR_TABLE[code], where, code, retry_after)
-    if status == c.HTTP_TOO_MANY_REQUESTS:
-        return RateLimited(where, retry_after)
-    if status == c.HTTP_UNAUTHORIZED:
-        return _build(AuthError, where, code, None)
-    if status == c.HTTP_BACKEND_TIMEOUT or status >= 500:
-        if order_call:
-            return OrderOutcomeUnknown(f"{where} {_advice(OrderOutcomeUnknown)}")
-        return _build(ExchangeUnavailable, where, code, None)
-    if status == c.HTTP_WAF_LIMIT:
-        return _build(ExchangeUnavailable, where, code, None)
-    # An unlisted 4xx code: the venue refused this request; for an order, drop the order.
-    if order_call:
-        return OrderError(where, None if code is None else str(code))
-    return _build(ExchangeUnavailable, where, code, None)
+    return _TRANSLATOR.translate(what=what, status=status, code=code, msg=msg, order_call=order_call,
+                                 retry_after=retry_after)

@@ -16,6 +16,9 @@ flight until reconciliation. The same replies on other calls are `ExchangeUnavai
 A post-only order that would cross is not refused by the REST call: Bybit accepts it and cancels
 it at once with `rejectReason` EC_PostOnlyWillTakeLiquidity (see `parse.py`), which becomes an
 `OrderRejected` event. `REJECT_REASONS` maps such reasons to the class a refusal would have had.
+
+How a reply becomes an error is the same for every venue (`common/error_translation.py`); the codes,
+advice and IP-block message are Bybit's.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Final
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.constants import RetCode as E
+from pmm.connectors.common.error_translation import ErrorTranslator
 from pmm.errors import (
     AuthError,
     BelowMinNotional,
@@ -153,19 +157,17 @@ _ADVICE: Final[dict[type[PmmError], str]] = {
 }
 
 
-def _advice(cls: type[PmmError]) -> str:
-    for klass in cls.__mro__:
-        if klass in _ADVICE:
-            return _ADVICE[klass]  # type: ignore[index]
-    return ""
+def _ip_block_message(what: str, retry_after: float | None) -> str:
+    return (f"Bybit refused {what} with HTTP 403: this IP passed the venue's request limit and is blocked "
+            f"for about {c.IP_BAN_S / 60:.0f} minutes. Order placement is stopped until then; do not restart "
+            "in a loop, it extends the block.")
 
 
-def _build(cls: type[PmmError], message: str, code: int | None, retry_after: float | None) -> PmmError:
-    if issubclass(cls, OrderError):
-        return cls(message, None if code is None else str(code))  # type: ignore[call-arg]
-    if issubclass(cls, RateLimited):
-        return cls(f"{message} {_advice(cls)}".strip(), retry_after)  # type: ignore[call-arg]
-    return cls(f"{message} {_advice(cls)}".strip())
+_TRANSLATOR: Final = ErrorTranslator(
+    venue="Bybit", code_name="retCode", table=ERROR_TABLE, unknown_outcome_codes=UNKNOWN_OUTCOME_CODES,
+    advice=_ADVICE, ip_block_status=c.HTTP_FORBIDDEN, ip_block_message=_ip_block_message,
+    unavailable_statuses={c.HTTP_NOT_FOUND: " Check `connector.rest_url` and that the account is a Unified "
+                                            "Trading Account."})
 
 
 def error_class(code: int) -> type[PmmError] | None:
@@ -175,38 +177,11 @@ def error_class(code: int) -> type[PmmError] | None:
 
 def translate(*, what: str, status: int, code: int | None, msg: str, order_call: bool,
               retry_after: float | None = None) -> PmmError:
-    """The pmm error for one failed Bybit reply.
+    """The pmm error for one failed Bybit reply (rules: `common/error_translation.py`).
 
     `what` names the request for the message ("place order pmm-1-2"), `status` is the HTTP status,
     `code` / `msg` the envelope's retCode / retMsg (None / "" when there was no envelope). The
     message text is shown to the user but never decides the class.
     """
-    where = f"Bybit refused {what}: {msg or 'no message'} (HTTP {status}"
-    where += f", retCode {code})." if code is not None else ")."
-    if status == c.HTTP_FORBIDDEN:
-        return ExchangeUnavailable(
-            f"Bybit refused {what} with HTTP 403: this IP passed the venue's request limit and is blocked "
-            f"for about {c.IP_BAN_S / 60:.0f} minutes. Order placement is stopped until then; do not restart "
-            "in a loop, it extends the block.")
-    if code is not None and code in UNKNOWN_OUTCOME_CODES:
-        if order_call:
-            return OrderOutcomeUnknown(f"{where} The venue does not know whether it executed it. "
-                                       f"{_advice(OrderOutcomeUnknown)}")
-        return _build(ERROR_TABLE[code], where, code, retry_after)
-    if code is not None and code in ERROR_TABLE:
-        return _build(ERROR_TABLE[code], where, code, retry_after)
-    if status == c.HTTP_TOO_MANY_REQUESTS:
-        return _build(RateLimited, where, code, retry_after)
-    if status == c.HTTP_UNAUTHORIZED:
-        return _build(AuthError, where, code, None)
-    if status == 408 or status >= 500:
-        if order_call:
-            return OrderOutcomeUnknown(f"{where} {_advice(OrderOutcomeUnknown)}")
-        return _build(ExchangeUnavailable, where, code, None)
-    if status == c.HTTP_NOT_FOUND:
-        return _build(ExchangeUnavailable, f"{where} Check `connector.rest_url` and that the account is a "
-                                            "Unified Trading Account.", code, None)
-    # An unlisted code: the venue refused this request; for an order, drop the order.
-    if order_call:
-        return OrderError(where, None if code is None else str(code))
-    return _build(ExchangeUnavailable, where, code, None)
+    return _TRANSLATOR.translate(what=what, status=status, code=code, msg=msg, order_call=order_call,
+                                 retry_after=retry_after)
