@@ -22,7 +22,7 @@ from collections import deque
 from enum import Enum
 
 from pmm.connectors.base import Emit
-from pmm.connectors.binance_perpetual.parse import DepthUpdate
+from pmm.connectors.binance_perpetual.parse_events import DepthUpdate
 from pmm.core.clock import Clock
 from pmm.core.events import BookResyncRequired, BookSnapshot
 

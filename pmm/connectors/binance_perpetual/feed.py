@@ -23,13 +23,11 @@ from pmm.connectors.binance_perpetual.parse import (
     BAD_PAYLOAD,
     SymbolMap,
     parse_depth_snapshot,
-    parse_depth_update,
-    parse_mark_price,
     parse_premium_index,
-    parse_trade,
     parse_trading_rules,
     to_symbol,
 )
+from pmm.connectors.binance_perpetual.parse_events import parse_depth_update, parse_mark_price, parse_trade
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
 from pmm.connectors.binance_perpetual.ws import BinanceWebSocket
 from pmm.core.clock import Clock

@@ -28,15 +28,17 @@ from pmm.connectors.binance_perpetual.parse import (
     BAD_PAYLOAD,
     SymbolMap,
     parse_account_balances,
-    parse_account_update,
-    parse_balance_events,
     parse_commission_rate,
     parse_funding_income,
     parse_funding_rates,
     parse_open_orders,
-    parse_order_trade_update,
     parse_position_risk,
     parse_user_trades,
+)
+from pmm.connectors.binance_perpetual.parse_events import (
+    parse_account_update,
+    parse_balance_events,
+    parse_order_trade_update,
 )
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
 from pmm.connectors.binance_perpetual.user_stream import UserStream

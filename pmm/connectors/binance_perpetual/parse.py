@@ -8,31 +8,23 @@ fall back to the closest meaning with a warning.
 
 Market names: pmm's "BTC-USDT" is Binance's "BTCUSDT"; `to_symbol` / `SymbolMap` are the one place
 that converts.
+
+This module reads REST answers (and the primitives both read with); WebSocket events, market and
+user data, are read in `parse_events.py`. What is the same for every venue (`dec`, book levels, `UnmappedValue`,
+`BAD_PAYLOAD`) is `common/payloads.py`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.core.events import (
-    BalanceUpdated,
-    BookDelta,
-    BookSnapshot,
-    Event,
-    FundingInfoUpdated,
-    Level,
-    OrderAccepted,
-    OrderCancelled,
-    OrderFilled,
-    OrderRejected,
-    PositionUpdated,
-    Trade,
-)
+from pmm.connectors.common.payloads import BAD_PAYLOAD as BAD_PAYLOAD  # callers' catch-all, re-exported
+from pmm.connectors.common.payloads import MarketOf, Payload, UnmappedValue, book_levels, dec
+from pmm.connectors.common.symbols import MarketSymbols
+from pmm.core.events import BookSnapshot, FundingInfoUpdated
 from pmm.core.model import (
     ZERO,
     Balance,
@@ -56,34 +48,8 @@ from pmm.errors import ConfigError
 
 log = logging.getLogger("pmm.binance.parse")
 
-Payload = Mapping[str, Any]
-
-
-class UnmappedValue(ValueError):
-    """A venue value pmm cannot interpret safely (order status, side, position side)."""
-
-
-# What reading a malformed payload raises. Callers drop the message, count and log it, and resync
-# what it concerns (the order book, or the account) instead of guessing.
-BAD_PAYLOAD = (UnmappedValue, KeyError, IndexError, ValueError, TypeError, AttributeError, ArithmeticError)
-
 
 # --- primitives -----------------------------------------------------------------------------------
-
-
-def dec(value: object) -> Decimal:
-    """Decimal from a payload value: strings (and exact ints) only, never floats; finite only."""
-    if isinstance(value, str):
-        number = Decimal(value)
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        number = Decimal(value)
-    else:
-        raise TypeError(f"expected a decimal string, got {type(value).__name__} {value!r}")
-    if not number.is_finite():  # "NaN" and "Infinity" parse, but are no price or size
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
 
 
 def ms_to_s(value: object) -> float:
@@ -95,35 +61,14 @@ def to_symbol(market: str) -> str:
     return market.replace("-", "").upper()
 
 
-class SymbolMap:
+class SymbolMap(MarketSymbols):
     """Binance symbol -> pmm market, for the markets in use (else split on a known quote asset)."""
 
-    def __init__(self, markets: Iterable[str] = ()) -> None:
-        self._markets: dict[str, str] = {}
-        for market in markets:
-            self.add(market)
-
-    def add(self, market: str) -> str:
-        symbol = to_symbol(market)
-        self._markets[symbol] = market
-        return symbol
-
-    def market(self, symbol: str) -> str:
-        known = self._markets.get(symbol)
-        if known is not None:
-            return known
-        for quote in c.QUOTE_ASSETS:
-            if symbol.endswith(quote) and len(symbol) > len(quote):
-                return f"{symbol[:-len(quote)]}-{quote}"
-        return symbol
-
-    __call__ = market
+    quote_assets = c.QUOTE_ASSETS
+    to_symbol = staticmethod(to_symbol)
 
 
-MarketOf = Callable[[str], str]
-
-
-def _side(value: str) -> Side:
+def side_of(value: str) -> Side:
     if value == c.SIDE_BUY:
         return Side.BUY
     if value == c.SIDE_SELL:
@@ -131,7 +76,7 @@ def _side(value: str) -> Side:
     raise UnmappedValue(f"unknown Binance order side {value!r}")
 
 
-def _position_side(value: str) -> PositionSide:
+def position_side_of(value: str) -> PositionSide:
     match value:
         case c.POSITION_SIDE_BOTH:
             return PositionSide.BOTH
@@ -152,7 +97,7 @@ _STATUSES: dict[str, OrderStatus] = {
 }
 
 
-def _status(value: str) -> OrderStatus:
+def status_of(value: str) -> OrderStatus:
     status = _STATUSES.get(value)
     if status is None:
         raise UnmappedValue(f"unknown Binance order status {value!r}")
@@ -170,7 +115,7 @@ def order_type_of(binance_type: str, time_in_force: str) -> OrderType:
     return OrderType.MARKET if binance_type.endswith(c.ORDER_TYPE_MARKET) else OrderType.LIMIT
 
 
-def _margin_mode(value: str | None, default: MarginMode = MarginMode.CROSS) -> MarginMode:
+def margin_mode_of(value: str | None, default: MarginMode = MarginMode.CROSS) -> MarginMode:
     if value is None:
         return default
     lowered = value.lower()
@@ -182,12 +127,21 @@ def _margin_mode(value: str | None, default: MarginMode = MarginMode.CROSS) -> M
     return default
 
 
-def _levels(rows: Iterable[Iterable[Any]]) -> tuple[Level, ...]:
-    levels = tuple((dec(price), dec(size)) for price, size in rows)
-    for price, size in levels:
-        if price <= 0 or size < 0:
-            raise ValueError(f"impossible order book level: price {price}, size {size}")
-    return levels
+def positions_for_row(market: str, position_side: PositionSide, signed_amount: Decimal,
+                      build: Callable[[PositionSide, Decimal], Position]) -> list[tuple[PositionSide, Position | None]]:
+    """One venue row -> pmm's (side, position or None) pairs.
+
+    One-way rows (BOTH) carry a signed amount: positive is LONG, negative SHORT, and the other side
+    is reported closed so a flip from long to short leaves no stale long behind. Zero closes both.
+    """
+    if position_side is PositionSide.BOTH:
+        if signed_amount > 0:
+            return [(PositionSide.LONG, build(PositionSide.LONG, signed_amount)), (PositionSide.SHORT, None)]
+        if signed_amount < 0:
+            return [(PositionSide.SHORT, build(PositionSide.SHORT, -signed_amount)), (PositionSide.LONG, None)]
+        return [(PositionSide.LONG, None), (PositionSide.SHORT, None)]
+    amount = abs(signed_amount)
+    return [(position_side, build(position_side, amount) if amount != 0 else None)]
 
 
 # --- market data ----------------------------------------------------------------------------------
@@ -223,42 +177,8 @@ def parse_trading_rules(exchange_info: Payload, market: str) -> TradingRules:
 
 def parse_depth_snapshot(payload: Payload, market: str, recv_ts: float) -> BookSnapshot:
     ts = ms_to_s(payload.get("T") or payload.get("E") or 0) or recv_ts
-    return BookSnapshot(market, _levels(payload["bids"]), _levels(payload["asks"]),
+    return BookSnapshot(market, book_levels(payload["bids"]), book_levels(payload["asks"]),
                         int(payload["lastUpdateId"]), ts, recv_ts)
-
-
-@dataclass(frozen=True, slots=True)
-class DepthUpdate:
-    """A diff-depth event with the sequence numbers the book sync checks."""
-
-    first_id: int  # U
-    final_id: int  # u
-    prev_final_id: int  # pu
-    delta: BookDelta
-
-
-def parse_depth_update(payload: Payload, market: str, recv_ts: float) -> DepthUpdate:
-    first_id, final_id, prev_final_id = int(payload["U"]), int(payload["u"]), int(payload["pu"])
-    if not prev_final_id < first_id <= final_id:  # an event covers U..u, after the previous event's u
-        raise ValueError(f"inconsistent depth update ids U={first_id} u={final_id} pu={prev_final_id}")
-    ts = ms_to_s(payload.get("T") or payload["E"])
-    delta = BookDelta(market, _levels(payload.get("b", ())), _levels(payload.get("a", ())), final_id, ts, recv_ts)
-    return DepthUpdate(first_id, final_id, prev_final_id, delta)
-
-
-def parse_trade(payload: Payload, market: str, recv_ts: float) -> Trade:
-    """`aggTrade` (id `a`) or `trade` (id `t`). `m`: the buyer was the maker, so the seller took."""
-    trade_id = payload["a"] if payload.get("e") == c.EVENT_AGG_TRADE else payload["t"]
-    aggressor = Side.SELL if payload["m"] else Side.BUY
-    return Trade(market, TradeId(str(trade_id)), dec(payload["p"]), dec(payload["q"]), aggressor,
-                 ms_to_s(payload["T"]), recv_ts)
-
-
-def parse_mark_price(payload: Payload, market: str, recv_ts: float) -> FundingInfoUpdated:
-    """`markPriceUpdate`: p mark, i index, r funding rate, T next funding time (ms)."""
-    info = FundingInfo(market, dec(payload["p"]), dec(payload["i"]), dec(payload["r"]), ms_to_s(payload["T"]),
-                       c.DEFAULT_FUNDING_INTERVAL_S)
-    return FundingInfoUpdated(info, ms_to_s(payload["E"]), recv_ts)
 
 
 def parse_premium_index(payload: Payload, market: str, recv_ts: float) -> FundingInfoUpdated:
@@ -266,129 +186,6 @@ def parse_premium_index(payload: Payload, market: str, recv_ts: float) -> Fundin
                        dec(payload["lastFundingRate"]), ms_to_s(payload["nextFundingTime"]),
                        c.DEFAULT_FUNDING_INTERVAL_S)
     return FundingInfoUpdated(info, ms_to_s(payload.get("time") or 0) or recv_ts, recv_ts)
-
-
-# --- user data stream -----------------------------------------------------------------------------
-
-
-def parse_order_trade_update(payload: Payload, market_of: MarketOf, recv_ts: float) -> list[Event]:
-    """ORDER_TRADE_UPDATE -> OrderAccepted / OrderFilled / OrderCancelled / OrderRejected.
-
-    A post-only (GTX) order that would have crossed is accepted and then EXPIRED by Binance with
-    nothing filled: that is a rejection (code -5022), not a cancel.
-    """
-    o = payload["o"]
-    client_id, exchange_id = ClientOrderId(str(o["c"])), ExchangeOrderId(str(o["i"]))
-    market = market_of(o["s"])
-    side = _side(o["S"])
-    status = _status(o["X"])
-    execution = o["x"]
-    ts = ms_to_s(payload.get("E") or o["T"])
-    match execution:
-        case c.EXEC_NEW:
-            return [OrderAccepted(client_id, exchange_id, market, ts, recv_ts)]
-        case c.EXEC_TRADE | c.EXEC_CALCULATED:
-            amount = dec(o["l"])
-            commission = dec(o.get("n") or "0")
-            return [OrderFilled(
-                client_id=client_id, exchange_id=exchange_id, trade_id=TradeId(str(o["t"])), market=market,
-                side=side, order_type=order_type_of(o["o"], o.get("f", "")), price=dec(o["L"]), amount=amount,
-                remaining=dec(o["q"]) - dec(o["z"]), fee=commission,
-                fee_asset=str(o.get("N") or market.split("-")[-1]),
-                liquidity=Liquidity.MAKER if o.get("m") else Liquidity.TAKER,
-                position_side=_position_side(o.get("ps", c.POSITION_SIDE_BOTH)),
-                realized_pnl=dec(o.get("rp") or "0"), ts=ms_to_s(o["T"]), recv_ts=recv_ts)]
-        case c.EXEC_CANCELED:
-            return [OrderCancelled(client_id, exchange_id, market, ts, recv_ts)]
-        case c.EXEC_EXPIRED:
-            if o.get("f") == c.TIF_GTX and status is OrderStatus.CANCELLED and dec(o["z"]) == 0:
-                return [OrderRejected(client_id, market, "post-only order would have crossed the book",
-                                      str(int(c.ErrorCode.GTX_ORDER_REJECT)), ts, recv_ts)]
-            return [OrderCancelled(client_id, exchange_id, market, ts, recv_ts)]
-        case c.EXEC_AMENDMENT:
-            return []  # pmm never amends orders; nothing to track
-    raise UnmappedValue(f"unknown Binance execution type {execution!r} for order {client_id}")
-
-
-@dataclass(frozen=True, slots=True)
-class WalletBalance:
-    """One `B` row of ACCOUNT_UPDATE: wallet balance, cross wallet balance, change (excl. PnL/fees)."""
-
-    asset: str
-    wallet: Decimal
-    cross_wallet: Decimal
-    change: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class AccountUpdate:
-    reason: str  # `m`: ORDER, FUNDING_FEE, DEPOSIT, ...
-    balances: tuple[WalletBalance, ...]
-    positions: tuple[PositionUpdated, ...]
-    ts: float
-
-    @property
-    def is_funding_fee(self) -> bool:
-        return self.reason == c.ACCOUNT_UPDATE_REASON_FUNDING_FEE
-
-
-def _positions_for_row(market: str, position_side: PositionSide, signed_amount: Decimal,
-                       build: Callable[[PositionSide, Decimal], Position]) -> list[tuple[PositionSide, Position | None]]:
-    """One venue row -> pmm's (side, position or None) pairs.
-
-    One-way rows (BOTH) carry a signed amount: positive is LONG, negative SHORT, and the other side
-    is reported closed so a flip from long to short leaves no stale long behind. Zero closes both.
-    """
-    if position_side is PositionSide.BOTH:
-        if signed_amount > 0:
-            return [(PositionSide.LONG, build(PositionSide.LONG, signed_amount)), (PositionSide.SHORT, None)]
-        if signed_amount < 0:
-            return [(PositionSide.SHORT, build(PositionSide.SHORT, -signed_amount)), (PositionSide.LONG, None)]
-        return [(PositionSide.LONG, None), (PositionSide.SHORT, None)]
-    amount = abs(signed_amount)
-    return [(position_side, build(position_side, amount) if amount != 0 else None)]
-
-
-def parse_account_update(payload: Payload, market_of: MarketOf, recv_ts: float,
-                         leverage_of: Callable[[str], int]) -> AccountUpdate:
-    """ACCOUNT_UPDATE -> wallet balances and PositionUpdated events (FUNDING_FEE carries no P for cross)."""
-    a = payload["a"]
-    ts = ms_to_s(payload.get("T") or payload["E"])
-    balances = tuple(WalletBalance(str(b["a"]), dec(b["wb"]), dec(b.get("cw") or b["wb"]), dec(b.get("bc") or "0"))
-                     for b in a.get("B", ()))
-    updates: list[PositionUpdated] = []
-    for p in a.get("P", ()):
-        market = market_of(p["s"])
-        mode = _margin_mode(p.get("mt"))
-
-        def build(side: PositionSide, amount: Decimal, p: Payload = p, market: str = market,
-                  mode: MarginMode = mode) -> Position:
-            return Position(market, side, amount, dec(p["ep"]), leverage_of(market), mode,
-                            unrealized_pnl=dec(p.get("up") or "0"),
-                            margin=dec(p.get("iw") or "0") if mode is MarginMode.ISOLATED else ZERO)
-
-        for side, position in _positions_for_row(market, _position_side(p["ps"]), dec(p["pa"]), build):
-            updates.append(PositionUpdated(market, side, position, ts, recv_ts))
-    return AccountUpdate(a.get("m", ""), balances, tuple(updates), ts)
-
-
-def balance_from_wallet(wallet: WalletBalance, previous: Balance | None) -> Balance:
-    """A Balance from an ACCOUNT_UPDATE row, which lacks the available balance.
-
-    The wallet's change is applied to the last known available balance (the gateway trues it up
-    from the account endpoint right after); with no history, the cross wallet balance stands in.
-    """
-    if previous is None:
-        return Balance(wallet.asset, wallet.wallet, wallet.cross_wallet)
-    available = previous.available + (wallet.wallet - previous.total)
-    return Balance(wallet.asset, wallet.wallet, max(ZERO, available), previous.margin_in_use,
-                   previous.unrealized_pnl)
-
-
-def parse_balance_events(update: AccountUpdate, previous: Mapping[str, Balance],
-                         recv_ts: float) -> list[BalanceUpdated]:
-    return [BalanceUpdated(balance_from_wallet(w, previous.get(w.asset)), update.ts, recv_ts)
-            for w in update.balances]
 
 
 # --- REST reads -----------------------------------------------------------------------------------
@@ -418,7 +215,7 @@ def parse_position_risk(rows: Iterable[Payload], market_of: MarketOf,
             leverage = max(1, int((notional / initial).to_integral_value())) if initial else 1
         isolated_wallet = dec(row.get("isolatedWallet") or "0")
         fallback = (margin_hint or {}).get(market) or (MarginMode.ISOLATED if isolated_wallet else MarginMode.CROSS)
-        mode = _margin_mode(row.get("marginType"), fallback) if "marginType" in row else fallback
+        mode = margin_mode_of(row.get("marginType"), fallback) if "marginType" in row else fallback
         liquidation = dec(row.get("liquidationPrice") or "0")
         margin = dec(row.get("isolatedMargin") or "0") if mode is MarginMode.ISOLATED else \
             dec(row.get("positionInitialMargin") or row.get("initialMargin") or "0")
@@ -431,7 +228,7 @@ def parse_position_risk(rows: Iterable[Payload], market_of: MarketOf,
                             liquidation_price=liquidation or None,
                             mark_price=dec(row["markPrice"]) if row.get("markPrice") else None, margin=margin)
 
-        for _, position in _positions_for_row(market, _position_side(row["positionSide"]), signed_amount, build):
+        for _, position in positions_for_row(market, position_side_of(row["positionSide"]), signed_amount, build):
             if position is not None:
                 out.append(position)
     return out
@@ -455,10 +252,10 @@ def parse_order_report(row: Payload, market_of: MarketOf) -> OrderReport:
     price = dec(row.get("price") or "0")
     return OrderReport(
         client_id=ClientOrderId(str(row["clientOrderId"])), exchange_id=ExchangeOrderId(str(row["orderId"])),
-        market=market_of(row["symbol"]), side=_side(row["side"]), order_type=order_type,
+        market=market_of(row["symbol"]), side=side_of(row["side"]), order_type=order_type,
         price=price if price != 0 else None, amount=dec(row["origQty"]), filled=dec(row["executedQty"]),
-        status=_status(row["status"]), reduce_only=bool(row.get("reduceOnly", False)),
-        position_side=_position_side(row.get("positionSide", c.POSITION_SIDE_BOTH)),
+        status=status_of(row["status"]), reduce_only=bool(row.get("reduceOnly", False)),
+        position_side=position_side_of(row.get("positionSide", c.POSITION_SIDE_BOTH)),
         created_ts=ms_to_s(row.get("time") or row.get("updateTime") or 0))
 
 
@@ -471,10 +268,10 @@ def parse_user_trades(rows: Iterable[Payload], market_of: MarketOf,
     """userTrades -> fills. The rows carry no client order id: `client_id_of(orderId)` supplies it."""
     return [FillReport(
         trade_id=TradeId(str(r["id"])), client_id=client_id_of(str(r["orderId"])),
-        exchange_id=ExchangeOrderId(str(r["orderId"])), market=market_of(r["symbol"]), side=_side(r["side"]),
+        exchange_id=ExchangeOrderId(str(r["orderId"])), market=market_of(r["symbol"]), side=side_of(r["side"]),
         price=dec(r["price"]), amount=dec(r["qty"]), fee=dec(r["commission"]), fee_asset=str(r["commissionAsset"]),
         liquidity=Liquidity.MAKER if r["maker"] else Liquidity.TAKER,
-        position_side=_position_side(r.get("positionSide", c.POSITION_SIDE_BOTH)),
+        position_side=position_side_of(r.get("positionSide", c.POSITION_SIDE_BOTH)),
         realized_pnl=dec(r.get("realizedPnl") or "0"), ts=ms_to_s(r["time"])) for r in rows]
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from pmm.connectors.base import Emit
-from pmm.connectors.bybit_perpetual.parse import OrderbookFrame
+from pmm.connectors.bybit_perpetual.parse_events import OrderbookFrame
 from pmm.core.clock import Clock
 from pmm.core.events import BookResyncRequired
 

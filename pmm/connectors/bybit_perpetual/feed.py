@@ -24,16 +24,14 @@ from pmm.connectors.bybit_perpetual.book import BookSync
 from pmm.connectors.bybit_perpetual.parse import (
     BAD_PAYLOAD,
     SymbolMap,
-    merge_ticker,
     ms_to_s,
     parse_funding_interval_s,
-    parse_orderbook,
-    parse_public_trades,
     parse_rest_ticker,
     parse_ticker,
     parse_trading_rules,
     to_symbol,
 )
+from pmm.connectors.bybit_perpetual.parse_events import merge_ticker, parse_orderbook, parse_public_trades
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.connectors.bybit_perpetual.ws import BybitWebSocket, Sleep
 from pmm.core.clock import Clock

@@ -42,12 +42,14 @@ from pmm.connectors.bybit_perpetual.parse import (
     parse_fill_reports,
     parse_funding_settlements,
     parse_open_orders,
-    parse_order_update,
-    parse_position_update,
     parse_positions,
     parse_wallet_balances,
-    parse_wallet_update,
     position_side_of_idx,
+)
+from pmm.connectors.bybit_perpetual.parse_events import (
+    parse_order_update,
+    parse_position_update,
+    parse_wallet_update,
 )
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.connectors.bybit_perpetual.user_stream import LiveOrders, PrivateStream

@@ -8,32 +8,24 @@ closest meaning with a warning.
 
 Market names: pmm's "BTC-USDT" is Bybit's "BTCUSDT"; `to_symbol` / `SymbolMap` are the one place
 that converts. REST results are passed in already unwrapped from the envelope (`rest.py`).
+
+This module reads REST answers and the rows REST and the private topics share; WebSocket messages
+(orderbook, tickers, trades, and the order / execution / position / wallet topics) are read in
+`parse_events.py`. What is the same for every venue (`dec`, book levels, `UnmappedValue`,
+`BAD_PAYLOAD`) is `common/payloads.py`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.errors import REJECT_REASONS
-from pmm.core.events import (
-    BalanceUpdated,
-    BookDelta,
-    BookSnapshot,
-    Event,
-    FundingInfoUpdated,
-    Level,
-    OrderAccepted,
-    OrderCancelled,
-    OrderFilled,
-    OrderRejected,
-    PositionUpdated,
-    Trade,
-)
+from pmm.connectors.common.payloads import BAD_PAYLOAD as BAD_PAYLOAD  # callers' catch-all, re-exported
+from pmm.connectors.common.payloads import MarketOf, Payload, UnmappedValue, dec
+from pmm.connectors.common.symbols import MarketSymbols
+from pmm.core.events import FundingInfoUpdated
 from pmm.core.model import (
     ZERO,
     Balance,
@@ -57,35 +49,8 @@ from pmm.errors import ConfigError
 
 log = logging.getLogger("pmm.bybit.parse")
 
-Payload = Mapping[str, Any]
-MarketOf = Callable[[str], str]
-
-
-class UnmappedValue(ValueError):
-    """A venue value pmm cannot interpret safely (order status, side, position index)."""
-
-
-# What reading a malformed payload raises. Callers drop the message, count and log it, and resync
-# what it concerns (the order book, or the account) instead of guessing.
-BAD_PAYLOAD = (UnmappedValue, KeyError, IndexError, ValueError, TypeError, AttributeError, ArithmeticError)
-
 
 # --- primitives -----------------------------------------------------------------------------------
-
-
-def dec(value: object) -> Decimal:
-    """Decimal from a payload value: strings (and exact ints) only, never floats; finite only."""
-    if isinstance(value, str):
-        number = Decimal(value)
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        number = Decimal(value)
-    else:
-        raise TypeError(f"expected a decimal string, got {type(value).__name__} {value!r}")
-    if not number.is_finite():  # "NaN" and "Infinity" parse, but are no price or size
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
 
 
 def dec_or_zero(value: object) -> Decimal:
@@ -104,29 +69,11 @@ def to_symbol(market: str) -> str:
     return market.replace("-", "").upper()
 
 
-class SymbolMap:
+class SymbolMap(MarketSymbols):
     """Bybit symbol -> pmm market, for the markets in use (else split on a known quote asset)."""
 
-    def __init__(self, markets: Iterable[str] = ()) -> None:
-        self._markets: dict[str, str] = {}
-        for market in markets:
-            self.add(market)
-
-    def add(self, market: str) -> str:
-        symbol = to_symbol(market)
-        self._markets[symbol] = market
-        return symbol
-
-    def market(self, symbol: str) -> str:
-        known = self._markets.get(symbol)
-        if known is not None:
-            return known
-        for quote in c.QUOTE_ASSETS:
-            if symbol.endswith(quote) and len(symbol) > len(quote):
-                return f"{symbol[:-len(quote)]}-{quote}"
-        return symbol
-
-    __call__ = market
+    quote_assets = c.QUOTE_ASSETS
+    to_symbol = staticmethod(to_symbol)
 
 
 def client_id_of(row: Payload) -> ClientOrderId:
@@ -188,14 +135,6 @@ def order_type_of(bybit_type: object, time_in_force: object = "") -> OrderType:
     return OrderType.LIMIT
 
 
-def _levels(rows: Iterable[Iterable[Any]]) -> tuple[Level, ...]:
-    levels = tuple((dec(price), dec(size)) for price, size in rows)
-    for price, size in levels:
-        if price <= 0 or size < 0:
-            raise ValueError(f"impossible order book level: price {price}, size {size}")
-    return levels
-
-
 def _first(result: Payload, what: str) -> Payload:
     rows = result.get("list") or []
     if not rows:
@@ -203,7 +142,7 @@ def _first(result: Payload, what: str) -> Payload:
     return rows[0]
 
 
-# --- market data ----------------------------------------------------------------------------------
+# --- instruments and tickers ----------------------------------------------------------------------
 
 
 def _instrument(result: Payload, market: str) -> Payload:
@@ -242,48 +181,6 @@ def parse_funding_interval_s(result: Payload, market: str) -> float:
     return int(str(minutes)) * 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class OrderbookFrame:
-    """One `orderbook.{depth}.{symbol}` message with the sequence numbers the book sync checks."""
-
-    market: str
-    is_snapshot: bool  # a `snapshot`, or a message with u == 1 (the service restarted)
-    update_id: int  # u
-    seq: int  # cross sequence
-    bids: tuple[Level, ...]
-    asks: tuple[Level, ...]
-    ts: float
-    recv_ts: float
-
-    def snapshot(self) -> BookSnapshot:
-        return BookSnapshot(self.market, self.bids, self.asks, self.update_id, self.ts, self.recv_ts)
-
-    def delta(self) -> BookDelta:
-        return BookDelta(self.market, self.bids, self.asks, self.update_id, self.ts, self.recv_ts)
-
-
-def parse_orderbook(message: Payload, market: str, recv_ts: float) -> OrderbookFrame:
-    data = message["data"]
-    update_id = int(data["u"])
-    kind = message.get("type")
-    if kind not in (c.TYPE_SNAPSHOT, c.TYPE_DELTA):
-        raise UnmappedValue(f"unknown Bybit orderbook message type {kind!r}")
-    is_snapshot = kind == c.TYPE_SNAPSHOT or update_id == c.ORDERBOOK_RESTART_UPDATE_ID
-    ts = ms_to_s(message.get("ts") or message.get("cts") or 0) or recv_ts
-    return OrderbookFrame(market, is_snapshot, update_id, int(data.get("seq") or 0), _levels(data.get("b", ())),
-                          _levels(data.get("a", ())), ts, recv_ts)
-
-
-def merge_ticker(previous: Mapping[str, Any] | None, message: Payload) -> dict[str, Any]:
-    """The ticker state after `message`: a snapshot replaces it, a delta changes only what it names."""
-    data = dict(message.get("data") or {})
-    if message.get("type") == c.TYPE_DELTA and previous is not None:
-        merged = dict(previous)
-        merged.update({k: v for k, v in data.items() if v is not None})
-        return merged
-    return data
-
-
 def parse_ticker(data: Payload, market: str, ts: float, recv_ts: float,
                  default_interval_s: float) -> FundingInfoUpdated | None:
     """Ticker fields -> funding info (nextFundingTime ms -> s); None until every field is known."""
@@ -307,42 +204,7 @@ def parse_rest_ticker(result: Payload, market: str, recv_ts: float,
     return parse_ticker(row, market, recv_ts, recv_ts, default_interval_s)
 
 
-def parse_public_trades(message: Payload, market_of: MarketOf, recv_ts: float) -> list[Trade]:
-    """`publicTrade.{symbol}`: `S` is the taker's side."""
-    return [Trade(market_of(t["s"]), TradeId(str(t["i"])), dec(t["p"]), dec(t["v"]), side_of(t["S"]),
-                  ms_to_s(t["T"]), recv_ts) for t in message.get("data", ())]
-
-
-# --- private stream -------------------------------------------------------------------------------
-
-
-def parse_order_update(row: Payload, market_of: MarketOf, recv_ts: float) -> list[Event]:
-    """One `order` topic row -> OrderAccepted / OrderCancelled / OrderRejected (fills: `execution`).
-
-    A PostOnly order that would have crossed is accepted and then Cancelled by Bybit with
-    rejectReason EC_PostOnlyWillTakeLiquidity and nothing filled: that is a rejection.
-    """
-    client_id, exchange_id = client_id_of(row), ExchangeOrderId(str(row["orderId"]))
-    market = market_of(str(row["symbol"]))
-    side_of(row["side"])  # an unknown side is as unsafe as an unknown status
-    status = status_of(row["orderStatus"])
-    ts = ms_to_s(row.get("updatedTime") or row.get("createdTime") or 0) or recv_ts
-    reason = str(row.get("rejectReason") or "")
-    match status:
-        case OrderStatus.OPEN | OrderStatus.PARTIALLY_FILLED:
-            return [OrderAccepted(client_id, exchange_id, market, ts, recv_ts)]
-        case OrderStatus.FILLED:
-            return []  # each fill arrives on the execution topic, with the remaining quantity
-        case OrderStatus.CANCELLED:
-            if reason in REJECT_REASONS and dec_or_zero(row.get("cumExecQty")) == 0:
-                text = "post-only order would have crossed the book" \
-                    if reason == c.REJECT_POST_ONLY_WILL_TAKE_LIQUIDITY else reason
-                return [OrderRejected(client_id, market, text, reason, ts, recv_ts)]
-            return [OrderCancelled(client_id, exchange_id, market, ts, recv_ts)]
-        case OrderStatus.REJECTED:
-            return [OrderRejected(client_id, market, f"rejected by Bybit ({reason or 'no reason'})", reason or None,
-                                  ts, recv_ts)]
-    raise UnmappedValue(f"unhandled Bybit order status {row['orderStatus']!r}")  # pragma: no cover
+# --- rows shared by REST answers and private topics -----------------------------------------------
 
 
 def is_trade_execution(row: Payload) -> bool:
@@ -353,31 +215,8 @@ def is_funding_execution(row: Payload) -> bool:
     return row.get("execType") == c.EXEC_TYPE_FUNDING
 
 
-def _fee_asset(row: Payload, market: str) -> str:
+def fee_asset_of(row: Payload, market: str) -> str:
     return str(row.get("feeCurrency") or market.split("-")[-1])
-
-
-def parse_execution(row: Payload, market_of: MarketOf, recv_ts: float, *,
-                    position_side: PositionSide = PositionSide.BOTH,
-                    order_type: OrderType | None = None) -> OrderFilled | None:
-    """One `execution` topic row -> OrderFilled (None for funding and other non-trade executions).
-
-    The row carries no position index: the gateway passes the order's `position_side` (and the
-    order type it placed, since the row has no time in force to tell post-only from limit).
-    """
-    if not is_trade_execution(row):
-        if row.get("execType") not in (c.EXEC_TYPE_FUNDING,):
-            log.warning("ignoring Bybit execution of type %r", row.get("execType"))
-        return None
-    market = market_of(str(row["symbol"]))
-    return OrderFilled(
-        client_id=client_id_of(row), exchange_id=ExchangeOrderId(str(row["orderId"])),
-        trade_id=TradeId(str(row["execId"])), market=market, side=side_of(row["side"]),
-        order_type=order_type or order_type_of(row.get("orderType")), price=dec(row["execPrice"]),
-        amount=dec(row["execQty"]), remaining=dec_or_zero(row.get("leavesQty")), fee=dec_or_zero(row.get("execFee")),
-        fee_asset=_fee_asset(row, market), liquidity=Liquidity.MAKER if row.get("isMaker") else Liquidity.TAKER,
-        position_side=position_side, realized_pnl=dec_or_zero(row.get("execPnl")), ts=ms_to_s(row["execTime"]),
-        recv_ts=recv_ts)
 
 
 def _leverage(value: object, default: int) -> int:
@@ -386,7 +225,7 @@ def _leverage(value: object, default: int) -> int:
     return max(1, int(dec(value)))
 
 
-def _positions_of_row(row: Payload, market: str, margin_mode: MarginMode,
+def positions_of_row(row: Payload, market: str, margin_mode: MarginMode,
                       leverage_hint: int) -> list[tuple[PositionSide, Position | None]]:
     """One venue row -> pmm's (side, position or None) pairs.
 
@@ -419,23 +258,13 @@ def _positions_of_row(row: Payload, market: str, margin_mode: MarginMode,
     return [(side, position), *pairs]
 
 
-def parse_position_update(row: Payload, market_of: MarketOf, recv_ts: float,
-                          margin_of: Callable[[str], MarginMode] = lambda _: MarginMode.CROSS,
-                          leverage_of: Callable[[str], int] = lambda _: 1) -> list[PositionUpdated]:
-    """One `position` topic row -> PositionUpdated per side it speaks for."""
-    market = market_of(str(row["symbol"]))
-    ts = ms_to_s(row.get("updatedTime") or 0) or recv_ts
-    return [PositionUpdated(market, side, position, ts, recv_ts)
-            for side, position in _positions_of_row(row, market, margin_of(market), leverage_of(market))]
-
-
 def parse_positions(result: Payload, market_of: MarketOf,
                     margin_of: Callable[[str], MarginMode] = lambda _: MarginMode.CROSS) -> list[Position]:
     """GET /v5/position/list -> open positions (empty rows dropped)."""
     out: list[Position] = []
     for row in result.get("list", ()):
         market = market_of(str(row["symbol"]))
-        for _, position in _positions_of_row(row, market, margin_of(market), 1):
+        for _, position in positions_of_row(row, market, margin_of(market), 1):
             if position is not None:
                 out.append(position)
     return out
@@ -458,11 +287,6 @@ def parse_wallet_balances(accounts: Iterable[Payload]) -> list[Balance]:
             equity = dec(coin["equity"]) if coin.get("equity") not in (None, "") else wallet + unrealized
             out.append(Balance(str(coin["coin"]), wallet, max(ZERO, equity - in_use), in_use, unrealized))
     return out
-
-
-def parse_wallet_update(message: Payload, recv_ts: float) -> list[BalanceUpdated]:
-    ts = ms_to_s(message.get("creationTime") or 0) or recv_ts
-    return [BalanceUpdated(b, ts, recv_ts) for b in parse_wallet_balances(message.get("data", ()))]
 
 
 # --- REST reads -----------------------------------------------------------------------------------
@@ -497,7 +321,7 @@ def parse_fill_reports(rows: Iterable[Payload], market_of: MarketOf,
         out.append(FillReport(
             trade_id=TradeId(str(r["execId"])), client_id=client_id_of(r), exchange_id=ExchangeOrderId(str(r["orderId"])),
             market=market, side=side_of(r["side"]), price=dec(r["execPrice"]), amount=dec(r["execQty"]),
-            fee=dec_or_zero(r.get("execFee")), fee_asset=_fee_asset(r, market),
+            fee=dec_or_zero(r.get("execFee")), fee_asset=fee_asset_of(r, market),
             liquidity=Liquidity.MAKER if r.get("isMaker") else Liquidity.TAKER,
             position_side=position_side_of(str(r["orderId"])), realized_pnl=dec_or_zero(r.get("execPnl")),
             ts=ms_to_s(r["execTime"])))

@@ -23,11 +23,8 @@ from typing import Any
 from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
-from pmm.connectors.bybit_perpetual.parse import (
-    MarketOf,
-    is_trade_execution,
-    parse_execution,
-)
+from pmm.connectors.bybit_perpetual.parse import MarketOf, is_trade_execution
+from pmm.connectors.bybit_perpetual.parse_events import parse_execution
 from pmm.connectors.bybit_perpetual.ws import BybitWebSocket, Sleep
 from pmm.core.clock import Clock
 from pmm.core.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected

@@ -1,8 +1,11 @@
-"""pmm market names <-> venue symbols, for the loopback venue servers.
+"""pmm market names <-> venue symbols.
 
-pmm names a market "BTC-USDT"; each venue spells its symbol its own way (`symbol_of`, set by the
-venue's subclass) and looks symbols up its own way (`normalize_symbol`: some venues accept any
-case, others only the spelling they list).
+pmm names a market "BTC-USDT"; each venue spells its symbol its own way, which the venue's subclass
+says (`symbol_of` / `to_symbol`). Two views of the mapping:
+
+    ListedSymbols   a loopback venue server's listed markets, with each symbol's number grid; a
+                    venue looks symbols up its own way (`normalize_symbol`: any case, or exact)
+    MarketSymbols   a client's markets in use, falling back to a split on a known quote asset
 """
 
 from __future__ import annotations
@@ -49,3 +52,37 @@ class ListedSymbols:
 
     def symbols(self) -> list[str]:
         return list(self._to_market)
+
+
+class MarketSymbols:
+    """A client's view: venue symbol -> pmm market for the markets in use, else a split on a known
+    quote asset ("ETHUSDT" -> "ETH-USDT"), else the symbol itself. Subclasses name the venue's
+    spelling in `to_symbol` and its quote assets in `quote_assets`."""
+
+    quote_assets: tuple[str, ...] = ()
+
+    def __init__(self, markets: Iterable[str] = ()) -> None:
+        self._markets: dict[str, str] = {}
+        for market in markets:
+            self.add(market)
+
+    @staticmethod
+    def to_symbol(market: str) -> str:
+        """The venue's symbol for a pmm market (each venue says how it spells it)."""
+        raise NotImplementedError
+
+    def add(self, market: str) -> str:
+        symbol = self.to_symbol(market)
+        self._markets[symbol] = market
+        return symbol
+
+    def market(self, symbol: str) -> str:
+        known = self._markets.get(symbol)
+        if known is not None:
+            return known
+        for quote in self.quote_assets:
+            if symbol.endswith(quote) and len(symbol) > len(quote):
+                return f"{symbol[:-len(quote)]}-{quote}"
+        return symbol
+
+    __call__ = market

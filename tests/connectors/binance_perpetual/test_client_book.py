@@ -8,10 +8,8 @@ from typing import Any
 from test_client_fakes import StepClock
 
 from pmm.connectors.binance_perpetual.book import BookSync, SyncState
-from pmm.connectors.binance_perpetual.parse import (
-    parse_depth_snapshot,
-    parse_depth_update,
-)
+from pmm.connectors.binance_perpetual.parse import parse_depth_snapshot
+from pmm.connectors.binance_perpetual.parse_events import parse_depth_update
 from pmm.core.book import OrderBook
 from pmm.core.events import BookDelta, BookResyncRequired, BookSnapshot
 from pmm.core.model import Side

@@ -12,24 +12,26 @@ from pmm.connectors.binance_perpetual.parse import (
     UnmappedValue,
     dec,
     parse_account_balances,
-    parse_account_update,
-    parse_balance_events,
     parse_balances,
     parse_commission_rate,
     parse_depth_snapshot,
-    parse_depth_update,
     parse_funding_income,
     parse_funding_rates,
     parse_listen_key,
-    parse_mark_price,
     parse_open_orders,
-    parse_order_trade_update,
     parse_position_risk,
     parse_premium_index,
-    parse_trade,
     parse_trading_rules,
     parse_user_trades,
     to_symbol,
+)
+from pmm.connectors.binance_perpetual.parse_events import (
+    parse_account_update,
+    parse_balance_events,
+    parse_depth_update,
+    parse_mark_price,
+    parse_order_trade_update,
+    parse_trade,
 )
 from pmm.core.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
 from pmm.core.model import (

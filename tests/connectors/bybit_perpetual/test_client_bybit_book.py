@@ -11,7 +11,7 @@ from test_client_bybit_fakes import FakeBybit, StepClock, envelope, fixture
 
 from pmm.connectors.bybit_perpetual.book import BookSync
 from pmm.connectors.bybit_perpetual.feed import BybitFeed
-from pmm.connectors.bybit_perpetual.parse import OrderbookFrame
+from pmm.connectors.bybit_perpetual.parse_events import OrderbookFrame
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.core.book import OrderBook
 from pmm.core.clock import LiveClock

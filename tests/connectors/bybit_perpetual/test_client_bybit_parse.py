@@ -12,24 +12,26 @@ from pmm.connectors.bybit_perpetual.parse import (
     UnmappedValue,
     dec,
     dec_or_zero,
-    merge_ticker,
-    parse_execution,
     parse_fee_rates,
     parse_fill_reports,
     parse_funding_interval_s,
     parse_funding_settlements,
     parse_open_orders,
-    parse_order_update,
-    parse_orderbook,
-    parse_position_update,
     parse_positions,
-    parse_public_trades,
     parse_rest_ticker,
     parse_ticker,
     parse_trading_rules,
     parse_wallet_balances,
-    parse_wallet_update,
     to_symbol,
+)
+from pmm.connectors.bybit_perpetual.parse_events import (
+    merge_ticker,
+    parse_execution,
+    parse_order_update,
+    parse_orderbook,
+    parse_position_update,
+    parse_public_trades,
+    parse_wallet_update,
 )
 from pmm.core.events import OrderAccepted, OrderCancelled, OrderRejected
 from pmm.core.model import (
