@@ -1,29 +1,28 @@
 """`BinanceGateway`: the Binance USD-M private API as a pmm `OrderGateway`.
 
 Orders: LIMIT (GTC), LIMIT_MAKER (LIMIT + timeInForce GTX, post-only) and MARKET, with the
-engine's client order id as `newClientOrderId`. One-way mode sends `reduceOnly=true` for
-reduce-only orders; hedge mode sends `positionSide` LONG/SHORT and never `reduceOnly` (Binance
-refuses it there). Cancels go by `origClientOrderId`.
+engine's client order id as `newClientOrderId` (the parameters: `order_params.py`). Cancels go by
+`origClientOrderId`.
 
 Outcomes arrive as events from the user data stream (`user_stream.py`); the REST answers of
 place and cancel are also turned into `OrderAccepted` / `OrderCancelled` (the engine ignores the
 duplicate). After the stream reconnects, positions, balances and our live orders are re-read so
-nothing missed while it was down stays missed.
+nothing missed while it was down stays missed (`common/account_gateway.py`, shared with every
+venue). Past trades and funding income are read page by page (`history.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
+from pmm.connectors.binance_perpetual import history
 from pmm.connectors.binance_perpetual.errors import ALREADY_SET_CODES
+from pmm.connectors.binance_perpetual.order_params import order_params
 from pmm.connectors.binance_perpetual.parse import (
     BAD_PAYLOAD,
     SymbolMap,
@@ -42,6 +41,7 @@ from pmm.connectors.binance_perpetual.parse_events import (
 )
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
 from pmm.connectors.binance_perpetual.user_stream import UserStream
+from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.core.clock import Clock
 from pmm.core.events import (
     BalanceUpdated,
@@ -50,7 +50,6 @@ from pmm.core.events import (
     OrderCancelled,
     OrderFilled,
     OrderRejected,
-    PositionUpdated,
 )
 from pmm.core.model import (
     Balance,
@@ -61,71 +60,37 @@ from pmm.core.model import (
     MarginMode,
     OrderReport,
     OrderRequest,
-    OrderType,
     Position,
-    PositionAction,
     PositionMode,
-    PositionSide,
-    Side,
 )
 from pmm.errors import OrderError, PmmError
 
 log = logging.getLogger("pmm.binance.gateway")
 
-_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-_HISTORY_S = 90 * 86400.0  # income history only covers three months
-_TRADES_WINDOW_S = 7 * 86400.0  # userTrades: at most 7 days between startTime and endTime
-_PAGE = 1000
 _MAX_REMEMBERED = 100_000
 
 
-def fmt(value: Decimal) -> str:
-    """A decimal as Binance expects it: plain notation, no exponent, no trailing zeros."""
-    return format(value.normalize(), "f")
+class BinanceGateway(AccountGateway):
+    _rest: BinanceRestClient
 
-
-@dataclass
-class _Live:
-    """What the gateway remembers about an order it placed, to rebuild missed events."""
-
-    request: OrderRequest
-    placed_ts: float
-    exchange_id: ExchangeOrderId | None = None
-    filled: Decimal = Decimal(0)
-    trade_ids: set[str] = field(default_factory=set)
-
-
-class BinanceGateway:
     def __init__(self, rest: BinanceRestClient, *, ws_url: str, clock: Clock, connector_id: str = c.CONNECTOR_ID,
                  venue: str | None = None, balance_refresh_s: float = 1.0, funding_lookback_s: float = 3600.0,
                  user_stream_options: dict[str, Any] | None = None, sleep: Sleep = asyncio.sleep) -> None:
-        self.connector_id = connector_id
-        self.venue = venue or connector_id
-        self._rest = rest
-        self._clock = clock
-        self._sleep = sleep
+        super().__init__(rest, connector_id=connector_id, venue=venue, clock=clock, sleep=sleep, log=log,
+                         default_fees=(c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
         self._balance_refresh_s = balance_refresh_s
         self._funding_lookback_s = funding_lookback_s
         self._symbols = SymbolMap()
-        self._markets: set[str] = set()  # markets this gateway has touched (funding is read for these)
         self._hedge: bool | None = None
         self._leverage: dict[str, int] = {}
         self._margin: dict[str, MarginMode] = {}
-        self._fees: dict[str, tuple[Decimal, Decimal]] = {}
         self._client_ids: dict[str, ClientOrderId] = {}
-        self._balances: dict[str, Balance] = {}
-        self._live: dict[ClientOrderId, _Live] = {}
-        self._emit: Emit | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._live: dict[ClientOrderId, PlacedOrder] = {}
         self._balance_refresh: asyncio.Task[None] | None = None
-        self.bad_messages = 0  # unreadable account events dropped (each logged, each followed by a resync)
         self._stream = UserStream(rest, ws_url=ws_url, clock=clock, connector_id=connector_id,
                                   on_event=self._on_user_event, emit=self._emit_event,
                                   on_reconnected=self._on_stream_reconnected, sleep=sleep,
                                   **(user_stream_options or {}))
-
-    def __repr__(self) -> str:
-        return f"BinanceGateway({self.connector_id!r}, rest={self._rest!r})"
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -144,72 +109,24 @@ class BinanceGateway:
 
     async def stop(self) -> None:
         await self._stream.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._emit is not None:
-            self._emit = None
-            await self._rest.release()
-        else:
-            await self._rest.close_if_unused()
+        await self._end_tasks()
+        await self._leave_rest()
 
-    def _emit_event(self, event: Any) -> None:
-        if self._emit is not None:
-            self._emit(event)
+    def _live_orders(self) -> dict[ClientOrderId, PlacedOrder]:
+        return self._live
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def _track(self, market: str) -> str:
-        """The market's symbol; the first time, also start reading its fee rates."""
-        symbol = self._symbols.add(market)
-        if market not in self._markets:
-            self._markets.add(market)
-            if market not in self._fees and self._emit is not None:
-                self._spawn(self._load_fees(market))
-        return symbol
+    def _markets_in_use(self) -> list[str]:
+        return sorted(self._markets)  # alphabetical, as this gateway has always reported them
 
     # --- orders ---------------------------------------------------------------------------------
 
     def order_params(self, request: OrderRequest) -> list[tuple[str, str]]:
-        """The new-order parameters for `request`, in the order the official examples use."""
-        if not _CLIENT_ID.match(request.client_id):
-            raise OrderError(f"client order id {request.client_id!r} does not fit Binance's rule "
-                             "^[.A-Z:/a-z0-9_-]{1,36}$; the order was not sent.")
-        params = [("symbol", self._track(request.market)),
-                  ("side", c.SIDE_BUY if request.side is Side.BUY else c.SIDE_SELL)]
-        if self._hedge:
-            params.append(("positionSide", self._hedge_side(request)))
-        if request.order_type is OrderType.MARKET:
-            params += [("type", c.ORDER_TYPE_MARKET), ("quantity", fmt(request.amount))]
-        else:
-            if request.price is None:
-                raise OrderError(f"{request.order_type} order {request.client_id} has no price; not sent.")
-            tif = c.TIF_GTX if request.order_type is OrderType.LIMIT_MAKER else c.TIF_GTC
-            params += [("type", c.ORDER_TYPE_LIMIT), ("quantity", fmt(request.amount)),
-                       ("price", fmt(request.price)), ("timeInForce", tif)]
-        if request.reduce_only and not self._hedge:
-            params.append(("reduceOnly", c.TRUE))
-        params.append(("newClientOrderId", request.client_id))
-        return params
-
-    @staticmethod
-    def _hedge_side(request: OrderRequest) -> str:
-        if request.position_side is PositionSide.LONG:
-            return c.POSITION_SIDE_LONG
-        if request.position_side is PositionSide.SHORT:
-            return c.POSITION_SIDE_SHORT
-        # BOTH in hedge mode: buying opens a long / closes a short, selling the reverse.
-        opening = request.position_action is PositionAction.OPEN and not request.reduce_only
-        return c.POSITION_SIDE_LONG if (request.side is Side.BUY) == opening else c.POSITION_SIDE_SHORT
+        """The new-order parameters for `request` (`order_params.py`) in the account's position mode."""
+        return order_params(request, self._track, hedge=bool(self._hedge))
 
     async def place_order(self, request: OrderRequest) -> None:
         params = self.order_params(request)
-        self._live[request.client_id] = _Live(request, self._clock.now())
+        self._live[request.client_id] = PlacedOrder(request, self._clock.now())
         try:
             reply = await self._rest.signed("POST", c.ORDER_PATH, params, order_call=True,
                                             what=f"place order {request.client_id}")
@@ -292,19 +209,7 @@ class BinanceGateway:
 
     async def fills_since(self, ts: float, market: str) -> list[FillReport]:
         symbol = self._track(market)
-        now = self._clock.now()
-        start_ms = int(max(ts, now - _HISTORY_S) * 1000)
-        end_limit_ms = int(now * 1000)
-        rows: list[dict[str, Any]] = []
-        while start_ms <= end_limit_ms:
-            end_ms = min(start_ms + int(_TRADES_WINDOW_S * 1000) - 1, end_limit_ms)
-            page = await self._rest.signed("GET", c.USER_TRADES_PATH, [
-                ("symbol", symbol), ("startTime", str(start_ms)), ("endTime", str(end_ms)), ("limit", str(_PAGE))])
-            rows += page
-            if len(page) >= _PAGE:
-                start_ms = int(page[-1]["time"]) + 1  # more in this window: continue after the last one
-            else:
-                start_ms = end_ms + 1
+        rows = await history.user_trades(self._rest, symbol, ts, self._clock.now())
         unique = list({str(r["id"]): r for r in rows}.values())
         for order_id in {str(r["orderId"]) for r in unique} - set(self._client_ids):
             await self._lookup_client_id(symbol, order_id)
@@ -312,28 +217,10 @@ class BinanceGateway:
 
     async def funding_payments_since(self, ts: float, market: str) -> list[FundingPaymentReport]:
         symbol = self._track(market)
-        now = self._clock.now()
-        start_ms = int(max(ts, now - _HISTORY_S) * 1000)
-        rows: list[dict[str, Any]] = []
-        while True:
-            page = await self._rest.signed("GET", c.INCOME_PATH, [
-                ("symbol", symbol), ("incomeType", c.INCOME_FUNDING_FEE), ("startTime", str(start_ms)),
-                ("limit", str(_PAGE))])
-            rows += page
-            if len(page) < _PAGE:
-                break
-            start_ms = int(page[-1]["time"]) + 1
+        rows, rates = await history.funding_income(self._rest, symbol, ts, self._clock.now())
         if not rows:
             return []
-        times = [int(r["time"]) for r in rows]
-        history = await self._rest.public("GET", c.FUNDING_RATE_PATH, [
-            ("symbol", symbol), ("startTime", str(min(times) - 60_000)), ("endTime", str(max(times) + 60_000)),
-            ("limit", str(_PAGE))])
-        return parse_funding_income(rows, self._symbols.market, parse_funding_rates(history))
-
-    def fee_rates(self, market: str) -> tuple[Decimal, Decimal]:
-        """(maker, taker); the venue's defaults until the account's commission rate is read."""
-        return self._fees.get(market, (c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
+        return parse_funding_income(rows, self._symbols.market, parse_funding_rates(rates))
 
     async def _load_fees(self, market: str) -> None:
         try:
@@ -433,7 +320,7 @@ class BinanceGateway:
     async def _fetch_funding(self) -> None:
         """A FUNDING_FEE account update names no market (cross margin): read the income of each."""
         since = self._clock.now() - self._funding_lookback_s
-        for market in sorted(self._markets):
+        for market in self._markets_in_use():
             try:
                 payments = await self.funding_payments_since(since, market)
             except PmmError as exc:
@@ -447,47 +334,3 @@ class BinanceGateway:
 
     def _on_stream_reconnected(self) -> None:
         self._spawn(self._resync("user data stream reconnected"))
-
-    async def _resync(self, reason: str) -> None:
-        """Re-read what account events may have been missed: positions, balances, our live orders."""
-        log.info("re-reading the account: %s", reason)
-        try:
-            positions = await self.positions()
-            balances = await self.balances()
-            now = self._clock.now()
-            held = {(p.market, p.side): p for p in positions}
-            for market in sorted(self._markets):
-                for side in (PositionSide.LONG, PositionSide.SHORT):
-                    self._emit_event(PositionUpdated(market, side, held.get((market, side)), now, now))
-            for balance in balances:
-                self._emit_event(BalanceUpdated(balance, now, now))
-            await self._settle_live_orders()
-        except PmmError as exc:
-            log.warning("re-reading the account failed (%s); the engine's reconciliation will settle it", exc)
-
-    async def _settle_live_orders(self) -> None:
-        """Orders we think are live but the venue no longer lists: emit their missed fills and end."""
-        accepted = {cid: live for cid, live in self._live.items() if live.exchange_id is not None}
-        for market in {live.request.market for live in accepted.values()}:
-            open_ids = {r.client_id for r in await self.open_orders(market)}
-            gone = [live for live in accepted.values() if live.request.market == market
-                    and live.request.client_id not in open_ids]
-            if not gone:
-                continue
-            fills = await self.fills_since(min(live.placed_ts for live in gone) - 1.0, market)
-            for live in gone:
-                request = live.request
-                for f in sorted((f for f in fills if f.client_id == request.client_id), key=lambda f: f.ts):
-                    if f.trade_id in live.trade_ids:
-                        continue
-                    live.trade_ids.add(f.trade_id)
-                    live.filled += f.amount
-                    now = self._clock.now()
-                    self._emit_event(OrderFilled(
-                        f.client_id, f.exchange_id, f.trade_id, f.market, f.side, request.order_type, f.price,
-                        f.amount, request.amount - live.filled, f.fee, f.fee_asset, f.liquidity, f.position_side,
-                        f.realized_pnl, f.ts, now))
-                self._live.pop(request.client_id, None)
-                if live.filled < request.amount:
-                    now = self._clock.now()
-                    self._emit_event(OrderCancelled(request.client_id, live.exchange_id, market, now, now))

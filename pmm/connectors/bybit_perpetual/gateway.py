@@ -11,7 +11,7 @@ execution makes the gateway read the settlement from the transaction log), `posi
 `wallet`. The create reply is also turned into `OrderAccepted` (the engine ignores the duplicate);
 a cancel's reply is only an acknowledgement, its confirmation is the order topic's Cancelled.
 After the private stream reconnects, positions, balances and our live orders are re-read so nothing
-missed while it was down stays missed.
+missed while it was down stays missed (`common/account_gateway.py`, shared with every venue).
 
 Account set-up: leverage per symbol (`set-leverage`, 110043 "not modified" is success), position
 mode per symbol (`switch-mode`, 0 one-way / 3 hedge; 110025 is success), margin mode for the whole
@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -54,15 +54,9 @@ from pmm.connectors.bybit_perpetual.parse_events import (
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.connectors.bybit_perpetual.user_stream import LiveOrders, PrivateStream
 from pmm.connectors.bybit_perpetual.ws import Sleep
+from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.core.clock import Clock
-from pmm.core.events import (
-    BalanceUpdated,
-    FundingPaymentReceived,
-    OrderAccepted,
-    OrderCancelled,
-    OrderFilled,
-    PositionUpdated,
-)
+from pmm.core.events import FundingPaymentReceived, OrderAccepted
 from pmm.core.model import (
     Balance,
     ClientOrderId,
@@ -95,34 +89,27 @@ def fmt(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-class BybitGateway:
+class BybitGateway(AccountGateway):
+    _rest: BybitRestClient
+
     def __init__(self, rest: BybitRestClient, *, ws_url: str, clock: Clock, connector_id: str = c.CONNECTOR_ID,
                  venue: str | None = None, markets: Sequence[str] = (), funding_lookback_s: float = 3600.0,
                  funding_poll_s: float | None = 300.0, private_stream_options: dict[str, Any] | None = None,
                  sleep: Sleep = asyncio.sleep) -> None:
         if rest.auth is None:
             raise AuthError(f"{connector_id} needs API keys: run `pmm connect {connector_id}`.")
-        self.connector_id = connector_id
-        self.venue = venue or connector_id
-        self._rest = rest
-        self._clock = clock
-        self._sleep = sleep
+        super().__init__(rest, connector_id=connector_id, venue=venue, clock=clock, sleep=sleep, log=log,
+                         default_fees=(c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
         self._funding_lookback_s = funding_lookback_s
         self._funding_poll_s = funding_poll_s
         self._symbols = SymbolMap()
-        self._markets: list[str] = []
         self._hedge = False
         self._hedge_known = False
         self._leverage: dict[str, int] = {}
         self._margin_mode = MarginMode.CROSS
-        self._fees: dict[str, tuple[Decimal, Decimal]] = {}
-        self._balances: dict[str, Balance] = {}
         self.live = LiveOrders()
         self._funding_seen: set[tuple[str, int]] = set()
-        self._emit: Emit | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._funding_task: asyncio.Task[None] | None = None
-        self.bad_messages = 0  # unreadable account messages dropped (each logged, each followed by a resync)
         for market in markets:
             self._track(market)
         assert rest.auth is not None
@@ -131,9 +118,6 @@ class BybitGateway:
                                     on_reconnected=self._on_stream_reconnected, ws_options=private_stream_options,
                                     sleep=sleep)
         self.dcp = Dcp(rest, self.stream.ws)
-
-    def __repr__(self) -> str:
-        return f"BybitGateway({self.connector_id!r}, rest={self._rest!r})"
 
     @property
     def hedge_mode(self) -> bool:
@@ -165,36 +149,12 @@ class BybitGateway:
 
     async def stop(self) -> None:
         await self.stream.stop()
-        for task in [*self._tasks, *([self._funding_task] if self._funding_task else [])]:
-            task.cancel()
-        pending = [*self._tasks, *([self._funding_task] if self._funding_task else [])]
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._end_tasks(self._funding_task)
         self._funding_task = None
-        if self._emit is not None:
-            self._emit = None
-            await self._rest.release()
-        else:
-            await self._rest.close_if_unused()
+        await self._leave_rest()
 
-    def _emit_event(self, event: Any) -> None:
-        if self._emit is not None:
-            self._emit(event)
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def _track(self, market: str) -> str:
-        """The market's symbol; the first time, also start reading its fee rates."""
-        symbol = self._symbols.add(market)
-        if market not in self._markets:
-            self._markets.append(market)
-            if market not in self._fees and self._emit is not None:
-                self._spawn(self._load_fees(market))
-        return symbol
+    def _live_orders(self) -> dict[ClientOrderId, PlacedOrder]:
+        return self.live.orders
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -353,10 +313,6 @@ class BybitGateway:
         payments = parse_funding_settlements(unique, self._symbols.market, symbol)
         return sorted(payments, key=lambda p: p.funding_time_ms)
 
-    def fee_rates(self, market: str) -> tuple[Decimal, Decimal]:
-        """(maker, taker); the venue's defaults until the account's fee rate is read."""
-        return self._fees.get(market, (c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
-
     async def _load_fees(self, market: str) -> None:
         symbol = self._symbols.add(market)
         try:
@@ -477,47 +433,3 @@ class BybitGateway:
 
     def _on_stream_reconnected(self) -> None:
         self._spawn(self._resync("private stream reconnected"))
-
-    async def _resync(self, reason: str) -> None:
-        """Re-read what account events may have been missed: positions, balances, our live orders."""
-        log.info("re-reading the account: %s", reason)
-        try:
-            positions = await self.positions()
-            balances = await self.balances()
-            now = self._clock.now()
-            held = {(p.market, p.side): p for p in positions}
-            for market in self._markets:
-                for side in (PositionSide.LONG, PositionSide.SHORT):
-                    self._emit_event(PositionUpdated(market, side, held.get((market, side)), now, now))
-            for balance in balances:
-                self._emit_event(BalanceUpdated(balance, now, now))
-            await self._settle_live_orders()
-        except PmmError as exc:
-            log.warning("re-reading the account failed (%s); the engine's reconciliation will settle it", exc)
-
-    async def _settle_live_orders(self) -> None:
-        """Orders we think are live but the venue no longer lists: emit their missed fills and end."""
-        accepted = {cid: live for cid, live in self.live.orders.items() if live.exchange_id is not None}
-        for market in {live.request.market for live in accepted.values()}:
-            open_ids = {r.client_id for r in await self.open_orders(market)}
-            gone = [live for live in accepted.values() if live.request.market == market
-                    and live.request.client_id not in open_ids]
-            if not gone:
-                continue
-            fills = await self.fills_since(min(live.placed_ts for live in gone) - 1.0, market)
-            for live in gone:
-                request = live.request
-                for f in (f for f in fills if f.client_id == request.client_id):
-                    if f.trade_id in live.trade_ids:
-                        continue
-                    live.trade_ids.add(f.trade_id)
-                    live.filled += f.amount
-                    now = self._clock.now()
-                    self._emit_event(OrderFilled(
-                        f.client_id, f.exchange_id, f.trade_id, f.market, f.side, request.order_type, f.price,
-                        f.amount, request.amount - live.filled, f.fee, f.fee_asset, f.liquidity, live.position_side,
-                        f.realized_pnl, f.ts, now))
-                self.live.forget(request.client_id)
-                if live.filled < request.amount:
-                    now = self._clock.now()
-                    self._emit_event(OrderCancelled(request.client_id, live.exchange_id, market, now, now))

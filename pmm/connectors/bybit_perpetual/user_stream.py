@@ -6,9 +6,10 @@ subscribes `order`, `execution`, `position` and `wallet` (the all-in-one topics)
 recv_ts)`. After a reconnection, `on_reconnected` lets the gateway re-read what may have been
 missed while the socket was down.
 
-`LiveOrders` is what the gateway remembers about its orders to complete those messages: an
-execution row has no position index and no time in force, so the position side and the order type
-come from the order as it was placed (or from the order topic / open orders for others).
+`LiveOrders` is what the gateway remembers about its orders (`common/account_gateway.PlacedOrder`) to
+complete those messages: an execution row has no position index and no time in force, so the
+position side and the order type come from the order as it was placed (or from the order topic /
+open orders for others).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.base import Emit
@@ -26,9 +25,10 @@ from pmm.connectors.bybit_perpetual.auth import BybitAuth
 from pmm.connectors.bybit_perpetual.parse import MarketOf, is_trade_execution
 from pmm.connectors.bybit_perpetual.parse_events import parse_execution
 from pmm.connectors.bybit_perpetual.ws import BybitWebSocket, Sleep
+from pmm.connectors.common.account_gateway import PlacedOrder
 from pmm.core.clock import Clock
 from pmm.core.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from pmm.core.model import ClientOrderId, ExchangeOrderId, OrderRequest, PositionSide
+from pmm.core.model import ClientOrderId, OrderRequest, PositionSide
 from pmm.errors import AuthError
 
 log = logging.getLogger("pmm.bybit.user_stream")
@@ -84,35 +84,23 @@ class PrivateStream:
             self._on_event(base, message, recv_ts)
 
 
-@dataclass
-class LiveOrder:
-    """What the gateway remembers about an order it placed, to rebuild missed events."""
-
-    request: OrderRequest
-    placed_ts: float
-    position_side: PositionSide
-    exchange_id: ExchangeOrderId | None = None
-    filled: Decimal = Decimal(0)
-    trade_ids: set[str] = field(default_factory=set)
-
-
 class LiveOrders:
     """Our orders in flight, plus the position side of any order id seen (bounded)."""
 
     def __init__(self) -> None:
-        self.orders: dict[ClientOrderId, LiveOrder] = {}
+        self.orders: dict[ClientOrderId, PlacedOrder] = {}
         self._sides: dict[str, PositionSide] = {}
 
     def __len__(self) -> int:
         return len(self.orders)
 
-    def get(self, client_id: ClientOrderId) -> LiveOrder | None:
+    def get(self, client_id: ClientOrderId) -> PlacedOrder | None:
         return self.orders.get(client_id)
 
     def placed(self, request: OrderRequest, ts: float, side: PositionSide) -> None:
-        self.orders[request.client_id] = LiveOrder(request, ts, side)
+        self.orders[request.client_id] = PlacedOrder(request, ts, side)
 
-    def forget(self, client_id: ClientOrderId) -> LiveOrder | None:
+    def forget(self, client_id: ClientOrderId) -> PlacedOrder | None:
         return self.orders.pop(client_id, None)
 
     def remember_side(self, exchange_id: str, side: PositionSide) -> None:
