@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -39,6 +40,8 @@ CANCEL_METHOD = {"binance_perpetual": "DELETE", "bybit_perpetual": None}
 # Every bounded wait below gets this factor: a wait returns as soon as its condition holds, so the
 # slack only matters on a machine slowed by other work, where it keeps a bound from being a flake.
 WAIT_SLACK = 2.0
+# What each running campaign is doing, by thread name, for the report on one that overran.
+_LIVE: dict[str, dict[str, Any]] = {}
 
 
 @dataclass
@@ -260,6 +263,7 @@ def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeo
     results: dict[str, PhaseResult] = {}
     error: list[str] = []
     holder: dict[str, Campaign] = {}
+    _LIVE[thread] = {"results": results, "capture": capture}
     server = ServerThread(venue, settings or busy_market()).start()
     try:
         start_wallet = server.call(lambda: {b.asset: b.total for b in server.exchange.balances()})["USDT"]
@@ -285,6 +289,7 @@ def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeo
                 engine.request_stop("fault campaign finished")
 
         def on_engine(engine: Any) -> None:
+            _LIVE[thread]["loop"] = asyncio.get_running_loop()
             if engine_tweaks:
                 engine.options = replace(engine.options, **engine_tweaks)
             campaign = Campaign(venue, server, engine, capture)
@@ -316,8 +321,13 @@ def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeo
         fill_events=campaign.fill_events if campaign else [])
 
 
-def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]]) -> dict[str, CampaignResult]:
-    """Run each job on its own thread (named after its key) and wait for all of them."""
+def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]], *,
+                    deadline_s: float = 240.0) -> dict[str, CampaignResult]:
+    """Run each job on its own thread (named after its key) and wait for all of them.
+
+    A job still running after `deadline_s` fails the call with what it was doing (its phase, its
+    stacks, its last log lines), instead of running into the test timeout, which shows none of it.
+    """
     out: dict[str, CampaignResult] = {}
     failures: dict[str, BaseException] = {}
 
@@ -328,11 +338,41 @@ def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]]) -> dict[str, 
             failures[name] = exc
 
     threads = [threading.Thread(target=target, args=(name, job), name=name, daemon=True) for name, job in jobs.items()]
+    t0 = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(max(0.0, t0 + deadline_s - time.monotonic()))
+    late = [t for t in threads if t.is_alive()]
+    if late:
+        raise RuntimeError(f"still running after {deadline_s:g} s:\n" + "\n".join(_what_is_running(t) for t in late))
     if failures:
         name, exc = next(iter(failures.items()))
         raise RuntimeError(f"campaign on {name} failed") from exc
     return out
+
+
+def _what_is_running(thread: threading.Thread) -> str:
+    """A report on a campaign thread that overran: phases, thread and task stacks, last logs."""
+    lines = [f"=== {thread.name}"]
+    live = _LIVE.get(thread.name, {})
+    for name, phase in live.get("results", {}).items():
+        lines.append(f"phase {name}: {phase.seconds:.1f} s ok={phase.ok} problems={phase.problems}")
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is not None:
+        lines.append("thread stack:\n" + "".join(traceback.format_stack(frame)))
+    loop = live.get("loop")
+    if loop is not None:
+        try:
+            tasks = list(asyncio.all_tasks(loop))
+        except RuntimeError:  # the set changed while being read from this thread
+            tasks = []
+        for task in tasks:
+            stack = task.get_stack(limit=6)
+            where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(stack))
+            lines.append(f"task {task.get_name()}: {where}")
+    capture = live.get("capture")
+    if capture is not None:
+        formatter = logging.Formatter("%(relativeCreated)d %(levelname)s %(name)s: %(message)s")
+        lines.append("last log lines:\n" + "\n".join(formatter.format(r) for r in capture.records[-60:]))
+    return "\n".join(lines)

@@ -194,7 +194,7 @@ def crashes(tmp_path_factory):
 
     jobs = {venue: functools.partial(crash_campaign, venue, tmp_path_factory.mktemp(f"crash-{venue}"))
             for venue in VENUES}
-    return run_in_parallel(jobs)
+    return run_in_parallel(jobs, deadline_s=150)
 
 
 def _last_output(result: CrashResult) -> str:

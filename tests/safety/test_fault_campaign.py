@@ -66,6 +66,10 @@ from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
 
 VENUES = ["binance_perpetual", "bybit_perpetual"]
+# The campaign takes about 30 s on two cores; past this it fails with a report of what it was
+# doing (campaign_kit.run_in_parallel), and the test timeout is set above it so the report is seen.
+CAMPAIGN_DEADLINE_S = 240.0
+pytestmark = pytest.mark.timeout(CAMPAIGN_DEADLINE_S + 60)
 CLIENT_TIMEOUT_S = 1.5
 VENUE_DELAY_S = 2.5
 BAN_S = 3.0
@@ -265,7 +269,10 @@ async def phase_rejections(c: Campaign) -> None:
     await c.inject(lambda f: f.fail_next(ORDER_PATH[c.venue], 429, code=limited, retry_after=0.3, **method))
     await _faults_consumed(c)
     await c.until(lambda: c.logged("retry", mark), 5, "the rate-limited order is retried")
-    outcomes[limited] = "retried" if c.logged("retry", mark) and len(c.rejections) == seen else "refused"
+    # Other refusals may meet other orders meanwhile (a stop loss beside a take profit the venue
+    # still holds can lack margin); only a refusal for the rate limit counts against the retry.
+    refused_for_limit = [r for r in c.rejections[seen:] if r.code == _expected_code(c.venue, limited)]
+    outcomes[limited] = "retried" if c.logged("retry", mark) and not refused_for_limit else "refused"
     # A cancel of an order the venue does not know (UnknownOrder): reconciled, cancelled again if open.
     status, code = UNKNOWN_CANCEL[c.venue]
     method = {"method": CANCEL_METHOD[c.venue]} if CANCEL_METHOD[c.venue] else {}
@@ -322,7 +329,7 @@ def campaign(tmp_path_factory):
         tweaks = {"stuck_timeout_s": 1.5, "stuck_check_interval_s": 0.25}
         jobs = {venue: functools.partial(run_campaign, venue, PHASES, tmp_path_factory.mktemp(venue),
                                          engine_tweaks=tweaks) for venue in VENUES}
-        return run_in_parallel(jobs)
+        return run_in_parallel(jobs, deadline_s=CAMPAIGN_DEADLINE_S)
 
 
 # --- tests -----------------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ def secrets_run(venue: str, tmp_path: Path) -> Outcome:
 def outcomes(tmp_path_factory):
     jobs = {venue: functools.partial(secrets_run, venue, tmp_path_factory.mktemp(f"secrets-{venue}"))
             for venue in VENUES}
-    return run_in_parallel(jobs)  # type: ignore[arg-type]
+    return run_in_parallel(jobs, deadline_s=150)  # type: ignore[arg-type]
 
 
 def needles(*values: str) -> list[str]:
