@@ -75,7 +75,8 @@ async def run_bot(config: Any, options: StartOptions, *,
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
     run_id = uuid.uuid4().hex
-    writer = StoreWriter(options.db_url)
+    # --fast: the simulation can outrun the writer thread; bound its queue (see StoreWriter).
+    writer = StoreWriter(options.db_url, max_queued=200 if options.fast else None)
     recorder = StoreRecorder(writer, bundle.gateway.venue, run_id)
     engine_options = EngineOptions(
         duration_s=options.duration_s,

@@ -4,13 +4,19 @@ SQLite runs in WAL mode so the CLI can read while the bot writes, with `synchron
 mode a committed transaction is in the OS page cache when `COMMIT` returns, so it survives the
 process being killed (kill -9); only a power loss or OS crash can drop the last few commits. A
 `busy_timeout` makes a briefly locked database wait instead of failing.
+
+SQLite keeps a page cache per connection (default about 2 MB) that fills as the database grows and
+is never given back. The store writer's connection lives as long as the bot and mostly appends
+near the ends of its tables and indexes, so it opens its engine with `cache_kib=WRITER_CACHE_KIB`
+(over a simulated week its thread's memory grew 0.7 MB instead of 2.8 MB; its throughput did
+not change, benchmark 7).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +28,7 @@ from pmm.store.schema import Base
 
 ENV_VAR: Final = "PMM_DB"
 BUSY_TIMEOUT_MS: Final = 10_000
+WRITER_CACHE_KIB: Final = 256  # SQLite page cache of the store writer's connection
 
 
 def default_db_url(cwd: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> str:
@@ -48,28 +55,35 @@ def sqlite_file_path(url: str | URL) -> Path | None:
     return Path(db)
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cur = dbapi_connection.cursor()
-    try:
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    finally:
-        cur.close()
+def _sqlite_pragmas(cache_kib: int | None) -> Callable[[Any, Any], None]:
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if cache_kib is not None:
+                cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")  # negative: KiB, not pages
+        finally:
+            cur.close()
+
+    return set_pragmas
 
 
-def open_engine(url: str | URL, *, create_tables: bool = True, echo: bool = False) -> Engine:
+def open_engine(url: str | URL, *, create_tables: bool = True, echo: bool = False,
+                cache_kib: int | None = None) -> Engine:
     """An engine for `url`, with the SQLite pragmas set on every connection and the tables created.
 
     For a SQLite file URL the parent directory is created first. Creating the tables is idempotent,
     and tolerates another process (the bot and a CLI command) creating them at the same moment.
+    `cache_kib` bounds each SQLite connection's page cache (SQLite's default is about 2 MB).
     """
     path = sqlite_file_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, echo=echo)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(cache_kib))
     if create_tables:
         _create_tables(engine)
     return engine

@@ -11,7 +11,7 @@ from pmm.store import default_db_url, open_engine, sqlite_file_path
 
 TABLES = {
     "runs", "orders", "order_events", "fills", "funding_payments", "position_snapshots",
-    "status_snapshots", "sim_accounts",
+    "status_snapshots", "sim_accounts", "fill_totals",
 }  # fmt: skip
 
 
@@ -46,3 +46,16 @@ def test_in_memory_and_non_sqlite_urls_have_no_file() -> None:
     assert sqlite_file_path("postgresql://u@h/pmm") is None
     engine = open_engine("sqlite://")
     assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_the_writer_connection_has_a_bounded_page_cache(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from pmm.store.db import WRITER_CACHE_KIB
+    from pmm.store.writer import _writer_engine
+
+    url = default_db_url(tmp_path, environ={})
+    for engine, expected in ((_writer_engine(url), -WRITER_CACHE_KIB), (open_engine(url), -2000)):
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA cache_size")).scalar_one() == expected  # KiB when negative
+        engine.dispose()

@@ -311,3 +311,39 @@ def test_on_error_is_called_for_a_bad_record(db_url, make_fill) -> None:  # type
     with pytest.raises(StoreWriteError):
         w.close()
     assert len(errors) == 1 and "non-finite" in str(errors[0])
+
+
+def test_max_queued_makes_submit_wait_for_the_writer(db_url, make_fill) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    w = StoreWriter(db_url, max_queued=3)
+    lock = _lock(db_url)  # the writer waits on its first batch (busy timeout) while this holds
+    submitted: list[int] = []
+
+    def submit_all() -> None:
+        for i in range(10):
+            w.submit(make_fill(f"t{i}"))
+            submitted.append(i)
+
+    feeder = threading.Thread(target=submit_all)
+    feeder.start()
+    time.sleep(0.5)
+    assert len(submitted) < 10 and w._queue.qsize() <= 3, submitted  # the feeder waits for the writer
+    lock.rollback()
+    feeder.join(timeout=10)
+    assert submitted == list(range(10))
+    w.flush()
+    w.close()
+    assert count(db_url, Fill) == 10
+
+
+def test_queue_is_unbounded_by_default(db_url, make_fill) -> None:  # type: ignore[no-untyped-def]
+    w = StoreWriter(db_url)
+    lock = _lock(db_url)
+    for i in range(50):
+        w.submit(make_fill(f"t{i}"))  # never waits
+    lock.rollback()
+    w.flush()
+    w.close()
+    assert count(db_url, Fill) == 50
