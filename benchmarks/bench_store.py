@@ -153,12 +153,12 @@ def build_fill_store(n: int, folder: Path | None = None) -> Path:
 def _ensure_fill_totals(path: Path) -> None:
     """The store's `fill_totals` (kept by the statements above as the fills are inserted) counts
     every fill; rebuilt otherwise (a store from an older cache)."""
-    from pmm.store import totals
+    from pmm.store import totals_read
     from pmm.store.db import open_engine
 
     engine = open_engine(f"sqlite:///{path}")
     try:
-        if not totals.is_fresh(engine):
-            totals.rebuild(engine)
+        if not totals_read.is_fresh(engine):
+            totals_read.rebuild(engine)
     finally:
         engine.dispose()

@@ -98,7 +98,7 @@ class FillTotals:
     """What the report needs from a group's fills, folded one fill at a time (in time order).
 
     `pmm history` reads the store's `fill_totals` rows into these (or folds the fills' rows, see
-    `totals.py`) without building a record per fill.
+    `totals_read.py`) without building a record per fill.
     """
 
     __slots__ = ("buys", "sells", "b_base", "b_quote", "s_base", "s_quote", "realized", "fees", "first_ts", "last_ts")

@@ -26,7 +26,7 @@ from pmm.core.model import (
     Side,
     TradeId,
 )
-from pmm.store import totals
+from pmm.store import totals_read
 from pmm.store.performance import FillTotals
 from pmm.store.records import (
     FillRecord,
@@ -193,18 +193,18 @@ def fill_totals(
     """The fills (`since_ts` inclusive, of `market`) added up per (venue, market) and per (venue,
     market, run_id), for the performance report (`performance_report_of`).
 
-    From the `fill_totals` table when it counts every stored fill (`kept`, see `totals.py`: a few
-    rows, plus the fills of the first, partial day of a `since_ts` window); otherwise, or with
+    From the `fill_totals` table when it counts every stored fill (`kept`, see `totals_read.py`: a
+    few rows, plus the fills of the first, partial day of a `since_ts` window); otherwise, or with
     `kept=False`, the fills are folded in time order as they stream from the database, without
     building a record per fill. Both are exact and equal to folding `fills()`, digit for digit.
     """
     if kept:
-        got = totals.read(engine, since_ts, market)
+        got = totals_read.read(engine, since_ts, market)
         if got is not None:
             return got
     with engine.connect() as conn:
-        per_run = totals.fold(conn, since_ts, None, market)
-    return totals.per_market(per_run), per_run
+        per_run = totals_read.fold(conn, since_ts, None, market)
+    return totals_read.per_market(per_run), per_run
 
 
 def last_fills(engine: Engine, limit: int, since_ts: float | None = None, market: str | None = None) -> list[FillRecord]:

@@ -257,9 +257,9 @@ _REBUILD_NOTICE_FILLS = 100_000  # adding up fewer fills takes well under a seco
 def _refresh_fill_totals(db: Any) -> None:
     """Add up the stored fills into the store's fill totals if it has none yet (a store from before
     they existed) or an older pmm wrote fills since: once, with progress on stderr when long."""
-    from pmm.store import totals
+    from pmm.store import totals_read
 
-    if totals.is_fresh(db):
+    if totals_read.is_fresh(db):
         return
     err = Console(stderr=True, highlight=False)
     t0 = time.monotonic()
@@ -277,8 +277,8 @@ def _refresh_fill_totals(db: Any) -> None:
             step[1] += step[0]
 
     try:
-        n = totals.rebuild(db, progress)
-    except totals.RebuildFailed as exc:
+        n = totals_read.rebuild(db, progress)
+    except totals_read.RebuildFailed as exc:
         err.print(f"Could not store the fill totals ({exc}): adding up every fill for this report.")
         return
     if n >= _REBUILD_NOTICE_FILLS:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import insert, text
 
 from pmm.core.model import Side
-from pmm.store import queries, totals
+from pmm.store import queries, totals_read
 from pmm.store.db import open_engine
 from pmm.store.performance import performance_report, performance_report_of
 from pmm.store.schema import Fill
@@ -35,7 +35,7 @@ def _fills(make_fill, n, start=0, run_id="run1"):  # type: ignore[no-untyped-def
 
 
 def _same_as_every_fill(db) -> bool:  # type: ignore[no-untyped-def]
-    kept = totals.read(db)
+    kept = totals_read.read(db)
     assert kept is not None
     fills = queries.fills(db)
     return (performance_report_of(kept[0], []).to_json() == performance_report(fills, []).to_json()
@@ -60,7 +60,7 @@ def test_duplicates_are_counted_once(writer, db_url, make_fill):  # type: ignore
         writer.submit(f)
     writer.flush()
     db = open_engine(db_url)
-    assert totals.is_fresh(db)
+    assert totals_read.is_fresh(db)
     with db.connect() as conn:
         assert conn.execute(text("SELECT sum(buys + sells) FROM fill_totals")).scalar_one() == 30
     assert _same_as_every_fill(db)
@@ -77,8 +77,8 @@ def test_a_failed_transaction_leaves_neither_fills_nor_totals(db_url, make_fill)
     with pytest.raises(RuntimeError), db.begin() as conn:
         stmts.execute_all(conn, _fills(make_fill, 5, start=5))
         raise RuntimeError("killed between the fills and the commit")
-    assert totals.is_fresh(db)
-    assert sum(t.buys + t.sells for t in (totals.read(db) or ({}, {}))[0].values()) == 5
+    assert totals_read.is_fresh(db)
+    assert sum(t.buys + t.sells for t in (totals_read.read(db) or ({}, {}))[0].values()) == 5
     db.dispose()
 
 
@@ -88,8 +88,8 @@ def test_an_old_store_is_folded_until_rebuilt_then_read(db_url, make_fill):  # t
             w.submit(f)
     _make_old(db_url)
     db = open_engine(db_url)  # creates the missing table, empty
-    assert not totals.is_fresh(db)
-    assert totals.read(db) is None
+    assert not totals_read.is_fresh(db)
+    assert totals_read.read(db) is None
     fills = queries.fills(db)
     folded = queries.fill_totals(db)  # falls back to folding the fills: still right
     assert performance_report_of(folded[0], []).to_json() == performance_report(fills, []).to_json()
@@ -97,11 +97,11 @@ def test_an_old_store_is_folded_until_rebuilt_then_read(db_url, make_fill):  # t
     with StoreWriter(db_url) as w:
         for f in _fills(make_fill, 20, start=200):
             w.submit(f)
-    assert not totals.is_fresh(db)
+    assert not totals_read.is_fresh(db)
     seen: list[tuple[int, int]] = []
-    assert totals.rebuild(db, lambda done, total: seen.append((done, total))) == 220
+    assert totals_read.rebuild(db, lambda done, total: seen.append((done, total))) == 220
     assert seen[0] == (0, 220) and seen[-1] == (220, 220)
-    assert totals.is_fresh(db) and _same_as_every_fill(db)
+    assert totals_read.is_fresh(db) and _same_as_every_fill(db)
     db.dispose()
 
 
@@ -110,16 +110,16 @@ def test_fills_written_by_an_older_pmm_make_the_table_stale(writer, db_url, make
         writer.submit(f)
     writer.flush()
     db = open_engine(db_url)
-    assert totals.is_fresh(db)
+    assert totals_read.is_fresh(db)
     with db.begin() as conn:  # an INSERT that does not know about fill_totals
         conn.execute(insert(Fill.__table__), [record_row(f) for f in _fills(make_fill, 3, start=20)])
-    assert not totals.is_fresh(db) and totals.read(db) is None
-    totals.rebuild(db)
-    assert totals.is_fresh(db) and _same_as_every_fill(db)
+    assert not totals_read.is_fresh(db) and totals_read.read(db) is None
+    totals_read.rebuild(db)
+    assert totals_read.is_fresh(db) and _same_as_every_fill(db)
     with db.begin() as conn:  # a fill deleted by hand
         conn.execute(text("DELETE FROM fills WHERE trade_id = 't7'"))
-    assert not totals.is_fresh(db)
-    totals.rebuild(db)
+    assert not totals_read.is_fresh(db)
+    totals_read.rebuild(db)
     assert _same_as_every_fill(db)
     db.dispose()
 
@@ -141,10 +141,10 @@ def test_rebuild_counts_fills_written_while_it_runs(db_url, make_fill):  # type:
             writer.flush()
 
     try:
-        assert totals.rebuild(db, progress) == 110
+        assert totals_read.rebuild(db, progress) == 110
     finally:
         writer.close()
-    assert totals.is_fresh(db) and _same_as_every_fill(db)
+    assert totals_read.is_fresh(db) and _same_as_every_fill(db)
     db.dispose()
 
 
@@ -162,8 +162,8 @@ def test_rebuild_starts_again_when_counted_fills_change(db_url, make_fill):  # t
                 conn.execute(text("DELETE FROM fills WHERE trade_id = 't3'"))
             deleted.append(1)
 
-    assert totals.rebuild(db, progress) == 49
-    assert totals.is_fresh(db) and _same_as_every_fill(db)
+    assert totals_read.rebuild(db, progress) == 49
+    assert totals_read.is_fresh(db) and _same_as_every_fill(db)
     db.dispose()
 
 
@@ -173,9 +173,9 @@ def test_a_read_only_old_store_is_folded(db_url, make_fill, tmp_path):  # type: 
             w.submit(f)
     _make_old(db_url)
     ro = open_engine(f"sqlite:///file:{tmp_path / 'data' / 'pmm.sqlite'}?mode=ro&uri=true")
-    assert not totals.is_fresh(ro) and totals.read(ro) is None
-    with pytest.raises(totals.RebuildFailed, match="readonly"):
-        totals.rebuild(ro)
+    assert not totals_read.is_fresh(ro) and totals_read.read(ro) is None
+    with pytest.raises(totals_read.RebuildFailed, match="readonly"):
+        totals_read.rebuild(ro)
     fills = queries.fills(ro)
     per_market, _ = queries.fill_totals(ro)
     assert performance_report_of(per_market, []).to_json() == performance_report(fills, []).to_json()
@@ -233,6 +233,6 @@ def test_the_totals_agree_with_the_fills_after_kill_9(tmp_path: Path) -> None:
         with db.connect() as conn:
             assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
             assert conn.execute(text("SELECT count(*) FROM fills")).scalar_one() > 0
-        assert totals.is_fresh(db), f"round {round_}: fill_totals disagrees with fills after kill -9"
+        assert totals_read.is_fresh(db), f"round {round_}: fill_totals disagrees with fills after kill -9"
         assert _same_as_every_fill(db)
         db.dispose()

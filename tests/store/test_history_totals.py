@@ -7,7 +7,7 @@ from random import Random
 import pytest
 
 from pmm.core.model import Side
-from pmm.store import queries, totals
+from pmm.store import queries, totals, totals_read
 from pmm.store.db import open_engine
 from pmm.store.performance import performance_report, performance_report_of
 
@@ -66,10 +66,10 @@ def test_kept_totals_give_the_report_of_the_loaded_fills(writer, db_url, make_fi
         writer.submit(fill)  # duplicates of stored fills, in later batches
     writer.flush()
     db = open_engine(db_url)
-    assert totals.is_fresh(db)
+    assert totals_read.is_fresh(db)
     for since in WINDOWS:
         for market in (None, "BTC-USDT", "ETH-USDT", "SOL-USDT"):
-            kept = totals.read(db, since, market)
+            kept = totals_read.read(db, since, market)
             assert kept is not None, "the kept totals are up to date: history must not fold every fill"
             expected = _expected(db, since, market)
             assert _reports(*kept) == expected
@@ -77,7 +77,7 @@ def test_kept_totals_give_the_report_of_the_loaded_fills(writer, db_url, make_fi
             assert _reports(*queries.fill_totals(db, since_ts=since, market=market, kept=False)) == expected
             assert queries.last_fills(db, 20, since_ts=since, market=market) == \
                 queries.fills(db, since_ts=since, market=market)[-20:]
-    per_market, _ = totals.read(db) or ({}, {})
+    per_market, _ = totals_read.read(db) or ({}, {})
     assert sum(t.buys + t.sells for t in per_market.values()) == len(fills)
     db.dispose()
 
@@ -89,8 +89,8 @@ def test_a_rounded_sum_makes_history_fold_the_fills(writer, db_url, make_fill): 
     writer.submit(make_fill("b", price="65000.1", amount="0.01", ts=T0 + 1))
     writer.flush()
     db = open_engine(db_url)
-    assert totals.is_fresh(db)
-    assert totals.read(db) is None
+    assert totals_read.is_fresh(db)
+    assert totals_read.read(db) is None
     assert _reports(*queries.fill_totals(db)) == _expected(db, None, None)
     db.dispose()
 
@@ -101,7 +101,7 @@ def test_days_window_reads_whole_days_and_folds_the_first(since, writer, db_url,
         writer.submit(fill)
     writer.flush()
     db = open_engine(db_url)
-    got = totals.read(db, since)
+    got = totals_read.read(db, since)
     assert got is not None and _reports(*got) == _expected(db, since, None)
     db.dispose()
 
