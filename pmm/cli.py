@@ -169,6 +169,8 @@ def exchange_sim(
     api_secret: Annotated[str | None, typer.Option("--api-secret", help="The simulated account's API secret.")] = None,
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Take the simulated venue (markets, "
                                                 "balances, fees) from this config's `sim:` section.")] = None,
+    no_dcp: Annotated[bool, typer.Option("--no-dcp", help="bybit_perpetual only: an account without Disconnection "
+                                         "Protection (its DCP requests are refused).")] = False,
 ) -> None:
     """Serve a venue's REST + WebSocket dialect on 127.0.0.1 over the simulated exchange (for dry runs)."""
     import asyncio
@@ -183,10 +185,12 @@ def exchange_sim(
         def ready(bound: int) -> None:
             markets = ", ".join(m.market for m in settings.markets)
             shown = f"secret {secret}" if api_secret is None else "the secret you passed"
+            account = "; account without DCP" if no_dcp else ""
             typer.echo(f"{venue} exchange server on http://127.0.0.1:{bound} (WebSocket ws://127.0.0.1:{bound}); "
-                       f"markets {markets}; API key {key}, {shown}. Ctrl-C to stop.", err=False)
+                       f"markets {markets}; API key {key}, {shown}{account}. Ctrl-C to stop.", err=False)
 
-        asyncio.run(serve(venue, settings, port=port, api_key=key, api_secret=secret, on_ready=ready))
+        asyncio.run(serve(venue, settings, port=port, api_key=key, api_secret=secret, on_ready=ready,
+                          dcp=not no_dcp))
     except KeyboardInterrupt:
         pass
     except Exception as exc:

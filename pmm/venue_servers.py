@@ -40,10 +40,19 @@ def sim_settings(config: Any | None) -> SimSettings:
 
 
 async def serve(venue: str, settings: SimSettings, *, port: int, api_key: str, api_secret: str,
-                on_ready: Callable[[int], None]) -> None:
+                on_ready: Callable[[int], None], dcp: bool = True) -> None:
+    """Serve `venue` until cancelled. `dcp=False`: a Bybit account without Disconnection Protection."""
     target = _SERVERS.get(venue)
     if target is None:
         raise ConfigError(f"No exchange server for `{venue}`. Available: {', '.join(server_venues())}.")
+    extra: dict[str, Any] = {}
+    if not dcp:
+        if venue != "bybit_perpetual":
+            raise ConfigError(f"--no-dcp describes a Bybit account (Disconnection Protection); `{venue}` has no DCP. "
+                              "Drop --no-dcp, or serve bybit_perpetual.")
+        from pmm.connectors.bybit_perpetual.server_options import ServerOptions
+
+        extra["options"] = ServerOptions(dcp_enabled=False)
     module_name, _, attr = target.partition(":")
     serve_forever = getattr(importlib.import_module(module_name), attr)
-    await serve_forever(settings, port=port, api_key=api_key, api_secret=api_secret, on_ready=on_ready)
+    await serve_forever(settings, port=port, api_key=api_key, api_secret=api_secret, on_ready=on_ready, **extra)
