@@ -38,7 +38,7 @@ class ServerThread:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self.server: Any = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{venue}-server", daemon=True)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)

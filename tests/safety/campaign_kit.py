@@ -345,7 +345,8 @@ def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]], *,
         t.join(max(0.0, t0 + deadline_s - time.monotonic()))
     late = [t for t in threads if t.is_alive()]
     if late:
-        raise RuntimeError(f"still running after {deadline_s:g} s:\n" + "\n".join(_what_is_running(t) for t in late))
+        raise RuntimeError(f"still running after {deadline_s:g} s:\n" + "\n".join(_what_is_running(t) for t in late)
+                           + "\n" + _every_thread())
     if failures:
         name, exc = next(iter(failures.items()))
         raise RuntimeError(f"campaign on {name} failed") from exc
@@ -358,9 +359,6 @@ def _what_is_running(thread: threading.Thread) -> str:
     live = _LIVE.get(thread.name, {})
     for name, phase in live.get("results", {}).items():
         lines.append(f"phase {name}: {phase.seconds:.1f} s ok={phase.ok} problems={phase.problems}")
-    frame = sys._current_frames().get(thread.ident or -1)
-    if frame is not None:
-        lines.append("thread stack:\n" + "".join(traceback.format_stack(frame)))
     loop = live.get("loop")
     if loop is not None:
         try:
@@ -375,4 +373,13 @@ def _what_is_running(thread: threading.Thread) -> str:
     if capture is not None:
         formatter = logging.Formatter("%(relativeCreated)d %(levelname)s %(name)s: %(message)s")
         lines.append("last log lines:\n" + "\n".join(formatter.format(r) for r in capture.records[-60:]))
+    return "\n".join(lines)
+
+
+def _every_thread() -> str:
+    """The innermost frames of every thread (a venue server's loop, the store writers, executors)."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    lines = ["every thread:"]
+    for ident, frame in sys._current_frames().items():
+        lines.append(f"--- {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame, limit=8)))
     return "\n".join(lines)
