@@ -32,6 +32,10 @@ class TrackedOrder:
     updated_ts: float = 0.0
     last_reason: str = ""
     trade_ids: set[str] = field(default_factory=set)
+    # The last `as_live()` and what it was built from: the engine asks for the live orders on every
+    # book update, and they rarely change in between.
+    _live: LiveOrder | None = field(default=None, init=False, repr=False, compare=False)
+    _live_request: OrderRequest | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def client_id(self) -> ClientOrderId:
@@ -47,7 +51,12 @@ class TrackedOrder:
 
     def as_live(self) -> LiveOrder:
         req = self.request
-        return LiveOrder(
+        live = self._live
+        # Same objects, not equal values: a Decimal equal to the old one may print differently.
+        if (live is not None and self._live_request is req and live.filled is self.filled
+                and live.created_ts == self.created_ts and live.cancel_pending is (self.cancel_sent_ts is not None)):
+            return live
+        live = self._live = LiveOrder(
             client_id=req.client_id,
             side=req.side,
             price=req.price if req.price is not None else Decimal(0),
@@ -59,6 +68,8 @@ class TrackedOrder:
             created_ts=self.created_ts,
             cancel_pending=self.cancel_sent_ts is not None,
         )
+        self._live_request = req
+        return live
 
 
 class OrderTracker:

@@ -9,161 +9,33 @@ line number. Records' times are mapped to virtual time as
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from pmm.core.events import BookDelta, BookSnapshot, Level, Trade
-from pmm.core.model import Side, TradeId
+from pmm.core.events import BookDelta, BookSnapshot, Trade
+from pmm.core.model import TradeId
 from pmm.errors import ConfigError
 from pmm.sim.generators import MarketItem, MarkUpdate
+from pmm.sim.replay_records import BadRecord, DecimalTexts, ReplayRecord, parse_record
 from pmm.sim.settings import ReplayMarket
 
-RECORD_TYPES = ("snapshot", "delta", "trade", "mark", "funding")
-
-
-class _BadRecord(ValueError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayRecord:
-    """One parsed line: its file time, its type and the type's fields (Decimals)."""
-
-    ts: float
-    type: str
-    bids: tuple[Level, ...] = ()
-    asks: tuple[Level, ...] = ()
-    price: Decimal | None = None
-    amount: Decimal | None = None
-    side: Side | None = None
-    trade_id: str | None = None
-    mark_price: Decimal | None = None
-    index_price: Decimal | None = None
-    rate: Decimal | None = None
-
-
-_ZERO = Decimal(0)
-_INF = Decimal("Infinity")
 _DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: `json.loads(..., parse_float=)` builds one per call
+_SCAN = _DECODER.scan_once
 
 
-def _decimal(obj: dict[str, Any], key: str, *, positive: bool = False, non_negative: bool = False) -> Decimal:
-    raw = obj.get(key)
-    if type(raw) is str:  # fast path for the usual decimal string; anything odd takes the checks below
+def _decode(text: str) -> object:
+    """`text` (stripped, not empty) as JSON; anything but one whole value is left to the decoder,
+    whose errors say what is wrong (`json.loads` explains a BOM)."""
+    if text[0] != "\ufeff":
         try:
-            value = Decimal(raw)
-            if -_INF < value < _INF and (value > 0 if positive else value >= 0 if non_negative else True):
-                return value
-        except ArithmeticError:
+            obj, end = _SCAN(text, 0)  # what `decode` does, without its whitespace skipping
+            if end == len(text):
+                return obj
+        except StopIteration:
             pass
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
-        raise _BadRecord(f'`{key}` must be a decimal string like "100.5", was {raw!r}')
-    try:
-        value = Decimal(raw)
-    except ArithmeticError:
-        raise _BadRecord(f"`{key}` is not a number, was {raw!r}") from None
-    if not value.is_finite():
-        raise _BadRecord(f"`{key}` must be finite, was {raw!r}")
-    if positive and value <= 0:
-        raise _BadRecord(f"`{key}` must be > 0, was {raw!r}")
-    if non_negative and value < 0:
-        raise _BadRecord(f"`{key}` must be >= 0, was {raw!r}")
-    return value
-
-
-class _Unusual(Exception):
-    pass
-
-
-def _levels(obj: dict[str, Any], key: str) -> tuple[Level, ...]:
-    rows = obj.get(key, [])
-    if type(rows) is list:
-        # Fast path: [price, size] pairs of decimal strings, price > 0, size >= 0, both finite.
-        # Anything else is checked (and explained) by the slow path below.
-        try:
-            levels = []
-            for row in rows:
-                if type(row) is not list or len(row) != 2:
-                    raise _Unusual
-                p, q = row
-                if type(p) is not str or type(q) is not str:
-                    raise _Unusual
-                price, size = Decimal(p), Decimal(q)
-                if not (_ZERO < price < _INF and _ZERO <= size < _INF):
-                    raise _Unusual
-                levels.append((price, size))
-            return tuple(levels)
-        except (_Unusual, ArithmeticError):
-            pass
-    return _levels_checked(rows, key)
-
-
-def _levels_checked(rows: Any, key: str) -> tuple[Level, ...]:
-    if not isinstance(rows, list):
-        raise _BadRecord(f"`{key}` must be a list of [price, size] pairs, was {rows!r}")
-    levels = []
-    for row in rows:
-        if not isinstance(row, list) or len(row) != 2:
-            raise _BadRecord(f"`{key}` entries must be [price, size] pairs, was {row!r}")
-        level = {"price": row[0], "size": row[1]}
-        levels.append((_decimal(level, "price", positive=True), _decimal(level, "size", non_negative=True)))
-    return tuple(levels)
-
-
-def _timestamp(obj: dict[str, Any]) -> float:
-    has_ts, has_ms = "ts" in obj, "ts_ms" in obj
-    if has_ts == has_ms:
-        raise _BadRecord("give exactly one of `ts` (seconds) or `ts_ms` (integer milliseconds)")
-    raw = obj["ts"] if has_ts else obj["ts_ms"]
-    if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)) or (has_ms and not isinstance(raw, int)):
-        raise _BadRecord(f"`{'ts' if has_ts else 'ts_ms'}` must be a number, was {raw!r}")
-    ts = float(raw) if has_ts else raw / 1000.0
-    if not math.isfinite(ts):
-        raise _BadRecord(f"timestamp must be finite, was {raw!r}")
-    return ts
-
-
-def parse_record(obj: Any) -> tuple[ReplayRecord, str | None]:
-    """One decoded JSON line -> (record, its `market` or None). Raises _BadRecord."""
-    if not isinstance(obj, dict):
-        raise _BadRecord("each line must be a JSON object")
-    kind = obj.get("type")
-    if kind not in RECORD_TYPES:
-        raise _BadRecord(f"`type` must be one of {', '.join(RECORD_TYPES)}, was {kind!r}")
-    market = obj.get("market")
-    if market is not None and not isinstance(market, str):
-        raise _BadRecord(f"`market` must be a string, was {market!r}")
-    ts = _timestamp(obj)
-    if kind == "snapshot":  # best first, empty levels dropped, as every snapshot we publish
-        bids = sorted((level for level in _levels(obj, "bids") if level[1] > 0), reverse=True)
-        asks = sorted(level for level in _levels(obj, "asks") if level[1] > 0)
-        record = ReplayRecord(ts, kind, bids=tuple(bids), asks=tuple(asks))
-    elif kind == "delta":
-        record = ReplayRecord(ts, kind, bids=_levels(obj, "bids"), asks=_levels(obj, "asks"))
-    elif kind == "trade":
-        side = obj.get("side")
-        if side not in ("buy", "sell"):
-            raise _BadRecord(f'`side` (the aggressor) must be "buy" or "sell", was {side!r}')
-        trade_id = obj.get("trade_id")
-        if trade_id is not None and not isinstance(trade_id, (str, int)):
-            raise _BadRecord(f"`trade_id` must be a string, was {trade_id!r}")
-        record = ReplayRecord(
-            ts, kind, price=_decimal(obj, "price", positive=True), amount=_decimal(obj, "amount", positive=True),
-            side=Side(side), trade_id=None if trade_id is None else str(trade_id),
-        )
-    elif kind == "mark":
-        mark = _decimal(obj, "mark_price", positive=True)
-        index = _decimal(obj, "index_price", positive=True) if "index_price" in obj else mark
-        record = ReplayRecord(ts, kind, mark_price=mark, index_price=index)
-    else:  # funding; `next_funding_ts` is informational: the venue settles on its own schedule
-        nxt = obj.get("next_funding_ts", 0)
-        if isinstance(nxt, bool) or not isinstance(nxt, (int, Decimal)):
-            raise _BadRecord(f"`next_funding_ts` must be a number of seconds, was {nxt!r}")
-        record = ReplayRecord(ts, kind, rate=_decimal(obj, "rate"))
-    return record, market
+        return _DECODER.decode(text)
+    return json.loads(text)
 
 
 class ReplayReader:
@@ -180,6 +52,7 @@ class ReplayReader:
         self.offset = offset  # byte offset of the first unread line
         self.line_no = line_no  # number of lines consumed so far
         self.last_ts = last_ts
+        self._texts = DecimalTexts()
 
     def read(self) -> ReplayRecord | None:
         """The next record of this market, or None at the end of the file."""
@@ -190,15 +63,15 @@ class ReplayReader:
             self.offset += len(raw)
             self.line_no += 1
             text = raw.decode("utf-8", errors="replace").strip()
-            if not text or text.startswith("#"):
+            if not text or text[0] == "#":
                 continue
             try:
-                obj = json.loads(text) if text.startswith("\ufeff") else _DECODER.decode(text)  # loads explains a BOM
-                record, market = parse_record(obj)
+                obj = _decode(text)
+                record, market = parse_record(obj, self._texts)
                 if self.last_ts is not None and record.ts < self.last_ts:
-                    raise _BadRecord(f"time goes backwards ({record.ts} after {self.last_ts}); sort the file by time")
-            except (ValueError, RecursionError) as exc:  # JSONDecodeError and _BadRecord are ValueErrors
-                problem = str(exc) if isinstance(exc, _BadRecord) else f"not valid JSON ({exc})"
+                    raise BadRecord(f"time goes backwards ({record.ts} after {self.last_ts}); sort the file by time")
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError and BadRecord are ValueErrors
+                problem = str(exc) if isinstance(exc, BadRecord) else f"not valid JSON ({exc})"
                 raise ConfigError(
                     f"Replay file `{self.path}` line {self.line_no}: {problem}. See docs/replay_format.md."
                 ) from None
