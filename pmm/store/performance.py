@@ -283,13 +283,15 @@ def performance_report_of(
         return (r.venue, r.market, r.run_id if per_run else None)
 
     keys = set(fill_totals) | {key(r) for r in funding} | {key(p) for p in positions if p.amount != 0}
-    markets = tuple(
-        market_performance_of(
+    # Per market, runs in the order they traded (run ids are random: sorting by them alone would
+    # shuffle the runs from one store to the next).
+    markets = tuple(sorted(
+        (market_performance_of(
             venue, market, fill_totals.get((venue, market, run_id)) or FillTotals(), funding, positions,
             run_id=run_id, quote_asset=quote_assets.get(market), prices=prices,
-        )  # fmt: skip
-        for venue, market, run_id in sorted(keys, key=lambda k: (k[0], k[1], k[2] or ""))
-    )
+        ) for venue, market, run_id in keys),
+        key=lambda m: (m.venue, m.market, m.start_ts is None, m.start_ts or 0.0, m.run_id or ""),
+    ))  # fmt: skip
     by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for m in markets:
         by_quote[m.quote_asset] += m.net_pnl

@@ -115,6 +115,14 @@ def test_report_groups_per_market_and_per_run(history, make_fill, make_funding) 
         ("BTC-USDT", "run1"), ("BTC-USDT", "run1"), ("ETH-USDT", "run2")]
 
 
+def test_runs_of_a_market_are_listed_in_the_order_they_traded(make_fill) -> None:  # type: ignore[no-untyped-def]
+    # Run ids are random: "b-run" traded first, "a-run" later.
+    fills = [make_fill("x1", run_id="b-run", ts=10.0), make_fill("x2", run_id="a-run", ts=20.0),
+             make_fill("x3", run_id="c-run", ts=15.0)]  # fmt: skip
+    per_run = performance_report(fills, [], [], per_run=True)
+    assert [m.run_id for m in per_run.markets] == ["b-run", "c-run", "a-run"]
+
+
 def test_report_serialises_decimals_as_strings(history) -> None:  # type: ignore[no-untyped-def]
     report = performance_report(*history, prices={"BNB": D("600")})
     data = json.loads(report.to_json())
