@@ -12,6 +12,7 @@ execution makes the gateway read the settlement from the transaction log), `posi
 a cancel's reply is only an acknowledgement, its confirmation is the order topic's Cancelled.
 After the private stream reconnects, positions, balances and our live orders are re-read so nothing
 missed while it was down stays missed (`common/account_gateway.py`, shared with every venue).
+Past executions and funding settlements are read window by window, page by page (`history.py`).
 
 Account set-up: leverage per symbol (`set-leverage`, 110043 "not modified" is success), position
 mode per symbol (`switch-mode`, 0 one-way / 3 hedge; 110025 is success), margin mode for the whole
@@ -32,6 +33,7 @@ from typing import Any
 
 from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual import history
 from pmm.connectors.bybit_perpetual.dcp import Dcp
 from pmm.connectors.bybit_perpetual.errors import ALREADY_SET_CODES
 from pmm.connectors.bybit_perpetual.parse import (
@@ -79,8 +81,6 @@ from pmm.errors import AuthError, OrderError, PmmError
 log = logging.getLogger("pmm.bybit.gateway")
 
 _ORDER_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
-_HISTORY_S = 90 * 86400.0  # how far back fills and funding are read (each 7-day window is one request)
-_MAX_PAGES = 100
 _FUNDING_RETRY_DELAYS_S = (0.5, 2.0, 5.0)  # the transaction log can trail the Funding execution
 
 
@@ -271,16 +271,16 @@ class BybitGateway(AccountGateway):
         queries = [[("symbol", self._symbols.add(m))] for m in self._markets] or [[("settleCoin", "USDT")]]
         rows: list[dict[str, Any]] = []
         for query in queries:
-            rows += await self._pages(c.POSITION_LIST_PATH, [("category", c.CATEGORY_LINEAR), *query],
-                                      c.POSITION_PAGE_LIMIT, what="read positions")
+            rows += await history.pages(self._rest, c.POSITION_LIST_PATH, [("category", c.CATEGORY_LINEAR), *query],
+                                        c.POSITION_PAGE_LIMIT, what="read positions")
         if not self._hedge_known and any(str(r.get("positionIdx", 0)) in ("1", "2") for r in rows):
             self._hedge = True  # the account is in hedge mode although nobody told us
         return parse_positions({"list": rows}, self._symbols.market, lambda _: self._margin_mode)
 
     async def open_orders(self, market: str) -> list[OrderReport]:
-        rows = await self._pages(c.ORDER_REALTIME_PATH, [("category", c.CATEGORY_LINEAR),
-                                                         ("symbol", self._track(market))],
-                                 c.ORDER_REALTIME_PAGE_LIMIT, what=f"read open orders of {market}")
+        rows = await history.pages(self._rest, c.ORDER_REALTIME_PATH,
+                                   [("category", c.CATEGORY_LINEAR), ("symbol", self._track(market))],
+                                   c.ORDER_REALTIME_PAGE_LIMIT, what=f"read open orders of {market}")
         reports = [r for r in parse_open_orders({"list": rows}, self._symbols.market)
                    if r.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]
         for report in reports:
@@ -288,29 +288,16 @@ class BybitGateway(AccountGateway):
         return reports
 
     async def fills_since(self, ts: float, market: str) -> list[FillReport]:
-        symbol = self._track(market)
-        rows: list[dict[str, Any]] = []
-        for start_ms, end_ms in self._windows(ts):
-            rows += await self._pages(c.EXECUTION_LIST_PATH, [
-                ("category", c.CATEGORY_LINEAR), ("symbol", symbol), ("startTime", str(start_ms)),
-                ("endTime", str(end_ms))], c.EXECUTION_PAGE_LIMIT, what=f"read fills of {market}")
-        unique = list({str(r["execId"]): r for r in rows}.values())
-        fills = parse_fill_reports(unique, self._symbols.market, self.live.side_of)
+        rows = await history.executions(self._rest, self._track(market), ts, self._clock.now(),
+                                        what=f"read fills of {market}")
+        fills = parse_fill_reports(rows, self._symbols.market, self.live.side_of)
         return sorted(fills, key=lambda f: f.ts)
 
     async def funding_payments_since(self, ts: float, market: str) -> list[FundingPaymentReport]:
         symbol = self._track(market)
-        quote = market.split("-")[-1]
-        rows: list[dict[str, Any]] = []
-        for start_ms, end_ms in self._windows(ts):
-            rows += await self._pages(c.TRANSACTION_LOG_PATH, [
-                ("accountType", c.ACCOUNT_TYPE_UNIFIED), ("category", c.CATEGORY_LINEAR), ("currency", quote),
-                ("type", c.TRANSACTION_TYPE_SETTLEMENT), ("startTime", str(start_ms)), ("endTime", str(end_ms))],
-                c.TRANSACTION_LOG_PAGE_LIMIT, what=f"read funding payments of {market}")
-        # Rows of one page may share an `id` (the docs' example does): key on what makes a row unique.
-        unique = list({(r.get("id"), r.get("type"), r.get("symbol"), r.get("transactionTime"), r.get("tradeId")): r
-                       for r in rows}.values())
-        payments = parse_funding_settlements(unique, self._symbols.market, symbol)
+        rows = await history.settlements(self._rest, market.split("-")[-1], ts, self._clock.now(),
+                                         what=f"read funding payments of {market}")
+        payments = parse_funding_settlements(rows, self._symbols.market, symbol)
         return sorted(payments, key=lambda p: p.funding_time_ms)
 
     async def _load_fees(self, market: str) -> None:
@@ -323,32 +310,6 @@ class BybitGateway(AccountGateway):
             log.warning("could not read the fee rate of %s (%s); using %s / %s", market, exc, c.DEFAULT_MAKER_FEE,
                         c.DEFAULT_TAKER_FEE)
             self._fees.setdefault(market, (c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
-
-    def _windows(self, ts: float) -> list[tuple[int, int]]:
-        """[start, end] ms windows of at most 7 days (the venue's limit) from `ts` to now."""
-        now_ms = int(self._clock.now() * 1000)
-        start_ms = int(max(ts, self._clock.now() - _HISTORY_S) * 1000)
-        windows = []
-        while start_ms <= now_ms:
-            end_ms = min(start_ms + c.HISTORY_WINDOW_MS - 1, now_ms)
-            windows.append((start_ms, end_ms))
-            start_ms = end_ms + 1
-        return windows
-
-    async def _pages(self, path: str, params: list[tuple[str, str]], limit: int, *, what: str) -> list[dict[str, Any]]:
-        """Every row of a cursor-paginated list."""
-        rows: list[dict[str, Any]] = []
-        cursor = ""
-        for _ in range(_MAX_PAGES):
-            query = [*params, ("limit", str(limit))] + ([("cursor", cursor)] if cursor else [])
-            result = await self._rest.get(path, query, what=what)
-            page = list(result.get("list") or [])
-            rows += page
-            next_cursor = str(result.get("nextPageCursor") or "")
-            if not page or not next_cursor or next_cursor == cursor:
-                break
-            cursor = next_cursor
-        return rows
 
     # --- private stream -------------------------------------------------------------------------
 
