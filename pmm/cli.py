@@ -135,7 +135,7 @@ def history(
     db: DbOption = None,
 ) -> None:
     """Performance per market and per run: fills, volume, realized PnL, fees, funding, unrealized, net."""
-    from pmm.ui.commands import show_history
+    from pmm.ui.history_view import show_history
 
     try:
         show_history(_db_url(db), days=days, market=market, csv_path=csv_path, as_json=json_out)

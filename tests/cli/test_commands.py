@@ -100,7 +100,7 @@ def test_history_of_a_store_from_before_the_fill_totals(store, tmp_path, monkeyp
     from sqlalchemy import text
 
     from pmm.store.db import open_engine, sqlite_file_path
-    from pmm.ui import commands
+    from pmm.ui import history_view
 
     source = sqlite_file_path(store)
     for suffix in ("", "-wal"):
@@ -111,7 +111,7 @@ def test_history_of_a_store_from_before_the_fill_totals(store, tmp_path, monkeyp
     with db.begin() as conn:
         conn.execute(text("DROP TABLE fill_totals"))  # what a store written by an older pmm lacks
     db.dispose()
-    monkeypatch.setattr(commands, "_REBUILD_NOTICE_FILLS", 1)  # say it even for a small store
+    monkeypatch.setattr(history_view, "_REBUILD_NOTICE_FILLS", 1)  # say it even for a small store
     read_only = runner.invoke(app, ["history", "--db", f"sqlite:///file:{tmp_path / 'old.sqlite'}?mode=ro&uri=true"])
     assert read_only.exit_code == 0, read_only.output
     assert "Could not store the fill totals" in read_only.stderr  # and every fill is added up instead
