@@ -221,7 +221,10 @@ class Engine:
 
     def _fire_timers(self) -> None:
         now = self.clock.now()
-        for name, due in list(self._timers.items()):
+        timers = self._timers
+        if not timers or min(timers.values()) > now:  # the usual step: nothing due
+            return
+        for name, due in list(timers.items()):
             if due > now:
                 continue
             match name:

@@ -17,6 +17,8 @@ from pmm.sim.orders import RestingOrders
 from pmm.sim.replay import ReplaySource
 from pmm.sim.settings import ExternalMarket, ReplayMarket, SimMarketSettings, StaticMarket, SyntheticMarket
 
+_TWO = Decimal(2)
+
 
 class VenueBook(OrderBook):
     """The venue's public book, with snapshots applied on the first read rather than on arrival.
@@ -30,6 +32,9 @@ class VenueBook(OrderBook):
     def __init__(self, market: str) -> None:
         super().__init__(market)
         self._pending: BookSnapshot | None = None
+        # The last mid and the touch price objects it was computed from (see `mid`).
+        self._mid_of: tuple[Decimal | None, Decimal | None] = (None, None)
+        self._last_mid: Decimal | None = None
 
     def defer_snapshot(self, snapshot: BookSnapshot) -> None:
         self._pending = snapshot
@@ -63,6 +68,20 @@ class VenueBook(OrderBook):
     def best_ask(self) -> Decimal | None:
         self._flush()
         return OrderBook.best_ask.fget(self)  # type: ignore[attr-defined]
+
+    @property
+    def mid(self) -> Decimal | None:
+        """(best bid + best ask) / 2, computed again only when a touch price object changes: the
+        venue marks at the mid on every step. Identity, not equality, so the result is exactly
+        what the sum of these very Decimals gives (an equal price may have another exponent)."""
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
+            return None
+        last_bid, last_ask = self._mid_of
+        if bid is not last_bid or ask is not last_ask:
+            self._last_mid = (bid + ask) / _TWO
+            self._mid_of = (bid, ask)
+        return self._last_mid
 
     @property
     def is_empty(self) -> bool:

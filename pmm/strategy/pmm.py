@@ -85,6 +85,9 @@ class PerpetualMarketMaking:
         # After a market-making decision that did nothing and had no timer due: its live quotes
         # and the reference price type (see `still_idle`); None otherwise.
         self._idle: tuple[list[LiveOrder], str] | None = None
+        # The `_idle` and the reference price object `still_idle` last found no quote below the
+        # minimum spread for: the same objects give the same answer without the Decimal divisions.
+        self._spread_checked: tuple[object, object] = (None, None)
         self._logs = _LogDedup()
         hedge = params.position_mode is PositionMode.HEDGE
         self._quote_position_side = {
@@ -171,10 +174,13 @@ class PerpetualMarketMaking:
         refp = ref.price
         if refp is None or ref.price_type != price_type or maker_book_problem(view) is not None:
             return None
-        minimum = self.params.minimum_spread
-        for o in live:
-            if below_min_spread(o, refp, minimum):
-                return None
+        checked_idle, checked_ref = self._spread_checked
+        if checked_idle is not idle or checked_ref is not refp:
+            minimum = self.params.minimum_spread
+            for o in live:
+                if below_min_spread(o, refp, minimum):
+                    return None
+            self._spread_checked = (idle, refp)
         self._now = max(self._now, view.now)
         return ref
 

@@ -103,3 +103,47 @@ def test_a_bad_first_line_fails_at_construction(tmp_path):
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="Cannot open replay file"):
         SimExchange(settings(replay_market(tmp_path / "missing.jsonl")))
+
+
+def test_reading_ahead_keeps_positions_and_raises_a_bad_line_only_when_reached(tmp_path):
+    from pmm.sim.replay import _READ_AHEAD, ReplayReader
+
+    lines = ['{"type":"snapshot","ts":1,"bids":[["99","1"]],"asks":[["101","1"]]}', "# a comment", ""]
+    lines += [f'{{"type":"delta","ts":{2 + i},"bids":[["99","{1 + i % 5}"]],"asks":[]}}' for i in range(_READ_AHEAD + 40)]
+    lines.insert(100, '{"type":"delta","ts":98.5,"market":"ETH-USDT","bids":[],"asks":[]}')  # another market's line
+    lines.append('{"type":"delta","ts":1,"bids":[],"asks":[]}')  # time goes backwards
+    lines.append('{"type":"delta","ts":9999,"bids":[],"asks":[]}')
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ends, offset = [], 0  # (byte offset, line number) after each line
+    for n, line in enumerate(lines, 1):
+        offset += len(line) + 1
+        ends.append((offset, n))
+    reader = ReplayReader(path, "BTC-USDT")
+    good = [n for n, line in enumerate(lines, 1) if line.startswith("{") and "ETH" not in line][:-2]
+    for n in good:
+        record = reader.read()
+        assert record is not None and (reader.offset, reader.line_no) == ends[n - 1]
+    with pytest.raises(ConfigError, match=f"line {len(lines) - 1}: time goes backwards"):
+        reader.read()
+    assert reader.line_no == len(lines) - 1
+    last = reader.read()  # reading on continues after the bad line, as it always did
+    assert last is not None and last.ts == 9999 and reader.read() is None
+    reader.close()
+
+
+def test_a_bad_line_inside_a_read_ahead_batch_comes_after_the_records_before_it(tmp_path):
+    from pmm.sim.replay import ReplayReader
+
+    lines = [f'{{"type":"delta","ts":{i},"bids":[["99","1"]],"asks":[]}}' for i in range(100)]
+    lines[50] = '{"type":"delta","ts":50,"bids":"none"}'
+    path = tmp_path / "bad_inside.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    reader = ReplayReader(path, "BTC-USDT")
+    seen = [reader.read().ts for _ in range(50)]
+    with pytest.raises(ConfigError, match="line 51: `bids`"):
+        reader.read()
+    while (record := reader.read()) is not None:
+        seen.append(record.ts)
+    assert seen == [float(i) for i in range(100) if i != 50]
+    reader.close()
