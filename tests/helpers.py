@@ -41,3 +41,17 @@ def run_fast(config_path: Path, db_url: str, duration_s: float, **kwargs: Any) -
 
 def db_url(tmp_path: Path, name: str = "pmm.sqlite") -> str:
     return f"sqlite:///{tmp_path / name}"
+
+
+def check_funding(recorded: list[Any], paid: list[Any], stop_ts: float, margin_s: float = 1.0) -> list[Any]:
+    """The store's funding payments (`recorded`) against the venue's (`paid`) after a run whose stop
+    began at `stop_ts` (the venue's clock): none recorded twice, none invented, none paid before
+    the stop missing. A payment the venue made while the bot was stopping may be missing (the next
+    start records it); those are returned, for the ledger (the wallet holds them)."""
+    times = [p.funding_time_ms for p in recorded]
+    assert len(set(times)) == len(times), f"a funding payment was recorded twice: {sorted(times)}"
+    paid_times = {p.funding_time_ms for p in paid}
+    assert set(times) <= paid_times, f"a funding payment was invented: {sorted(set(times) - paid_times)}"
+    missing = sorted(t for t in paid_times - set(times) if t / 1000 < stop_ts - margin_s)
+    assert not missing, f"funding paid before the stop was not recorded: {missing} (stop at {stop_ts})"
+    return [p for p in paid if p.funding_time_ms not in set(times)]

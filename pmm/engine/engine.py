@@ -487,6 +487,7 @@ class Engine:
             await self._cancel_everything()
             if self.safety.flatten_requested:
                 await self.safety.flatten()
+            await self.reconciler.at_stop()
             disarm = getattr(self.bundle.gateway, "disarm_dead_man_switch", None)
             if disarm is not None and "dead_man" in self._timers:
                 await disarm(self.market)

@@ -7,7 +7,6 @@ A cancel or a placement that stays unanswered for `stuck_timeout_s` is settled b
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any

@@ -2,8 +2,9 @@
 
 Used at start (account set-up, orders left by an earlier run, positions, balances, fills and
 funding missed while the bot was down), for orders whose outcome is unknown or whose cancel went
-unanswered, and at shutdown (nothing of ours may be left resting). Missing fills are fed back
-through the normal event path, so they are recorded exactly once like any other.
+unanswered, and at shutdown (nothing of ours may be left resting; the last hour's fills and
+funding payments read once more). Missing fills are fed back through the normal event path, so they
+are recorded exactly once like any other.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("pmm.reconcile")
 
 _MAX_CANCEL_ATTEMPTS = 5
+# At a clean stop, fills and funding payments of (at most) this much of the run are read again.
+FINAL_BACKFILL_S = 3600.0
 
 
 def _adopted(report: OrderReport, now: float) -> TrackedOrder:
@@ -39,6 +42,7 @@ class Reconciler:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._busy = False
+        self._started_ts: float | None = None
 
     async def set_up_account(self) -> None:
         """Position mode, margin mode and leverage before any order (DESIGN.md §6)."""
@@ -66,6 +70,7 @@ class Reconciler:
     async def at_start(self) -> None:
         engine = self._engine
         gateway, market = engine.bundle.gateway, engine.market
+        self._started_ts = engine.clock.now()
         engine.account.replace_positions(await gateway.positions())
         for balance in await gateway.balances():
             engine.account.balances[balance.asset] = balance
@@ -79,7 +84,24 @@ class Reconciler:
                 log.warning("order %s on %s was not placed by pmm; leaving it alone", report.client_id, market)
         await self.backfill(engine.options.backfill_since_ts)
 
-    async def backfill(self, since_ts: float) -> None:
+    async def at_stop(self) -> None:
+        """Read the run's last fills and funding payments once more before the bot goes.
+
+        A payment the venue made just before the stop may not have reached the store yet (Bybit's
+        settlement is read from its transaction log seconds after the Funding execution; an event
+        can be lost with a dropped stream): it is recorded now, not only by the next start.
+        """
+        engine = self._engine
+        if self._started_ts is None:
+            return  # never started: nothing of this run to read
+        since = max(self._started_ts, engine.clock.now() - FINAL_BACKFILL_S)
+        try:
+            await self.backfill(since, quiet=True)
+        except PmmError as exc:
+            log.warning("could not read the venue's latest fills and funding payments before stopping (%s); "
+                        "the next start reads them", exc)
+
+    async def backfill(self, since_ts: float, *, quiet: bool = False) -> None:
         """Record fills and funding payments the venue has after `since_ts` (duplicates are ignored)."""
         engine = self._engine
         gateway, market = engine.bundle.gateway, engine.market
@@ -93,7 +115,7 @@ class Reconciler:
             ts = p.funding_time_ms / 1000
             engine.recorder.funding(FundingPaymentReceived(
                 p.market, p.funding_time_ms, p.rate, p.amount, p.asset, p.position_amount, p.mark_price, ts, ts))
-        if fills or payments:
+        if (fills or payments) and not quiet:
             log.info("reconciled %d fill(s) and %d funding payment(s) from the venue", len(fills), len(payments))
 
     async def settle_stuck_orders(self, force: list[TrackedOrder] | None = None) -> None:

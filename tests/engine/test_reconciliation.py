@@ -87,3 +87,31 @@ def test_orders_left_by_an_earlier_run_are_cancelled_at_start(tmp_path):
     assert [o.client_id for o in exchange.open_orders()] == ["pmm-oldrun00-7"]
     asyncio.run(engine.run())
     assert exchange.open_orders() == []
+
+
+class _FundingRecorder(NullRecorder):
+    def __init__(self) -> None:
+        self.funding_times: list[int] = []
+
+    def funding(self, event: Any) -> None:
+        self.funding_times.append(event.funding_time_ms)
+
+
+def test_funding_payments_whose_events_were_lost_are_read_again_at_stop(tmp_path, monkeypatch):
+    from pmm.core.events import FundingPaymentReceived
+    from pmm.engine import reconcile
+
+    monkeypatch.setattr(reconcile, "FINAL_BACKFILL_S", 1e9)  # the whole run, not its last hour
+    engine, _, exchange = _engine(tmp_path, hours=26)
+    recorder = engine.recorder = _FundingRecorder()
+    deliver = engine.emit
+
+    def lose_funding(event: Any) -> None:  # every funding event is lost on its way to the engine
+        if not isinstance(event, FundingPaymentReceived):
+            deliver(event)
+
+    engine.emit = lose_funding  # type: ignore[method-assign]
+    asyncio.run(engine.run())
+    paid = sorted(p.funding_time_ms for p in exchange.funding_payments_since(0))
+    assert paid, "the run must hold a position at a funding time"
+    assert sorted(recorder.funding_times) == paid

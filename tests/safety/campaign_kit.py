@@ -75,6 +75,7 @@ class CampaignResult:
     venue_positions: list[Any]
     rejections: list[OrderRejected]
     fill_events: list[OrderFilled]
+    stop_ts: float  # wall clock, when the bot was asked to stop
 
     def log_text(self) -> str:
         formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
@@ -262,7 +263,7 @@ def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeo
     pmm_logger.addHandler(capture)
     results: dict[str, PhaseResult] = {}
     error: list[str] = []
-    holder: dict[str, Campaign] = {}
+    holder: dict[str, Any] = {}
     _LIVE[thread] = {"results": results, "capture": capture}
     server = ServerThread(venue, settings or busy_market()).start()
     try:
@@ -286,6 +287,7 @@ def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeo
                     result.seconds = time.monotonic() - t0
                     result.ok = not result.problems
             finally:
+                holder["stop_ts"] = time.time()
                 engine.request_stop("fault campaign finished")
 
         def on_engine(engine: Any) -> None:
@@ -318,7 +320,7 @@ def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeo
         error=error[0] if error else None, start_wallet=start_wallet, end_wallet=end_wallet,
         venue_fills=venue_fills, venue_funding=venue_funding, venue_open_orders=open_orders,
         venue_positions=positions, rejections=campaign.rejections if campaign else [],
-        fill_events=campaign.fill_events if campaign else [])
+        fill_events=campaign.fill_events if campaign else [], stop_ts=holder.get("stop_ts", time.time()))
 
 
 def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]], *,

@@ -38,6 +38,7 @@ from campaign_kit import (
     run_in_parallel,
 )
 
+from helpers import check_funding
 from pmm.connectors.binance_perpetual import build as binance_build
 from pmm.connectors.binance_perpetual import errors as binance_errors
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
@@ -356,9 +357,11 @@ def test_end_state_is_exact(campaign, venue):
 
     assert fills, "no fill in the whole campaign"
     assert executions(fills) == executions(result.venue_fills), "a fill was lost, duplicated or invented"
-    assert len(funding) == len(result.venue_funding)
+    # (4 s: the clock-skew phase leaves the venue's clock 3 s behind)
+    late = check_funding(funding, result.venue_funding, result.stop_ts, margin_s=4.0)
     assert result.venue_open_orders == [], "an order of ours was left resting at the venue"
-    assert ledger_difference(result.start_wallet, result.end_wallet, fills, funding) == Decimal(0)
+    assert ledger_difference(result.start_wallet, result.end_wallet, fills, funding) == sum(
+        (p.amount for p in late), Decimal(0))
     run = queries.latest_run(db)
     assert queries.open_orders(db, run.run_id) == []
     print(venue, len(fills), "fills", len(funding), "funding", Counter(r.code for r in result.rejections))
