@@ -1,8 +1,8 @@
 """Replay of a recorded market from a JSON-lines file (format: docs/replay_format.md).
 
 The file is streamed: a few hundred records are parsed ahead of time (the next one says when the
-next item is due) and nothing else is held in memory. A malformed line raises `ConfigError` naming the file and the
-line number. Records' times are mapped to virtual time as
+next item is due) and nothing else is held in memory. A malformed line raises `ConfigError` naming
+the file and the line number. Records' times are mapped to virtual time as
 `t0 + (ts - first_ts) / speed`, where `t0` is the exchange's start (its first `advance_to`).
 """
 
