@@ -150,17 +150,7 @@ def fills(
     until_ts: float | None = None,
 ) -> list[FillRecord]:
     """Fills matching every given filter (`since_ts` inclusive, `until_ts` exclusive), by time."""
-    stmt = select(Fill.__table__).order_by(Fill.ts, Fill.id)
-    if since_ts is not None:
-        stmt = stmt.where(Fill.ts >= since_ts)
-    if until_ts is not None:
-        stmt = stmt.where(Fill.ts < until_ts)
-    if market is not None:
-        stmt = stmt.where(Fill.market == market)
-    if run_id is not None:
-        stmt = stmt.where(Fill.run_id == run_id)
-    if venue is not None:
-        stmt = stmt.where(Fill.venue == venue)
+    stmt = _fill_filters(select(Fill.__table__).order_by(Fill.ts, Fill.id), since_ts, market, run_id, venue, until_ts)
     return [
         FillRecord(
             venue=r.venue, run_id=r.run_id, trade_id=TradeId(r.trade_id), client_id=ClientOrderId(r.client_id),
