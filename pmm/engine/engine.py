@@ -296,6 +296,9 @@ class Engine:
                 order = self.tracker.mark_accepted(event.client_id, event.exchange_id, now)
                 if order is not None:
                     self.recorder.order_changed(order)
+                    # A new live order is an input of the minimum-spread rule and of max_open_orders:
+                    # both are checked now, not at the next book update (a quiet book may send none).
+                    self._dirty = self._risk_check = True
             case OrderRejected():
                 order = self.tracker.finish(event.client_id, OrderStatus.REJECTED, now, event.reason)
                 if order is not None:
@@ -321,7 +324,10 @@ class Engine:
                 self.safety.on_connection(event)
                 self._dirty = True
             case BalanceUpdated(balance=balance):
+                before = self.account.balances.get(balance.asset)
                 self.account.balances[balance.asset] = balance
+                if balance.asset == self.quote_asset and (before is None or before.available != balance.available):
+                    self._dirty = True  # the margin budget of the next quotes
             case FundingPaymentReceived():
                 if self._funding_seen.first_time((event.market, event.funding_time_ms)):
                     self.recorder.funding(event)
