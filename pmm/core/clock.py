@@ -13,8 +13,17 @@ class Clock(Protocol):
 
 
 class LiveClock:
+    """The wall clock, or the wall clock's pace from a later start (`offset_s` ahead of it).
+
+    A simulated account a `--fast` run left ahead of the wall clock is resumed in real time at its
+    own time (`offset_s` > 0), so its history stays in order (see `sim_perpetual/build.py`).
+    """
+
+    def __init__(self, offset_s: float = 0.0) -> None:
+        self.offset_s = offset_s
+
     def now(self) -> float:
-        return time.time()
+        return time.time() + self.offset_s
 
 
 class VirtualClock:

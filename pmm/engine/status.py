@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pmm.core.clock import LiveClock
 from pmm.core.model import FundingInfo, Position, Side
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ def _reason(engine: Engine, state: str, decision: Any) -> str:
     if decision is None:
         return "starting"
     return str(decision.reason)
+
+
+def _clock_kind(engine: Engine) -> str:
+    """virtual (--fast), simulated (real-time pace at a simulated account's later time) or live."""
+    if engine.bundle.pacer.virtual:
+        return "virtual"
+    clock = engine.clock
+    return "simulated" if isinstance(clock, LiveClock) and clock.offset_s > 0 else "live"
 
 
 def build_status(engine: Engine, state: str) -> dict[str, Any]:
@@ -90,7 +99,7 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
         "run_id": engine.run_id,
         "state": state,
         "ts": now,
-        "clock": "virtual" if engine.bundle.pacer.virtual else "live",
+        "clock": _clock_kind(engine),
         "connector": engine.connector_id,
         "market": market,
         "quoting": state == "running" and bool(decision and decision.quoting),
