@@ -38,12 +38,8 @@ async def run_bot(config: Any, options: StartOptions, *,
                   ask_password: Callable[[str], str] | None = None) -> RunResult:
     """Run one bot until it stops. Everything is persisted through a background writer."""
     from pmm.connectors.registry import build_connector
-    from pmm.engine.store_recorder import StoreRecorder
     from pmm.store import queries
     from pmm.store.db import open_engine
-    from pmm.store.records import RunEnded, RunStarted, RunStatus
-    from pmm.store.writer import StoreWriter
-    from pmm.strategy import PerpetualMarketMaking
 
     params = config.to_strategy_params()
     db = open_engine(options.db_url)
@@ -66,6 +62,25 @@ async def run_bot(config: Any, options: StartOptions, *,
     if ask_password is not None and not simulated:
         build_options["ask_password"] = ask_password
     bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
+    run_id = uuid.uuid4().hex
+    # Before anything touches the venue: a second bot on this account and market is refused.
+    lease = await asyncio.to_thread(_claim_lease, options.db_url, bundle, params.market, run_id)
+    try:
+        return await _run_claimed(config, options, bundle, run_id, lease, backfill_since, on_engine=on_engine,
+                                  install_signal_handlers=install_signal_handlers)
+    finally:
+        await asyncio.to_thread(lease.close)
+
+
+async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: str, lease: Any,
+                       backfill_since: float, *, on_engine: Callable[[Engine], None] | None,
+                       install_signal_handlers: bool) -> RunResult:
+    from pmm.engine.store_recorder import StoreRecorder
+    from pmm.store.records import RunEnded, RunStarted, RunStatus
+    from pmm.store.writer import StoreWriter
+    from pmm.strategy import PerpetualMarketMaking
+
+    params = config.to_strategy_params()
     markets = [params.market] + ([m] if (m := params_external_market(config)) else [])
     # Live venues learn trading rules and fee rates over REST: load them before anything reads them.
     for part, wanted in ((bundle.feed, markets), (bundle.gateway, [params.market])):
@@ -74,7 +89,6 @@ async def run_bot(config: Any, options: StartOptions, *,
             await prepare(wanted)
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
-    run_id = uuid.uuid4().hex
     # --fast: the simulation can outrun the writer thread; bound its queue (see StoreWriter).
     writer = StoreWriter(options.db_url, max_queued=200 if options.fast else None)
     recorder = StoreRecorder(writer, bundle.gateway.venue, run_id)
@@ -106,6 +120,9 @@ async def run_bot(config: Any, options: StartOptions, *,
             loop.add_signal_handler(sig, engine.request_stop, f"received {signal.Signals(sig).name}")
         # `pmm stop --flatten` from another terminal: stop, and close the position too.
         loop.add_signal_handler(signal.SIGUSR1, engine.request_stop, "pmm stop --flatten", True)
+    # `pmm stop` asks through the store (this host or another): the lease's thread passes it on.
+    lease.start(lambda flatten: loop.call_soon_threadsafe(
+        engine.request_stop, "asked by `pmm stop --flatten`" if flatten else "asked by `pmm stop`", flatten))
     poller = _start_custom_api(config, engine)
     status = RunStatus.CRASHED
     reason = "crashed"
@@ -128,6 +145,41 @@ async def run_bot(config: Any, options: StartOptions, *,
             f"{'' if not engine.safety.flatten_requested else ('; the position was closed' if flat else '; the position could NOT be fully closed, check the venue')}"
             f". Review the `risk:` limits in the config before starting again (run {run_id[:8]}, see `pmm history`).")
     return RunResult(run_id=run_id, reason=reason, events=engine.events_processed, fills=engine.session.fills)
+
+
+def _claim_lease(db_url: str, bundle: Any, market: str, run_id: str) -> Any:
+    """The store's lease of this bot's account and market, or ConfigError naming the bot that holds it."""
+    from datetime import UTC, datetime
+
+    from pmm.core.clock import LiveClock
+    from pmm.errors import ConfigError
+    from pmm.store import bots
+    from pmm.store.db import open_engine
+    from pmm.store.liveness import this_process
+
+    # The store keeps a simulated account (it is exported to the store): one process at a time.
+    whole = bundle.export_state is not None
+    here, wall = this_process(), LiveClock()
+    now = wall.now()
+    lease = bots.BotLease(connector=bundle.connector_id, account=bundle.account,
+                          scope=bots.WHOLE_ACCOUNT if whole else market, run_id=run_id, market=market,
+                          process=here, started_ts=now, alive_ts=now)
+    db = open_engine(db_url)
+    holder = bots.claim(db, lease, here=here, now=now)
+    if holder is None:
+        return bots.LeaseKeeper(db, run_id, wall)
+    db.dispose()
+    since = datetime.fromtimestamp(holder.started_ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    running = (f"run {holder.run_id[:8]} on {holder.market} (pid {holder.process.pid} on {holder.process.host}, "
+               f"started {since})")
+    stop = f"Stop it first (`pmm stop --run {holder.run_id[:8]}`)"
+    if whole:
+        raise ConfigError(f"Another bot is running on the simulated {bundle.connector_id} account of this store: "
+                          f"{running}. The store keeps one simulated account per connector and only one bot can "
+                          f"trade it at a time. {stop}, or give this bot its own store with --db.")
+    raise ConfigError(f"Another bot is running on {bundle.connector_id} {market} with the same account in this "
+                      f"store: {running}. Two bots on one market and account would cancel each other's orders. "
+                      f"{stop}, or trade another market or account.")
 
 
 def params_external_market(config: Any) -> str | None:

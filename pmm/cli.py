@@ -148,13 +148,15 @@ def stop(
     flatten: Annotated[bool, typer.Option("--flatten", help="Also close the bot's position with reduce-only "
                                           "orders (limit, then market after `risk.flatten_timeout_s`).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds to wait for the bot to stop.")] = 120.0,
+    run: Annotated[str | None, typer.Option("--run", help="The bot to stop, by its run id (or its start, as "
+                                            "`pmm status` shows it); needed when several bots run.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Stop the running bot of this store from another terminal: it cancels its orders and exits."""
+    """Stop a running bot of this store, from any terminal or host: it cancels its orders and exits."""
     from pmm.ui.commands import stop_running_bot
 
     try:
-        message = stop_running_bot(_db_url(db), flatten=flatten, timeout_s=timeout)
+        message = stop_running_bot(_db_url(db), flatten=flatten, timeout_s=timeout, run=run)
     except Exception as exc:
         _fail(exc)
     typer.echo(message)

@@ -97,6 +97,9 @@ class ConnectorBundle:
     pacer: Pacer
     # Hook for connectors that keep state the store should persist (the simulated account).
     export_state: Callable[[], dict] | None = None
+    # Which account trades, as a name that reveals no secret (`common.credentials.account_label`):
+    # one bot per account and market. "" for the one simulated account the store keeps.
+    account: str = ""
 
 
 class NotBuiltYet(Exception):

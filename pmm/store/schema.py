@@ -61,6 +61,32 @@ class Run(Base):
     __table_args__ = (Index("ix_runs_started", "started_ts"),)
 
 
+class BotLeaseRow(Base):
+    """A bot that runs now (or died without a clean stop): at most one per account and scope.
+
+    `scope` is the market the bot trades, or "*" when it holds the whole account (the simulated
+    account the store keeps serves one process at a time). `account` names the account without a
+    secret (`ConnectorBundle.account`). Process identity and the wall-clock heartbeat `alive_ts`
+    tell whether it still lives (`liveness.py`); `stop_request` is how `pmm stop` asks it to stop.
+    Written by `bots.py` only; the row is deleted at a clean stop.
+    """
+
+    __tablename__ = "bot_leases"
+
+    connector: Mapped[str] = mapped_column(String, primary_key=True)
+    account: Mapped[str] = mapped_column(String, primary_key=True)
+    scope: Mapped[str] = mapped_column(String, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String, unique=True)
+    market: Mapped[str]
+    host: Mapped[str]
+    boot_id: Mapped[str]
+    pid: Mapped[int]
+    process_start: Mapped[str]
+    started_ts: Mapped[float]  # wall clock, like alive_ts
+    alive_ts: Mapped[float]
+    stop_request: Mapped[str | None]  # "stop" or "flatten"
+
+
 class Order(Base):
     """The latest state of one order of ours (or one adopted at reconciliation)."""
 

@@ -5,7 +5,6 @@ console, opening the store). They read the store; only `balance` of a live conne
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -34,23 +33,20 @@ def open_store(db_url: str) -> Any:
     return open_engine(db_url)
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def live_bots(db: Any) -> dict[str, Any]:
+    """The bots of the store that run now, by run id (their leases, judged by `liveness.py`)."""
+    from pmm.core.clock import LiveClock
+    from pmm.store import bots
+    from pmm.store.liveness import this_process
+
+    return {b.run_id: b for b in bots.live_bots(db, here=this_process(), now=LiveClock().now())}
 
 
-def run_state(run: Any) -> str:
-    """running | stopped | crashed, judged by the recorded status and whether the process lives."""
+def run_state(run: Any, live: dict[str, Any]) -> str:
+    """running | stopped | crashed: a run recorded as running is running while its bot lives."""
     status = str(run.status)
     if status == "running":
-        return "running" if _pid_alive(run.pid) else "crashed"
+        return "running" if run.run_id in live else "crashed"
     return status
 
 
@@ -58,44 +54,60 @@ def run_state(run: Any) -> str:
 
 
 def show_status(db_url: str, *, funding_rate: bool, as_json: bool) -> None:
+    """Every bot running on the store, each with its status; the last run when none is."""
     from pmm.store import queries
-    from pmm.ui.status_view import render_status
 
     db = open_store(db_url)
-    run = queries.latest_run(db) if db is not None else None
-    if run is None:
+    live = live_bots(db) if db is not None else {}
+    runs = [run for run in (queries.get_run(db, run_id) for run_id in live) if run is not None]
+    if not runs and db is not None and (latest := queries.latest_run(db)) is not None:
+        runs = [latest]
+    if not runs:
         if as_json:
-            print(json.dumps({"run": None}))
+            print(json.dumps({"run": None, "runs": []}))
             return
         console_for_output().print(f"No bot has run with this database ({db_url}) yet. "
                          f"Start one with `pmm start -c configs/quickstart.yml`.")
         return
+    shown = [_run_status(db, run, live, funding_rate) for run in runs]
+    if as_json:
+        # "run" and "status": the newest run, as with a single bot; "runs": each running bot.
+        print(json.dumps(shown[-1][0] | {"runs": [data for data, _ in shown]}, indent=2))
+        return
+    console = console_for_output()
+    for i, (_, text) in enumerate(shown):
+        if i:
+            console.print()
+        console.print(text)
+
+
+def _run_status(db: Any, run: Any, live: dict[str, Any], funding_rate: bool) -> tuple[dict[str, Any], Any]:
+    """One run's status: (its JSON document, its rendering)."""
+    from pmm.store import queries
+    from pmm.ui.status_view import render_status
+
     snapshot = queries.latest_status(db, run.run_id)
     payload = snapshot.data() if snapshot is not None else {}
-    state = run_state(run)
-    virtual = payload.get("clock") == "virtual"
+    state = run_state(run, live)
+    virtual = payload.get("clock") in ("virtual", "simulated")  # the engine's time is not the wall clock
     ended = run.ended_ts or run.heartbeat_ts or payload.get("ts")
     header = f"Run {run.run_id[:8]} on {run.connector} {run.market}: {state.upper()}"
     if state == "running":
         header += f", started {fmt_ts(run.started_ts)}"
+        bot = live[run.run_id].process
+        header += f" (pid {bot.pid} on {bot.host})"
     elif ended is not None:
         header += f", ended {fmt_ts(ended)}"
         header += " (simulated clock)" if virtual else f" ({fmt_duration(time.time() - ended)} ago)"
         if run.exit_reason:
             header += f" - {run.exit_reason}"
-    if as_json:
-        out = {"run": {"run_id": run.run_id, "state": state, "connector": run.connector, "market": run.market,
-                       "started_ts": run.started_ts, "ended_ts": run.ended_ts, "exit_reason": run.exit_reason},
-               "status": payload}
-        if not funding_rate:
-            out["status"] = {k: v for k, v in payload.items() if k != "funding"}
-        print(json.dumps(out, indent=2))
-        return
+    data = {"run": {"run_id": run.run_id, "state": state, "connector": run.connector, "market": run.market,
+                    "started_ts": run.started_ts, "ended_ts": run.ended_ts, "exit_reason": run.exit_reason},
+            "status": payload if funding_rate else {k: v for k, v in payload.items() if k != "funding"}}
     if not payload:
-        console_for_output().print(header + "\n(no status recorded yet)")
-        return
+        return data, header + "\n(no status recorded yet)"
     now = time.time() if state == "running" and not virtual else payload.get("ts")
-    console_for_output().print(render_status(payload, funding=funding_rate, now=now, header=header))
+    return data, render_status(payload, funding=funding_rate, now=now, header=header)
 
 
 # --- balance --------------------------------------------------------------------------------------
@@ -194,28 +206,41 @@ def _print_account(derivative: str, summary: dict[str, Any], ts: float, source: 
 # --- stop -----------------------------------------------------------------------------------------
 
 
-def stop_running_bot(db_url: str, *, flatten: bool, timeout_s: float) -> str:
-    """Signal the store's running bot (SIGTERM, or SIGUSR1 to flatten too) and wait for its clean stop."""
-    import signal
+def stop_running_bot(db_url: str, *, flatten: bool, timeout_s: float, run: str | None = None) -> str:
+    """Ask a running bot of the store to stop (and flatten) and wait for its clean stop.
 
-    from pmm.store import queries
+    The request goes through the store (`bots.request_stop`; the bot checks for it every second),
+    never as a signal to a stored pid, so it reaches a bot on another host of a shared store too.
+    `run` picks the bot by the start of its run id; it is needed when several bots run.
+    """
+    from pmm.store import bots, queries
 
     db = open_store(db_url)
-    run = queries.latest_run(db) if db is not None else None
-    if run is None or run_state(run) != "running":
-        state = "no bot has run" if run is None else f"the last run ({run.run_id[:8]}) is {run_state(run)}"
+    live = live_bots(db) if db is not None else {}
+    chosen = [b for b in live.values() if run is None or b.run_id.startswith(run)]
+    listing = ", ".join(f"{b.run_id[:8]} ({b.connector} {b.market})" for b in live.values())
+    if not chosen and run is not None and live:
+        raise ConfigError(f"No running bot of {db_url} has a run id starting with `{run}`. Running: {listing}.")
+    if not chosen:
+        last = queries.latest_run(db) if db is not None else None
+        state = "no bot has run" if last is None else f"the last run ({last.run_id[:8]}) is {run_state(last, live)}"
         raise PmmError(f"No running bot to stop in {db_url}: {state}.")
-    os.kill(run.pid, signal.SIGUSR1 if flatten else signal.SIGTERM)
+    if len(chosen) > 1:
+        raise ConfigError(f"{len(chosen)} bots are running in {db_url}: {listing}. Say which one to stop with "
+                          f"`pmm stop --run RUN_ID`.")
+    bot = chosen[0]
+    where = f"pid {bot.process.pid} on {bot.process.host}"
+    bots.request_stop(db, bot.run_id, flatten=flatten)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        current = queries.get_run(db, run.run_id)
+        current = queries.get_run(db, bot.run_id)
         if current is not None and str(current.status) != "running":
-            return f"Run {run.run_id[:8]} stopped: {current.exit_reason}."
-        if not _pid_alive(run.pid):
-            current = queries.get_run(db, run.run_id)  # it may have recorded its stop just before exiting
+            return f"Run {bot.run_id[:8]} stopped: {current.exit_reason}."
+        if bot.run_id not in live_bots(db):
+            current = queries.get_run(db, bot.run_id)  # it may have recorded its stop just before exiting
             if current is not None and str(current.status) != "running":
-                return f"Run {run.run_id[:8]} stopped: {current.exit_reason}."
-            return f"Run {run.run_id[:8]} exited (pid {run.pid}) without recording a clean stop."
+                return f"Run {bot.run_id[:8]} stopped: {current.exit_reason}."
+            return f"Run {bot.run_id[:8]} ended ({where}) without recording a clean stop."
         time.sleep(0.2)
-    raise PmmError(f"Run {run.run_id[:8]} (pid {run.pid}) did not stop within {timeout_s:g} s: it may still be "
+    raise PmmError(f"Run {bot.run_id[:8]} ({where}) did not stop within {timeout_s:g} s: it may still be "
                    f"cancelling orders. Check `pmm status`, or wait and run `pmm stop` again.")

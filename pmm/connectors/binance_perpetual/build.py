@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pmm.connectors.base import ConnectorBundle
+from pmm.connectors.common.credentials import account_label
 from pmm.credentials import resolve
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.auth import BinanceAuth
@@ -56,6 +57,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         gateway=BinanceGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id),
         clock=clock,
         pacer=RealTimePacer(clock),
+        account=account_label(rest_url, key),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pmm import credentials
 from pmm.connectors.base import ConnectorBundle
+from pmm.connectors.common.credentials import account_label
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
 from pmm.connectors.bybit_perpetual.feed import BybitFeed
@@ -53,6 +54,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         gateway=BybitGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id, markets=markets),
         clock=clock,
         pacer=RealTimePacer(clock),
+        account=account_label(rest_url, keys.api_key),
     )
 
 

@@ -23,6 +23,15 @@ def mask_key(key: str) -> str:
     return f"{key[:4]}…{key[-4:]}"
 
 
+def account_label(endpoint: str, api_key: str) -> str:
+    """A stable name for the account behind an API key at an endpoint, that reveals neither.
+
+    The store tells the bots of one account apart from another's by it (one bot per account and
+    market); it never holds the key or the whole endpoint, which may carry a token.
+    """
+    return hashlib.sha256(f"{endpoint}\n{api_key}".encode()).hexdigest()[:16]
+
+
 class _Secret:
     """Holds the API secret; nothing that prints it shows more than a mask."""
 
