@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -63,6 +63,8 @@ def _lease(r: Any) -> BotLease:
 
 def leases(engine: Engine) -> list[BotLease]:
     """Every lease, oldest first: the bots running now and those that died holding one."""
+    if not inspect(engine).has_table(_leases.name):
+        return []  # a read-only store an older pmm wrote: no bot of this version runs on it
     with engine.connect() as conn:
         return [_lease(r) for r in conn.execute(select(_leases).order_by(_leases.c.started_ts)).all()]
 

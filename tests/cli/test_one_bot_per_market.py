@@ -155,3 +155,22 @@ def test_several_running_bots_need_a_run_id_to_stop(tmp_path):
     timed_out = _invoke("stop", "--db", url, "--run", "bbbb", "--timeout", "1")
     assert "did not stop within 1 s" in timed_out.output
     assert {b.run_id[:4]: b.stop_request for b in bots.leases(db)} == {"aaaa": None, "bbbb": bots.STOP}
+
+
+def test_status_and_stop_read_a_read_only_store_from_before_the_bot_leases(tmp_path):
+    from sqlalchemy import text
+
+    url = db_url(tmp_path, "old.sqlite")
+    with StoreWriter(url) as writer:
+        writer.submit(RunStarted("0ldrun00" * 4, 1.0, 1, "sim_perpetual", "BTC-USDT", "q.yml", ""))
+        writer.submit(RunEnded("0ldrun00" * 4, 2.0, RunStatus.STOPPED, "received SIGTERM"))
+    db = open_engine(url)
+    with db.begin() as conn:
+        conn.execute(text("DROP TABLE bot_leases"))  # what a store written by an older pmm lacks
+    db.dispose()
+    read_only = f"sqlite:///file:{tmp_path / 'old.sqlite'}?mode=ro&uri=true"
+    status = _invoke("status", "--json", "--db", read_only)
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output)["run"]["state"] == "stopped"
+    stop = _invoke("stop", "--db", read_only)
+    assert "No running bot" in stop.output and "is stopped" in stop.output

@@ -131,3 +131,34 @@ def test_the_keeper_beats_and_passes_a_stop_request_on(db, db_url):
         keeper.close()
     assert bots.leases(db) == []
     assert not bots.request_stop(db, "run-k", flatten=False)
+
+
+def test_on_a_shared_postgresql_store_a_bot_of_another_host_is_refused_and_stopped_through_the_store(tmp_path):
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is not installed")
+    from postgres_server import ENV_URL, postgres_url
+
+    from pmm.store.schema import Base
+
+    with postgres_url() as url:
+        if url is None:
+            pytest.skip(f"no PostgreSQL server programs on this machine and {ENV_URL} is not set")
+        db = open_engine(url, create_tables=False)
+        Base.metadata.drop_all(db)
+        Base.metadata.create_all(db)
+        here = this_process()
+        there = ProcessIdentity(host="host-b", boot_id="b00t", pid=here.pid, start="1")
+        wall = VirtualClock(NOW)
+        # The bot on host B: its pid here means nothing, its heartbeat says it lives.
+        assert bots.claim(db, _lease("run-b", there), here=there, now=NOW) is None
+        keeper = bots.LeaseKeeper(open_engine(url, create_tables=False), "run-b", wall, poll_s=0.02)
+        asked = threading.Event()
+        keeper.start(lambda _flatten: asked.set())
+        try:
+            holder = bots.claim(db, _lease("run-a", here), here=here, now=NOW + 1)
+            assert holder is not None and holder.process.host == "host-b"
+            assert bots.request_stop(db, "run-b", flatten=False)
+            assert asked.wait(30), "the bot of host B did not see the stop request"
+        finally:
+            keeper.close()
+        assert bots.claim(db, _lease("run-a", here), here=here, now=NOW + 2) is None
+        db.dispose()
