@@ -118,7 +118,7 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
     if install_signal_handlers:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, engine.request_stop, f"received {signal.Signals(sig).name}")
-        # `pmm stop --flatten` from another terminal: stop, and close the position too.
+        # SIGUSR1 (`kill -USR1 PID`): stop, and close the position too, as `pmm stop --flatten`.
         loop.add_signal_handler(signal.SIGUSR1, engine.request_stop, "pmm stop --flatten", True)
     # `pmm stop` asks through the store (this host or another): the lease's thread passes it on.
     lease.start(lambda flatten: loop.call_soon_threadsafe(
