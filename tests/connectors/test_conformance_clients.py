@@ -8,6 +8,8 @@ A venue's clients are listed in `tests/connectors/<venue>/conformance_clients.py
 from __future__ import annotations
 
 import importlib.util
+import threading
+import tomllib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -52,3 +54,25 @@ def test_round_trip(venue, client_name):
             round_trip(client, truth)
         finally:
             bounded(f"{client_name}: close its sockets and threads", client.close, CLOSE_S)
+
+
+def test_a_hung_client_fails_its_step_with_a_message_instead_of_hanging():
+    release = threading.Event()
+    try:
+        with pytest.raises(pytest.fail.Exception, match=r"subscribe: the client did not return within 0.2 s"):
+            bounded("subscribe", release.wait, 0.2)
+    finally:
+        release.set()  # let the abandoned thread end
+    assert bounded("a step that answers", lambda: 42) == 42
+    with pytest.raises(KeyError):  # a client's own error reaches the test as it was raised
+        bounded("a step that fails", lambda: {}["missing"])
+
+
+def test_the_readme_names_the_client_versions_ci_installs():
+    """The README says which clients at which versions CI runs; pyproject's pins are the truth."""
+    root = HERE.parent.parent
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+    pins = dict(requirement.split("==") for requirement in extra if "==" in requirement)
+    readme = " ".join((root / "README.md").read_text().split())
+    assert {"ccxt", "pybit", "binance-futures-connector"} <= set(pins)
+    assert [f"{name} {version}" for name, version in pins.items() if f"{name} {version}" not in readme] == []
