@@ -89,10 +89,11 @@ class MarketStats:
             raise BinanceApiError(c.ERR_TOO_LONG_WINDOW, c.ERROR_MESSAGES[c.ERR_TOO_LONG_WINDOW].format(hours=1))
         if from_id is not None:
             return [r for r in rows if r["a"] >= from_id][:limit]
-        if start is not None or end is not None:
-            low = start if start is not None else end - _HOUR_MS  # type: ignore[operator]
-            high = end if end is not None else low + _HOUR_MS
-            return [r for r in rows if low <= r["T"] <= high][:limit]
+        if start is None and end is not None:
+            start = end - _HOUR_MS  # one side of the window given: the hour next to it
+        if start is not None:
+            end = end if end is not None else start + _HOUR_MS
+            return [r for r in rows if start <= r["T"] <= end][:limit]
         return rows[-limit:]
 
     async def trades(self, params: RawParams) -> Any:
@@ -142,20 +143,20 @@ class MarketStats:
         change_pct = (last_price - opening) / opening * 100 if opening else Decimal(0)
         average = day.turnover / day.volume if day.volume else last_price
         return {
-            "symbol": symbol, "priceChange": grid.price(last_price - opening), "priceChangePercent": fixed(change_pct, 3),
-            "weightedAvgPrice": fixed(average, grid.price_places), "lastPrice": grid.price(last_price),
-            "lastQty": grid.qty(last_qty), "openPrice": grid.price(opening), "highPrice": grid.price(day.high(last_price)),
-            "lowPrice": grid.price(day.low(last_price)), "volume": grid.qty(day.volume), "quoteVolume": plain(day.turnover),
-            "openTime": ms(now - _DAY_S), "closeTime": ms(now), "firstId": day.first_id(), "lastId": day.last_id(),
-            "count": day.count,
+            "symbol": symbol, "priceChange": grid.price(last_price - opening),
+            "priceChangePercent": fixed(change_pct, 3), "weightedAvgPrice": fixed(average, grid.price_places),
+            "lastPrice": grid.price(last_price), "lastQty": grid.qty(last_qty), "openPrice": grid.price(opening),
+            "highPrice": grid.price(day.high(last_price)), "lowPrice": grid.price(day.low(last_price)),
+            "volume": grid.qty(day.volume), "quoteVolume": plain(day.turnover), "openTime": ms(now - _DAY_S),
+            "closeTime": ms(now), "firstId": day.first_id(), "lastId": day.last_id(), "count": day.count,
         }
 
     def _ticker_event(self, symbol: str, now: float) -> dict[str, Any]:
         t = self._ticker(symbol, now)
-        return {"e": c.EVENT_24HR_TICKER, "E": ms(now), "s": symbol, "p": t["priceChange"], "P": t["priceChangePercent"],
-                "w": t["weightedAvgPrice"], "c": t["lastPrice"], "Q": t["lastQty"], "o": t["openPrice"],
-                "h": t["highPrice"], "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"], "O": t["openTime"],
-                "C": t["closeTime"], "F": t["firstId"], "L": t["lastId"], "n": t["count"]}
+        return {"e": c.EVENT_24HR_TICKER, "E": ms(now), "s": symbol, "p": t["priceChange"],
+                "P": t["priceChangePercent"], "w": t["weightedAvgPrice"], "c": t["lastPrice"], "Q": t["lastQty"],
+                "o": t["openPrice"], "h": t["highPrice"], "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"],
+                "O": t["openTime"], "C": t["closeTime"], "F": t["firstId"], "L": t["lastId"], "n": t["count"]}
 
     def _mini_ticker_event(self, symbol: str, now: float) -> dict[str, Any]:
         t = self._ticker(symbol, now)

@@ -1,6 +1,6 @@
 """Public topic names of the Bybit server: `orderbook.{depth}.{symbol}`, `tickers.{symbol}`,
-`publicTrade.{symbol}` (exchange_apis.md §B5), `kline.{interval}.{symbol}`. A name is parsed into (kind, symbol, depth) or the
-`ret_msg` Bybit answers a subscription to it with."""
+`publicTrade.{symbol}` (exchange_apis.md §B5), `kline.{interval}.{symbol}`. A name is parsed into
+(kind, symbol, depth) or the `ret_msg` Bybit answers a subscription to it with."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from conformance import (
     Streamed,
     TradeView,
 )
-from conformance_runtime import Level, LoopThread, decimal, wait_until
+from conformance_runtime import LoopThread, decimal, wait_until
 from venue_servers import API_KEY, API_SECRET, ServerThread
 
 from pmm.core.model import OrderStatus, PositionSide, Side
@@ -177,7 +177,8 @@ class ConnectorBinance(Streamed):
         event = json.loads(text)
         kind = event.get("e")
         if kind == "aggTrade":
-            self.seen_trades.append(TradeView(decimal(event["p"]), decimal(event["q"]), Side.SELL if event["m"] else Side.BUY))
+            aggressor = Side.SELL if event["m"] else Side.BUY  # `m`: the buyer was the maker
+            self.seen_trades.append(TradeView(decimal(event["p"]), decimal(event["q"]), aggressor))
         elif kind == "depthUpdate":
             with self._lock:
                 if self._levels is None:
@@ -205,7 +206,8 @@ class ConnectorBinance(Streamed):
 
     def _publish(self) -> None:
         assert self._levels is not None
-        self.seen_book = (sorted(self._levels["bids"].items(), reverse=True)[:20], sorted(self._levels["asks"].items())[:20])
+        self.seen_book = (sorted(self._levels["bids"].items(), reverse=True)[:20],
+                          sorted(self._levels["asks"].items())[:20])
 
     def _on_user(self, _: Any, text: str) -> None:
         event = json.loads(text)
