@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conformance import RoundTripClient, conformance_market, round_trip
-from conformance_runtime import CLOSE_S, Venue, bounded
+from conformance_runtime import CLOSE_S, Venue, bounded, wait_until
 from venue_servers import SERVERS, ServerThread, running_server
 
 HERE = Path(__file__).parent
@@ -47,6 +47,7 @@ def test_every_venue_server_is_driven_by_its_sdk_and_ccxt(venue):
 
 @pytest.mark.parametrize(("venue", "client_name"), CASES)
 def test_round_trip(venue, client_name):
+    before = set(threading.enumerate())
     with running_server(venue, conformance_market()) as server:
         truth = Venue(server)
         client = bounded(f"{client_name}: connect", lambda: clients_of(venue)[client_name](server))
@@ -54,6 +55,10 @@ def test_round_trip(venue, client_name):
             round_trip(client, truth)
         finally:
             bounded(f"{client_name}: close its sockets and threads", client.close, CLOSE_S)
+    # A client that leaves threads running would pile them up over a CI run.
+    wait_until(f"{client_name}: every thread it started has ended",
+               lambda: sorted(t.name for t in threading.enumerate() if t not in before and t.is_alive()),
+               lambda left: not left, CLOSE_S)
 
 
 def test_a_hung_client_fails_its_step_with_a_message_instead_of_hanging():

@@ -226,12 +226,15 @@ class PybitBybit(Streamed):
                           decimal(lots["minOrderQty"]))
 
     def watch(self) -> None:
+        # pybit's auth expires 1 s after it is signed by default: too short on a loaded machine. Its
+        # reader thread notices exit() only when its select() times out (`ping_timeout`), so that is
+        # short; `ping_interval` is longer than a round trip, so no ping can time out meanwhile.
+        options = {"testnet": False, "retries": 3, "ping_interval": 60, "ping_timeout": 2}
         with _pybit_urls(self._server):
-            public = pybit.WebSocket(testnet=False, channel_type=CATEGORY, retries=3)
+            public = pybit.WebSocket(channel_type=CATEGORY, **options)
             self._sockets.append(public)
-            # pybit's default auth expiry is 1 s, too short on a loaded machine
-            private = pybit.WebSocket(testnet=False, channel_type="private", api_key=API_KEY,
-                                      api_secret=API_SECRET, retries=3, private_auth_expire=30)
+            private = pybit.WebSocket(channel_type="private", api_key=API_KEY, api_secret=API_SECRET,
+                                      private_auth_expire=30, **options)
             self._sockets.append(private)
         public.orderbook_stream(50, SYMBOL, self._on_book)
         public.trade_stream(SYMBOL, self._on_trades)
@@ -282,7 +285,10 @@ class PybitBybit(Streamed):
 
     def close(self) -> None:
         for socket in self._sockets:
-            socket.exit()  # closes the socket; its reader thread ends
+            socket.exit()
+        for socket in self._sockets:
+            socket.wst.join(10)  # pybit's reader thread (`wst`)
+            assert not socket.wst.is_alive(), "pybit's WebSocket thread did not end after exit()"
 
 
 CLIENTS: dict[str, Callable[[ServerThread], RoundTripClient]] = {
