@@ -164,7 +164,7 @@ def round_trip(client: RoundTripClient, venue: Venue) -> None:
     market = bounded("load markets", client.load_markets)
     assert market == MarketView(rules.tick_size, rules.step_size, rules.min_size)
 
-    bounded("subscribe to the book, trades, orders, fills and positions", client.watch)
+    bounded("subscribe to the book, trades, orders, fills, positions and wallet", client.watch)
     wait_until("the streamed book equals the venue's book",
                lambda: (client.streamed_book(BOOK_DEPTH), venue.book(BOOK_DEPTH)), lambda pair: pair[0] == pair[1])
     streamed = wait_until("a public trade on the trades stream", client.streamed_trades, bool)
