@@ -300,6 +300,11 @@ ACCOUNT_V2_PATH: Final = "/fapi/v2/account"
 BALANCE_V2_PATH: Final = "/fapi/v2/balance"
 POSITION_RISK_V2_PATH: Final = "/fapi/v2/positionRisk"
 LEVERAGE_BRACKET_PATH: Final = "/fapi/v1/leverageBracket"
+SYMBOL_CONFIG_PATH: Final = "/fapi/v1/symbolConfig"
+TICKER_24HR_PATH: Final = "/fapi/v1/ticker/24hr"
+AGG_TRADES_PATH: Final = "/fapi/v1/aggTrades"
+TRADES_PATH: Final = "/fapi/v1/trades"
+KLINES_PATH: Final = "/fapi/v1/klines"
 # Spot side-calls ccxt's binanceusdm makes in load_markets when it has keys (exchange_apis.md §0.4).
 SAPI_CAPITAL_CONFIG_PATH: Final = "/sapi/v1/capital/config/getall"
 SAPI_MARGIN_ALL_PAIRS_PATH: Final = "/sapi/v1/margin/allPairs"
@@ -317,6 +322,10 @@ SERVER_EXTRA_WEIGHTS: Final[dict[tuple[str, str], int]] = {
     ("GET", BALANCE_V2_PATH): 5,
     ("GET", POSITION_RISK_V2_PATH): 5,
     ("GET", LEVERAGE_BRACKET_PATH): 1,
+    ("GET", SYMBOL_CONFIG_PATH): 5,
+    ("GET", TICKER_24HR_PATH): 1,
+    ("GET", AGG_TRADES_PATH): 20,
+    ("GET", TRADES_PATH): 5,
     ("GET", SAPI_CAPITAL_CONFIG_PATH): 10,
     ("GET", SAPI_MARGIN_ALL_PAIRS_PATH): 1,
 }
@@ -327,7 +336,12 @@ NO_SYMBOL_WEIGHTS: Final[dict[tuple[str, str], int]] = {
     ("GET", BOOK_TICKER_PATH): 5,
     ("GET", TICKER_PRICE_PATH): 2,
     ("GET", TICKER_PRICE_V2_PATH): 2,
+    ("GET", TICKER_24HR_PATH): 40,
 }
+# klines: weight by `limit` (default 500): below 100 -> 1, below 500 -> 2, up to 1000 -> 5, above -> 10.
+KLINES_LIMIT_WEIGHTS: Final = ((100, 1), (500, 2), (1001, 5))
+KLINES_MAX_WEIGHT: Final = 10
+DEFAULT_KLINES_LIMIT: Final = 500
 DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
 DEFAULT_DEPTH_LIMIT: Final = 500
 
@@ -339,6 +353,8 @@ ERR_PARAM_NOT_REQUIRED: Final = -1106
 ERR_NO_DEPTH: Final = -1112
 ERR_BAD_RECV_WINDOW: Final = -1131
 ERR_INVALID_NEW_ORDER_RESP_TYPE: Final = -1136
+ERR_BAD_INTERVAL: Final = -1120
+ERR_TOO_LONG_WINDOW: Final = -1127
 ERR_INVALID_DEPTH_LIMIT: Final = -4021
 ERR_INVALID_PRICE_MATCH: Final = -5037
 
@@ -358,8 +374,10 @@ ERROR_MESSAGES: Final[dict[int, str]] = {
     -1115: "Invalid timeInForce.",
     -1116: "Invalid orderType.",
     -1117: "Invalid side.",
+    -1120: "Invalid interval.",
     -1121: "Invalid symbol.",
     -1125: "This listenKey does not exist. Please use `POST /fapi/v1/listenKey` to recreate `listenKey`",
+    -1127: "More than {hours} hours between startTime and endTime.",
     -1130: "Data sent for parameter '{param}' is not valid.",
     -1131: "recvWindow must be less than 60000",
     -1136: "Invalid newOrderRespType.",
@@ -422,6 +440,9 @@ ACCOUNT_UPDATE_REASON_ORDER: Final = "ORDER"
 CLIENT_ORDER_ID_PATTERN: Final = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
 LIQUIDATION_CLIENT_ID_PREFIX: Final = "autoclose-"
 EVENT_BOOK_TICKER: Final = "bookTicker"
+EVENT_24HR_TICKER: Final = "24hrTicker"
+EVENT_24HR_MINI_TICKER: Final = "24hrMiniTicker"
+EVENT_KLINE: Final = "kline"
 
 # WebSocket: path shapes, methods and stream names ("<symbol lowercase>@<stream>").
 WS_ROUTES: Final = ("public", "market", "private")
@@ -441,6 +462,15 @@ STREAM_TRADE: Final = "trade"
 STREAM_MARK_PRICE: Final = "markPrice"  # every 3 s; "@markPrice@1s" every second
 STREAM_BOOK_TICKER: Final = "bookTicker"
 STREAM_ALL_MARK_PRICE: Final = "!markPrice@arr"  # "[@1s]"
+STREAM_TICKER: Final = "ticker"  # 24 h statistics, every 2 s
+STREAM_MINI_TICKER: Final = "miniTicker"
+STREAM_KLINE_PREFIX: Final = "kline_"  # "<symbol>@kline_<interval>", every 250 ms
+STREAM_KLINE_INTERVALS: Final = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d",
+                                 "1w", "1M")
+STREAM_ALL_TICKERS: Final = "!ticker@arr"  # every second, the symbols that changed
+STREAM_ALL_MINI_TICKERS: Final = "!miniTicker@arr"
+STREAM_ALL_BOOK_TICKERS: Final = "!bookTicker"
+WS_INVALID_STREAM_MESSAGE: Final = "Invalid request: invalid stream"
 MARK_PRICE_INTERVAL_S: Final = 3.0
 MARK_PRICE_FAST_INTERVAL_S: Final = 1.0
 

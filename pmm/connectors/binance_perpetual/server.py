@@ -13,6 +13,7 @@ Composition (the only place that wires the parts):
     MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
     OrderDesk        server_orders.py   orders in Binance's terms, kept from the sim's private events
     MarketStreams    server_streams.py  depth diffs + ids, trades, mark price, funding history
+    MarketStats      server_stats.py    24 h tickers, recent trades, klines (REST and streams)
     UserStreams, ListenKeys  server_user.py   user data events and listenKeys
     StreamHub        server_ws.py       WebSocket paths, subscriptions, fan-out
     FaultInjector    server_faults.py   drops, gaps, error answers, delays, rejections, expiries
@@ -37,6 +38,7 @@ from pmm.connectors.binance_perpetual.server_market import MarketHandlers
 from pmm.connectors.binance_perpetual.server_options import ServerOptions
 from pmm.connectors.binance_perpetual.server_orders import OrderDesk
 from pmm.connectors.binance_perpetual.server_setup import SetupHandlers
+from pmm.connectors.binance_perpetual.server_stats import MarketStats
 from pmm.connectors.binance_perpetual.server_streams import MarketStreams
 from pmm.connectors.binance_perpetual.server_countdown import CountdownCancelAll
 from pmm.connectors.binance_perpetual.server_trade import TradeHandlers
@@ -67,6 +69,10 @@ def request_weight(method: str, path: str, params: RawParams) -> int:
     if path == c.DEPTH_PATH:
         limit = params.get("limit")
         return c.DEPTH_LIMIT_WEIGHTS.get(int(limit) if limit and limit.isdigit() else c.DEFAULT_DEPTH_LIMIT, 10)
+    if path == c.KLINES_PATH:
+        limit = params.get("limit")
+        count = int(limit) if limit and limit.isdigit() else c.DEFAULT_KLINES_LIMIT
+        return next((weight for below, weight in c.KLINES_LIMIT_WEIGHTS if count < below), c.KLINES_MAX_WEIGHT)
     if key in c.NO_SYMBOL_WEIGHTS and params.get("symbol") is None:
         return c.NO_SYMBOL_WEIGHTS[key]
     return c.WEIGHTS.get(key, c.SERVER_EXTRA_WEIGHTS.get(key, c.DEFAULT_WEIGHT))
@@ -88,13 +94,16 @@ class BinanceServer(LoopbackVenueServer):
         self.keys = ListenKeys(self.clock, self.options.listen_key_ttl_s, self._on_key_expired, self._on_key_closed)
         self.hub = StreamHub(self.options, self.clock, self.keys.is_active)
         self.streams = MarketStreams(self.symbols, self.hub.publish, self.hub.has_subscribers, self.faults)
+        self.stats = MarketStats(self.symbols, self.hub.publish, self.hub.has_subscribers, self.clock)
+        self.streams.trade_listeners.append(self.stats.on_trade)
         self.users = UserStreams(exchange, self.symbols, self.desk, self.hub.publish_user)
         self.desk.listen(self.users.on_order_event)
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
         self.hub.faults = self.faults
-        for hook in (self.streams.on_tick, self.keys.on_tick, self.hub.on_tick, self._housekeeping):
+        for hook in (self.streams.on_tick, self.stats.on_tick, self.keys.on_tick, self.hub.on_tick,
+                     self._housekeeping):
             self.driver.on_tick(hook)
         self._auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
         self.limiter = RateLimiter(self.clock, self.options)
@@ -127,6 +136,10 @@ class BinanceServer(LoopbackVenueServer):
             ("GET", c.BOOK_TICKER_PATH, market.book_ticker, _NONE),
             ("GET", c.TICKER_PRICE_PATH, market.ticker_price, _NONE),
             ("GET", c.TICKER_PRICE_V2_PATH, market.ticker_price, _NONE),
+            ("GET", c.TICKER_24HR_PATH, self.stats.ticker_24hr, _NONE),
+            ("GET", c.AGG_TRADES_PATH, self.stats.agg_trades, _NONE),
+            ("GET", c.TRADES_PATH, self.stats.trades, _NONE),
+            ("GET", c.KLINES_PATH, self.stats.klines, _NONE),
             ("POST", c.ORDER_PATH, trade.new_order, _SIGNED),
             ("GET", c.ORDER_PATH, trade.query_order, _SIGNED),
             ("DELETE", c.ORDER_PATH, trade.cancel_order, _SIGNED),
@@ -150,6 +163,7 @@ class BinanceServer(LoopbackVenueServer):
             ("GET", c.POSITION_RISK_PATH, account.position_risk_v3, _SIGNED),
             ("GET", c.LEVERAGE_BRACKET_PATH, account.leverage_bracket, _SIGNED),
             ("GET", c.COMMISSION_RATE_PATH, account.commission_rate, _SIGNED),
+            ("GET", c.SYMBOL_CONFIG_PATH, account.symbol_config, _SIGNED),
             ("GET", c.USER_TRADES_PATH, account.user_trades, _SIGNED),
             ("GET", c.INCOME_PATH, account.income, _SIGNED),
             ("GET", c.SAPI_CAPITAL_CONFIG_PATH, market.empty_list, _SIGNED),

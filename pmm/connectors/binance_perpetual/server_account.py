@@ -210,6 +210,18 @@ class AccountHandlers:
             }]})
         return rows[0] if symbol else rows
 
+    async def symbol_config(self, params: RawParams) -> Any:
+        """Leverage and margin type per symbol (GET /fapi/v1/symbolConfig; ccxt's fetch_leverage)."""
+        symbol = symbol_param(params, self._symbols, required=False)
+        rows = []
+        for s in [symbol] if symbol else self._symbols.symbols():
+            market = self._symbols.grid(s).rules.market
+            isolated = self._exchange.margin_mode(market) is MarginMode.ISOLATED
+            rows.append({"symbol": s, "marginType": c.MARGIN_TYPE_ISOLATED if isolated else c.MARGIN_TYPE_CROSSED,
+                         "isAutoAddMargin": False, "leverage": self._exchange.leverage(market),
+                         "maxNotionalValue": _MAX_NOTIONAL})
+        return rows
+
     async def commission_rate(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
         settings = self._exchange.settings

@@ -8,9 +8,10 @@ sync algorithm (buffer, snapshot, drop u < lastUpdateId, first event U <= lastUp
 pu == previous u) rebuilds exactly the simulator's book. Diffs are pushed as the book changes (the
 simulator steps every `book_interval_s`), not batched on 100/250/500 ms boundaries.
 
-Also: partial depth (@depth5/10/20), @bookTicker on every top-of-book change, @aggTrade and @trade
-from the simulator's market trades, @markPrice every 3 s / @markPrice@1s every second, and the
-funding-rate history (a settlement is seen when the advertised next funding time moves on).
+Also: partial depth (@depth5/10/20), @bookTicker and !bookTicker on every top-of-book change,
+@aggTrade and @trade from the simulator's market trades, @markPrice every 3 s / @markPrice@1s every
+second, and the funding-rate history (a settlement is seen when the advertised next funding time
+moves on). Tickers and klines: server_stats.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server_faults import FaultInjector
@@ -33,17 +34,21 @@ _FIRST_UPDATE_ID = 1000  # Binance ids are large running numbers; any start work
 
 
 def parse_stream(name: str) -> Channel | None:
-    """The channel a stream name asks for; None for a token with no '@' (a listenKey, or noise).
+    """The channel a stream name asks for; None for a token that names no stream (a listenKey, or
+    noise such as ccxt's connection number in `/public/ws/0`).
 
     "btcusdt@depth@100ms" -> ("depth", "BTCUSDT"); "btcusdt@depth5" -> ("partial", "BTCUSDT", "5");
-    "btcusdt@markPrice@1s" -> ("markPrice", "BTCUSDT", "1s"); "!markPrice@arr" -> ("markPriceAll",
-    "3s"). Names the server does not produce (klines, tickers) get an ("other", name) channel:
-    subscribing succeeds and nothing is sent.
+    "btcusdt@markPrice@1s" -> ("markPrice", "BTCUSDT", "1s"); "btcusdt@kline_1m" -> ("kline",
+    "BTCUSDT", "1m"); "!markPrice@arr" -> ("markPriceAll", "3s"); "!ticker@arr" -> ("tickerAll",).
+    A name of no stream the venue has -> ("invalid", name): Binance refuses such a subscription.
+    (A known stream of an unlisted symbol is accepted and stays silent, as on Binance.)
     """
+    if name.startswith("!"):
+        if name in (c.STREAM_ALL_MARK_PRICE, c.STREAM_ALL_MARK_PRICE + "@1s"):
+            return ("markPriceAll", "1s" if name.endswith("@1s") else "3s")
+        return _ALL_MARKET_STREAMS.get(name, ("invalid", name))
     if "@" not in name:
         return None
-    if name.startswith(c.STREAM_ALL_MARK_PRICE):
-        return ("markPriceAll", "1s" if name.endswith("@1s") else "3s")
     symbol, _, rest = name.partition("@")
     symbol = symbol.upper()
     kind, _, speed = rest.partition("@")
@@ -54,15 +59,22 @@ def parse_stream(name: str) -> Channel | None:
         levels = int(lower[len(c.STREAM_DEPTH):])
         if levels in c.STREAM_PARTIAL_DEPTH_LEVELS:
             return ("partial", symbol, str(levels))
-    if lower == c.STREAM_AGG_TRADE.lower():
-        return ("aggTrade", symbol)
-    if lower == c.STREAM_TRADE:
-        return ("trade", symbol)
-    if lower == c.STREAM_BOOK_TICKER.lower():
-        return ("bookTicker", symbol)
     if lower == c.STREAM_MARK_PRICE.lower():
         return ("markPrice", symbol, "1s" if speed == "1s" else "3s")
-    return ("other", name)
+    if kind.startswith(c.STREAM_KLINE_PREFIX) and kind[len(c.STREAM_KLINE_PREFIX):] in c.STREAM_KLINE_INTERVALS:
+        return ("kline", symbol, kind[len(c.STREAM_KLINE_PREFIX):])  # "1m" and "1M" differ
+    simple = _SYMBOL_STREAMS.get(lower)
+    return (simple, symbol) if simple is not None else ("invalid", name)
+
+
+# Streams named "<symbol>@<kind>" with one channel per symbol (lower-cased kind -> channel kind).
+_SYMBOL_STREAMS: Final = {c.STREAM_AGG_TRADE.lower(): "aggTrade", c.STREAM_TRADE: "trade",
+                          c.STREAM_BOOK_TICKER.lower(): "bookTicker", c.STREAM_TICKER.lower(): "ticker",
+                          c.STREAM_MINI_TICKER.lower(): "miniTicker"}
+_ALL_MARKET_STREAMS: Final[dict[str, Channel]] = {
+    c.STREAM_ALL_TICKERS: ("tickerAll",), c.STREAM_ALL_MINI_TICKERS: ("miniTickerAll",),
+    c.STREAM_ALL_BOOK_TICKERS: ("bookTickerAll",),
+}
 
 
 class MarketStreams:
@@ -87,6 +99,9 @@ class MarketStreams:
         self._trade_ids: dict[str, int] = {s: 0 for s in symbols.symbols()}
         self._top: dict[str, tuple[Level | None, Level | None]] = {}
         self._mark_due: dict[str, float] = {"1s": 0.0, "3s": 0.0}
+        # Told of every printed trade with its id (symbol, id, price, qty, buyer is maker, ts): the
+        # statistics (server_stats.py) list the same ids as @aggTrade.
+        self.trade_listeners: list[Callable[[str, int, Decimal, Decimal, bool, float], None]] = []
 
     # --- the simulator's public events ----------------------------------------------------------
 
@@ -150,14 +165,17 @@ class MarketStreams:
         if top == self._top.get(symbol):
             return
         self._top[symbol] = top
-        if not self._has_subscribers(("bookTicker", symbol)):
+        channels = [ch for ch in (("bookTicker", symbol), ("bookTickerAll",)) if self._has_subscribers(ch)]
+        if not channels:
             return
         grid = self._symbols.grid(symbol)
         (bid, bid_qty), (ask, ask_qty) = (top[0] or (Decimal(0), Decimal(0))), (top[1] or (Decimal(0), Decimal(0)))
-        self._publish(("bookTicker", symbol), {
+        event = {
             "e": c.EVENT_BOOK_TICKER, "u": self.last_update_id[symbol], "E": when, "T": when, "s": symbol,
             "b": grid.price(bid), "B": grid.qty(bid_qty), "a": grid.price(ask), "A": grid.qty(ask_qty),
-        })
+        }
+        for channel in channels:
+            self._publish(channel, event)
 
     def _on_trade(self, trade: Trade) -> None:
         symbol = self._symbols.symbol(trade.market)
@@ -176,6 +194,8 @@ class MarketStreams:
             "e": c.EVENT_TRADE, "E": when, "T": when, "s": symbol, "t": trade_id, "p": price, "q": qty,
             "X": "MARKET", "m": buyer_is_maker,
         })
+        for listener in self.trade_listeners:
+            listener(symbol, trade_id, trade.price, trade.amount, buyer_is_maker, trade.ts)
 
     def _on_funding(self, info: FundingInfo, ts: float) -> None:
         symbol = self._symbols.symbol(info.market)

@@ -8,7 +8,8 @@ A segment that is neither a stream name nor a live listenKey (ccxt's connection 
 `/public/ws/0`) is ignored. `/stream` paths wrap each event as `{"stream": name, "data": event}`;
 `/ws` paths send raw events (SET_PROPERTY combined switches). Request ids may be integers or
 strings (the official SDK sends a UUID string). Routes are not enforced: every stream is served
-on every route.
+on every route. A stream the venue does not have is refused (code 2, "Invalid request: invalid
+stream"), never acknowledged and left silent.
 """
 
 from __future__ import annotations
@@ -171,6 +172,11 @@ class StreamHub:
         # timeout: how long a server-side close waits for the client's close frame.
         ws = web.WebSocketResponse(heartbeat=self._options.ws_ping_interval_s, timeout=2.0)
         await ws.prepare(request)
+        invalid = [name for name in target.streams if _is_invalid(name)]
+        if invalid:  # a stream the venue does not have, named in the URL: refused, not left silent
+            await ws.send_str(dumps(_error(2, f"{c.WS_INVALID_STREAM_MESSAGE}: {invalid[0]}", None)))
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=c.WS_INVALID_STREAM_MESSAGE.encode())
+            return ws
         client = WsClient(ws, request.transport, target, self._clock.now(), self._options.ws_send_queue_max)
         self.clients.add(client)
         self._subscribe(client, target.streams)
@@ -233,6 +239,8 @@ class StreamHub:
         if method in (c.WS_SUBSCRIBE, c.WS_UNSUBSCRIBE):
             if not all(isinstance(p, str) for p in params):
                 return _error(2, "Invalid request: stream names must be strings", req_id)
+            if method == c.WS_SUBSCRIBE and any(_is_invalid(p) for p in params):
+                return _error(2, c.WS_INVALID_STREAM_MESSAGE, req_id)  # nothing of the request is subscribed
             (self._subscribe if method == c.WS_SUBSCRIBE else self._unsubscribe)(client, params)
             return {"result": None, "id": req_id}
         if method == c.WS_LIST_SUBSCRIPTIONS:
@@ -254,6 +262,11 @@ class StreamHub:
             "`LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`",
             req_id,
         )
+
+
+def _is_invalid(name: str) -> bool:
+    channel = parse_stream(name)
+    return channel is not None and channel[0] == "invalid"
 
 
 def _error(code: int, msg: str, req_id: Any) -> dict[str, Any]:

@@ -157,6 +157,8 @@ TOPIC_PUBLIC_TRADE: Final = "publicTrade.{symbol}"
 TOPIC_ORDERBOOK_PREFIX: Final = "orderbook."
 TOPIC_TICKERS_PREFIX: Final = "tickers."
 TOPIC_PUBLIC_TRADE_PREFIX: Final = "publicTrade."
+TOPIC_KLINE: Final = "kline.{interval}.{symbol}"
+TOPIC_KLINE_PREFIX: Final = "kline."
 ORDERBOOK_DEPTHS: Final = (1, 50, 200, 1000)
 ORDERBOOK_DEPTH: Final = 200  # 100 ms pushes, deep enough for quoting and the taker filter
 
@@ -326,6 +328,7 @@ class RetCode(IntEnum):
 
 SWITCH_ISOLATED_PATH: Final = "/v5/position/switch-isolated"  # classic accounts' per-symbol margin mode
 RECENT_TRADE_PATH: Final = "/v5/market/recent-trade"
+KLINE_PATH: Final = "/v5/market/kline"
 
 CATEGORY_SPOT: Final = "spot"
 CATEGORY_INVERSE: Final = "inverse"

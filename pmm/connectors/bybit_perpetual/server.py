@@ -15,6 +15,7 @@ Composition (the only place that wires the parts):
     Ledger           server_ledger.py   executions, transaction log, realised PnL
     AccountViews     server_views.py    positions and the UNIFIED wallet
     MarketStreams    server_streams.py  orderbook u/seq, tickers, trades, funding history
+    MarketKlines     server_klines.py   candles: the kline endpoint and topics
     PrivateStreams   server_private.py  order / execution / position / wallet topics
     DisconnectProtection   server_dcp.py   disconnected-cancel-all and the `dcp` topics
     StreamHub        server_ws.py       WebSocket ops, subscriptions, fan-out
@@ -38,6 +39,7 @@ from pmm.connectors.bybit_perpetual.server_auth import Authenticator, RateLimite
 from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error
 from pmm.connectors.bybit_perpetual.server_dcp import DisconnectProtection
 from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector, SkewedClock
+from pmm.connectors.bybit_perpetual.server_klines import MarketKlines
 from pmm.connectors.bybit_perpetual.server_ledger import Ledger
 from pmm.connectors.bybit_perpetual.server_market import MarketHandlers
 from pmm.connectors.bybit_perpetual.server_options import ServerOptions
@@ -89,6 +91,7 @@ class BybitServer(LoopbackVenueServer):
                              lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
         self.streams = MarketStreams(self.symbols, exchange.book, self.hub.publish, self.hub.has_subscribers,
                                      self.faults, self.options)
+        self.klines = MarketKlines(self.symbols, self.hub.publish, self.hub.has_subscribers, self.clock)
         self.desk = OrderDesk()
         self.ledger = Ledger(exchange, self.symbols)
         self.views = AccountViews(exchange, self.symbols, self.ledger)
@@ -98,10 +101,11 @@ class BybitServer(LoopbackVenueServer):
         self.dcp = DisconnectProtection(self.options, self.clock, exchange, self.desk)
         self.hub.watch(self.dcp)
         exchange.subscribe_public(self.streams.on_public)
+        exchange.subscribe_public(self.klines.on_public)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_auth,
                          restart=lambda: self.streams.restart(self.clock.now()))
-        for hook in (self.streams.on_tick, self.hub.on_tick, self.dcp.on_tick):
+        for hook in (self.streams.on_tick, self.klines.on_tick, self.hub.on_tick, self.dcp.on_tick):
             self.driver.on_tick(hook)
         self._api_key = api_key
 
@@ -130,6 +134,7 @@ class BybitServer(LoopbackVenueServer):
             ("GET", c.TICKERS_PATH, market.tickers),
             ("GET", c.FUNDING_HISTORY_PATH, market.funding_history),
             ("GET", c.RECENT_TRADE_PATH, market.recent_trade),
+            ("GET", c.KLINE_PATH, self.klines.kline),
         ]
         signed: list[tuple[str, str, Handler]] = [
             ("POST", c.ORDER_CREATE_PATH, trade.create),

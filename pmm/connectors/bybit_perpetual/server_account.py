@@ -47,6 +47,11 @@ class AccountHandlers:
     # --- positions and settings -----------------------------------------------------------------
 
     async def position_list(self, req: RawRequest) -> dict[str, Any]:
+        category = p.category(req)
+        if category in (c.CATEGORY_INVERSE, c.CATEGORY_OPTION):
+            # The simulated account trades linear contracts only; a real account holding no inverse
+            # or option position gets an empty list (ccxt.pro's watch_positions asks for inverse).
+            return {"category": category, "list": [], "nextPageCursor": ""}
         p.linear(req)
         symbol = p.symbol(req, self._symbols, required=False)
         settle_coin = req.text("settleCoin")
@@ -205,12 +210,14 @@ class AccountHandlers:
                 "dcpStatus": "OFF", "timeWindow": 10, "smpGroup": 0}
 
     async def query_api(self, req: RawRequest) -> dict[str, Any]:
+        # A Unified Trading Account reports `unified` 0 and `uta` 1; `unified` 1 is the older Unified
+        # Margin Account, on which ccxt.pro's watch_balance waits for the wrong topic (§D6).
         return {"id": "1", "note": "pmm simulated venue", "apiKey": self._api_key, "readOnly": 0, "secret": "",
                 "permissions": {"ContractTrade": ["Order", "Position"], "Spot": [], "Wallet": ["AccountTransfer"],
                                 "Options": [], "Derivatives": [], "CopyTrading": [], "BlockTrade": [],
                                 "Exchange": [], "NFT": [], "Affiliate": [], "Earn": []},
                 "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "", "createdAt": "2026-01-01T00:00:00Z",
-                "unified": 1, "uta": 1, "userID": 1, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0",
+                "unified": 0, "uta": 1, "userID": 1, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0",
                 "affiliateID": 0, "rsaPublicKey": "", "isMaster": True, "parentUid": "0", "kycLevel": "LEVEL_DEFAULT",
                 "kycRegion": ""}
 

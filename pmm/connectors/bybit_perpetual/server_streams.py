@@ -26,6 +26,7 @@ from pmm.connectors.bybit_perpetual.server_options import ServerOptions
 from pmm.connectors.bybit_perpetual.server_wire import ZERO, SymbolMap, ms_text
 from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import fixed, ms, plain
+from pmm.connectors.common.trade_stats import TradeWindow
 from pmm.core.book import OrderBook
 from pmm.core.events import BookDelta, BookSnapshot, FundingInfoUpdated, MarketEvent, Trade
 from pmm.core.model import FundingInfo, Side
@@ -34,46 +35,6 @@ _FIRST_UPDATE_ID = 1000  # Bybit's ids are large running numbers; anything but 1
 _FIRST_SEQ = 7_000_000_000
 _DAY_S, _HOUR_S = 86_400.0, 3_600.0
 _FUNDING_CAP = "0.005"
-
-
-class _TradeWindow:
-    """Trades of the last `seconds`: first price, high, low, volume and turnover, kept incrementally."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.trades: deque[tuple[float, Decimal, Decimal]] = deque()
-        self.volume = ZERO
-        self.turnover = ZERO
-        self._high: Decimal | None = None
-        self._low: Decimal | None = None
-
-    def add(self, ts: float, price: Decimal, qty: Decimal) -> None:
-        self.prune(ts)
-        self.trades.append((ts, price, qty))
-        self.volume += qty
-        self.turnover += price * qty
-        self._high = price if self._high is None or price > self._high else self._high
-        self._low = price if self._low is None or price < self._low else self._low
-
-    def prune(self, now: float) -> None:
-        stale = False
-        while self.trades and self.trades[0][0] <= now - self.seconds:
-            _, price, qty = self.trades.popleft()
-            self.volume -= qty
-            self.turnover -= price * qty
-            stale = stale or price in (self._high, self._low)
-        if stale:
-            prices = [p for _, p, _ in self.trades]
-            self._high, self._low = (max(prices), min(prices)) if prices else (None, None)
-
-    def first_price(self, default: Decimal) -> Decimal:
-        return self.trades[0][1] if self.trades else default
-
-    def high(self, default: Decimal) -> Decimal:
-        return self._high if self._high is not None else default
-
-    def low(self, default: Decimal) -> Decimal:
-        return self._low if self._low is not None else default
 
 
 class _SymbolState:
@@ -89,8 +50,8 @@ class _SymbolState:
         self.funding_history: list[dict[str, str]] = []
         self.last_price: Decimal | None = None
         self.tick_direction = c.TICK_ZERO_PLUS
-        self.day = _TradeWindow(_DAY_S)
-        self.hour = _TradeWindow(_HOUR_S)
+        self.day = TradeWindow(_DAY_S)
+        self.hour = TradeWindow(_HOUR_S)
         self.recent: deque[dict[str, Any]] = deque(maxlen=c.RECENT_TRADE_MAX_LIMIT)
 
 

@@ -1,10 +1,11 @@
 """Public topic names of the Bybit server: `orderbook.{depth}.{symbol}`, `tickers.{symbol}`,
-`publicTrade.{symbol}` (exchange_apis.md §B5). A name is parsed into (kind, symbol, depth) or the
-`ret_msg` Bybit answers a subscription to it with."""
+`publicTrade.{symbol}` (exchange_apis.md §B5), `kline.{interval}.{symbol}`. A name is parsed into
+(kind, symbol, depth) or the `ret_msg` Bybit answers a subscription to it with."""
 
 from __future__ import annotations
 
 from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual.server_klines import INTERVALS
 from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
 
 Topic = tuple[str, str, int | None]
@@ -22,6 +23,10 @@ class TopicParser:
             if not parts[1].isdigit() or int(parts[1]) not in c.SERVER_ORDERBOOK_DEPTHS:
                 return c.WS_MSG_HANDLER_NOT_FOUND.format(topic=name)
             kind, depth, symbol = "orderbook", int(parts[1]), parts[2]
+        elif len(parts) == 3 and parts[0] + "." == c.TOPIC_KLINE_PREFIX:
+            if parts[1] not in INTERVALS:
+                return c.WS_MSG_HANDLER_NOT_FOUND.format(topic=name)
+            kind, symbol = "kline", parts[2]
         elif len(parts) == 2 and parts[0] + "." in (c.TOPIC_TICKERS_PREFIX, c.TOPIC_PUBLIC_TRADE_PREFIX):
             kind, symbol = ("tickers" if parts[0] + "." == c.TOPIC_TICKERS_PREFIX else "publicTrade"), parts[1]
         else:

@@ -152,3 +152,38 @@ def test_streamed_market_events_match_the_documented_shapes() -> None:
     run(scenario())
     problems = [f"{name}: {problem}" for name, ps in found.items() for problem in ps]
     assert not problems, "\n".join(problems)
+
+
+def test_trade_statistics_match_the_documented_shapes() -> None:
+    """24 h tickers, recent trades and klines, once the market has printed trades."""
+    found: dict[str, list[str]] = {}
+    answers: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with serving(synthetic_settings()) as server, ws_connect(server, "/ws") as ws, \
+                rest_client(server) as rest:
+            await ws.send({"method": "SUBSCRIBE", "id": 1,
+                           "params": ["btcusdt@aggTrade", "btcusdt@ticker", "btcusdt@miniTicker", "btcusdt@kline_1m"]})
+            await ws.until(event_of("aggTrade"), timeout=5)
+            check("ws_kline.json", await ws.until(event_of("kline"), timeout=5), found)
+            check("ws_ticker.json", await ws.until(event_of("24hrTicker"), timeout=5), found)
+            check("ws_mini_ticker.json", await ws.until(event_of("24hrMiniTicker"), timeout=5), found)
+            for name, path, params in [
+                ("rest_ticker_24hr.json", "/fapi/v1/ticker/24hr", {"symbol": SYMBOL}),
+                ("rest_agg_trades.json", "/fapi/v1/aggTrades", {"symbol": SYMBOL}),
+                ("rest_trades.json", "/fapi/v1/trades", {"symbol": SYMBOL}),
+                ("rest_klines.json", "/fapi/v1/klines", {"symbol": SYMBOL, "interval": "1m"}),
+            ]:
+                _, answers[name], _ = await rest.public(path, **params)
+                check(name, answers[name], found)
+            _, answers["rest_symbol_config.json"], _ = await rest.signed("GET", "/fapi/v1/symbolConfig",
+                                                                         {"symbol": SYMBOL})
+            check("rest_symbol_config.json", answers["rest_symbol_config.json"], found)
+
+    run(scenario())
+    problems = [f"{name}: {problem}" for name, ps in found.items() for problem in ps]
+    assert not problems, "\n".join(problems)
+    assert len(found) == 8
+    assert all(answers[name] for name in ("rest_agg_trades.json", "rest_trades.json", "rest_klines.json"))
+    assert [type(v).__name__ for v in answers["rest_klines.json"][0]] == [
+        "int", "str", "str", "str", "str", "str", "int", "str", "int", "str", "str", "str"]

@@ -202,7 +202,7 @@ def test_ping_pong_and_subscription_errors():
                             "op": "ping"}
             for topic, message in (("orderbook.50.ETHUSDT", "Invalid symbol :[orderbook.50.ETHUSDT]"),
                                    ("orderbook.7.BTCUSDT", "error:handler not found,topic:orderbook.7.BTCUSDT"),
-                                   ("kline.1.BTCUSDT", "error:handler not found,topic:kline.1.BTCUSDT")):
+                                   ("kline.2.BTCUSDT", "error:handler not found,topic:kline.2.BTCUSDT")):
                 await ws.send({"op": "subscribe", "req_id": 5, "args": [topic]})
                 reply = await ws.recv()
                 assert (reply["success"], reply["ret_msg"], reply["req_id"]) == (False, message, 5)
