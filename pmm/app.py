@@ -9,10 +9,13 @@ import signal
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pmm.engine.engine import Engine, EngineOptions
 from pmm.errors import SafetyStop
+
+if TYPE_CHECKING:
+    from pmm.metrics import BotMetrics
 
 log = logging.getLogger("pmm.app")
 
@@ -22,6 +25,8 @@ class StartOptions:
     db_url: str
     duration_s: float | None = None
     fast: bool = False
+    run_id: str | None = None  # chosen by the caller (it names the log file), else a new one
+    metrics_port: int | None = None  # serve Prometheus metrics on 127.0.0.1:PORT (0: any free port)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,25 @@ async def run_bot(config: Any, options: StartOptions, *,
                   install_signal_handlers: bool = True,
                   ask_password: Callable[[str], str] | None = None) -> RunResult:
     """Run one bot until it stops. Everything is persisted through a background writer."""
+    metrics = None
+    if options.metrics_port is not None:
+        from pmm.metrics import BotMetrics
+
+        metrics = BotMetrics(config.derivative, config.market)
+        await metrics.serve(options.metrics_port)  # first: a port in use stops the start before anything opens
+    try:
+        return await _run(config, options, metrics, on_engine=on_engine,
+                          install_signal_handlers=install_signal_handlers, ask_password=ask_password)
+    finally:
+        if metrics is not None:
+            await metrics.close()
+
+
+async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *,
+               on_engine: Callable[[Engine], None] | None, install_signal_handlers: bool,
+               ask_password: Callable[[str], str] | None) -> RunResult:
     from pmm.connectors.registry import build_connector
+    from pmm.engine.recorder import Recorder, RecorderFanOut
     from pmm.engine.store_recorder import StoreRecorder
     from pmm.store import queries
     from pmm.store.db import open_engine
@@ -74,10 +97,12 @@ async def run_bot(config: Any, options: StartOptions, *,
             await prepare(wanted)
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
-    run_id = uuid.uuid4().hex
+    run_id = options.run_id or uuid.uuid4().hex
     # --fast: the simulation can outrun the writer thread; bound its queue (see StoreWriter).
     writer = StoreWriter(options.db_url, max_queued=200 if options.fast else None)
-    recorder = StoreRecorder(writer, bundle.gateway.venue, run_id)
+    recorder: Recorder = StoreRecorder(writer, bundle.gateway.venue, run_id)
+    if metrics is not None:
+        recorder = RecorderFanOut(recorder, metrics.recorder)
     engine_options = EngineOptions(
         duration_s=options.duration_s,
         # A fast run covers days in seconds: snapshot by simulated time, not every simulated second.
@@ -88,6 +113,8 @@ async def run_bot(config: Any, options: StartOptions, *,
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
                     options=engine_options, external_market=external, risk=config.risk.to_limits())
+    if metrics is not None:
+        metrics.read_status_from(engine.status)
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
                              connector=config.derivative, market=params.market, config_path=str(config.path),
                              config_text=config.source_text))

@@ -97,6 +97,8 @@ class ConnectorBundle:
     pacer: Pacer
     # Hook for connectors that keep state the store should persist (the simulated account).
     export_state: Callable[[], dict] | None = None
+    # Where the venue has rate limits: the largest share of one in use now (0 to 1), for metrics.
+    rate_limit_use: Callable[[], float] | None = None
 
 
 class NotBuiltYet(Exception):

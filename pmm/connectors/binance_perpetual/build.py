@@ -56,6 +56,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         gateway=BinanceGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id),
         clock=clock,
         pacer=RealTimePacer(clock),
+        rate_limit_use=rest.rate_limit_use,
     )
 
 

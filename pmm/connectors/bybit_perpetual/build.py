@@ -53,6 +53,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         gateway=BybitGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id, markets=markets),
         clock=clock,
         pacer=RealTimePacer(clock),
+        rate_limit_use=rest.limits.use,
     )
 
 
