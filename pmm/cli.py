@@ -102,7 +102,8 @@ def start(
         db_url = _db_url(db)
         log_path = log_file or default_log_dir(db_url) / log_file_name(run_id, datetime.now(UTC))
         live = LiveRun(interactive=sys.stdout.isatty() and not plain, log_file=log_path,
-                       explicit_log_file=log_file is not None, verbose=verbose)
+                       explicit_log_file=log_file is not None, verbose=verbose,
+                       notice=lambda line: typer.echo(line, err=True))
         options = StartOptions(db_url=db_url, duration_s=duration, fast=fast, run_id=run_id,
                                metrics_port=metrics_port)
         ask = None
@@ -113,10 +114,6 @@ def start(
             password = typer.prompt(f"Password for the stored {cfg.derivative} API key", hide_input=True)
             ask = lambda _prompt: password  # noqa: E731
         with live:
-            for warning in live.outputs.warnings:
-                typer.echo(f"warning: {warning}", err=True)
-            if live.log_file is not None:
-                typer.echo(f"log file: {live.log_file}", err=True)
             result = asyncio.run(run_bot(cfg, options, on_engine=live.attach, ask_password=ask))
     except Exception as exc:  # one error handler for the whole command
         _fail(exc, live.log_file if live is not None else None)

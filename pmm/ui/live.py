@@ -13,6 +13,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +33,11 @@ _BAR_WIDTH = 8
 
 class LiveRun:
     def __init__(self, interactive: bool, *, log_file: Path | None = None, explicit_log_file: bool = False,
-                 verbose: bool = False, console: Console | None = None) -> None:
+                 verbose: bool = False, console: Console | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
+        """`notice` is told where the log goes (and any problem with it) before the live view starts."""
         self.interactive = interactive
+        self._notice = notice
         terminal: logging.Handler = RingHandler(_LOG_LINES) if interactive else logging.StreamHandler(sys.stdout)
         self.outputs = LogOutputs(terminal, log_file=log_file, explicit_file=explicit_log_file, verbose=verbose)
         self._console = console
@@ -49,6 +53,11 @@ class LiveRun:
 
     def __enter__(self) -> LiveRun:
         self.outputs.open()
+        if self._notice is not None:
+            for warning in self.outputs.warnings:
+                self._notice(f"warning: {warning}")
+            if self.outputs.log_file is not None:
+                self._notice(f"log file: {self.outputs.log_file}")
         if self.interactive:
             from rich.console import Console
             from rich.live import Live

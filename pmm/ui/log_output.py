@@ -90,12 +90,12 @@ class LogOutputs:
                 self.log_file.parent.mkdir(parents=True, exist_ok=True)
                 self._file_handler = logging.FileHandler(self.log_file, encoding="utf-8")
             except OSError as exc:
+                path, self.log_file = self.log_file, None  # no file: nothing may point to it
                 if self._explicit:
-                    raise ConfigError(f"Cannot write the log file {self.log_file}: {exc.strerror or exc}. "
+                    raise ConfigError(f"Cannot write the log file {path}: {exc.strerror or exc}. "
                                       f"Pass --log-file with a writable file path.") from exc
-                self.warnings.append(f"cannot write the log file {self.log_file} ({exc.strerror or exc}); "
+                self.warnings.append(f"cannot write the log file {path} ({exc.strerror or exc}); "
                                      f"running without a log file. Pass --log-file PATH to choose one.")
-                self.log_file = None
             else:
                 targets.append(self._file_handler)
         formatter = logging.Formatter(LINE_FORMAT)

@@ -65,6 +65,16 @@ def test_a_log_file_that_cannot_be_written_is_a_usage_error(tmp_path):
                 "--log-file", str(tmp_path), "--db", db_url(tmp_path))
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"Cannot write the log file {tmp_path}" in done.stderr and "--log-file" in done.stderr
+    assert "(log:" not in done.stderr  # no file exists to point to
+
+
+def test_without_room_for_the_default_log_file_the_bot_runs_and_says_so(tmp_path):
+    (tmp_path / "logs").write_text("a file where the log folder would go")
+    done = _pmm("start", "-c", str(write_config(tmp_path)), "--fast", "--duration", "60", "--plain",
+                "--db", db_url(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "warning: cannot write the log file" in done.stderr and "--log-file PATH" in done.stderr
+    assert "log file:" not in done.stderr and "placing" in done.stdout
 
 
 def test_default_log_folder_for_each_kind_of_store():
