@@ -27,7 +27,7 @@ from pmm.store import queries
 from pmm.store.db import open_engine
 
 T0 = 1_767_225_600.0
-FILL_AT_S = 8.0  # the replayed market sells through the bot's bid this long after the start
+FILL_AT_S = 12.0  # the replayed market sells through the bot's bid this long after the start
 
 
 def _samples(text: str) -> dict[str, float]:
