@@ -1,9 +1,8 @@
-"""The standard L2 workload: `gen_l2.py` from the shared bench folder, generated once and cached.
+"""The standard L2 workload: `benchmarks/gen_l2.py`, generated once and cached.
 
-`gen_l2.py` is used as is. Its folder is `$PMM_GEN_L2` (a folder, or the path of the script
-itself), by default `../shared/bench` beside the repository. The generated `.npz` is cached under
-`$PMM_BENCH_CACHE` (default: `$XDG_CACHE_HOME/pmm-bench`, else `~/.cache/pmm-bench`), keyed by the
-message count and the seed, so the second run does not regenerate it.
+The generated `.npz` is cached under `$PMM_BENCH_CACHE` (default: `$XDG_CACHE_HOME/pmm-bench`,
+else `~/.cache/pmm-bench`), keyed by the message count and the seed, so the second run does not
+regenerate it.
 
 Messages are turned into pmm events here (`BookSnapshot`, `BookDelta` with Decimal levels built
 from strings, as a feed parser builds them), outside every timed region.
@@ -12,41 +11,18 @@ from strings, as a feed parser builds them), outside every timed region.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks import gen_l2
+
 DEFAULT_N = 200_000
 DEFAULT_SEED = 20261121
 MARKET = "BTC-USDT"
-
-
-def gen_l2_path() -> Path:
-    raw = os.environ.get("PMM_GEN_L2")
-    path = Path(raw) if raw else REPO.parent / "shared" / "bench"
-    return path if path.suffix == ".py" else path / "gen_l2.py"
-
-
-@cache
-def gen_l2() -> ModuleType:
-    """The generator module, imported from its file (it is not a package)."""
-    path = gen_l2_path()
-    if not path.is_file():
-        raise SystemExit(f"gen_l2.py not found at {path}; set PMM_GEN_L2 to its folder or file.")
-    spec = importlib.util.spec_from_file_location("gen_l2", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_l2", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cache_dir() -> Path:
@@ -85,7 +61,7 @@ def load_stream(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> Stream:
 
     path = cache_dir() / f"l2_{n}_{seed}.npz"
     if not path.exists():
-        data = gen_l2().gen(n, seed=seed)
+        data = gen_l2.generate(n, seed=seed)
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(tmp, **data)
         tmp.replace(path)

@@ -9,10 +9,13 @@ import signal
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pmm.engine.engine import Engine, EngineOptions
 from pmm.errors import SafetyStop
+
+if TYPE_CHECKING:
+    from pmm.metrics import BotMetrics
 
 log = logging.getLogger("pmm.app")
 
@@ -22,6 +25,8 @@ class StartOptions:
     db_url: str
     duration_s: float | None = None
     fast: bool = False
+    run_id: str | None = None  # chosen by the caller (it names the log file), else a new one
+    metrics_port: int | None = None  # serve Prometheus metrics on 127.0.0.1:PORT (0: any free port)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,23 @@ async def run_bot(config: Any, options: StartOptions, *,
                   install_signal_handlers: bool = True,
                   ask_password: Callable[[str], str] | None = None) -> RunResult:
     """Run one bot until it stops. Everything is persisted through a background writer."""
+    metrics = None
+    if options.metrics_port is not None:
+        from pmm.metrics import BotMetrics
+
+        metrics = BotMetrics(config.derivative, config.market)
+        await metrics.serve(options.metrics_port)  # first: a port in use stops the start before anything opens
+    try:
+        return await _run(config, options, metrics, on_engine=on_engine,
+                          install_signal_handlers=install_signal_handlers, ask_password=ask_password)
+    finally:
+        if metrics is not None:
+            await metrics.close()
+
+
+async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *,
+               on_engine: Callable[[Engine], None] | None, install_signal_handlers: bool,
+               ask_password: Callable[[str], str] | None) -> RunResult:
     from pmm.connectors.registry import build_connector
     from pmm.store import queries
     from pmm.store.db import open_engine
@@ -62,19 +84,20 @@ async def run_bot(config: Any, options: StartOptions, *,
     if ask_password is not None and not simulated:
         build_options["ask_password"] = ask_password
     bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
-    run_id = uuid.uuid4().hex
+    run_id = options.run_id or uuid.uuid4().hex
     # Before anything touches the venue: a second bot on this account and market is refused.
     lease = await asyncio.to_thread(_claim_lease, options.db_url, bundle, params.market, run_id)
     try:
-        return await _run_claimed(config, options, bundle, run_id, lease, backfill_since, on_engine=on_engine,
-                                  install_signal_handlers=install_signal_handlers)
+        return await _run_claimed(config, options, bundle, run_id, lease, backfill_since, metrics,
+                                  on_engine=on_engine, install_signal_handlers=install_signal_handlers)
     finally:
         await asyncio.to_thread(lease.close)
 
 
 async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: str, lease: Any,
-                       backfill_since: float, *, on_engine: Callable[[Engine], None] | None,
+                       backfill_since: float, metrics: BotMetrics | None, *, on_engine: Callable[[Engine], None] | None,
                        install_signal_handlers: bool) -> RunResult:
+    from pmm.engine.recorder import Recorder, RecorderFanOut
     from pmm.engine.store_recorder import StoreRecorder
     from pmm.store.records import RunEnded, RunStarted, RunStatus
     from pmm.store.writer import StoreWriter
@@ -91,7 +114,9 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
     strategy = PerpetualMarketMaking(params, rules)
     # --fast: the simulation can outrun the writer thread; bound its queue (see StoreWriter).
     writer = StoreWriter(options.db_url, max_queued=200 if options.fast else None)
-    recorder = StoreRecorder(writer, bundle.gateway.venue, run_id)
+    recorder: Recorder = StoreRecorder(writer, bundle.gateway.venue, run_id)
+    if metrics is not None:
+        recorder = RecorderFanOut(recorder, metrics.recorder)
     engine_options = EngineOptions(
         duration_s=options.duration_s,
         # A fast run covers days in seconds: snapshot by simulated time, not every simulated second.
@@ -102,6 +127,8 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
                     options=engine_options, external_market=external, risk=config.risk.to_limits())
+    if metrics is not None:
+        metrics.read_status_from(engine.status)
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
                              connector=config.derivative, market=params.market, config_path=str(config.path),
                              config_text=config.source_text))

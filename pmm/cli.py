@@ -30,16 +30,33 @@ def _db_url(db: str | None) -> str:
     return default_db_url()
 
 
-def _fail(exc: BaseException) -> NoReturn:
+def _fail(exc: BaseException, log_file: Path | None = None) -> NoReturn:
     from pmm.errors import EXIT_INTERNAL, PmmError
 
     if isinstance(exc, PmmError):  # a ConfigError's message already lists every problem
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc}" + (f" (log: {log_file})" if log_file is not None else ""), err=True)
     else:
+        where = f"the log {log_file} (it holds the traceback)" if log_file is not None else "the log above"
         typer.echo(f"internal error: {exc.__class__.__name__}: {exc}. This is a bug in pmm; please report it "
-                   f"with the log above.", err=True)
+                   f"with {where}.", err=True)
         raise typer.Exit(EXIT_INTERNAL)
     raise typer.Exit(exc.exit_code)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from pmm import __version__
+
+        typer.echo(f"pmm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print pmm's version and exit.")] = False,
+) -> None:
+    """pmm: an event-driven perpetual-futures market-making bot."""
 
 
 def _print_json(data: Any) -> None:
@@ -55,16 +72,25 @@ def start(
                                        "as the machine allows (same seed, same results).")] = False,
     plain: Annotated[bool, typer.Option("--plain", help="Print log lines instead of the live view, even "
                                         "on a terminal.")] = False,
+    log_file: Annotated[Path | None, typer.Option("--log-file", help="Write the log here (default: "
+                        "logs/pmm-<start>-<run>.log beside a SQLite store, else data/logs/).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too.")] = False,
+    metrics_port: Annotated[int | None, typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus "
+                            "metrics on http://127.0.0.1:PORT/metrics (0 picks a free port).")] = None,
     db: DbOption = None,
 ) -> None:
     """Start the bot on a config; Ctrl-C or SIGTERM stops it cleanly (own orders cancelled)."""
     import asyncio
+    import uuid
+    from datetime import UTC, datetime
 
     from pmm.app import StartOptions, run_bot
     from pmm.config import load_config
     from pmm.errors import ConfigError
     from pmm.ui.live import LiveRun
+    from pmm.ui.log_output import default_log_dir, log_file_name
 
+    live: LiveRun | None = None
     try:
         cfg = load_config(config)
         for warning in cfg.warnings:
@@ -72,8 +98,14 @@ def start(
         if fast and not cfg.derivative.startswith("sim_"):
             raise ConfigError(f"--fast only works with the simulated exchange; `derivative` is {cfg.derivative}. "
                               f"Drop --fast, or use `derivative: sim_perpetual`.")
-        live = LiveRun(interactive=sys.stdout.isatty() and not plain)
-        options = StartOptions(db_url=_db_url(db), duration_s=duration, fast=fast)
+        run_id = uuid.uuid4().hex
+        db_url = _db_url(db)
+        log_path = log_file or default_log_dir(db_url) / log_file_name(run_id, datetime.now(UTC))
+        live = LiveRun(interactive=sys.stdout.isatty() and not plain, log_file=log_path,
+                       explicit_log_file=log_file is not None, verbose=verbose,
+                       notice=lambda line: typer.echo(line, err=True))
+        options = StartOptions(db_url=db_url, duration_s=duration, fast=fast, run_id=run_id,
+                               metrics_port=metrics_port)
         ask = None
         from pmm.credentials import needs_password
 
@@ -84,7 +116,7 @@ def start(
         with live:
             result = asyncio.run(run_bot(cfg, options, on_engine=live.attach, ask_password=ask))
     except Exception as exc:  # one error handler for the whole command
-        _fail(exc)
+        _fail(exc, live.log_file if live is not None else None)
     typer.echo(f"stopped: {result.reason}. Run {result.run_id[:8]}: {result.events} events, {result.fills} fills. "
                f"See `pmm history`.")
 

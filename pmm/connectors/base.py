@@ -100,6 +100,8 @@ class ConnectorBundle:
     # Which account trades, as a name that reveals no secret (`common.credentials.account_label`):
     # one bot per account and market. "" for the one simulated account the store keeps.
     account: str = ""
+    # Where the venue has rate limits: the largest share of one in use now (0 to 1), for metrics.
+    rate_limit_use: Callable[[], float] | None = None
 
 
 class NotBuiltYet(Exception):

@@ -47,6 +47,7 @@ from pmm.engine.state import AccountState, MarketState, SessionPnl
 from pmm.engine.status import build_status, unrealized_at
 from pmm.engine.tracker import OrderTracker
 from pmm.errors import PmmError
+from pmm.log_repeats import SAME_UP_TO_FIGURES
 from pmm.strategy import PerpetualMarketMaking
 from pmm.strategy.params import PmmParams
 from pmm.strategy.views import Decision, StrategyView
@@ -263,14 +264,14 @@ class Engine:
         match event:
             case BookDelta(market=market) if market in self.markets:
                 state = self.markets[market]
-                state.last_data_ts = now
+                state.last_data_ts = state.last_book_ts = now
                 if state.ready:
                     state.book.apply_delta(event)
                     self._book_dirty = True
             case BookSnapshot(market=market) if market in self.markets:
                 state = self.markets[market]
                 state.book.apply_snapshot(event)
-                state.last_data_ts = now
+                state.last_data_ts = state.last_book_ts = now
                 state.ready = True
                 state.resync_reason = ""
                 self._dirty = True
@@ -295,6 +296,8 @@ class Engine:
             case OrderAccepted():
                 order = self.tracker.mark_accepted(event.client_id, event.exchange_id, now)
                 if order is not None:
+                    log.debug("order %s accepted as %s, %.3f s after it was sent", event.client_id,
+                              event.exchange_id, now - order.created_ts)
                     self.recorder.order_changed(order)
                     # A new live order is an input of the minimum-spread rule and of max_open_orders:
                     # both are checked now, not at the next book update (a quiet book may send none).
@@ -308,6 +311,7 @@ class Engine:
             case OrderCancelled():
                 order = self.tracker.finish(event.client_id, OrderStatus.CANCELLED, now)
                 if order is not None:
+                    log.debug("order %s cancelled", event.client_id)
                     self.recorder.order_changed(order)
                     self._dirty = True
             case OrderCancelRejected():
@@ -458,8 +462,11 @@ class Engine:
             self._idle_view = view  # the strategy says in still_idle whether it was idle
         self._set_stale_timer()
         self.last_decision = decision
+        # A decision that places nothing only restates conditions ("... is omitted"): those lines
+        # collapse in the log even as their prices move (pmm.log_repeats).
+        extra = None if decision.places else SAME_UP_TO_FIGURES
         for line in decision.logs:
-            strategy_log.info(line)
+            strategy_log.info(line, extra=extra)
         if decision.reason != self._last_reason:
             self._last_reason = decision.reason
             if decision.reason:

@@ -17,6 +17,7 @@ from pmm.core.events import FundingPaymentReceived, OrderAccepted, OrderCancelle
 from pmm.core.model import OrderPurpose, OrderReport, OrderRequest, OrderStatus, OrderType
 from pmm.engine.tracker import TrackedOrder
 from pmm.errors import PmmError, VenueSetupError
+from pmm.log_repeats import SAME_UP_TO_FIGURES
 
 if TYPE_CHECKING:
     from pmm.engine.engine import Engine
@@ -156,7 +157,8 @@ class Reconciler:
         except PmmError as exc:
             # The venue is unreachable, rate limited or banning us: the orders stay in flight and
             # the next stuck check asks again.
-            log.warning("could not ask the venue about unanswered orders (%s); asking again later", exc)
+            log.warning("could not ask the venue about unanswered orders (%s); asking again later", exc,
+                        extra=SAME_UP_TO_FIGURES)
         finally:
             self._busy = False
 

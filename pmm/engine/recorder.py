@@ -41,3 +41,38 @@ class NullRecorder:
 
     def heartbeat(self, ts: float) -> None:
         pass
+
+
+class RecorderFanOut:
+    """Tells several recorders the same thing, in order (the store's, then e.g. the metrics')."""
+
+    def __init__(self, *recorders: Recorder) -> None:
+        self._recorders = recorders
+
+    def order_changed(self, order: Any) -> None:
+        for recorder in self._recorders:
+            recorder.order_changed(order)
+
+    def fill(self, event: OrderFilled) -> None:
+        for recorder in self._recorders:
+            recorder.fill(event)
+
+    def funding(self, event: FundingPaymentReceived) -> None:
+        for recorder in self._recorders:
+            recorder.funding(event)
+
+    def position(self, market: str, side: PositionSide, position: Position | None, ts: float) -> None:
+        for recorder in self._recorders:
+            recorder.position(market, side, position, ts)
+
+    def status(self, payload: dict[str, Any], ts: float) -> None:
+        for recorder in self._recorders:
+            recorder.status(payload, ts)
+
+    def venue_state(self, state: dict[str, Any], ts: float) -> None:
+        for recorder in self._recorders:
+            recorder.venue_state(state, ts)
+
+    def heartbeat(self, ts: float) -> None:
+        for recorder in self._recorders:
+            recorder.heartbeat(ts)

@@ -26,6 +26,7 @@ class Safety:
         self.monitor = RiskMonitor(limits, engine.clock.now())
         self.flatten_requested = False
         self._down_since: dict[str, float] = {}
+        self.reconnects = 0  # connections restored after a drop, this run
         self._cancel_on_reconnect = False
 
     # --- kill switch ------------------------------------------------------------------------------
@@ -101,6 +102,7 @@ class Safety:
         if since is None:
             return
         down_for = now - since
+        self.reconnects += 1
         log.info("%s reconnected after %.1f s", key, down_for)
         if 0 < self.limits.disconnect_cancel_s < down_for:
             log.warning("the venue was unreachable for %.0f s (> disconnect_cancel_s %g): cancelling every own "

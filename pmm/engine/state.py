@@ -16,6 +16,7 @@ class MarketState:
     resync_reason: str = "waiting for the first order book snapshot"
     funding: FundingInfo | None = None
     last_data_ts: float | None = None  # clock time of the last market data message of any kind
+    last_book_ts: float | None = None  # clock time of the last order book snapshot or update
 
 
 @dataclass

@@ -127,5 +127,10 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
         },
         "orders_placed": engine.orders.placed,
         "orders_cancelled": engine.orders.cancelled,
+        # health, for metrics and `pmm status --json`
+        "book_age_s": None if mstate.last_book_ts is None else round(max(0.0, now - mstate.last_book_ts), 3),
+        "reconnects": engine.safety.reconnects,
+        "rate_limit_use": None if engine.bundle.rate_limit_use is None else engine.bundle.rate_limit_use(),
+        "kill_switch": engine.safety.monitor.tripped,
     }
 

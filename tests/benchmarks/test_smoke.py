@@ -1,7 +1,7 @@
 """Each built benchmark once on a tiny input: correctness only, never timing.
 
-Needs the `bench` extra (numpy for the shared workload generator) and `gen_l2.py` (`$PMM_GEN_L2`,
-default ../shared/bench beside the repository); skipped without them.
+Needs the `bench` extra (numpy for the workload generator `benchmarks/gen_l2.py`, sortedcontainers
+for a baseline); skipped without it. Nothing outside the repository is needed.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from benchmarks import (  # noqa: E402
     bench_startup,
     bench_store,
     bench_wire,
+    gen_l2,
     workload,
 )
 from benchmarks.run import main  # noqa: E402
-
-if not workload.gen_l2_path().is_file():
-    pytest.skip(f"gen_l2.py not found at {workload.gen_l2_path()} (set PMM_GEN_L2)", allow_module_level=True)
 
 N = 300  # messages of the tiny stream
 
@@ -44,7 +42,7 @@ def stream():
 def test_our_hash_is_the_generators():
     levels = [(D("60000.1"), D("0.250")), (D("59999.9"), D("1.000")), (D("59998.0"), D("0.001"))]
     floats = [(float(p), float(q)) for p, q in levels]
-    assert workload.book_hash(levels, levels[:1]) == workload.gen_l2().book_hash(floats, floats[:1])
+    assert workload.book_hash(levels, levels[:1]) == gen_l2.book_hash(floats, floats[:1])
 
 
 def test_book_benchmark_ends_on_the_generators_hash_and_reads_like_the_baseline(stream):

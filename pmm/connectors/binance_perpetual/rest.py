@@ -76,6 +76,7 @@ class BinanceRestClient(SharedRestSession):
         self._clock = clock
         self._max_retries = max_retries
         self._max_retry_wait_s = max_retry_wait_s
+        self._weight_limit = weight_limit
         self._budget = int(Decimal(weight_limit) * c.WEIGHT_SAFETY_FRACTION)
         self._sleep = sleep
         self._minute = -1
@@ -158,6 +159,16 @@ class BinanceRestClient(SharedRestSession):
             log.warning("request weight %d/%d used this minute; waiting %.1f s", self.used_weight_1m,
                         self._budget, wait)
             await self._sleep(wait)
+
+    def rate_limit_use(self) -> float:
+        """The largest share in use of Binance's limits: request weight this minute, orders per 10 s and
+        per minute (counts of a window that has passed count as 0)."""
+        now = self._clock.now()
+        weight = self.used_weight_1m if int(now // 60) == self._minute else 0
+        since_orders = now - self._order_count_ts
+        orders_10s = self.order_count_10s if since_orders < 10 else 0
+        orders_1m = self.order_count_1m if since_orders < 60 else 0
+        return max(weight / self._weight_limit, orders_10s / c.ORDER_LIMIT_10S, orders_1m / c.ORDER_LIMIT_1M)
 
     def _check_order_budget(self, what: str) -> None:
         now = self._clock.now()

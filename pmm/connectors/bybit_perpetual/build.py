@@ -55,6 +55,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         clock=clock,
         pacer=RealTimePacer(clock),
         account=account_label(rest_url, keys.api_key),
+        rate_limit_use=rest.limits.use,
     )
 
 

@@ -89,6 +89,14 @@ class RateLimiter:
             budget.remaining = None  # refilled; the next reply tells the new count
         return 0.0
 
+    def use(self) -> float:
+        """The largest share of an endpoint's budget in use, of those the venue reported (0 to 1);
+        a budget whose reset time has passed counts as refilled."""
+        now = self._clock.now()
+        shares = [1 - b.remaining / b.limit for b in self.budgets.values()
+                  if b.limit and b.remaining is not None and (b.reset_ts == 0 or b.reset_ts > now)]
+        return max([0.0, *shares])
+
     def ban(self, seconds: float) -> None:
         self.banned_until = max(self.banned_until or 0.0, self._clock.now() + seconds)
 

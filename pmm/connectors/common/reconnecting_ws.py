@@ -24,6 +24,7 @@ from pmm.connectors.base import Emit
 from pmm.connectors.common.backoff import Backoff
 from pmm.core.clock import Clock
 from pmm.core.events import ConnectionChanged
+from pmm.log_repeats import SAME_UP_TO_FIGURES
 
 log = logging.getLogger("pmm.connectors.ws")
 
@@ -140,7 +141,8 @@ class ReconnectingWebSocket:
             if was_connected:
                 self.backoff.reset()
             delay = self.backoff.next()
-            log.warning("%s stream: %s; reconnecting in %.1f s", self.name, reason, delay)
+            # While the venue stays down this repeats with a new delay: one line a minute (pmm.log_repeats).
+            log.warning("%s stream: %s; reconnecting in %.1f s", self.name, reason, delay, extra=SAME_UP_TO_FIGURES)
             await self._sleep(delay)
 
     def _up(self) -> None:
