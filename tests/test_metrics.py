@@ -97,7 +97,7 @@ def test_scraped_metrics_follow_a_running_bot_and_agree_with_the_store(tmp_path)
             if found := re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", line):
                 port = int(found.group(1))
 
-        before = _wait("both quotes resting", lambda: (m := _scrape(port))["pmm_open_orders"] == 2 and m)
+        before = _wait("both quotes resting", lambda: (m := _scrape(port)).get("pmm_open_orders") == 2 and m)
         assert before["pmm_fills_total"] == 0 and before["pmm_position"] == 0
         assert before["pmm_quoting"] == 1 and before["pmm_kill_switch_tripped"] == 0
         assert before["pmm_reconnects_total"] == 0 and 0 <= before["pmm_book_age_seconds"] < 5
