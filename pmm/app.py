@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmm.engine.engine import Engine, EngineOptions
-from pmm.errors import SafetyStop
+from pmm.engine.external_source import ExternalPriceSource
+from pmm.errors import ConfigError, SafetyStop
 
 log = logging.getLogger("pmm.app")
 
@@ -72,6 +73,7 @@ async def run_bot(config: Any, options: StartOptions, *,
         prepare = getattr(part, "prepare", None)
         if prepare is not None:
             await prepare(wanted)
+    external_source = await _external_price_source(config, bundle, options)
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
     run_id = uuid.uuid4().hex
@@ -87,7 +89,8 @@ async def run_bot(config: Any, options: StartOptions, *,
     )
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
-                    options=engine_options, external_market=external, risk=config.risk.to_limits())
+                    options=engine_options, external_market=external, risk=config.risk.to_limits(),
+                    external_source=external_source)
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
                              connector=config.derivative, market=params.market, config_path=str(config.path),
                              config_text=config.source_text))
@@ -131,10 +134,31 @@ async def run_bot(config: Any, options: StartOptions, *,
 
 
 def params_external_market(config: Any) -> str | None:
-    """The second market of the same connector used as price source, if any."""
+    """The second market of the same connector used as price source, if any (another connector's
+    market is an `ExternalPriceSource`)."""
     if config.price_source == "external_market" and config.price_source_derivative == config.derivative:
         return str(config.price_source_market)
     return None
+
+
+async def _external_price_source(config: Any, bundle: Any, options: StartOptions) -> ExternalPriceSource | None:
+    """Another connector's public feed when `price_source_derivative` is not `derivative` (another
+    venue's perpetual, or a venue's spot market). Its market is checked here, before anything starts."""
+    source = config.price_source_derivative
+    if config.price_source != "external_market" or source is None or source == config.derivative:
+        return None
+    from pmm.connectors.registry import build_price_feed
+
+    if options.fast:
+        raise ConfigError(f"--fast runs a virtual clock, but `price_source_derivative` {source} is a live feed that "
+                          "moves in real time. Drop --fast, or take the price from a second simulated market "
+                          "(`price_source_derivative: sim_perpetual`, configs/sim_external_price.yml).")
+    feed = build_price_feed(source, config, bundle.clock)
+    prepare = getattr(feed, "prepare", None)
+    if prepare is not None:
+        await prepare([str(config.price_source_market)])  # an unlisted pair is a config error (exit 2)
+    log.info("reference price from %s on %s (public market data)", config.price_source_market, source)
+    return ExternalPriceSource(feed, source, str(config.price_source_market))
 
 
 def _start_custom_api(config: Any, engine: Engine) -> asyncio.Task[None] | None:

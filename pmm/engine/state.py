@@ -16,6 +16,7 @@ class MarketState:
     resync_reason: str = "waiting for the first order book snapshot"
     funding: FundingInfo | None = None
     last_data_ts: float | None = None  # clock time of the last market data message of any kind
+    unready_since: float | None = None  # clock time the book stopped being usable (None: usable)
 
 
 @dataclass
