@@ -132,6 +132,8 @@ class BinanceFeed:
         if self._emit is not None:
             self._emit = None
             await self._rest.release()
+        else:  # prepared (rules read) but never started: no session may stay open
+            await self._rest.close_if_unused()
 
     # --- internals ------------------------------------------------------------------------------
 

@@ -102,16 +102,22 @@ class BinanceSpotFeed(BinanceFeed):
         return f"BinanceSpotFeed(rest={self._rest.base_url!r}, ws={self._ws_url!r})"
 
     async def prepare(self, markets: Sequence[str]) -> None:
-        """Load the spot trading rules of `markets` (one exchangeInfo request each). Idempotent."""
-        for market in markets:
-            if market in self._rules:
-                continue
-            try:
-                info = await self._rest.public("GET", s.EXCHANGE_INFO_PATH, [("symbol", to_symbol(market))])
-            except ConfigError:  # -1121 "Invalid symbol."
-                raise _unlisted(market) from None
-            self._rules[market] = parse_spot_trading_rules(info, market)
-            self._symbols.add(market)
+        """Load the spot trading rules of `markets` (one exchangeInfo request each). Idempotent. On a
+        refusal the REST session it opened is closed again (nothing else may be holding it yet)."""
+        try:
+            for market in markets:
+                if market not in self._rules:
+                    self._rules[market] = parse_spot_trading_rules(await self._exchange_info(market), market)
+                    self._symbols.add(market)
+        except BaseException:
+            await self._rest.close_if_unused()
+            raise
+
+    async def _exchange_info(self, market: str) -> Payload:
+        try:
+            return await self._rest.public("GET", s.EXCHANGE_INFO_PATH, [("symbol", to_symbol(market))])
+        except ConfigError:  # -1121 "Invalid symbol."
+            raise _unlisted(market) from None
 
     async def start(self, markets: Sequence[str], emit: Emit) -> None:
         self._rest.retain()

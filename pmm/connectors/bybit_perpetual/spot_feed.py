@@ -15,14 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual import spot_constants as s
-from pmm.connectors.bybit_perpetual.book import BookSync
 from pmm.connectors.bybit_perpetual.feed import BybitFeed
 from pmm.connectors.bybit_perpetual.parse import dec_or_zero, to_symbol
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.ws import BybitWebSocket
 from pmm.connectors.common.payloads import Payload, dec
 from pmm.core.clock import Clock
 from pmm.core.model import TradingRules
@@ -56,6 +53,9 @@ def _unlisted(market: str) -> ConfigError:
 class BybitSpotFeed(BybitFeed):
     """Bybit spot public market data (see module docstring). `rest` needs no keys."""
 
+    ws_path = s.WS_PUBLIC_SPOT_PATH
+    stream_name = "spot"
+
     def __init__(self, rest: BybitRestClient, *, ws_url: str, clock: Clock, depth: int = s.ORDERBOOK_DEPTH,
                  **options: Any) -> None:
         super().__init__(rest, ws_url=ws_url, clock=clock, connector_id=s.SPOT_SOURCE_ID, depth=depth, **options)
@@ -64,31 +64,26 @@ class BybitSpotFeed(BybitFeed):
         return f"BybitSpotFeed(rest={self._rest.base_url!r}, ws={self._ws_url!r})"
 
     async def prepare(self, markets: Sequence[str]) -> None:
-        """Load the spot trading rules of `markets` (one instruments-info request each). Idempotent."""
-        for market in markets:
-            if market in self._rules:
-                continue
-            try:
-                result = await self._rest.public(c.INSTRUMENTS_INFO_PATH, [
-                    ("category", s.CATEGORY_SPOT), ("symbol", to_symbol(market))])
-            except ConfigError:  # 10001 "symbol invalid"
-                raise _unlisted(market) from None
-            self._rules[market] = parse_spot_trading_rules(result, market)
-            self._symbols.add(market)
+        """Load the spot trading rules of `markets` (one instruments-info request each). Idempotent. On
+        a refusal the REST session it opened is closed again (nothing else may be holding it yet)."""
+        try:
+            for market in markets:
+                if market not in self._rules:
+                    self._rules[market] = parse_spot_trading_rules(await self._instrument(market), market)
+                    self._symbols.add(market)
+        except BaseException:
+            await self._rest.close_if_unused()
+            raise
 
-    async def start(self, markets: Sequence[str], emit: Emit) -> None:
-        self._rest.retain()
-        await self.prepare(markets)
-        self._emit = emit
-        self._books = {m: BookSync(m, emit, self._clock) for m in markets}
-        topics: list[str] = []
-        for market in markets:
-            symbol = to_symbol(market)
-            topics += [self._book_topic(symbol), c.TOPIC_PUBLIC_TRADE.format(symbol=symbol)]
-        self._ws = BybitWebSocket(
-            name="spot", connector_id=self.connector_id, url=self._ws_url + s.WS_PUBLIC_SPOT_PATH,
-            on_message=self._on_message, emit=emit, clock=self._clock, topics=topics,
-            on_disconnected=self._on_disconnected, sleep=self._sleep, **self._ws_options)
-        for book in self._books.values():
-            book.invalidate("starting: waiting for the first order book snapshot")
-        self._ws.start()
+    async def _instrument(self, market: str) -> Payload:
+        try:
+            return await self._rest.public(c.INSTRUMENTS_INFO_PATH, [("category", s.CATEGORY_SPOT),
+                                                                      ("symbol", to_symbol(market))])
+        except ConfigError:  # retCode 10029, "symbol invalid"
+            raise _unlisted(market) from None
+
+    def _topics(self, symbol: str) -> list[str]:
+        return [self._book_topic(symbol), c.TOPIC_PUBLIC_TRADE.format(symbol=symbol)]
+
+    async def _seed_funding(self, market: str) -> None:
+        """Spot has no mark price or funding."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from helpers import BookReplica
 from test_client_fakes import fixture, wait_until
 
 from pmm.connectors.binance_perpetual.parse_events import DepthUpdate
@@ -24,7 +25,6 @@ from pmm.connectors.binance_perpetual.spot_feed import (
     parse_spot_depth_update,
     parse_spot_trading_rules,
 )
-from pmm.core.book import OrderBook
 from pmm.core.clock import LiveClock
 from pmm.core.events import BookDelta, BookResyncRequired, BookSnapshot, ConnectionChanged, Trade
 from pmm.core.model import Side
@@ -114,33 +114,10 @@ def _settings() -> SimSettings:
                                                   min_size=D("0.01")),), seed=4)
 
 
-class _Book:
-    """The events a feed emitted, applied to an order book as the engine applies them."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-        self.book = OrderBook(SOL)
-        self.update_id = 0
-        self.ready = False
-        self.live = False  # a diff was applied since the last snapshot: the sync follows the stream
-
-    def __call__(self, event: Any) -> None:
-        self.events.append(event)
-        if isinstance(event, BookSnapshot):
-            self.book.apply_snapshot(event)
-            self.update_id, self.ready, self.live = event.update_id, True, False
-        elif isinstance(event, BookDelta) and self.ready:
-            self.book.apply_delta(event)
-            self.update_id, self.live = event.update_id, True
-        elif isinstance(event, BookResyncRequired):
-            self.ready = self.live = False
-
-
-def _same_book(local: _Book, server: BinanceSpotServer) -> bool:
+def _same_book(local: BookReplica, server: BinanceSpotServer) -> bool:
     published = server.streams.books["SOLUSDT"]
-    return (local.live and local.update_id == server.streams.last_update_id["SOLUSDT"]
-            and list(local.book.iter_levels(Side.BUY)) == published.levels(Side.BUY)
-            and list(local.book.iter_levels(Side.SELL)) == published.levels(Side.SELL))
+    return local.live and local.matches(server.streams.last_update_id["SOLUSDT"], published.levels(Side.BUY),
+                                        published.levels(Side.SELL))
 
 
 def test_the_feed_keeps_the_spot_book_through_gaps_and_dropped_sockets() -> None:
@@ -150,7 +127,7 @@ def test_the_feed_keeps_the_spot_book_through_gaps_and_dropped_sockets() -> None
         clock = LiveClock()
         feed = BinanceSpotFeed(BinanceRestClient(server.rest_url, clock=clock), ws_url=server.ws_url, clock=clock,
                                ws_options={"backoff_initial_s": 0.05})
-        local = _Book()
+        local = BookReplica(SOL)
         try:
             await feed.prepare([SOL])
             assert feed.trading_rules(SOL).tick_size == D("0.01")

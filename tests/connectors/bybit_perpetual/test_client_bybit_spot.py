@@ -10,14 +10,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from helpers import BookReplica
 from test_client_bybit_fakes import fixture
 
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.connectors.bybit_perpetual.server_spot import BybitSpotServer
 from pmm.connectors.bybit_perpetual.spot_feed import BybitSpotFeed, parse_spot_trading_rules
-from pmm.core.book import OrderBook
 from pmm.core.clock import LiveClock
-from pmm.core.events import BookDelta, BookResyncRequired, BookSnapshot, ConnectionChanged, Trade
+from pmm.core.events import BookResyncRequired, ConnectionChanged, Trade
 from pmm.core.model import Side
 from pmm.errors import ConfigError
 from pmm.sim.exchange import SimExchange
@@ -55,31 +55,10 @@ def _settings() -> SimSettings:
                                                   min_size=D("0.01")),), seed=6)
 
 
-class _Book:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-        self.book = OrderBook(SOL)
-        self.update_id = 0
-        self.ready = False
-
-    def __call__(self, event: Any) -> None:
-        self.events.append(event)
-        if isinstance(event, BookSnapshot):
-            self.book.apply_snapshot(event)
-            self.update_id, self.ready = event.update_id, True
-        elif isinstance(event, BookDelta) and self.ready:
-            self.book.apply_delta(event)
-            self.update_id = event.update_id
-        elif isinstance(event, BookResyncRequired):
-            self.ready = False
-
-
-def _same_book(local: _Book, server: BybitSpotServer) -> bool:
+def _same_book(local: BookReplica, server: BybitSpotServer) -> bool:
     state = server.streams.state["SOLUSDT"]
     published = state.books[50]
-    return (local.ready and local.update_id == state.update_ids[50]
-            and list(local.book.iter_levels(Side.BUY)) == published.levels(Side.BUY)
-            and list(local.book.iter_levels(Side.SELL)) == published.levels(Side.SELL))
+    return local.matches(state.update_ids[50], published.levels(Side.BUY), published.levels(Side.SELL))
 
 
 def test_the_feed_keeps_the_spot_book_through_gaps_and_dropped_sockets() -> None:
@@ -89,7 +68,7 @@ def test_the_feed_keeps_the_spot_book_through_gaps_and_dropped_sockets() -> None
         clock = LiveClock()
         feed = BybitSpotFeed(BybitRestClient(server.rest_url, clock=clock), ws_url=server.ws_url, clock=clock,
                              ws_options={"backoff_initial_s": 0.05})
-        local = _Book()
+        local = BookReplica(SOL)
         try:
             await feed.prepare([SOL])
             assert feed.trading_rules(SOL).step_size == D("0.01")
