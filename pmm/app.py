@@ -147,12 +147,13 @@ async def _external_price_source(config: Any, bundle: Any, options: StartOptions
     source = config.price_source_derivative
     if config.price_source != "external_market" or source is None or source == config.derivative:
         return None
+    from pmm.config.names import SIM_CONNECTOR
     from pmm.connectors.registry import build_price_feed
 
     if options.fast:
         raise ConfigError(f"--fast runs a virtual clock, but `price_source_derivative` {source} is a live feed that "
                           "moves in real time. Drop --fast, or take the price from a second simulated market "
-                          "(`price_source_derivative: sim_perpetual`, configs/sim_external_price.yml).")
+                          f"(`price_source_derivative: {SIM_CONNECTOR}`, configs/sim_external_price.yml).")
     feed = build_price_feed(source, config, bundle.clock)
     prepare = getattr(feed, "prepare", None)
     if prepare is not None:

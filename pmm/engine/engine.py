@@ -37,7 +37,7 @@ from pmm.core.events import (
     Trade,
 )
 from pmm.core.model import OrderStatus, TradingRules
-from pmm.engine.external_source import ExternalPriceSource
+from pmm.engine.external_source import ExternalPriceSource, not_ready_report, waiting_for
 from pmm.engine.order_manager import OrderManager
 from pmm.engine.pacer import WakeEvent
 from pmm.engine.reconcile import Reconciler
@@ -270,22 +270,12 @@ class Engine:
     def external_wait(self) -> str:
         """What the external price source is waiting for ("" when its book is usable)."""
         ext = self.markets.get(self.external_market) if self.external_market is not None else None
-        if ext is None:
-            return ""
-        if not ext.ready:
-            what = ext.resync_reason
-        elif ext.book.is_empty:
-            what = "book empty: no bid or no ask"
-        else:
-            return ""
-        return f"{self.external_name}: {what}"
+        return waiting_for(ext, self.external_name) if ext is not None else ""
 
     def _report_price_source(self, now: float) -> None:
-        waiting = self.external_wait()
-        if waiting:
-            since = self.markets[self.external_market].unready_since if self.external_market else None
-            for_s = f" for {now - since:.0f} s" if since is not None else ""
-            log.warning("no reference price%s, not quoting: price source %s", for_s, waiting)
+        ext = self.markets.get(self.external_market) if self.external_market is not None else None
+        if ext is not None and (line := not_ready_report(ext, self.external_name, now)):
+            log.warning("%s", line)
 
     async def _arm_dead_man_switch(self, seconds: float) -> None:
         try:

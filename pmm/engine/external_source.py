@@ -12,12 +12,28 @@ reference price, and the maker venue's own safety rules must not act on a price 
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 from pmm.connectors.base import Emit, MarketDataFeed
 from pmm.core.events import BookDelta, BookResyncRequired, BookSnapshot, Event, Trade
+from pmm.engine.state import MarketState
 
-log = logging.getLogger("pmm.engine")
+
+def waiting_for(state: MarketState, name: str) -> str:
+    """What the price source's book (`state`, shown as `name`) waits for; "" when it is usable."""
+    if not state.ready:
+        return f"{name}: {state.resync_reason}"
+    if state.book.is_empty:
+        return f"{name}: book empty: no bid or no ask"
+    return ""
+
+
+def not_ready_report(state: MarketState, name: str, now: float) -> str:
+    """The line the engine logs every minute while the price source is not usable ("" when it is)."""
+    waiting = waiting_for(state, name)
+    if not waiting:
+        return ""
+    since = f" for {now - state.unready_since:.0f} s" if state.unready_since is not None else ""
+    return f"no reference price{since}, not quoting: price source {waiting}"
 
 
 class ExternalPriceSource:
