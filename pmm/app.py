@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pmm.engine.engine import Engine, EngineOptions
-from pmm.errors import SafetyStop
+from pmm.engine.external_source import ExternalPriceSource
+from pmm.errors import ConfigError, SafetyStop
 
 if TYPE_CHECKING:
     from pmm.metrics import BotMetrics
@@ -110,6 +111,7 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
         prepare = getattr(part, "prepare", None)
         if prepare is not None:
             await prepare(wanted)
+    external_source = await _external_price_source(config, bundle, options)
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
     # --fast: the simulation can outrun the writer thread; bound its queue (see StoreWriter).
@@ -126,7 +128,8 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
     )
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
-                    options=engine_options, external_market=external, risk=config.risk.to_limits())
+                    options=engine_options, external_market=external, risk=config.risk.to_limits(),
+                    external_source=external_source)
     if metrics is not None:
         metrics.read_status_from(engine.status)
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
@@ -210,10 +213,32 @@ def _claim_lease(db_url: str, bundle: Any, market: str, run_id: str) -> Any:
 
 
 def params_external_market(config: Any) -> str | None:
-    """The second market of the same connector used as price source, if any."""
+    """The second market of the same connector used as price source, if any (another connector's
+    market is an `ExternalPriceSource`)."""
     if config.price_source == "external_market" and config.price_source_derivative == config.derivative:
         return str(config.price_source_market)
     return None
+
+
+async def _external_price_source(config: Any, bundle: Any, options: StartOptions) -> ExternalPriceSource | None:
+    """Another connector's public feed when `price_source_derivative` is not `derivative` (another
+    venue's perpetual, or a venue's spot market). Its market is checked here, before anything starts."""
+    source = config.price_source_derivative
+    if config.price_source != "external_market" or source is None or source == config.derivative:
+        return None
+    from pmm.config.names import SIM_CONNECTOR
+    from pmm.connectors.registry import build_price_feed
+
+    if options.fast:
+        raise ConfigError(f"--fast runs a virtual clock, but `price_source_derivative` {source} is a live feed that "
+                          "moves in real time. Drop --fast, or take the price from a second simulated market "
+                          f"(`price_source_derivative: {SIM_CONNECTOR}`, configs/sim_external_price.yml).")
+    feed = build_price_feed(source, config, bundle.clock)
+    prepare = getattr(feed, "prepare", None)
+    if prepare is not None:
+        await prepare([str(config.price_source_market)])  # an unlisted pair is a config error (exit 2)
+    log.info("reference price from %s on %s (public market data)", config.price_source_market, source)
+    return ExternalPriceSource(feed, source, str(config.price_source_market))
 
 
 def _start_custom_api(config: Any, engine: Engine) -> asyncio.Task[None] | None:

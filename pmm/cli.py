@@ -196,7 +196,8 @@ def stop(
 
 @app.command("exchange-sim")
 def exchange_sim(
-    venue: Annotated[str, typer.Argument(help="binance_perpetual or bybit_perpetual.")],
+    venue: Annotated[str, typer.Argument(help="A perpetual venue (binance_perpetual, bybit_perpetual) or a "
+                                          "venue's spot market data, for price sources (binance, bybit).")],
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0 picks a free one "
                                       "and prints it.")] = 8080,
     api_key: Annotated[str | None, typer.Option("--api-key", help="The simulated account's API key.")] = None,
@@ -210,7 +211,7 @@ def exchange_sim(
     import asyncio
 
     from pmm.config import load_config
-    from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve, sim_settings
+    from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET, public_only, serve, sim_settings
 
     try:
         settings = sim_settings(load_config(config) if config is not None else None)
@@ -220,8 +221,9 @@ def exchange_sim(
             markets = ", ".join(m.market for m in settings.markets)
             shown = f"secret {secret}" if api_secret is None else "the secret you passed"
             account = "; account without DCP" if no_dcp else ""
+            keys = "public market data only, no keys" if public_only(venue) else f"API key {key}, {shown}{account}"
             typer.echo(f"{venue} exchange server on http://127.0.0.1:{bound} (WebSocket ws://127.0.0.1:{bound}); "
-                       f"markets {markets}; API key {key}, {shown}{account}. Ctrl-C to stop.", err=False)
+                       f"markets {markets}; {keys}. Ctrl-C to stop.", err=False)
 
         asyncio.run(serve(venue, settings, port=port, api_key=key, api_secret=secret, on_ready=ready,
                           dcp=not no_dcp))

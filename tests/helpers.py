@@ -55,3 +55,37 @@ def check_funding(recorded: list[Any], paid: list[Any], stop_ts: float, margin_s
     missing = sorted(t for t in paid_times - set(times) if t / 1000 < stop_ts - margin_s)
     assert not missing, f"funding paid before the stop was not recorded: {missing} (stop at {stop_ts})"
     return [p for p in paid if p.funding_time_ms not in set(times)]
+
+
+class BookReplica:
+    """A feed's events applied to an order book as the engine applies them: `emit` for a feed under
+    test. `live`: a diff was applied since the last snapshot (the sync follows the stream)."""
+
+    def __init__(self, market: str) -> None:
+        from pmm.core.book import OrderBook
+
+        self.events: list[Any] = []
+        self.book = OrderBook(market)
+        self.update_id = 0
+        self.ready = False
+        self.live = False
+
+    def __call__(self, event: Any) -> None:
+        from pmm.core.events import BookDelta, BookResyncRequired, BookSnapshot
+
+        self.events.append(event)
+        if isinstance(event, BookSnapshot):
+            self.book.apply_snapshot(event)
+            self.update_id, self.ready, self.live = event.update_id, True, False
+        elif isinstance(event, BookDelta) and self.ready:
+            self.book.apply_delta(event)
+            self.update_id, self.live = event.update_id, True
+        elif isinstance(event, BookResyncRequired):
+            self.ready = self.live = False
+
+    def matches(self, update_id: int, bids: list[Any], asks: list[Any]) -> bool:
+        """Whether it holds exactly these levels (best first) as of `update_id`."""
+        from pmm.core.model import Side
+
+        return (self.ready and self.update_id == update_id and list(self.book.iter_levels(Side.BUY)) == bids
+                and list(self.book.iter_levels(Side.SELL)) == asks)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pmm.config import KNOWN_DERIVATIVES, BotConfig, load_config, parse_config_text
+from pmm.config import KNOWN_DERIVATIVES, KNOWN_EXCHANGES, BotConfig, load_config, parse_config_text
+from pmm.connectors.registry import built_connectors, price_sources
 from pmm.core.model import MarginMode, PositionMode, Side
 from pmm.errors import ConfigError
 from pmm.strategy.params import OverrideOrder, PmmParams, PriceSource, PriceType
@@ -320,12 +321,48 @@ def test_every_known_derivative_loads(name: str) -> None:
     assert config.derivative == name
 
 
-@pytest.mark.parametrize("name", ["binance", "bybit", "okx", "gate_io", "kucoin", "bitget", "bitmart"])
+@pytest.mark.parametrize("name", KNOWN_EXCHANGES)
 def test_spot_exchange_as_external_price_source(name: str) -> None:
-    config = parse(
-        f"price_source: external_market\nprice_source_derivative: {name}\nprice_source_market: BTC-USDT\n"
-    )
-    assert config.price_source_derivative == name
+    """A built venue's spot market loads; a known venue that is not built yet fails at load (exit 2),
+    naming the key, the value and the sources that can be read: the bot could never quote."""
+    text = f"price_source: external_market\nprice_source_derivative: {name}\nprice_source_market: BTC-USDT\n"
+    if name in price_sources():
+        assert parse(text).price_source_derivative == name
+        return
+    with pytest.raises(ConfigError) as err:
+        parse(text)
+    assert err.value.exit_code == 2
+    (problem,) = err.value.problems
+    assert problem.startswith("`price_source_derivative` must be a price source this version of pmm can read (")
+    assert f"{name} is known but its market data feed is not built yet" in problem
+    assert problem.endswith(f'was "{name}".')
+
+
+def test_built_spot_markets_are_price_sources() -> None:
+    assert {"binance", "bybit"} <= set(price_sources())
+
+
+@pytest.mark.parametrize("name", [n for n in KNOWN_DERIVATIVES if n != "sim_perpetual"])
+def test_perpetual_of_another_venue_as_price_source_loads_only_when_built(name: str) -> None:
+    text = (MINIMAL.replace("sim_perpetual", "bybit_perpetual" if name.startswith("binance") else "binance_perpetual")
+            + f"price_source: external_market\nprice_source_derivative: {name}\nprice_source_market: BTC-USDT\n")
+    if name in built_connectors():
+        assert parse(base=text).price_source_derivative == name
+    else:
+        with pytest.raises(ConfigError, match=f"{name} is known but its market data feed is not built yet"):
+            parse(base=text)
+
+
+def test_sim_market_is_no_price_source_for_a_live_venue() -> None:
+    text = (MINIMAL.replace("sim_perpetual", "binance_perpetual")
+            + "price_source: external_market\nprice_source_derivative: sim_perpetual\nprice_source_market: BTC-USDT\n")
+    with pytest.raises(ConfigError, match="may be sim_perpetual only when `derivative` is sim_perpetual too"):
+        parse(base=text)
+
+
+def test_price_source_endpoints_are_ignored_without_an_external_price_source() -> None:
+    config = parse("connector:\n  price_source_rest_url: http://127.0.0.1:8082\n")
+    assert config.warnings == ("`connector.price_source_rest_url` ignored: `price_source` is current_market.",)
 
 
 def test_custom_api_forces_price_type_custom() -> None:

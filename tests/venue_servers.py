@@ -17,7 +17,11 @@ API_KEY, API_SECRET = "e2e-key", "e2e-secret"
 SERVERS = {
     "binance_perpetual": "pmm.connectors.binance_perpetual.server:BinanceServer",
     "bybit_perpetual": "pmm.connectors.bybit_perpetual.server:BybitServer",
+    # spot public market data (price sources): no account, no keys
+    "binance": "pmm.connectors.binance_perpetual.server_spot:BinanceSpotServer",
+    "bybit": "pmm.connectors.bybit_perpetual.server_spot:BybitSpotServer",
 }
+KEYLESS = frozenset({"binance", "bybit"})
 
 
 def busy_market(**overrides: Any) -> SimSettings:
@@ -42,7 +46,8 @@ class ServerThread:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self.server = self._cls(self.exchange, api_key=API_KEY, api_secret=API_SECRET)
+        keys = {} if self.venue in KEYLESS else {"api_key": API_KEY, "api_secret": API_SECRET}
+        self.server = self._cls(self.exchange, **keys)
         self._loop.run_until_complete(self.server.start())
         self._ready.set()
         self._loop.run_forever()

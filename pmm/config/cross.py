@@ -108,6 +108,11 @@ def problems(config: BotConfig, skip: frozenset[str]) -> list[Problem]:
                 )
             )
 
+    if ok("price_source", "price_source_derivative", "derivative") and source is PriceSource.EXTERNAL_MARKET:
+        problem = _unreadable_price_source(c.price_source_derivative, c.derivative)
+        if problem is not None:
+            found.append(Problem(("price_source_derivative",), problem))
+
     if ok("price_source") and source is PriceSource.CUSTOM_API:
         if ok("price_source_custom_api") and c.price_source_custom_api is None:
             found.append(
@@ -163,6 +168,25 @@ def problems(config: BotConfig, skip: frozenset[str]) -> list[Problem]:
     return found
 
 
+def _unreadable_price_source(source: str | None, derivative: str) -> str | None:
+    """Why no feed of `source` can exist for this config, or None. (Another market of the maker's
+    own connector is read by that connector: nothing to check here.)"""
+    if source is None or source == derivative:
+        return None
+    from pmm.connectors.registry import price_sources  # lazy: the ids only, no venue code
+
+    readable = price_sources()
+    if source in readable:
+        return None
+    if source == SIM_CONNECTOR:
+        return (f"`price_source_derivative` may be {SIM_CONNECTOR} only when `derivative` is {SIM_CONNECTOR} too "
+                f"(its markets exist only inside pmm's simulated venue); use a venue such as "
+                f"{readable[0]}, was {_q(source)}.")
+    return (f"`price_source_derivative` must be a price source this version of pmm can read "
+            f"({', '.join(readable)}); {source} is known but its market data feed is not built yet, "
+            f"was {_q(source)}.")
+
+
 def warnings(config: BotConfig, raw_keys: frozenset[str]) -> tuple[str, ...]:
     """Keys that load but have no effect with the rest of the config."""
     c = config
@@ -176,6 +200,10 @@ def warnings(config: BotConfig, raw_keys: frozenset[str]) -> tuple[str, ...]:
         notes.append(
             f"`price_source_custom_api` ignored: `price_source` is {c.price_source.value}."
         )
+    source_urls = [k for k in ("price_source_rest_url", "price_source_ws_url") if getattr(c.connector, k)]
+    if source_urls and c.price_source is not PriceSource.EXTERNAL_MARKET:
+        keys = " and ".join(f"`connector.{k}`" for k in source_urls)
+        notes.append(f"{keys} ignored: `price_source` is {c.price_source.value}.")
     if c.order_optimization_enabled and c.order_levels > 1 and not c.order_override:
         notes.append("`order_optimization_enabled` has no effect when `order_levels` > 1.")
     external_sim = (

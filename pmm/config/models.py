@@ -83,10 +83,13 @@ class _OverrideRule:
 
 
 class ConnectorOverrides(Section):
-    """`connector:` endpoint overrides for live connectors (e.g. a local venue server)."""
+    """`connector:` endpoint overrides for live connectors (e.g. a local venue server); the
+    `price_source_*` pair is for the external price source's connector."""
 
     rest_url: Annotated[str | None, rule(Url(("http", "https")))] = None
     ws_url: Annotated[str | None, rule(Url(("ws", "wss")))] = None
+    price_source_rest_url: Annotated[str | None, rule(Url(("http", "https")))] = None
+    price_source_ws_url: Annotated[str | None, rule(Url(("ws", "wss")))] = None
 
 
 def _pct(**bounds: Any) -> Any:

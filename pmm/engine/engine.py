@@ -37,6 +37,7 @@ from pmm.core.events import (
     Trade,
 )
 from pmm.core.model import OrderStatus, TradingRules
+from pmm.engine.external_source import ExternalPriceSource, not_ready_report, waiting_for
 from pmm.engine.order_manager import OrderManager
 from pmm.engine.pacer import WakeEvent
 from pmm.engine.reconcile import Reconciler
@@ -68,6 +69,7 @@ class EngineOptions:
     venue_state_interval_s: float = 60.0
     shutdown_timeout_s: float = 10.0
     backfill_since_ts: float = 0.0  # fills/funding after this are fetched from the venue at start
+    price_source_report_s: float = 60.0  # while the reference price source is not ready, say so this often
 
 
 class _Dedup:
@@ -89,7 +91,10 @@ class _Dedup:
 class Engine:
     def __init__(self, *, bundle: ConnectorBundle, strategy: PerpetualMarketMaking, params: PmmParams,
                  recorder: Recorder, run_id: str, options: EngineOptions,
-                 external_market: str | None = None, risk: RiskLimits | None = None) -> None:
+                 external_market: str | None = None, risk: RiskLimits | None = None,
+                 external_source: ExternalPriceSource | None = None) -> None:
+        """`external_market`: a second market of this connector as the price source; `external_source`:
+        another connector's feed as the price source (its book is kept under `external_source.key`)."""
         self.bundle = bundle
         self.clock = bundle.clock
         self.connector_id = bundle.connector_id
@@ -99,13 +104,16 @@ class Engine:
         self.strategy = strategy
         self.options = options
         self.recorder = recorder
-        self.external_market = external_market
+        self.external_source = external_source
+        self.external_market = external_source.key if external_source is not None else external_market
+        self.external_name = (external_source.description if external_source is not None
+                              else f"{external_market} on {bundle.connector_id}")
         self.rules: TradingRules = bundle.feed.trading_rules(self.market)
         self.quote_asset = self.rules.quote
         self.maker_fee, self.taker_fee = bundle.gateway.fee_rates(self.market)
         self.markets: dict[str, MarketState] = {self.market: MarketState(OrderBook(self.market))}
-        if external_market is not None:
-            self.markets[external_market] = MarketState(OrderBook(external_market))
+        if self.external_market is not None:
+            self.markets[self.external_market] = MarketState(OrderBook(self.external_market))
         self.account = AccountState()
         self.session = SessionPnl()
         self.tracker = OrderTracker()
@@ -175,7 +183,10 @@ class Engine:
     async def _start(self) -> None:
         gateway, feed = self.bundle.gateway, self.bundle.feed
         await gateway.start(self.emit)
-        await feed.start(list(self.markets), self.emit)
+        own_markets = [m for m in self.markets if self.external_source is None or m != self.external_market]
+        await feed.start(own_markets, self.emit)
+        if self.external_source is not None:
+            await self.external_source.start(self.emit)
         await self.reconciler.set_up_account()
         await self.reconciler.at_start()
         now = self.clock.now()
@@ -184,6 +195,9 @@ class Engine:
         self._timers["venue_state"] = now + self.options.venue_state_interval_s
         if self.options.duration_s is not None:
             self._timers["duration"] = now + self.options.duration_s
+        if self.external_market is not None:
+            self.markets[self.external_market].unready_since = now
+            self._timers["price_source"] = now + self.options.price_source_report_s
         if self.safety.limits.dead_man_switch_s > 0 and hasattr(self.bundle.gateway, "arm_dead_man_switch"):
             self._timers["dead_man"] = now
         self._dirty = True
@@ -245,11 +259,24 @@ class Engine:
                 case "strategy" | "stale":
                     del self._timers[name]
                     self._dirty = True
+                case "price_source":
+                    self._timers[name] = now + self.options.price_source_report_s
+                    self._report_price_source(now)
                 case "dead_man":
                     # Re-arm the venue's cancel-all countdown well before it runs out.
                     seconds = self.safety.limits.dead_man_switch_s
                     self._timers[name] = now + seconds / 3
                     self._spawn(self._arm_dead_man_switch(seconds))
+
+    def external_wait(self) -> str:
+        """What the external price source is waiting for ("" when its book is usable)."""
+        ext = self.markets.get(self.external_market) if self.external_market is not None else None
+        return waiting_for(ext, self.external_name) if ext is not None else ""
+
+    def _report_price_source(self, now: float) -> None:
+        ext = self.markets.get(self.external_market) if self.external_market is not None else None
+        if ext is not None and (line := not_ready_report(ext, self.external_name, now)):
+            log.warning("%s", line)
 
     async def _arm_dead_man_switch(self, seconds: float) -> None:
         try:
@@ -274,12 +301,17 @@ class Engine:
                 state.last_data_ts = state.last_book_ts = now
                 state.ready = True
                 state.resync_reason = ""
+                state.unready_since = None
                 self._dirty = True
             case BookResyncRequired(market=market) if market in self.markets:
                 state = self.markets[market]
+                if state.ready or state.unready_since is None:
+                    state.unready_since = now
                 state.ready = False
                 state.resync_reason = event.reason
-                log.warning("order book of %s is resyncing: %s", market, event.reason)
+                shown = self.external_name if self.external_source is not None and market == self.external_market \
+                    else market
+                log.warning("order book of %s is resyncing: %s", shown, event.reason)
                 self._dirty = True
             case Trade(market=market) if market in self.markets:
                 self.markets[market].book.last_trade_price = event.price
@@ -380,6 +412,7 @@ class Engine:
             funding=state.funding,
             external_book=ext.book if ext is not None else None,
             external_ready=bool(ext and ext.ready and not ext.book.is_empty),
+            external_reason=self.external_wait(),
             custom_price=self.custom_price,
             custom_price_reason=self.custom_price_reason,
         )
@@ -517,6 +550,8 @@ class Engine:
             self.record_status()
             self.record_venue_state()
             await self.bundle.feed.stop()
+            if self.external_source is not None:
+                await self.external_source.stop()
             await self.bundle.gateway.stop()
             for task in list(self._tasks):
                 task.cancel()

@@ -76,6 +76,9 @@ class Safety:
             # The custom API answers garbage or nothing: the strategy places no new quote, and the
             # quotes resting from its last good price are pulled, as they are for stale data.
             self.pull_quotes(f"price source not ready: {engine.custom_price_reason}")
+        elif engine.params.price_source is PriceSource.EXTERNAL_MARKET and (waiting := engine.external_wait()):
+            # The same for an external book that is resyncing or cut off: no quote rests on its old price.
+            self.pull_quotes(f"price source not ready: {waiting}")
         near = self.monitor.near_liquidation(engine.account.market_positions(engine.market), engine.mark_price())
         if near is not None:
             places = tuple(p for p in decision.places if p.position_action is not PositionAction.OPEN)

@@ -17,6 +17,7 @@ class MarketState:
     funding: FundingInfo | None = None
     last_data_ts: float | None = None  # clock time of the last market data message of any kind
     last_book_ts: float | None = None  # clock time of the last order book snapshot or update
+    unready_since: float | None = None  # clock time the book stopped being usable (None: usable)
 
 
 @dataclass

@@ -67,10 +67,13 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
     }]
     if engine.external_market is not None:
         ext = engine.markets[engine.external_market].book
+        source = engine.external_source
         markets.append({
-            "connector": engine.connector_id, "market": engine.external_market,
+            "connector": source.source_id if source is not None else engine.connector_id,
+            "market": source.market if source is not None else engine.external_market,
             "best_bid": _s(ext.best_bid), "best_ask": _s(ext.best_ask), "ref_price": None,
             "ref_price_type": "price source", "book_ready": engine.markets[engine.external_market].ready,
+            "waiting_for": engine.external_wait(),
         })
     orders = []
     for o in sorted(engine.tracker.active(market), key=lambda o: o.request.price or Decimal(0), reverse=True):

@@ -80,9 +80,8 @@ def reference_price(params: PmmParams, view: StrategyView, last_own: Decimal | N
         if book is None:
             return RefPrice(None, params.price_type.value, "price source not ready: no external book")
         if not view.external_ready:
-            return RefPrice(
-                None, params.price_type.value, "price source not ready: external book not ready (resyncing)"
-            )
+            why = view.external_reason or "external book not ready (resyncing)"
+            return RefPrice(None, params.price_type.value, f"price source not ready: {why}")
         if book.is_empty:
             return RefPrice(
                 None, params.price_type.value, "price source not ready: external book empty: no bid or no ask"

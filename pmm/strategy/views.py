@@ -54,6 +54,7 @@ class StrategyView:
     funding: FundingInfo | None = None
     external_book: OrderBook | None = None  # price_source = external_market
     external_ready: bool = False
+    external_reason: str = ""  # what the external source is waiting for, while it is not ready
     custom_price: Decimal | None = None  # price_source = custom_api; None = not ready
     custom_price_reason: str = ""
 

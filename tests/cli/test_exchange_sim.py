@@ -18,6 +18,9 @@ from pmm.connectors.bybit_perpetual.server_auth import sign_rest
 from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 PING = {"binance_perpetual": "/fapi/v1/time", "bybit_perpetual": "/v5/market/time"}
+# Spot public market data, for price sources (`price_source_derivative: binance` / `bybit`).
+SPOT_DEPTH = {"binance": "/api/v3/depth?symbol=SOLUSDT&limit=5",
+              "bybit": "/v5/market/orderbook?category=spot&symbol=SOLUSDT&limit=5"}
 
 
 def _serve(venue: str, *args: str) -> tuple[subprocess.Popen[str], str, str]:
@@ -93,3 +96,34 @@ def test_exchange_sim_for_an_unknown_venue_is_a_clear_error():
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "binance_perpetual" in done.stderr
+
+
+@pytest.mark.parametrize("venue", sorted(SPOT_DEPTH))
+def test_exchange_sim_serves_a_venues_spot_market_data(venue):
+    """`pmm exchange-sim binance|bybit -c CONFIG` lists the config's price source market, keyless."""
+    proc, line, base = _serve(venue, "-c", "configs/spot_price_source.yml")
+    try:
+        assert "public market data only, no keys" in line and "API key" not in line
+        assert "SOL-USDT" in line
+        with urllib.request.urlopen(f"{base}{SPOT_DEPTH[venue]}", timeout=10) as resp:
+            body = json.loads(resp.read())
+        book = body if venue == "binance" else body["result"]
+        assert len(book["bids"] if venue == "binance" else book["b"]) == 5
+        _stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_venue_server_markets_include_the_external_price_source_market():
+    from pmm.config import load_config, parse_config_text
+    from pmm.venue_servers import sim_settings
+
+    config = load_config(REPO / "configs" / "external_price.yml")
+    assert [m.market for m in sim_settings(config).markets] == ["BTC-USDT"]  # market and source are one pair
+    text = (REPO / "configs" / "spot_price_source.yml").read_text().replace("market: SOL-USDT\n", "market: ETH-USDT\n", 1)
+    config = parse_config_text(text)
+    assert (config.market, config.price_source_market) == ("ETH-USDT", "SOL-USDT")
+    assert [m.market for m in sim_settings(config).markets] == ["ETH-USDT", "SOL-USDT"]
+    config = load_config(REPO / "configs" / "local_venues.yml")
+    assert [m.market for m in sim_settings(config).markets] == ["BTC-USDT", "ETH-USDT", "SOL-USDT"]

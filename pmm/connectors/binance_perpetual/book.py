@@ -81,8 +81,7 @@ class BookSync:
                 self._apply_first(update)
             case SyncState.LIVE:
                 if update.prev_final_id != self.last_update_id:
-                    self.invalidate(f"depth gap: pu={update.prev_final_id} but the previous u was "
-                                    f"{self.last_update_id}")
+                    self.invalidate(self._gap_reason(update))
                     self._buffer.append(update)
                     return
                 self._apply(update)
@@ -119,6 +118,9 @@ class BookSync:
         self.invalidate(f"first depth event U={update.first_id} u={update.final_id} does not bridge the "
                         f"snapshot's lastUpdateId={self._snapshot_id}")
         self._buffer.append(update)
+
+    def _gap_reason(self, update: DepthUpdate) -> str:
+        return f"depth gap: pu={update.prev_final_id} but the previous u was {self.last_update_id}"
 
     def _apply(self, update: DepthUpdate) -> None:
         self.last_update_id = update.final_id

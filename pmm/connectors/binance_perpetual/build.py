@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pmm.connectors.base import ConnectorBundle
+from pmm.connectors.base import ConnectorBundle, MarketDataFeed
 from pmm.connectors.common.credentials import account_label
 from pmm.credentials import resolve
 from pmm.connectors.binance_perpetual import constants as c
+from pmm.connectors.binance_perpetual import spot_constants as s
 from pmm.connectors.binance_perpetual.auth import BinanceAuth
 from pmm.connectors.binance_perpetual.feed import BinanceFeed
 from pmm.connectors.binance_perpetual.gateway import BinanceGateway
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
-from pmm.core.clock import LiveClock
+from pmm.core.clock import Clock, LiveClock
 from pmm.engine.pacer import RealTimePacer
 from pmm.errors import ConfigError
 
@@ -77,3 +78,21 @@ def build_paper(config: Any, *, fast: bool, restored_state: dict[str, Any] | Non
     rest = BinanceRestClient(rest_url, clock=clock)
     feed = BinanceFeed(rest, ws_url=ws_url, clock=clock, connector_id=c.CONNECTOR_ID)
     return paper_bundle("binance_perpetual_paper_trade", feed, config, fast=fast, restored_state=restored_state)
+
+
+def build_price_feed(source_id: str, config: Any, clock: Clock) -> MarketDataFeed:
+    """A public feed (no keys) of `source_id` for `price_source: external_market`: Binance spot
+    (`binance`) or a USD-M connector's market data. Hosts from `connector.price_source_rest_url` /
+    `connector.price_source_ws_url` when the config sets them (a local server), else the venue's."""
+    overrides = getattr(config, "connector", None)
+    rest_url = getattr(overrides, "price_source_rest_url", None)
+    ws_url = getattr(overrides, "price_source_ws_url", None)
+    if source_id == s.SPOT_SOURCE_ID:
+        from pmm.connectors.binance_perpetual.spot_feed import BinanceSpotFeed
+
+        return BinanceSpotFeed(BinanceRestClient(rest_url or s.REST_URL, clock=clock), ws_url=ws_url or s.WS_URL,
+                               clock=clock)
+    # A paper-trade connector's book is the live venue's.
+    venue = c.CONNECTOR_ID if source_id not in c.REST_URLS else source_id
+    rest = BinanceRestClient(rest_url or c.REST_URLS[venue], clock=clock)
+    return BinanceFeed(rest, ws_url=ws_url or c.WS_URLS[venue], clock=clock, connector_id=source_id)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
@@ -27,7 +27,12 @@ from pmm.connectors.binance_perpetual.parse import (
     parse_trading_rules,
     to_symbol,
 )
-from pmm.connectors.binance_perpetual.parse_events import parse_depth_update, parse_mark_price, parse_trade
+from pmm.connectors.binance_perpetual.parse_events import (
+    DepthUpdate,
+    parse_depth_update,
+    parse_mark_price,
+    parse_trade,
+)
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
 from pmm.connectors.binance_perpetual.ws import BinanceWebSocket
 from pmm.core.clock import Clock
@@ -38,6 +43,10 @@ log = logging.getLogger("pmm.binance.feed")
 
 
 class BinanceFeed:
+    # What the spot feed (spot_feed.py) replaces: the snapshot endpoint and the diff reader.
+    depth_path: ClassVar[str] = c.DEPTH_PATH
+    parse_depth: ClassVar[Callable[[Any, str, float], DepthUpdate]] = staticmethod(parse_depth_update)
+
     def __init__(self, rest: BinanceRestClient, *, ws_url: str, clock: Clock,
                  connector_id: str = c.CONNECTOR_ID, depth_limit: int = c.DEPTH_SNAPSHOT_LIMIT,
                  snapshot_retry_s: float = 1.0, ws_options: dict[str, Any] | None = None,
@@ -123,6 +132,8 @@ class BinanceFeed:
         if self._emit is not None:
             self._emit = None
             await self._rest.release()
+        else:  # prepared (rules read) but never started: no session may stay open
+            await self._rest.close_if_unused()
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -155,7 +166,7 @@ class BinanceFeed:
         try:
             if book is None:
                 raise ValueError(f"no symbol in a depth update ({symbol!r})")
-            update = parse_depth_update(message, book.market, recv_ts)
+            update = self.parse_depth(message, book.market, recv_ts)
         except BAD_PAYLOAD as exc:
             # The diff is lost, so the book is not trustworthy any more: resync it.
             self._bad_message("depth", exc)
@@ -210,7 +221,7 @@ class BinanceFeed:
     async def _fetch_snapshot(self, book: BookSync) -> None:
         params = [("symbol", to_symbol(book.market)), ("limit", str(self._depth_limit))]
         try:
-            payload = await self._rest.public("GET", c.DEPTH_PATH, params)
+            payload = await self._rest.public("GET", self.depth_path, params)
         except asyncio.CancelledError:
             raise
         except PmmError as exc:

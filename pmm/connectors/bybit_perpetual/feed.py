@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
@@ -42,6 +42,10 @@ log = logging.getLogger("pmm.bybit.feed")
 
 
 class BybitFeed:
+    # What the spot feed (spot_feed.py) replaces: the public socket's path and name, and its topics.
+    ws_path: ClassVar[str] = c.WS_PUBLIC_LINEAR_PATH
+    stream_name: ClassVar[str] = "public"
+
     def __init__(self, rest: BybitRestClient, *, ws_url: str, clock: Clock, connector_id: str = c.CONNECTOR_ID,
                  depth: int = c.ORDERBOOK_DEPTH, ws_options: dict[str, Any] | None = None,
                  sleep: Sleep = asyncio.sleep) -> None:
@@ -99,13 +103,9 @@ class BybitFeed:
         await self.prepare(markets)
         self._emit = emit
         self._books = {m: BookSync(m, emit, self._clock) for m in markets}
-        topics: list[str] = []
-        for market in markets:
-            symbol = to_symbol(market)
-            topics += [self._book_topic(symbol), c.TOPIC_TICKERS.format(symbol=symbol),
-                       c.TOPIC_PUBLIC_TRADE.format(symbol=symbol)]
+        topics = [topic for market in markets for topic in self._topics(to_symbol(market))]
         self._ws = BybitWebSocket(
-            name="public", connector_id=self.connector_id, url=self._ws_url + c.WS_PUBLIC_LINEAR_PATH,
+            name=self.stream_name, connector_id=self.connector_id, url=self._ws_url + self.ws_path,
             on_message=self._on_message, emit=emit, clock=self._clock, topics=topics,
             on_disconnected=self._on_disconnected, sleep=self._sleep, **self._ws_options)
         for book in self._books.values():
@@ -124,8 +124,14 @@ class BybitFeed:
         if self._emit is not None:
             self._emit = None
             await self._rest.release()
+        else:  # prepared (rules read) but never started: no session may stay open
+            await self._rest.close_if_unused()
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _topics(self, symbol: str) -> list[str]:
+        return [self._book_topic(symbol), c.TOPIC_TICKERS.format(symbol=symbol),
+                c.TOPIC_PUBLIC_TRADE.format(symbol=symbol)]
 
     def _book_topic(self, symbol: str) -> str:
         return c.TOPIC_ORDERBOOK.format(depth=self._depth, symbol=symbol)

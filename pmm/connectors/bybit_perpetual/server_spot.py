@@ -1,0 +1,178 @@
+"""Bybit v5 *spot* public market data on 127.0.0.1 over a simulated market (DESIGN.md §5): what the
+`bybit` price source reads, so a config quoting around Bybit's spot book dry-runs offline
+(`pmm exchange-sim bybit`). Public endpoints and topics only: no keys, no orders.
+
+    server = BybitSpotServer(SimExchange(settings))
+    port = await server.start()          # server.rest_url, server.ws_url + /v5/public/spot, server.faults
+    await server.stop()
+
+REST: `GET /v5/market/time`, `/v5/market/instruments-info?category=spot` (the spot instrument shape;
+other categories list nothing, an unknown symbol lists nothing, as Bybit answers),
+`/v5/market/orderbook?category=spot` (limit 1-200, default 1). WebSocket `/v5/public/spot`:
+`orderbook.{1|50|200|1000}.{symbol}` (snapshot, then deltas with `u` = previous `u` + 1 and the
+cross sequence `seq`) and `publicTrade.{symbol}`, with the linear server's ops (subscribe,
+unsubscribe, ping). The book numbering, the topic fan-out and the faults (gaps, restarts at u=1,
+dropped sockets, duplicated frames) are the linear server's (`server_streams`, `server_ws`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from pmm.connectors.bybit_perpetual import constants as c
+from pmm.connectors.bybit_perpetual import server_params as p
+from pmm.connectors.bybit_perpetual import spot_constants as s
+from pmm.connectors.bybit_perpetual.constants import RetCode as R
+from pmm.connectors.bybit_perpetual.server import envelope
+from pmm.connectors.bybit_perpetual.server_auth import Authenticator, RawRequest
+from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error, param_error
+from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector
+from pmm.connectors.bybit_perpetual.server_options import ServerOptions
+from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
+from pmm.connectors.bybit_perpetual.server_topics import Topic, TopicParser
+from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server_ws import PUBLIC, StreamHub
+from pmm.connectors.common.numbers import plain
+from pmm.connectors.common.sim_driver import SimDriver
+from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
+from pmm.connectors.common.wire_json import dumps
+from pmm.core.clock import Clock
+from pmm.sim.exchange import SimExchange
+from pmm.sim.settings import SimSettings
+
+__all__ = ["BybitSpotServer", "serve_forever"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[RawRequest], Awaitable[dict[str, Any]]]
+_SPOT_TOPICS = ("orderbook", "publicTrade")  # tickers has its own spot shape: not served here
+
+
+class BybitSpotServer(LoopbackVenueServer):
+    """Bybit v5 spot public market data over a `SimExchange` (see module docstring)."""
+
+    venue = "Bybit spot"
+
+    def __init__(self, exchange: SimExchange, *, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None,
+                 options: ServerOptions | None = None) -> None:
+        super().__init__(exchange, host=host, port=port, clock=clock)
+        self.options = options if options is not None else ServerOptions()
+        self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
+        self.faults = FaultInjector()
+        self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Bybit spot server")
+        self._topics = TopicParser(self.symbols)
+        self.streams: MarketStreams
+        self.hub = StreamHub(self.options, self.clock, Authenticator("", "", self.clock), self.faults,
+                             self._parse_topic,
+                             lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
+        self.streams = MarketStreams(self.symbols, exchange.book, self.hub.publish, self.hub.has_subscribers,
+                                     self.faults, self.options)
+        exchange.subscribe_public(self.streams.on_public)
+        self.faults.bind(drop=self.hub.drop, expire=lambda: 0, restart=lambda: self.streams.restart(self.clock.now()))
+        for hook in (self.streams.on_tick, self.hub.on_tick):
+            self.driver.on_tick(hook)
+
+    @property
+    def public_ws_url(self) -> str:
+        return self.ws_url + s.WS_PUBLIC_SPOT_PATH
+
+    def _parse_topic(self, name: str) -> Topic | str:
+        parsed = self._topics.parse(name)
+        if isinstance(parsed, tuple):
+            kind, _, depth = parsed
+            if kind not in _SPOT_TOPICS or (depth is not None and depth not in s.ORDERBOOK_DEPTHS):
+                return c.WS_MSG_HANDLER_NOT_FOUND.format(topic=name)
+        return parsed
+
+    # --- routing --------------------------------------------------------------------------------
+
+    def _add_routes(self, app: web.Application) -> None:
+        for path, handler in ((c.SERVER_TIME_PATH, self._time), (c.INSTRUMENTS_INFO_PATH, self._instruments_info),
+                              (c.ORDERBOOK_PATH, self._orderbook)):
+            app.router.add_get(path, self._rest(handler))
+        app.router.add_get(s.WS_PUBLIC_SPOT_PATH, self._websocket)
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+
+    async def _time(self, req: RawRequest) -> dict[str, Any]:
+        now = self.clock.now()
+        return {"timeSecond": str(int(now)), "timeNano": str(int(now * 1_000_000_000))}
+
+    async def _instruments_info(self, req: RawRequest) -> dict[str, Any]:
+        category = p.category(req)
+        wanted = req.text("symbol")
+        rows = [self._instrument(sym) for sym in self.symbols.symbols()
+                if category == s.CATEGORY_SPOT and (wanted is None or sym == wanted)]
+        return {"category": category, "list": rows, "nextPageCursor": ""}
+
+    def _instrument(self, symbol: str) -> dict[str, Any]:
+        grid = self.symbols.grid(symbol)
+        rules = grid.rules
+        return {
+            "symbol": symbol, "baseCoin": rules.base, "quoteCoin": rules.quote, "innovation": "0",
+            "status": c.INSTRUMENT_STATUS_TRADING, "marginTrading": "none", "stTag": "0",
+            "lotSizeFilter": {"basePrecision": grid.qty(rules.step_size), "quotePrecision": "0.00000001",
+                              "minOrderQty": grid.qty(rules.min_size), "maxOrderQty": "1000000",
+                              "minOrderAmt": plain(rules.min_notional), "maxOrderAmt": "10000000"},
+            "priceFilter": {"tickSize": grid.price(rules.tick_size)},
+            "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.1"},
+        }
+
+    async def _orderbook(self, req: RawRequest) -> dict[str, Any]:
+        if p.category(req) != s.CATEGORY_SPOT:
+            raise param_error(f"params error: category {req.text('category')} is not served by the simulated "
+                              "spot venue (spot only)")
+        symbol = p.symbol(req, self.symbols)
+        assert symbol is not None
+        size = p.limit(req, s.REST_ORDERBOOK_DEFAULT_LIMIT, s.REST_ORDERBOOK_MAX_LIMIT)
+        return self.streams.orderbook_result(symbol, size, self.clock.now())
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _rest(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            await self._delay(request.path, "before")
+            failure = self.faults.take_failure(request.path, request.method)
+            if failure is not None:
+                return self._failure_response(failure)
+            now = self.clock.now()
+            try:
+                req = RawRequest.parse(request.method, request.path, request.raw_path, await request.read())
+                status, body = 200, envelope(0, "OK", await handler(req), now)
+            except BybitApiError as err:
+                status, body = err.status, envelope(err.ret_code, err.ret_msg, err.result, now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Bybit spot server: %s %s failed", request.method, request.path)
+                status, body = 200, envelope(R.SERVER_ERROR, c.RET_MSGS[R.SERVER_ERROR], {}, now)
+            await self._delay(request.path, "after")
+            return web.Response(status=status, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
+
+        return serve
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        refusal = await self._refuse_upgrade(request)
+        return refusal if refusal is not None else await self.hub.handle(request, PUBLIC)
+
+    async def _not_found(self, request: web.Request) -> web.StreamResponse:
+        msg = (f"{request.method} {request.path} is not served by the pmm Bybit spot simulator (public market data "
+               "only; route not found).")
+        body = envelope(R.ROUTE_NOT_FOUND, msg, {}, self.clock.now())
+        return web.Response(status=c.HTTP_NOT_FOUND, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
+
+    def _failure_response(self, failure: Failure) -> web.Response:
+        code = failure.code if failure.code is not None else R.SERVER_ERROR
+        body = envelope(code, failure.msg or api_error(code).ret_msg, {}, self.clock.now())
+        return web.Response(status=failure.status, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
+
+
+async def serve_forever(settings: SimSettings, *, port: int, on_ready: Callable[[int], None],
+                        **_credentials: Any) -> None:
+    """Serve Bybit spot market data over a new `SimExchange(settings)` until cancelled (the CLI's
+    `pmm exchange-sim bybit`); `on_ready(port)` is called once it listens. Takes no keys."""
+    await run_until_cancelled(BybitSpotServer(SimExchange(settings), port=port), on_ready)
