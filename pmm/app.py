@@ -46,7 +46,7 @@ async def run_bot(config: Any, options: StartOptions, *,
     from pmm.strategy import PerpetualMarketMaking
 
     params = config.to_strategy_params()
-    db = open_engine(options.db_url)
+    db = open_engine(options.db_url, writable=True)  # a read-only store fails here, not at the first record
     venue = config.derivative
     simulated = venue.startswith("sim_") or venue.endswith("_paper_trade")
     snapshot = queries.sim_account(db, venue) if simulated else None

@@ -103,7 +103,16 @@ def show_status(db_url: str, *, funding_rate: bool, as_json: bool) -> None:
 
 def show_balance(db_url: str, derivative: str, *, as_json: bool, config_path: Path | None = None) -> None:
     if derivative.startswith("sim_") or derivative.endswith("_paper_trade"):
-        summary, ts, source = _stored_account(db_url, derivative)
+        stored = _stored_account(db_url, derivative)
+        if stored is None:  # nothing has run on it yet: not an error (exit 0), as `pmm status`
+            if as_json:
+                print(json.dumps({"derivative": derivative, "ts": None, "source": "simulated account",
+                                  "balances": [], "positions": []}, indent=2))
+            else:
+                console_for_output().print(f"No records yet of a {derivative} account in {db_url}: it is created "
+                                           f"by the first `pmm start` on a {derivative} config.")
+            return
+        summary, ts, source = stored
     else:
         import asyncio
 
@@ -114,15 +123,14 @@ def show_balance(db_url: str, derivative: str, *, as_json: bool, config_path: Pa
     _print_account(derivative, summary, ts, source)
 
 
-def _stored_account(db_url: str, derivative: str) -> tuple[dict[str, Any], float, str]:
+def _stored_account(db_url: str, derivative: str) -> tuple[dict[str, Any], float, str] | None:
     from pmm.sim.persistence import account_summary
     from pmm.store import queries
 
     db = open_store(db_url)
     snapshot = queries.sim_account(db, derivative) if db is not None else None
     if snapshot is None:
-        raise PmmError(f"No simulated account for {derivative} in {db_url} yet: it is created by the first "
-                       f"`pmm start` on a {derivative} config.")
+        return None
     return account_summary(snapshot.data()), snapshot.ts, "simulated account"
 
 
@@ -202,9 +210,9 @@ def stop_running_bot(db_url: str, *, flatten: bool, timeout_s: float) -> str:
 
     db = open_store(db_url)
     run = queries.latest_run(db) if db is not None else None
-    if run is None or run_state(run) != "running":
-        state = "no bot has run" if run is None else f"the last run ({run.run_id[:8]}) is {run_state(run)}"
-        raise PmmError(f"No running bot to stop in {db_url}: {state}.")
+    if run is None or run_state(run) != "running":  # nothing to do is not a failure: exit 0
+        state = "no bot has run with it" if run is None else f"the last run ({run.run_id[:8]}) is {run_state(run)}"
+        return f"No running bot to stop in {db_url}: {state}. Nothing to do."
     os.kill(run.pid, signal.SIGUSR1 if flatten else signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
