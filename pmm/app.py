@@ -37,6 +37,7 @@ async def run_bot(config: Any, options: StartOptions, *,
                   install_signal_handlers: bool = True,
                   ask_password: Callable[[str], str] | None = None) -> RunResult:
     """Run one bot until it stops. Everything is persisted through a background writer."""
+    from pmm.connectors.common.startup import prepare_bundle
     from pmm.connectors.registry import build_connector
     from pmm.engine.store_recorder import StoreRecorder
     from pmm.store import queries
@@ -67,11 +68,9 @@ async def run_bot(config: Any, options: StartOptions, *,
         build_options["ask_password"] = ask_password
     bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
     markets = [params.market] + ([m] if (m := params_external_market(config)) else [])
-    # Live venues learn trading rules and fee rates over REST: load them before anything reads them.
-    for part, wanted in ((bundle.feed, markets), (bundle.gateway, [params.market])):
-        prepare = getattr(part, "prepare", None)
-        if prepare is not None:
-            await prepare(wanted)
+    # Live venues learn trading rules and fee rates over REST: load them before anything reads them
+    # (retried while the venue does not answer; the bundle is stopped if this fails).
+    await prepare_bundle(bundle, ((bundle.feed, markets), (bundle.gateway, [params.market])))
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
     run_id = uuid.uuid4().hex
