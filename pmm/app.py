@@ -61,6 +61,7 @@ async def run_bot(config: Any, options: StartOptions, *,
         starts = [r.started_ts for r in queries.list_runs(db) if r.connector == venue]
         funding_since = last_funding_ms / 1000 if last_funding_ms is not None else min(starts, default=backfill_since)
         backfill_since = min(backfill_since, funding_since)
+    recorded_fills, recorded_funding = queries.recorded_since(db, venue, params.market, backfill_since)
     db.dispose()
 
     build_options: dict[str, Any] = {}
@@ -83,6 +84,8 @@ async def run_bot(config: Any, options: StartOptions, *,
         status_interval_s=300.0 if options.fast else 1.0,
         venue_state_interval_s=6 * 3600.0 if options.fast else 60.0,
         backfill_since_ts=backfill_since,
+        recorded_trade_ids=recorded_fills,
+        recorded_funding_ms=recorded_funding,
     )
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
