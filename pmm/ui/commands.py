@@ -73,6 +73,11 @@ def show_status(db_url: str, *, funding_rate: bool, as_json: bool) -> None:
     snapshot = queries.latest_status(db, run.run_id)
     payload = snapshot.data() if snapshot is not None else {}
     state = run_state(run)
+    if state == "crashed" and payload:
+        # Its last status was written while it ran (and may say it was quoting): it is not now.
+        payload = {**payload, "state": "crashed", "quoting": False,
+                   "reason": "crashed: the process ended without a clean stop, so orders it placed may still be "
+                             "open at the venue. The next `pmm start` on this account and market cancels them."}
     virtual = payload.get("clock") == "virtual"
     ended = run.ended_ts or run.heartbeat_ts or payload.get("ts")
     header = f"Run {run.run_id[:8]} on {run.connector} {run.market}: {state.upper()}"
