@@ -114,3 +114,11 @@ def test_a_crashed_run_does_not_say_quoting(tmp_path):
     assert data["run"]["state"] == "crashed" and data["status"]["quoting"] is False
     out = runner.invoke(app, ["status", "--db", url]).output
     assert "CRASHED" in out and "Quoting." not in out and "Not quoting: crashed" in out, out
+
+
+def test_not_quoting_is_said_once_whatever_the_reason_starts_with():
+    for reason in ("not quoting: user connection down for 3 s", "not quoting", "Not quoting: stale"):
+        text = _render({"quoting": False, "reason": reason})
+        assert text.lower().count("not quoting") == 1, text
+    assert "Not quoting: user connection down for 3 s" in _render(
+        {"quoting": False, "reason": "not quoting: user connection down for 3 s"})
