@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pmm.core.urls import mask_urls
 from pmm.engine.engine import Engine, EngineOptions
 from pmm.errors import SafetyStop
 
@@ -92,7 +93,7 @@ async def run_bot(config: Any, options: StartOptions, *,
                     options=engine_options, external_market=external, risk=config.risk.to_limits())
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
                              connector=config.derivative, market=params.market, config_path=str(config.path),
-                             config_text=config.source_text))
+                             config_text=mask_urls(config.source_text)))  # URLs may carry tokens
     # Committed before the first order, so `pmm status` and `pmm stop` see the run at once.
     await asyncio.to_thread(writer.flush)
     if on_engine is not None:
