@@ -143,6 +143,9 @@ def _performance_table(title: str, groups: Any, *, per_run: bool) -> Table:
             head += f"\nrun {g.run_id[:8]}"
         table.add_column(head, justify="right")
     for label, cell in _ROWS:
+        if per_run and label == "Net PnL":
+            # what the run took over from the run before is that run's PnL: subtracted here
+            table.add_row("Unrealized PnL inherited", *(fmt_dec(g.unrealized_inherited, 4) for g in groups))
         table.add_row(label, *(cell(g) for g in groups))
     return table
 

@@ -176,3 +176,17 @@ def test_history_market_is_case_insensitive(store):
     exact = json.loads(runner.invoke(app, ["history", "--json", "--market", "BTC-USDT", "--db", store]).stdout)
     lower = json.loads(runner.invoke(app, ["history", "--json", "--market", "btc-usdt", "--db", store]).stdout)
     assert exact["fills"] and lower == exact
+
+
+def test_per_run_net_pnl_adds_up_to_the_market_across_an_inherited_position(tmp_path):
+    from decimal import Decimal
+
+    config, url = write_config(tmp_path), db_url(tmp_path)
+    for seconds in ("43200", "7200"):  # the first run stops with a position open (seeded), the second inherits it
+        assert runner.invoke(app, ["start", "-c", str(config), "--fast", "--duration", seconds, "--db", url]).exit_code == 0
+    data = json.loads(runner.invoke(app, ["history", "--json", "--db", url]).stdout)
+    (market,) = data["markets"]
+    first, second = data["runs"]
+    assert Decimal(first["position"]) != 0 and Decimal(second["unrealized_inherited"]) == Decimal(first["unrealized_pnl"])
+    assert sum(Decimal(r["net_pnl"]) for r in data["runs"]) == Decimal(market["net_pnl"])
+    assert "Unrealized PnL inherited" in runner.invoke(app, ["history", "--db", url]).stdout
