@@ -76,8 +76,8 @@ def cannot_open(url: URL, path: Path | None, exc: Exception) -> ConfigError | St
         if path is not None and path.is_dir():
             return ConfigError(f"Cannot open the SQLite database {path}: it is a folder, not a file. Give {_WHERE} "
                                f"a file path, e.g. sqlite:///{path / 'pmm.sqlite'}.")
-        return ConfigError(f"Cannot open the SQLite database {path or shown(url)}: {reason}. Give {_WHERE} a file "
-                           f"path in a folder you can write.")
+        return ConfigError(f"Cannot open the SQLite database {path or shown(url)}: {reason}. Check that it is a pmm "
+                           f"store (an SQLite file) in a folder you can write, or give {_WHERE} another path.")
     sqlstate = _sqlstate(exc)
     if sqlstate is not None and sqlstate[:2] in _REFUSED_SQLSTATE_CLASSES:
         return ConfigError(f"The database server of {shown(url)} refused the connection: {reason}. Check the "
