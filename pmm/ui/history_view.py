@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -173,7 +173,7 @@ def _funding_table(funding: list[Any], limit: int = 20) -> Table:
     return table
 
 
-def _open_csv(path: Path) -> Any:
+def _open_csv(path: Path) -> TextIO:
     """`path` opened for writing (its folder created); ConfigError when that cannot be done."""
     if path.is_dir():
         raise ConfigError(f"--csv {path} is a folder: give a file path, e.g. --csv {path / 'history.csv'}.")

@@ -134,7 +134,7 @@ class BybitFeed:
             result = await self._rest.public(c.INSTRUMENTS_INFO_PATH, [
                 ("category", c.CATEGORY_LINEAR), ("symbol", symbol)])
         except OrderError as exc:  # retCode 10001 "params error: symbol invalid"
-            if exc.code != str(c.RetCode.PARAM_ERROR):
+            if exc.code != str(int(c.RetCode.PARAM_ERROR)):
                 raise
             result = {}
         if any(row.get("symbol") == symbol for row in result.get("list", ())):
