@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pmm.core.urls import mask_urls
 from pmm.engine.engine import Engine, EngineOptions
 from pmm.engine.external_source import ExternalPriceSource
 from pmm.errors import ConfigError, SafetyStop
@@ -65,7 +66,7 @@ async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *
     from pmm.store.db import open_engine
 
     params = config.to_strategy_params()
-    db = open_engine(options.db_url)
+    db = open_engine(options.db_url, writable=True)  # a read-only store fails here, not at the first record
     venue = config.derivative
     simulated = venue.startswith("sim_") or venue.endswith("_paper_trade")
     snapshot = queries.sim_account(db, venue) if simulated else None
@@ -79,6 +80,7 @@ async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *
         starts = [r.started_ts for r in queries.list_runs(db) if r.connector == venue]
         funding_since = last_funding_ms / 1000 if last_funding_ms is not None else min(starts, default=backfill_since)
         backfill_since = min(backfill_since, funding_since)
+    recorded_fills, recorded_funding = queries.recorded_since(db, venue, params.market, backfill_since)
     db.dispose()
 
     build_options: dict[str, Any] = {}
@@ -90,14 +92,17 @@ async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *
     lease = await asyncio.to_thread(_claim_lease, options.db_url, bundle, params.market, run_id)
     try:
         return await _run_claimed(config, options, bundle, run_id, lease, backfill_since, metrics,
-                                  on_engine=on_engine, install_signal_handlers=install_signal_handlers)
+                                  (recorded_fills, recorded_funding), on_engine=on_engine,
+                                  install_signal_handlers=install_signal_handlers)
     finally:
         await asyncio.to_thread(lease.close)
 
 
 async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: str, lease: Any,
-                       backfill_since: float, metrics: BotMetrics | None, *, on_engine: Callable[[Engine], None] | None,
+                       backfill_since: float, metrics: BotMetrics | None,
+                       recorded: tuple[frozenset[str], frozenset[int]], *, on_engine: Callable[[Engine], None] | None,
                        install_signal_handlers: bool) -> RunResult:
+    from pmm.connectors.common.startup import prepare_bundle
     from pmm.engine.recorder import Recorder, RecorderFanOut
     from pmm.engine.store_recorder import StoreRecorder
     from pmm.store.records import RunEnded, RunStarted, RunStatus
@@ -106,11 +111,9 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
 
     params = config.to_strategy_params()
     markets = [params.market] + ([m] if (m := params_external_market(config)) else [])
-    # Live venues learn trading rules and fee rates over REST: load them before anything reads them.
-    for part, wanted in ((bundle.feed, markets), (bundle.gateway, [params.market])):
-        prepare = getattr(part, "prepare", None)
-        if prepare is not None:
-            await prepare(wanted)
+    # Live venues learn trading rules and fee rates over REST: load them before anything reads them
+    # (retried while the venue does not answer; the bundle is stopped if this fails).
+    await prepare_bundle(bundle, ((bundle.feed, markets), (bundle.gateway, [params.market])))
     external_source = await _external_price_source(config, bundle, options)
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
@@ -125,6 +128,8 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
         status_interval_s=300.0 if options.fast else 1.0,
         venue_state_interval_s=6 * 3600.0 if options.fast else 60.0,
         backfill_since_ts=backfill_since,
+        recorded_trade_ids=recorded[0],
+        recorded_funding_ms=recorded[1],
     )
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
@@ -134,7 +139,7 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
         metrics.read_status_from(engine.status)
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),
                              connector=config.derivative, market=params.market, config_path=str(config.path),
-                             config_text=config.source_text))
+                             config_text=mask_urls(config.source_text)))  # URLs may carry tokens
     # Committed before the first order, so `pmm status` and `pmm stop` see the run at once.
     await asyncio.to_thread(writer.flush)
     if on_engine is not None:

@@ -233,6 +233,24 @@ def exchange_sim(
         _fail(exc)
 
 
+def _ask_new_password(connector: str, tries: int = 3) -> str:
+    """A password for the key store, typed twice, long enough; asked again (up to `tries`) if not."""
+    from pmm import credentials
+    from pmm.errors import ConfigError
+
+    problem = ""
+    for _ in range(tries):
+        password = typer.prompt(f"Password to encrypt them (at least {credentials.MIN_PASSWORD_CHARS} characters)",
+                                hide_input=True)
+        problem = credentials.password_problem(password) or ""
+        if not problem and typer.prompt("Repeat the password", hide_input=True) != password:
+            problem = "The two passwords differ."
+        if not problem:
+            return password
+        typer.echo(problem, err=True)
+    raise ConfigError(f"{problem} No key was stored: run `pmm connect {connector}` again.")
+
+
 @app.command()
 def connect(
     connector: Annotated[str, typer.Argument(help="Live connector id, e.g. binance_perpetual.")],
@@ -243,12 +261,15 @@ def connect(
     from pmm.errors import ConfigError
 
     try:
-        if connector not in KNOWN_DERIVATIVES or connector.startswith("sim_") or connector.endswith("_paper_trade"):
-            live = sorted(c for c in KNOWN_DERIVATIVES if not c.startswith("sim_") and not c.endswith("_paper_trade"))
+        live = sorted(c for c in KNOWN_DERIVATIVES if not c.startswith("sim_") and not c.endswith("_paper_trade"))
+        if connector not in KNOWN_DERIVATIVES:
+            raise ConfigError(f"Unknown connector `{connector}`. Connectors that take API keys: {', '.join(live)}.")
+        if connector not in live:
             raise ConfigError(f"`{connector}` takes no API keys. Connectors that do: {', '.join(live)}.")
-        key = typer.prompt(f"{connector} API key").strip()
+        # Neither the key nor the secret is echoed: a screen or a recording would show them.
+        key = typer.prompt(f"{connector} API key", hide_input=True).strip()
         secret = typer.prompt(f"{connector} API secret", hide_input=True).strip()
-        password = typer.prompt("Password to encrypt them", hide_input=True, confirmation_prompt=True)
+        password = _ask_new_password(connector)
         path = credentials.save(connector, credentials.Credentials(key, secret), password)
     except Exception as exc:
         _fail(exc)

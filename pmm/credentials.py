@@ -23,6 +23,7 @@ from pmm.errors import AuthError
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
 _FORMAT = 1
+MIN_PASSWORD_CHARS = 8  # what `pmm connect` accepts: scrypt slows guessing, it cannot save "1234"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ class Credentials:
 def mask(value: str) -> str:
     """Enough of a key to recognise it, never enough to use it."""
     return value[:4] + "…" if len(value) > 8 else "***"
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` is too weak to protect API keys, or None."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        return (f"The password must have at least {MIN_PASSWORD_CHARS} characters (it had {len(password)}): it is "
+                f"all that protects the stored keys if the file is copied.")
+    return None
 
 
 def env_names(connector_id: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@
     │   ├── ReduceOnlyRejected      reduce-only order would increase the position
     │   └── UnknownOrder            cancel of an order the venue does not know
     ├── VenueSetupError             leverage / position mode / margin mode could not be set (exit 4)
+    ├── StoreUnavailable            the database server cannot be reached (exit 4)
     └── SafetyStop                  a risk control stopped the bot (exit 5)
 
 Every message says what happened, why, and what to do.
@@ -103,6 +104,12 @@ class UnknownOrder(OrderError):
 
 
 class VenueSetupError(PmmError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class StoreUnavailable(PmmError):
+    """The store's database server did not answer (a store that cannot work at all is a ConfigError)."""
+
     exit_code = EXIT_UNAVAILABLE
 
 

@@ -73,10 +73,31 @@ def test_secret_never_in_repr_or_str():
 
 def test_pmm_connect_stores_encrypted_keys(env, monkeypatch):
     monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
-    result = CliRunner().invoke(app, ["connect", "binance_perpetual"], input=f"{KEY}\n{SECRET}\npw\npw\n")
+    result = CliRunner().invoke(app, ["connect", "binance_perpetual"],
+                                input=f"{KEY}\n{SECRET}\nlong enough\nlong enough\n")
     assert result.exit_code == 0, result.output
     assert SECRET not in result.output
-    assert credentials.load("binance_perpetual", "pw", env).api_secret == SECRET
+    assert KEY[:12] not in result.output  # the key is not echoed as it is typed either
+    assert credentials.load("binance_perpetual", "long enough", env).api_secret == SECRET
+
+
+def test_pmm_connect_asks_again_for_a_short_or_mistyped_password(env, monkeypatch):
+    monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
+    typed = f"{KEY}\n{SECRET}\n1234567\nlong enough\nlong enuogh\nlong enough\nlong enough\n"
+    result = CliRunner().invoke(app, ["connect", "binance_perpetual"], input=typed)
+    assert result.exit_code == 0, result.output
+    assert "at least 8 characters (it had 7)" in result.output and "differ" in result.output
+    assert credentials.load("binance_perpetual", "long enough", env).api_key == KEY
+    refused = CliRunner().invoke(app, ["connect", "bybit_perpetual"], input=f"{KEY}\n{SECRET}\n" + "pw\n" * 3)
+    assert refused.exit_code == 2 and "No key was stored" in refused.output
+    assert not credentials.has_stored("bybit_perpetual", env)
+
+
+def test_pmm_connect_names_an_unknown_connector(env, monkeypatch):
+    monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
+    result = CliRunner().invoke(app, ["connect", "foo"])
+    assert result.exit_code == 2
+    assert "Unknown connector `foo`" in result.output and "binance_perpetual" in result.output
 
 
 def test_pmm_connect_refuses_connectors_without_keys(env, monkeypatch):

@@ -55,7 +55,7 @@ def test_readme_command_runs(command, workdir):
     done = subprocess.run([sys.executable, "-m", "pmm.cli", *args[1:]], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
     if args[1] == "stop":
-        # Nothing is running here (tests/engine/test_risk.py stops a live bot): a clear refusal.
-        assert done.returncode == 1 and "No running bot" in done.stderr, done.stdout + done.stderr
+        # Nothing is running here (tests/engine/test_risk.py stops a live bot): said so, exit 0.
+        assert done.returncode == 0 and "No running bot" in done.stdout, done.stdout + done.stderr
         return
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,7 +1,8 @@
 """`price_source: custom_api`: poll a URL that answers a plain-text number.
 
 Anything but a finite positive number (an error status, garbage, NaN, zero, a huge body, a timeout)
-makes the source not ready, and the strategy stops quoting with the reason shown.
+makes the source not ready, and the strategy stops quoting with the reason shown. Messages (the
+log, `status`, the store) show the URL masked: it often carries a token.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import aiohttp
 
 from pmm.core.clock import Clock
 from pmm.core.events import Event, ExternalPriceUpdated
+from pmm.core.urls import mask_url, mask_urls
 
 log = logging.getLogger("pmm.custom_api")
 
@@ -39,6 +41,7 @@ class CustomApiPriceSource:
     def __init__(self, url: str, interval_s: float, clock: Clock, emit: Callable[[Event], None],
                  timeout_s: float = 5.0) -> None:
         self._url = url
+        self._shown = mask_url(url)  # in messages
         self._interval = interval_s
         self._clock = clock
         self._emit = emit
@@ -48,15 +51,16 @@ class CustomApiPriceSource:
         try:
             async with session.get(self._url, timeout=aiohttp.ClientTimeout(total=self._timeout)) as resp:
                 if resp.status != 200:
-                    return None, f"custom API {self._url} answered HTTP {resp.status}"
+                    return None, f"custom API {self._shown} answered HTTP {resp.status}"
                 body = await resp.content.read(_MAX_BODY + 1)
                 if len(body) > _MAX_BODY:
-                    return None, f"custom API {self._url} answered more than {_MAX_BODY} bytes"
+                    return None, f"custom API {self._shown} answered more than {_MAX_BODY} bytes"
                 return parse_price(body.decode("utf-8", "replace"))
         except asyncio.CancelledError:
             raise
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return None, f"custom API {self._url} unreachable: {exc.__class__.__name__} {exc}".strip()
+            detail = mask_urls(str(exc))  # aiohttp names the URL in some of its errors
+            return None, f"custom API {self._shown} unreachable: {exc.__class__.__name__} {detail}".strip()
 
     async def run(self) -> None:
         async with aiohttp.ClientSession() as session:

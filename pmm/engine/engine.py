@@ -70,6 +70,10 @@ class EngineOptions:
     shutdown_timeout_s: float = 10.0
     backfill_since_ts: float = 0.0  # fills/funding after this are fetched from the venue at start
     price_source_report_s: float = 60.0  # while the reference price source is not ready, say so this often
+    # What the store already holds from `backfill_since_ts` on (trade ids; funding times in ms):
+    # the start's backfill records, and reports, only the rest.
+    recorded_trade_ids: frozenset[str] = frozenset()
+    recorded_funding_ms: frozenset[int] = frozenset()
 
 
 class _Dedup:

@@ -103,15 +103,18 @@ class Reconciler:
                         "the next start reads them", exc)
 
     async def backfill(self, since_ts: float, *, quiet: bool = False) -> None:
-        """Record fills and funding payments the venue has after `since_ts` (duplicates are ignored)."""
+        """Record fills and funding payments the venue has after `since_ts` that the store lacks
+        (the store ignores duplicates too; what it held at start is not sent again nor counted)."""
         engine = self._engine
         gateway, market = engine.bundle.gateway, engine.market
-        fills = await gateway.fills_since(since_ts, market)
+        known_fills, known_funding = engine.options.recorded_trade_ids, engine.options.recorded_funding_ms
+        fills = [f for f in await gateway.fills_since(since_ts, market) if f.trade_id not in known_fills]
         for f in fills:
             engine.recorder.fill(OrderFilled(
                 f.client_id, f.exchange_id, f.trade_id, f.market, f.side, OrderType.LIMIT, f.price, f.amount,
                 Decimal(0), f.fee, f.fee_asset, f.liquidity, f.position_side, f.realized_pnl, f.ts, f.ts))
-        payments = await gateway.funding_payments_since(since_ts, market)
+        payments = [p for p in await gateway.funding_payments_since(since_ts, market)
+                    if p.funding_time_ms not in known_funding]
         for p in payments:
             ts = p.funding_time_ms / 1000
             engine.recorder.funding(FundingPaymentReceived(

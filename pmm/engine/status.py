@@ -30,11 +30,22 @@ def estimated_funding(positions: tuple[Position, ...], info: FundingInfo | None)
     return -(size * info.mark_price * info.rate)
 
 
-def _reason(engine: Engine, state: str, decision: Any) -> str:
+def _blocked(engine: Engine, state: str) -> str | None:
+    """A guard that blocks quoting now (stale data, a connection down), worded as of now: the last
+    decision may be older (nothing is evaluated while no data arrives), and its "down for 1 s"
+    would be shown for as long as the connection stays down."""
+    if state != "running" or engine.last_decision is None:
+        return None
+    return engine.safety.blocked_reason()
+
+
+def _reason(engine: Engine, state: str, decision: Any, blocked: str | None) -> str:
     if state in ("stopping", "stopped"):
         return f"{state}: {engine.stop_reason or 'stop requested'}"
     if decision is None:
         return "starting"
+    if blocked is not None:
+        return f"not quoting: {blocked}"
     return str(decision.reason)
 
 
@@ -98,6 +109,7 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
             "estimated_payment": _s(estimated_funding(positions, info)),
         }
     session = engine.session
+    blocked = _blocked(engine, state)
     return {
         "run_id": engine.run_id,
         "state": state,
@@ -105,8 +117,8 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
         "clock": _clock_kind(engine),
         "connector": engine.connector_id,
         "market": market,
-        "quoting": state == "running" and bool(decision and decision.quoting),
-        "reason": _reason(engine, state, decision),
+        "quoting": state == "running" and blocked is None and bool(decision and decision.quoting),
+        "reason": _reason(engine, state, decision, blocked),
         "last_decision_reason": decision.reason if decision else "",
         "markets": markets,
         "assets": [

@@ -10,6 +10,9 @@ is never given back. The store writer's connection lives as long as the bot and 
 near the ends of its tables and indexes, so it opens its engine with `cache_kib=WRITER_CACHE_KIB`
 (over a simulated week its thread's memory grew 0.7 MB instead of 2.8 MB; its throughput did
 not change, benchmark 7).
+
+Whatever keeps a store from opening (a bad URL, a missing driver, a server that does not answer, a
+file that cannot be opened or written) is raised as a `pmm.errors` class here (`db_errors.py`).
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from typing import Any, Final
 
 from sqlalchemy import URL, create_engine, event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
-from pmm.store.schema import Base
+from pmm.store import db_errors
+from pmm.store.schema import Base, Run
 
 ENV_VAR: Final = "PMM_DB"
 BUSY_TIMEOUT_MS: Final = 10_000
 WRITER_CACHE_KIB: Final = 256  # SQLite page cache of the store writer's connection
+CONNECT_TIMEOUT_S: Final = 10  # a PostgreSQL server that does not answer fails instead of hanging
 
 
 def default_db_url(cwd: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> str:
@@ -44,9 +49,19 @@ def default_db_url(cwd: str | os.PathLike[str] | None = None, environ: Mapping[s
     return f"sqlite:///{(base / 'data' / 'pmm.sqlite').resolve()}"
 
 
+def parse_db_url(url: str | URL) -> URL:
+    """`url` parsed; ConfigError when it is not a database URL."""
+    if isinstance(url, URL):
+        return url
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise db_errors.not_a_url(url) from None
+
+
 def sqlite_file_path(url: str | URL) -> Path | None:
     """The database file of a SQLite URL, or None for other backends and in-memory databases."""
-    u = make_url(url)
+    u = parse_db_url(url)
     if u.get_backend_name() != "sqlite":
         return None
     db = u.database
@@ -71,22 +86,58 @@ def _sqlite_pragmas(cache_kib: int | None) -> Callable[[Any, Any], None]:
 
 
 def open_engine(url: str | URL, *, create_tables: bool = True, echo: bool = False,
-                cache_kib: int | None = None) -> Engine:
+                cache_kib: int | None = None, writable: bool = False) -> Engine:
     """An engine for `url`, with the SQLite pragmas set on every connection and the tables created.
 
     For a SQLite file URL the parent directory is created first. Creating the tables is idempotent,
     and tolerates another process (the bot and a CLI command) creating them at the same moment.
     `cache_kib` bounds each SQLite connection's page cache (SQLite's default is about 2 MB).
+    `writable`: check now that the store takes writes (`pmm start`), not at the first record.
+    A store that cannot be used raises ConfigError, a server that does not answer StoreUnavailable.
     """
-    path = sqlite_file_path(url)
+    u = parse_db_url(url)
+    path = sqlite_file_path(u)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise db_errors.folder_not_creatable(path, exc) from None
+    try:
+        engine = create_engine(u, echo=echo, **_connect_args(u))
+    except NoSuchModuleError:
+        raise db_errors.unknown_backend(u) from None
+    except ImportError as exc:  # the dialect is known, its DBAPI module is not installed
+        raise db_errors.missing_driver(u, exc) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(cache_kib))
-    if create_tables:
-        _create_tables(engine)
+    try:
+        if create_tables:
+            _create_tables(engine)
+        else:
+            engine.connect().close()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise db_errors.cannot_open(u, path, exc) from None
+    if writable:
+        _check_writable(engine, u, path)
     return engine
+
+
+def _connect_args(url: URL) -> dict[str, Any]:
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
+    return {}
+
+
+def _check_writable(engine: Engine, url: URL, path: Path | None) -> None:
+    """A write that changes nothing, rolled back: fails on a read-only file, folder or database user."""
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(Run.__table__.delete().where(Run.run_id == ""))
+            transaction.rollback()
+    except DBAPIError as exc:
+        engine.dispose()
+        raise db_errors.read_only(url, path, exc) from None
 
 
 def _create_tables(engine: Engine, attempts: int = 3) -> None:

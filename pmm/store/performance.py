@@ -12,6 +12,10 @@ funding, no open position), the PnL here is what the account actually experience
 - `funding_paid` / `funding_received`: magnitudes; `funding_net = received - paid`.
 - `unrealized_pnl`: from the last position snapshot of each side of the market (of the run, when
   grouped per run), as the venue reported it at its last mark.
+- `unrealized_inherited` (per run): the unrealized PnL of the position the run took over from the
+  run before it (that run's last snapshot). A run's net PnL subtracts it: the earlier run counted
+  it already, and the realized PnL of closing that position lands in the later run. So the runs of
+  a market add up to the market's net PnL.
 
 Groups are keyed by (venue, market[, run_id]): fills from different venues (sim and live) never mix.
 All money is Decimal; `to_dict()` gives JSON-ready dicts with decimals as strings.
@@ -60,6 +64,7 @@ class MarketPerformance:
     position: Decimal  # signed (long - short) at the last snapshot(s)
     mark_price: Decimal | None
     unrealized_pnl: Decimal
+    unrealized_inherited: Decimal  # per run: the unrealized PnL at its start, counted by the run before
     net_pnl: Decimal
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,6 +187,7 @@ def market_performance_of(
     run_id: str | None = None,
     quote_asset: str | None = None,
     prices: Mapping[str, Decimal] | None = None,
+    unrealized_inherited: Decimal = ZERO,
 ) -> MarketPerformance:
     """`market_performance` from the group's fills already folded into `totals`."""
     quote = quote_asset or infer_quote_asset(market)
@@ -237,7 +243,8 @@ def market_performance_of(
         realized_pnl=realized, fees_by_asset=dict(sorted(fees.items())), fees_in_quote=fees_in_quote,
         unpriced_assets=tuple(sorted(unpriced)), funding_payments=n_funding, funding_paid=paid,
         funding_received=received, funding_net=funding_net, position=position, mark_price=mark,
-        unrealized_pnl=unrealized, net_pnl=realized - fees_in_quote + funding_net + unrealized,
+        unrealized_pnl=unrealized, unrealized_inherited=unrealized_inherited,
+        net_pnl=realized - fees_in_quote + funding_net + unrealized - unrealized_inherited,
     )  # fmt: skip
 
 
@@ -283,12 +290,14 @@ def performance_report_of(
         return (r.venue, r.market, r.run_id if per_run else None)
 
     keys = set(fill_totals) | {key(r) for r in funding} | {key(p) for p in positions if p.amount != 0}
+    inherited = _inherited_unrealized(positions) if per_run else {}
     # Per market, runs in the order they traded (run ids are random: sorting by them alone would
     # shuffle the runs from one store to the next).
     markets = tuple(sorted(
         (market_performance_of(
             venue, market, fill_totals.get((venue, market, run_id)) or FillTotals(), funding, positions,
             run_id=run_id, quote_asset=quote_assets.get(market), prices=prices,
+            unrealized_inherited=inherited.get((venue, market, run_id), ZERO),
         ) for venue, market, run_id in keys),
         key=lambda m: (m.venue, m.market, m.start_ts is None, m.start_ts or 0.0, m.run_id or ""),
     ))  # fmt: skip
@@ -303,6 +312,26 @@ def performance_report_of(
         markets=markets,
         net_pnl_by_quote=dict(sorted(by_quote.items())),
     )
+
+
+def _inherited_unrealized(positions: Iterable[PositionSnapshot]) -> dict[tuple[str, str, str | None], Decimal]:
+    """Per (venue, market, run): the unrealized PnL of the position each side held when the run
+    began, as the run before it on that side last recorded it (its last snapshot)."""
+    last: dict[tuple[str, str, Any, str], PositionSnapshot] = {}
+    for snap in positions:
+        k = (snap.venue, snap.market, snap.side, snap.run_id)
+        if k not in last or snap.ts >= last[k].ts:
+            last[k] = snap
+    sides: dict[tuple[str, str, Any], list[PositionSnapshot]] = defaultdict(list)
+    for snap in last.values():
+        sides[(snap.venue, snap.market, snap.side)].append(snap)
+    inherited: dict[tuple[str, str, str | None], Decimal] = defaultdict(lambda: ZERO)
+    for chain in sides.values():
+        chain.sort(key=lambda snap: snap.ts)
+        for before, run in zip(chain, chain[1:]):
+            if before.amount != 0:
+                inherited[(run.venue, run.market, run.run_id)] += before.unrealized_pnl
+    return dict(inherited)
 
 
 def ledger_difference(

@@ -289,3 +289,16 @@ def sim_account(engine: Engine, venue: str) -> SimAccountSnapshot | None:
     """The simulated exchange's last exported account for `venue` (`.data()` decodes it)."""
     rows = _rows(engine, select(SimAccountRow.__table__).where(SimAccountRow.venue == venue))
     return SimAccountSnapshot(venue=rows[0].venue, ts=rows[0].ts, state=rows[0].state) if rows else None
+
+
+def recorded_since(engine: Engine, venue: str, market: str, since_ts: float) -> tuple[frozenset[str], frozenset[int]]:
+    """Trade ids of the stored fills and settlement times (ms) of the stored funding payments of
+    (`venue`, `market`) from `since_ts` on: what a start's backfill finds already recorded."""
+    fills = select(Fill.trade_id).where(Fill.venue == venue, Fill.market == market, Fill.ts >= since_ts)
+    funding = select(FundingPayment.funding_time_ms).where(
+        FundingPayment.venue == venue, FundingPayment.market == market,
+        FundingPayment.funding_time_ms >= int(since_ts * 1000))
+    with engine.connect() as conn:
+        trade_ids = frozenset(str(t) for t in conn.execute(fills).scalars())
+        times = frozenset(int(t) for t in conn.execute(funding).scalars())
+    return trade_ids, times

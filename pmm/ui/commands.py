@@ -89,6 +89,11 @@ def _run_status(db: Any, run: Any, live: dict[str, Any], funding_rate: bool) -> 
     snapshot = queries.latest_status(db, run.run_id)
     payload = snapshot.data() if snapshot is not None else {}
     state = run_state(run, live)
+    if state == "crashed" and payload:
+        # Its last status was written while it ran (and may say it was quoting): it is not now.
+        payload = {**payload, "state": "crashed", "quoting": False,
+                   "reason": "crashed: the process ended without a clean stop, so orders it placed may still be "
+                             "open at the venue. The next `pmm start` on this account and market cancels them."}
     virtual = payload.get("clock") in ("virtual", "simulated")  # the engine's time is not the wall clock
     ended = run.ended_ts or run.heartbeat_ts or payload.get("ts")
     header = f"Run {run.run_id[:8]} on {run.connector} {run.market}: {state.upper()}"
@@ -115,7 +120,16 @@ def _run_status(db: Any, run: Any, live: dict[str, Any], funding_rate: bool) -> 
 
 def show_balance(db_url: str, derivative: str, *, as_json: bool, config_path: Path | None = None) -> None:
     if derivative.startswith("sim_") or derivative.endswith("_paper_trade"):
-        summary, ts, source = _stored_account(db_url, derivative)
+        stored = _stored_account(db_url, derivative)
+        if stored is None:  # nothing has run on it yet: not an error (exit 0), as `pmm status`
+            if as_json:
+                print(json.dumps({"derivative": derivative, "ts": None, "source": "simulated account",
+                                  "balances": [], "positions": []}, indent=2))
+            else:
+                console_for_output().print(f"No records yet of a {derivative} account in {db_url}: it is created "
+                                           f"by the first `pmm start` on a {derivative} config.")
+            return
+        summary, ts, source = stored
     else:
         import asyncio
 
@@ -126,15 +140,14 @@ def show_balance(db_url: str, derivative: str, *, as_json: bool, config_path: Pa
     _print_account(derivative, summary, ts, source)
 
 
-def _stored_account(db_url: str, derivative: str) -> tuple[dict[str, Any], float, str]:
+def _stored_account(db_url: str, derivative: str) -> tuple[dict[str, Any], float, str] | None:
     from pmm.sim.persistence import account_summary
     from pmm.store import queries
 
     db = open_store(db_url)
     snapshot = queries.sim_account(db, derivative) if db is not None else None
     if snapshot is None:
-        raise PmmError(f"No simulated account for {derivative} in {db_url} yet: it is created by the first "
-                       f"`pmm start` on a {derivative} config.")
+        return None
     return account_summary(snapshot.data()), snapshot.ts, "simulated account"
 
 
@@ -224,7 +237,7 @@ def stop_running_bot(db_url: str, *, flatten: bool, timeout_s: float, run: str |
     if not chosen:
         last = queries.latest_run(db) if db is not None else None
         state = "no bot has run" if last is None else f"the last run ({last.run_id[:8]}) is {run_state(last, live)}"
-        raise PmmError(f"No running bot to stop in {db_url}: {state}.")
+        return f"No running bot to stop in {db_url}: {state}. Nothing to do."  # not a failure: exit 0
     if len(chosen) > 1:
         raise ConfigError(f"{len(chosen)} bots are running in {db_url}: {listing}. Say which one to stop with "
                           f"`pmm stop --run RUN_ID`.")

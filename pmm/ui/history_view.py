@@ -3,14 +3,15 @@ as tables, JSON or CSV. Reads the store only."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
-from pmm.errors import PmmError
+from pmm.errors import ConfigError
 from pmm.ui.commands import console_for_output, open_store
 from pmm.ui.format import fmt_dec, fmt_ts, signed_style
 
@@ -20,9 +21,19 @@ def show_history(db_url: str, *, days: float | None, market: str | None, csv_pat
     from pmm.store import queries
     from pmm.store.performance import performance_report, performance_report_of
 
+    if market is not None:
+        market = market.strip().upper()  # markets are stored as the config names them: BTC-USDT
     db = open_store(db_url)
-    if db is None:
-        raise PmmError(f"No records in {db_url} yet: run `pmm start -c configs/quickstart.yml` first.")
+    if db is None:  # no store yet: an empty report, as `pmm status` says "no bot has run"
+        if csv_path is not None:
+            _write_csv(csv_path, [], [])
+        if as_json:
+            print(json.dumps({"since_ts": None, "markets": [], "runs": [], "fills": [], "funding_payments": []},
+                             indent=2))
+            return
+        console_for_output().print(f"No records yet in {db_url}: nothing has run with this database. Start a bot "
+                                   f"with `pmm start -c configs/quickstart.yml`.")
+        return
     since = None
     if days is not None:
         # The window ends at the newest record, so `--days 1` after a --fast run (simulated
@@ -132,6 +143,9 @@ def _performance_table(title: str, groups: Any, *, per_run: bool) -> Table:
             head += f"\nrun {g.run_id[:8]}"
         table.add_column(head, justify="right")
     for label, cell in _ROWS:
+        if per_run and label == "Net PnL":
+            # what the run took over from the run before is that run's PnL: subtracted here
+            table.add_row("Unrealized PnL inherited", *(fmt_dec(g.unrealized_inherited, 4) for g in groups))
         table.add_row(label, *(cell(g) for g in groups))
     return table
 
@@ -159,11 +173,22 @@ def _funding_table(funding: list[Any], limit: int = 20) -> Table:
     return table
 
 
+def _open_csv(path: Path) -> TextIO:
+    """`path` opened for writing (its folder created); ConfigError when that cannot be done."""
+    if path.is_dir():
+        raise ConfigError(f"--csv {path} is a folder: give a file path, e.g. --csv {path / 'history.csv'}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("w", newline="")
+    except OSError as exc:
+        raise ConfigError(f"Cannot write --csv {path}: {exc.strerror or exc} ({exc.filename or path}). Give a file "
+                          f"path in a folder you can write.") from None
+
+
 def _write_csv(path: Path, fills: list[Any], funding: list[Any]) -> None:
     import csv
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
+    with _open_csv(path) as fh:
         writer = csv.writer(fh)
         writer.writerow(["type", "time_utc", "ts", "venue", "market", "run_id", "side", "price", "amount", "fee",
                          "fee_asset", "realized_pnl", "trade_id", "order_id", "funding_rate", "position_amount"])

@@ -19,6 +19,15 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
+def _why_not(reason: str | None) -> str:
+    """The reason after "Not quoting: ", without a "not quoting: " of its own (the guards' reasons
+    start so, for the log)."""
+    text = (reason or "").strip()
+    while text.lower().startswith("not quoting"):
+        text = text[len("not quoting"):].lstrip(" :;-")
+    return text or "unknown"
+
+
 def render_status(payload: dict[str, Any], *, funding: bool = False, now: float | None = None,
                   header: str | None = None) -> RenderableType:
     parts: list[RenderableType] = []
@@ -27,7 +36,7 @@ def render_status(payload: dict[str, Any], *, funding: bool = False, now: float 
     if payload.get("quoting"):
         parts.append(Text(f"Quoting. {payload.get('reason') or ''}".strip(), style="green"))
     else:
-        parts.append(Text(f"Not quoting: {payload.get('reason') or 'unknown'}", style="yellow"))
+        parts.append(Text(f"Not quoting: {_why_not(payload.get('reason'))}", style="yellow"))
 
     markets = _table("Markets", "Connector", "Market", "Best Bid", "Best Ask", "Ref Price", "Price Type")
     for m in payload.get("markets", []):

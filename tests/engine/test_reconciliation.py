@@ -115,3 +115,23 @@ def test_funding_payments_whose_events_were_lost_are_read_again_at_stop(tmp_path
     paid = sorted(p.funding_time_ms for p in exchange.funding_payments_since(0))
     assert paid, "the run must hold a position at a funding time"
     assert sorted(recorder.funding_times) == paid
+
+
+def test_the_start_backfill_reports_the_fills_it_added_not_those_it_read(tmp_path, caplog):
+    import logging
+    import re
+    import sqlite3
+
+    from helpers import db_url, run_fast
+
+    config, url = write_config(tmp_path), db_url(tmp_path)
+    first = run_fast(config, url, 6 * 3600.0)
+    assert first.fills >= 4
+    with sqlite3.connect(tmp_path / "pmm.sqlite") as conn:  # a crash lost the last two fills
+        conn.execute("DELETE FROM fills WHERE id IN (SELECT id FROM fills ORDER BY ts DESC, id DESC LIMIT 2)")
+    with caplog.at_level(logging.INFO, logger="pmm.reconcile"):
+        run_fast(config, url, 60.0)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reconciled")]
+    assert len(lines) == 1 and re.match(r"reconciled 2 fill\(s\)", lines[0]), lines
+    with sqlite3.connect(tmp_path / "pmm.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM fills").fetchone()[0] >= first.fills  # the two are back

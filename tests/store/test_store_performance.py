@@ -156,3 +156,22 @@ def test_infer_quote_asset() -> None:
     assert infer_quote_asset("BTC-USDT") == "USDT"
     assert infer_quote_asset("ETH/USDC:USDC") == "USDC"
     assert infer_quote_asset("BTCUSDT") == ""
+
+
+def test_per_run_figures_add_up_to_the_market_when_a_run_inherits_a_position(make_fill) -> None:  # type: ignore[no-untyped-def]
+    # run1 buys 0.01 @ 65000 and stops with the position open (marked at 65100: +1 unrealized);
+    # run2 takes it over, marks it at 65300 (+3), sells it @ 65400 (realized +4) and ends flat.
+    def snap(run_id: str, amount: str, upnl: str, ts: float) -> PositionSnapshot:
+        return PositionSnapshot(run_id=run_id, venue=VENUE, market="BTC-USDT", side=PositionSide.LONG,
+                                amount=D(amount), entry_price=D("65000"), leverage=5, margin_mode=MarginMode.CROSS,
+                                unrealized_pnl=D(upnl), liquidation_price=None, mark_price=None, ts=ts)
+
+    fills = [make_fill("a", side=Side.BUY, price="65000", amount="0.01", fee="0", run_id="run1", ts=1.0),
+             make_fill("b", side=Side.SELL, price="65400", amount="0.01", fee="0", realized="4", run_id="run2",
+                       ts=30.0)]  # fmt: skip
+    run_last = [snap("run1", "0.01", "1", 10.0), snap("run2", "0.01", "3", 20.0), snap("run2", "0", "0", 30.0)]
+    market = performance_report(fills, [], [run_last[-1]]).markets[0]
+    runs = performance_report(fills, [], run_last, per_run=True).markets
+    assert market.net_pnl == D("4")
+    assert [(r.run_id, r.unrealized_inherited, r.net_pnl) for r in runs] == [("run1", 0, D("1")), ("run2", 1, D("3"))]
+    assert sum(r.net_pnl for r in runs) == market.net_pnl  # not 5: run1's unrealized counted once

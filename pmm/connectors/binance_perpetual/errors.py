@@ -124,9 +124,9 @@ _ADVICE: Final[dict[type[PmmError], str]] = {
     AuthError: (f"Check the API key and secret in {c.API_KEY_ENV} / {c.API_SECRET_ENV}, the key's futures "
                 "permission and its IP whitelist."),
     RateLimited: "",  # Binance's rate-limit refusals carry no advice: pmm's back-off is automatic
-    ExchangeUnavailable: "Binance is not serving this request right now; pmm retries or stops quoting.",
+    ExchangeUnavailable: "Binance is not serving this request right now (an outage or maintenance).",
     VenueSetupError: "Close open orders and positions on that market or change the config, then start again.",
-    ConfigError: "Check `market` in the config: it must be a Binance USD-M perpetual such as BTC-USDT.",
+    ConfigError: "Check `market` in the config: it must be a USD-M perpetual Binance lists.",
     OrderOutcomeUnknown: "The order is kept in flight until reconciliation with the venue settles it.",
 }
 

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.common.payloads import BAD_PAYLOAD as BAD_PAYLOAD  # callers' catch-all, re-exported
 from pmm.connectors.common.payloads import MarketOf, Payload, UnmappedValue, book_levels, dec
-from pmm.connectors.common.symbols import MarketSymbols
+from pmm.connectors.common.symbols import MarketSymbols, listed_examples
 from pmm.core.events import BookSnapshot, FundingInfoUpdated
 from pmm.core.model import (
     ZERO,
@@ -152,8 +152,10 @@ def parse_trading_rules(exchange_info: Payload, market: str) -> TradingRules:
     symbol = to_symbol(market)
     entry = next((s for s in exchange_info.get("symbols", []) if s.get("symbol") == symbol), None)
     if entry is None:
-        raise ConfigError(f"Binance has no perpetual `{symbol}` for `market` {market}. Use a listed USD-M "
-                          "perpetual such as BTC-USDT.")
+        listed = (f"{row.get('baseAsset')}-{row.get('quoteAsset')}" for row in exchange_info.get("symbols", [])
+                  if row.get("contractType", "PERPETUAL") == "PERPETUAL" and row.get("status", "TRADING") == "TRADING")
+        raise ConfigError(f"Binance has no perpetual `{symbol}` for `market` {market}. Set `market` to one it "
+                          f"lists: {listed_examples(listed, market)}.")
     if entry.get("contractType", "PERPETUAL") != "PERPETUAL" or entry.get("status", "TRADING") != "TRADING":
         raise ConfigError(f"Binance {symbol} is not a trading perpetual (contract {entry.get('contractType')}, "
                           f"status {entry.get('status')}); choose another `market`.")

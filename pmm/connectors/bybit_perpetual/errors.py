@@ -150,9 +150,9 @@ _ADVICE: Final[dict[type[PmmError], str]] = {
                 f"{c.API_SECRET_ENV}), that it is a key for this environment (mainnet or testnet) of a "
                 "Unified Trading Account, its Contract permission and its IP whitelist."),
     RateLimited: "pmm backs off and retries; lower the request rate if this repeats.",
-    ExchangeUnavailable: "Bybit is not serving this request right now; pmm retries or stops quoting.",
+    ExchangeUnavailable: "Bybit is not serving this request right now (an outage or maintenance).",
     VenueSetupError: "Close open orders and positions on that market or change the config, then start again.",
-    ConfigError: "Check `market` in the config: it must be a Bybit USDT perpetual such as BTC-USDT.",
+    ConfigError: "Check `market` in the config: it must be a USDT perpetual Bybit lists.",
     OrderOutcomeUnknown: "The order is kept in flight until reconciliation with the venue settles it.",
 }
 

@@ -34,9 +34,10 @@ from pmm.connectors.bybit_perpetual.parse import (
 from pmm.connectors.bybit_perpetual.parse_events import merge_ticker, parse_orderbook, parse_public_trades
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.connectors.bybit_perpetual.ws import BybitWebSocket, Sleep
+from pmm.connectors.common.symbols import listed_examples
 from pmm.core.clock import Clock
 from pmm.core.model import TradingRules
-from pmm.errors import PmmError
+from pmm.errors import ConfigError, OrderError, PmmError
 
 log = logging.getLogger("pmm.bybit.feed")
 
@@ -85,8 +86,7 @@ class BybitFeed:
         for market in markets:
             if market in self._rules:
                 continue
-            result = await self._rest.public(c.INSTRUMENTS_INFO_PATH, [
-                ("category", c.CATEGORY_LINEAR), ("symbol", to_symbol(market))])
+            result = await self._instrument_info(market)
             self._rules[market] = parse_trading_rules(result, market)
             self._intervals[market] = parse_funding_interval_s(result, market)
             self._symbols.add(market)
@@ -132,6 +132,25 @@ class BybitFeed:
     def _topics(self, symbol: str) -> list[str]:
         return [self._book_topic(symbol), c.TOPIC_TICKERS.format(symbol=symbol),
                 c.TOPIC_PUBLIC_TRADE.format(symbol=symbol)]
+
+    async def _instrument_info(self, market: str) -> dict[str, Any]:
+        """instruments-info of `market`; a market Bybit does not list is a ConfigError naming ones it does."""
+        symbol = to_symbol(market)
+        try:
+            result = await self._rest.public(c.INSTRUMENTS_INFO_PATH, [
+                ("category", c.CATEGORY_LINEAR), ("symbol", symbol)])
+        except OrderError as exc:  # retCode 10001 "params error: symbol invalid"
+            if exc.code != str(int(c.RetCode.PARAM_ERROR)):
+                raise
+            result = {}
+        if any(row.get("symbol") == symbol for row in result.get("list", ())):
+            return dict(result)
+        listed = await self._rest.public(c.INSTRUMENTS_INFO_PATH, [
+            ("category", c.CATEGORY_LINEAR), ("status", c.INSTRUMENT_STATUS_TRADING), ("limit", "1000")])
+        markets = (f"{row.get('baseCoin')}-{row.get('quoteCoin')}" for row in listed.get("list", ())
+                   if row.get("contractType") == c.CONTRACT_TYPE_LINEAR_PERPETUAL)
+        raise ConfigError(f"Bybit has no linear perpetual `{symbol}` for `market` {market}. Set `market` to one it "
+                          f"lists: {listed_examples(markets, market)}.")
 
     def _book_topic(self, symbol: str) -> str:
         return c.TOPIC_ORDERBOOK.format(depth=self._depth, symbol=symbol)

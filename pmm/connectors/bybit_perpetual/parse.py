@@ -149,8 +149,8 @@ def _instrument(result: Payload, market: str) -> Payload:
     symbol = to_symbol(market)
     entry = next((i for i in result.get("list", ()) if i.get("symbol") == symbol), None)
     if entry is None:
-        raise ConfigError(f"Bybit has no linear perpetual `{symbol}` for `market` {market}. Use a listed USDT "
-                          "perpetual such as BTC-USDT.")
+        raise ConfigError(f"Bybit has no linear perpetual `{symbol}` for `market` {market}. Set `market` to a "
+                          "linear perpetual Bybit lists.")
     return entry
 
 

@@ -221,7 +221,7 @@ class BybitRestClient(SharedRestSession):
                     raise OrderOutcomeUnknown(f"{what}: Bybit answered HTTP {status} with no readable envelope; "
                                               "the order stays in flight until reconciliation settles it.")
                 raise ExchangeUnavailable(f"{what}: Bybit answered HTTP {status} with no readable envelope "
-                                          f"({msg[:80]!r}). pmm retries.")
+                                          f"({msg[:80]!r}).")
             retry_after = self._retry_wait(path) if code in RATE_LIMIT_CODES or status == 429 else None
             raise translate(what=what, status=status, code=code, msg=msg, order_call=order_call,
                             retry_after=retry_after)

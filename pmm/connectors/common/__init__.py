@@ -16,6 +16,9 @@ Clients (`<venue>/rest.py`, `auth.py`, `errors.py`, `parse*.py`, `gateway.py`, `
     AccountGateway      account_gateway.py   emit, tasks, fee rates, resync after missed events
     ReconnectingWebSocket, Backoff, RateLimiter   reconnecting_ws.py, backoff.py, rate_limits.py
     decode_json         wire_json.py         JSON with Decimal numbers
+    prepare_bundle      startup.py           first contact at `pmm start`: bounded retries, and
+                                             the feed and gateway stopped if it fails
+    listed_examples     symbols.py           the listed markets a "no such market" error names
 
 Servers (`<venue>/server*.py`, DESIGN.md §5):
 

@@ -17,6 +17,7 @@ supplies:
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from collections.abc import Callable
 from ipaddress import ip_address
@@ -27,6 +28,7 @@ from aiohttp import web
 from pmm.connectors.common.fault_injector import Failure, FaultInjector, LatencyStage
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.core.clock import Clock, LiveClock
+from pmm.errors import ConfigError
 from pmm.sim.exchange import SimExchange
 
 
@@ -72,11 +74,21 @@ class LoopbackVenueServer:
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise self._cannot_listen(exc) from None
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         self._ticker = asyncio.create_task(self.driver.run(), name=f"{self.venue.lower()}-server-clock")
         return self.port
+
+    def _cannot_listen(self, exc: OSError) -> ConfigError:
+        why = (f"port {self.port} is already in use (by another `pmm exchange-sim` or another program)"
+               if exc.errno == errno.EADDRINUSE else f"{exc.strerror or exc}")
+        return ConfigError(f"Cannot serve the {self.venue} simulator on {self.host}:{self.port}: {why}. Choose "
+                           "another port (`--port`), or `--port 0` to take a free one.")
 
     async def stop(self) -> None:
         if self._ticker is not None:

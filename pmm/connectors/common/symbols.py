@@ -86,3 +86,15 @@ class MarketSymbols:
         return symbol
 
     __call__ = market
+
+
+def listed_examples(listed: Iterable[str], wanted: str, limit: int = 5) -> str:
+    """What a "no such market" message suggests: markets the venue does list (pmm names), those
+    with `wanted`'s quote asset first, e.g. "BTC-USDT, ETH-USDT, SOL-USDT (12 in all)"."""
+    markets = sorted(set(listed))
+    if not markets:
+        return "none (the venue lists no trading market of this kind)"
+    quote = wanted.rsplit("-", 1)[-1]
+    ranked = sorted(markets, key=lambda m: (m.rsplit("-", 1)[-1] != quote, m))
+    shown = ", ".join(ranked[:limit])
+    return shown if len(markets) <= limit else f"{shown} ({len(markets)} in all)"
