@@ -37,7 +37,8 @@ async def run_bot(config: Any, options: StartOptions, *,
                   install_signal_handlers: bool = True,
                   ask_password: Callable[[str], str] | None = None) -> RunResult:
     """Run one bot until it stops. Everything is persisted through a background writer."""
-    from pmm.connectors.registry import build_connector
+    from pmm.connectors import registry
+    from pmm.connectors.common.venue_spec import ConnectorMode
     from pmm.engine.store_recorder import StoreRecorder
     from pmm.store import queries
     from pmm.store.db import open_engine
@@ -48,7 +49,7 @@ async def run_bot(config: Any, options: StartOptions, *,
     params = config.to_strategy_params()
     db = open_engine(options.db_url)
     venue = config.derivative
-    simulated = venue.startswith("sim_") or venue.endswith("_paper_trade")
+    simulated = registry.mode_of(venue) in (ConnectorMode.SIMULATED, ConnectorMode.PAPER_TRADE)
     snapshot = queries.sim_account(db, venue) if simulated else None
     restored = snapshot.data() if snapshot is not None else None
     backfill_since = queries.last_fill_ts(db, venue=venue) or 0.0
@@ -65,13 +66,11 @@ async def run_bot(config: Any, options: StartOptions, *,
     build_options: dict[str, Any] = {}
     if ask_password is not None and not simulated:
         build_options["ask_password"] = ask_password
-    bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
+    bundle = registry.build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
     markets = [params.market] + ([m] if (m := params_external_market(config)) else [])
     # Live venues learn trading rules and fee rates over REST: load them before anything reads them.
-    for part, wanted in ((bundle.feed, markets), (bundle.gateway, [params.market])):
-        prepare = getattr(part, "prepare", None)
-        if prepare is not None:
-            await prepare(wanted)
+    await bundle.feed.prepare(markets)
+    await bundle.gateway.prepare([params.market])
     rules = bundle.feed.trading_rules(params.market)
     strategy = PerpetualMarketMaking(params, rules)
     run_id = uuid.uuid4().hex

@@ -14,8 +14,17 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from pmm.connectors import registry  # plain data (the venues' specs): help texts take examples from it
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="pmm: an event-driven perpetual-futures market-making bot.")
+
+_SERVER_VENUES = ", ".join(s.venue for s in registry.server_venues())
+_PASSPHRASE_VENUES = "venues whose keys have one: " + (", ".join(
+    s.venue for s in registry.server_venues() if s.capabilities.needs_passphrase) or "none yet")
+_OPTIONAL_DMS_VENUES = "venues where the switch is an account setting: " + (", ".join(
+    s.venue for s in registry.server_venues() if s.capabilities.dead_man_switch_optional) or "none")
+_KEYED_EXAMPLE = registry.example(registry.keyed_connectors(), 1)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy database URL "
                                               "(default: $PMM_DB or sqlite:///data/pmm.sqlite in the working directory).")]
@@ -62,6 +71,7 @@ def start(
 
     from pmm.app import StartOptions, run_bot
     from pmm.config import load_config
+    from pmm.connectors.common.venue_spec import ConnectorMode
     from pmm.errors import ConfigError
     from pmm.ui.live import LiveRun
 
@@ -69,7 +79,7 @@ def start(
         cfg = load_config(config)
         for warning in cfg.warnings:
             typer.echo(f"warning: {warning}", err=True)
-        if fast and not cfg.derivative.startswith("sim_"):
+        if fast and registry.mode_of(cfg.derivative) is not ConnectorMode.SIMULATED:
             raise ConfigError(f"--fast only works with the simulated exchange; `derivative` is {cfg.derivative}. "
                               f"Drop --fast, or use `derivative: sim_perpetual`.")
         live = LiveRun(interactive=sys.stdout.isatty() and not plain)
@@ -162,35 +172,49 @@ def stop(
 
 @app.command("exchange-sim")
 def exchange_sim(
-    venue: Annotated[str, typer.Argument(help="binance_perpetual or bybit_perpetual.")],
+    venue: Annotated[str, typer.Argument(help=f"The venue: {_SERVER_VENUES}.")],
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0 picks a free one "
                                       "and prints it.")] = 8080,
     api_key: Annotated[str | None, typer.Option("--api-key", help="The simulated account's API key.")] = None,
     api_secret: Annotated[str | None, typer.Option("--api-secret", help="The simulated account's API secret.")] = None,
+    api_passphrase: Annotated[str | None, typer.Option("--api-passphrase", help="The simulated account's API key "
+                                                       f"passphrase ({_PASSPHRASE_VENUES}).")] = None,
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Take the simulated venue (markets, "
                                                 "balances, fees) from this config's `sim:` section.")] = None,
-    no_dcp: Annotated[bool, typer.Option("--no-dcp", help="bybit_perpetual only: an account without Disconnection "
-                                         "Protection (its DCP requests are refused).")] = False,
+    no_dcp: Annotated[bool, typer.Option("--no-dcp", help="An account whose dead-man switch is off (its requests "
+                                         f"to arm it are refused); {_OPTIONAL_DMS_VENUES}.")] = False,
 ) -> None:
     """Serve a venue's REST + WebSocket dialect on 127.0.0.1 over the simulated exchange (for dry runs)."""
     import asyncio
 
     from pmm.config import load_config
-    from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve, sim_settings
+    from pmm.venue_servers import (
+        DEFAULT_API_KEY,
+        DEFAULT_API_SECRET,
+        account_passphrase,
+        serve,
+        server_spec,
+        sim_settings,
+    )
 
     try:
+        spec = server_spec(venue)
         settings = sim_settings(load_config(config) if config is not None else None)
         key, secret = api_key or DEFAULT_API_KEY, api_secret or DEFAULT_API_SECRET
+        passphrase = account_passphrase(spec, api_passphrase)
 
         def ready(bound: int) -> None:
             markets = ", ".join(m.market for m in settings.markets)
             shown = f"secret {secret}" if api_secret is None else "the secret you passed"
-            account = "; account without DCP" if no_dcp else ""
+            if passphrase is not None:
+                shown += f", {spec.capabilities.passphrase_name} " + (
+                    passphrase if api_passphrase is None else "you passed")
+            account = "; account with its dead-man switch off" if no_dcp else ""
             typer.echo(f"{venue} exchange server on http://127.0.0.1:{bound} (WebSocket ws://127.0.0.1:{bound}); "
                        f"markets {markets}; API key {key}, {shown}{account}. Ctrl-C to stop.", err=False)
 
-        asyncio.run(serve(venue, settings, port=port, api_key=key, api_secret=secret, on_ready=ready,
-                          dcp=not no_dcp))
+        asyncio.run(serve(spec, settings, port=port, api_key=key, api_secret=secret, on_ready=ready,
+                          passphrase=passphrase, dead_man_switch=not no_dcp))
     except KeyboardInterrupt:
         pass
     except Exception as exc:
@@ -199,27 +223,36 @@ def exchange_sim(
 
 @app.command()
 def connect(
-    connector: Annotated[str, typer.Argument(help="Live connector id, e.g. binance_perpetual.")],
+    connector: Annotated[str, typer.Argument(help=f"Live or testnet connector id, e.g. {_KEYED_EXAMPLE}.")],
 ) -> None:
-    """Store a connector's API key and secret, encrypted with a password (scrypt + AES-GCM)."""
+    """Store a connector's API key and secret (and passphrase, where its keys have one), encrypted with a
+    password (scrypt + AES-GCM)."""
     from pmm import credentials
-    from pmm.config.names import KNOWN_DERIVATIVES
     from pmm.errors import ConfigError
 
     try:
-        if connector not in KNOWN_DERIVATIVES or connector.startswith("sim_") or connector.endswith("_paper_trade"):
-            live = sorted(c for c in KNOWN_DERIVATIVES if not c.startswith("sim_") and not c.endswith("_paper_trade"))
-            raise ConfigError(f"`{connector}` takes no API keys. Connectors that do: {', '.join(live)}.")
+        spec = registry.spec_of(connector)
+        if spec is None or connector not in spec.keyed_connector_ids:
+            coming = registry.planned(connector)
+            why = (f"{coming.display_name} is planned but not built yet in this version of pmm" if coming is not None
+                   else "it takes no API keys")
+            raise ConfigError(f"Cannot store keys for `{connector}`: {why}. Connectors that take keys: "
+                              f"{', '.join(registry.keyed_connectors())}.")
         key = typer.prompt(f"{connector} API key").strip()
         secret = typer.prompt(f"{connector} API secret", hide_input=True).strip()
+        passphrase_name = spec.capabilities.passphrase_name
+        passphrase = None
+        if passphrase_name is not None:
+            passphrase = typer.prompt(f"{connector} API {passphrase_name}", hide_input=True).strip()
         password = typer.prompt("Password to encrypt them", hide_input=True, confirmation_prompt=True)
-        path = credentials.save(connector, credentials.Credentials(key, secret), password)
+        path = credentials.save(connector, credentials.Credentials(key, secret, passphrase), password)
     except Exception as exc:
         _fail(exc)
-    key_var, secret_var = credentials.env_names(connector)
+    env_vars = "/".join(credentials.env_names(connector)) + (
+        "" if passphrase is None else "/" + credentials.passphrase_env_name(connector))
     typer.echo(f"Stored the {connector} API key ({credentials.mask(key)}) in {path}, encrypted with your password "
                f"(readable by you only). `pmm start` asks for the password, or reads PMM_PASSWORD. "
-               f"{key_var}/{secret_var} override it.")
+               f"{env_vars} override it.")
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from pmm.core.events import (
 )
 from pmm.core.model import OrderStatus, TradingRules
 from pmm.engine.order_manager import OrderManager
-from pmm.engine.pacer import WakeEvent
+from pmm.core.pacer import WakeEvent
 from pmm.engine.reconcile import Reconciler
 from pmm.engine.recorder import Recorder
 from pmm.engine.risk import RiskLimits
@@ -183,7 +183,7 @@ class Engine:
         self._timers["venue_state"] = now + self.options.venue_state_interval_s
         if self.options.duration_s is not None:
             self._timers["duration"] = now + self.options.duration_s
-        if self.safety.limits.dead_man_switch_s > 0 and hasattr(self.bundle.gateway, "arm_dead_man_switch"):
+        if self.safety.limits.dead_man_switch_s > 0 and self.bundle.dead_man_switch is not None:
             self._timers["dead_man"] = now
         self._dirty = True
 
@@ -210,8 +210,7 @@ class Engine:
                 self._book_changed()
 
     def _is_exhausted(self) -> bool:
-        finished = getattr(self.bundle.pacer, "finished", None)
-        return bool(finished and finished()) and not self._inbox
+        return self.bundle.pacer.finished() and not self._inbox
 
     def _drain(self) -> None:
         inbox = self._inbox
@@ -251,8 +250,11 @@ class Engine:
                     self._spawn(self._arm_dead_man_switch(seconds))
 
     async def _arm_dead_man_switch(self, seconds: float) -> None:
+        switch = self.bundle.dead_man_switch
+        if switch is None:  # the timer is only set when there is one
+            return
         try:
-            await self.bundle.gateway.arm_dead_man_switch(self.market, seconds)
+            await switch.arm_dead_man_switch(self.market, seconds)
         except PmmError as exc:
             log.warning("could not arm the venue's cancel-all countdown: %s", exc)
 
@@ -488,9 +490,9 @@ class Engine:
             if self.safety.flatten_requested:
                 await self.safety.flatten()
             await self.reconciler.at_stop()
-            disarm = getattr(self.bundle.gateway, "disarm_dead_man_switch", None)
-            if disarm is not None and "dead_man" in self._timers:
-                await disarm(self.market)
+            switch = self.bundle.dead_man_switch
+            if switch is not None and "dead_man" in self._timers:
+                await switch.disarm_dead_man_switch(self.market)
         finally:
             self.state = "stopped"
             await self._refresh_account()

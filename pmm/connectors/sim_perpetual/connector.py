@@ -37,6 +37,9 @@ class SimFeed:
         self._markets: set[str] = set()
         exchange.subscribe_public(self._on_public)
 
+    async def prepare(self, markets: Sequence[str]) -> None:
+        """Nothing to load: the simulated exchange knows its trading rules from the start."""
+
     async def start(self, markets: Sequence[str], emit: Emit) -> None:
         unknown = [m for m in markets if m not in self._exchange.markets()]
         if unknown:
@@ -63,6 +66,9 @@ class SimGateway:
         self._exchange = exchange
         self._emit: Emit | None = None
         exchange.subscribe_private(self._on_private)
+
+    async def prepare(self, markets: Sequence[str]) -> None:
+        """Nothing to load: the simulated account's fee rates come from the config."""
 
     async def start(self, emit: Emit) -> None:
         self._emit = emit

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 
 from pmm.core.clock import Clock, VirtualClock
-from pmm.engine.pacer import WakeEvent
+from pmm.core.pacer import WakeEvent
 from pmm.sim.exchange import SimExchange
 
 FAST_STEPS_PER_YIELD = 64  # about a millisecond of replay steps between two loop iterations

@@ -1,4 +1,8 @@
-"""Real-time pacing: wait for the next event or the next timer, whichever comes first."""
+"""Real-time pacing: wait for the next event or the next timer, whichever comes first.
+
+Here in `core` because both sides use it: the engine owns the `WakeEvent` it sets on every event,
+and a live venue's connector brings the `RealTimePacer` (connectors never import the engine).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ class WakeEvent(asyncio.Event):
 
 class RealTimePacer:
     virtual = False
+
+    def finished(self) -> bool:
+        return False  # a live market always has a next event
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
