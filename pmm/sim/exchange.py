@@ -59,7 +59,7 @@ from pmm.sim.venue import Venue
 
 __all__ = ["DEFAULT_LEVERAGE", "SimExchange", "account_summary"]
 
-DEFAULT_LEVERAGE = 20  # what a fresh account uses per market (capped at max_leverage), as on Binance
+DEFAULT_LEVERAGE = 20  # what a fresh account uses per market (capped at max_leverage), as on venues
 
 
 class SimExchange:

@@ -4,7 +4,7 @@ Every money or size column is `DecimalText` (lossless); every timestamp is float
 epoch except `funding_time_ms`, the venue's settlement key. Idempotency keys:
 
 - `fills`: UNIQUE(venue, market, trade_id). DESIGN §7 says (venue, trade_id); the market is added
-  because some venues (Binance USDⓈ-M) number trades per symbol, so the same trade id can occur on
+  because some venues number trades per symbol, so the same trade id can occur on
   two markets. For venues with global ids the two keys are equivalent.
 - `funding_payments`: UNIQUE(venue, market, funding_time_ms) (Hummingbot keys on the timestamp
   alone, so same-time payments on two pairs collide).
