@@ -3,7 +3,8 @@
 Every module of `pmm/` is read as text (code, comments and messages alike) for each venue's name:
 the registry's venues and the planned ones. A venue's name may appear in its own folder and in
 `connectors/registry.py` only. The generic test suites (contract, conformance, fault and crash
-campaigns, the venue-server helpers and `pmm exchange-sim`'s tests) name no venue at all: they
+campaigns, the end-to-end runs, the venue-server helpers and `pmm exchange-sim`'s tests) name no venue
+at all: they
 iterate over the registry. Help texts and messages take their examples from the registry.
 """
 
@@ -30,6 +31,8 @@ GENERIC_SUITES = sorted({
     REPO / "tests" / "venue_servers.py",
     REPO / "tests" / "venue_profiles.py",
     REPO / "tests" / "cli" / "test_exchange_sim.py",
+    REPO / "tests" / "e2e" / "test_live_venues.py",
+    REPO / "tests" / "e2e" / "test_fault_recovery.py",
 })
 
 
