@@ -66,7 +66,8 @@ async def run_bot(config: Any, options: StartOptions, *,
     build_options: dict[str, Any] = {}
     if ask_password is not None and not simulated:
         build_options["ask_password"] = ask_password
-    bundle = registry.build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
+    bundle = registry.build_connector(config.derivative, config, fast=options.fast, restored_state=restored,
+                                      **build_options)
     markets = [params.market] + ([m] if (m := params_external_market(config)) else [])
     # Live venues learn trading rules and fee rates over REST: load them before anything reads them.
     await bundle.feed.prepare(markets)
@@ -122,9 +123,10 @@ async def run_bot(config: Any, options: StartOptions, *,
     tripped = engine.safety.monitor.tripped
     if tripped is not None:
         flat = not engine.account.market_positions(engine.market)
+        closed = "" if not engine.safety.flatten_requested else (
+            "; the position was closed" if flat else "; the position could NOT be fully closed, check the venue")
         raise SafetyStop(
-            f"Kill switch tripped: {tripped}. Every own order was cancelled"
-            f"{'' if not engine.safety.flatten_requested else ('; the position was closed' if flat else '; the position could NOT be fully closed, check the venue')}"
+            f"Kill switch tripped: {tripped}. Every own order was cancelled{closed}"
             f". Review the `risk:` limits in the config before starting again (run {run_id[:8]}, see `pmm history`).")
     return RunResult(run_id=run_id, reason=reason, events=engine.events_processed, fills=engine.session.fills)
 

@@ -26,8 +26,8 @@ _OPTIONAL_DMS_VENUES = "venues where the switch is an account setting: " + (", "
     s.venue for s in registry.server_venues() if s.capabilities.dead_man_switch_optional) or "none")
 _KEYED_EXAMPLE = registry.example(registry.keyed_connectors(), 1)
 
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy database URL "
-                                              "(default: $PMM_DB or sqlite:///data/pmm.sqlite in the working directory).")]
+DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy database URL (default: $PMM_DB or "
+                                              "sqlite:///data/pmm.sqlite in the working directory).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
 

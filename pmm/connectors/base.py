@@ -25,6 +25,7 @@ from typing import Protocol
 
 from pmm.core.clock import Clock
 from pmm.core.events import Event
+from pmm.core.pacer import WakeSignal
 from pmm.core.model import (
     Balance,
     ClientOrderId,
@@ -94,12 +95,6 @@ class Pacer(Protocol):
 
     async def wait(self, deadline: float | None, wake: WakeSignal) -> None: ...
     def finished(self) -> bool: ...
-
-
-class WakeSignal(Protocol):
-    def is_set(self) -> bool: ...
-    async def wait(self) -> bool: ...
-    def clear(self) -> None: ...
 
 
 @dataclass

@@ -7,8 +7,17 @@ and a live venue's connector brings the `RealTimePacer` (connectors never import
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from pmm.core.clock import Clock
+
+
+class WakeSignal(Protocol):
+    """What a pacer may do with the engine's wake-up flag."""
+
+    def is_set(self) -> bool: ...
+    async def wait(self) -> bool: ...
+    def clear(self) -> None: ...
 
 
 class WakeEvent(asyncio.Event):
@@ -24,7 +33,7 @@ class RealTimePacer:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    async def wait(self, deadline: float | None, wake: WakeEvent) -> None:
+    async def wait(self, deadline: float | None, wake: WakeSignal) -> None:
         if wake.is_set():
             return
         timeout = None if deadline is None else max(0.0, deadline - self._clock.now())

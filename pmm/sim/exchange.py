@@ -290,7 +290,8 @@ class SimExchange:
         m = self._setup_market(market)
         if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= m.rules.max_leverage:
             raise VenueSetupError(
-                f"Cannot set {market} leverage: it must be an integer from 1 to {m.rules.max_leverage}, was {leverage!r}."
+                f"Cannot set {market} leverage: it must be an integer from 1 to {m.rules.max_leverage}, "
+                f"was {leverage!r}."
             )
         self._account.leverage[market] = leverage
 

@@ -138,8 +138,8 @@ class FillTotalsRow(Base):
     """The fills of (venue, market, run_id, fee_asset) whose `ts` falls in UTC day `day`, added up.
 
     Written only by `totals.py` (the writer adds each inserted fill in its transaction) and
-    `totals_read.py` (a stale table is rebuilt from `fills`). `rounded`: a sum or product lost digits at the 28-digit decimal
-    precision, so the row is not exact and `pmm history` folds the fills instead.
+    `totals_read.py` (a stale table is rebuilt from `fills`). `rounded`: a sum or product lost digits
+    at the 28-digit decimal precision, so the row is not exact and `pmm history` folds the fills instead.
     """
 
     __tablename__ = "fill_totals"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import NoReturn
 
 from pmm.core.clock import Clock
 
@@ -44,7 +45,7 @@ class _Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:  # never pickled into a state file or a subprocess
+    def __reduce__(self) -> NoReturn:  # never pickled into a state file or a subprocess
         raise TypeError("the API secret cannot be serialized")
 
 

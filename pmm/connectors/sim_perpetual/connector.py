@@ -54,7 +54,10 @@ class SimFeed:
         return self._exchange.trading_rules(market)
 
     def _on_public(self, event: MarketEvent) -> None:
-        market = event.info.market if isinstance(event, FundingInfoUpdated) else event.market
+        if isinstance(event, FundingInfoUpdated):
+            market = event.info.market
+        else:  # (ExternalPriceUpdated, a MarketEvent without a market, never comes from the sim exchange)
+            market = event.market  # type: ignore[union-attr]
         if self._emit is not None and market in self._markets:
             self._emit(event)
 
