@@ -38,8 +38,10 @@ def busy_market(**overrides: Any) -> SimSettings:
 
 
 class ServerThread:
-    def __init__(self, venue: str, settings: SimSettings) -> None:
+    def __init__(self, venue: str, settings: SimSettings, *, api_key: str = API_KEY,
+                 api_secret: str = API_SECRET) -> None:
         self.venue = venue
+        self.api_key, self.api_secret = api_key, api_secret
         self.spec = VENUES[venue]
         self.exchange = SimExchange(settings)
         assert self.spec.server is not None
@@ -52,7 +54,8 @@ class ServerThread:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         passphrase = API_PASSPHRASE if self.spec.capabilities.needs_passphrase else None
-        self.server = self._factory(self.exchange, api_key=API_KEY, api_secret=API_SECRET, passphrase=passphrase)
+        self.server = self._factory(self.exchange, api_key=self.api_key, api_secret=self.api_secret,
+                                    passphrase=passphrase)
         self._loop.run_until_complete(self.server.start())
         self._ready.set()
         self._loop.run_forever()
