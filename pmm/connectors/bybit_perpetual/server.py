@@ -224,8 +224,8 @@ class BybitServer(LoopbackVenueServer):
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,
                         on_ready: Callable[[int], None], options: ServerOptions | None = None) -> None:
-    """Run a Bybit simulator over a new `SimExchange(settings)` until cancelled (the CLI's
-    `pmm exchange-sim bybit_perpetual`); `on_ready(port)` is called once it listens."""
+    """Run a Bybit simulator over a new `SimExchange(settings)` until cancelled; `on_ready(port)` is
+    called once it listens. (`pmm exchange-sim` builds its server through `make_server`, the spec's factory.)"""
     server = BybitServer(SimExchange(settings), api_key=api_key, api_secret=api_secret, port=port, options=options)
     await run_until_cancelled(server, on_ready)
 
