@@ -61,14 +61,15 @@ async def run_bot(config: Any, options: StartOptions, *,
 async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *,
                on_engine: Callable[[Engine], None] | None, install_signal_handlers: bool,
                ask_password: Callable[[str], str] | None) -> RunResult:
-    from pmm.connectors.registry import build_connector
+    from pmm.connectors import registry
+    from pmm.connectors.common.venue_spec import ConnectorMode
     from pmm.store import queries
     from pmm.store.db import open_engine
 
     params = config.to_strategy_params()
     db = open_engine(options.db_url, writable=True)  # a read-only store fails here, not at the first record
     venue = config.derivative
-    simulated = venue.startswith("sim_") or venue.endswith("_paper_trade")
+    simulated = registry.mode_of(venue) in (ConnectorMode.SIMULATED, ConnectorMode.PAPER_TRADE)
     snapshot = queries.sim_account(db, venue) if simulated else None
     restored = snapshot.data() if snapshot is not None else None
     backfill_since = queries.last_fill_ts(db, venue=venue) or 0.0
@@ -86,7 +87,8 @@ async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *
     build_options: dict[str, Any] = {}
     if ask_password is not None and not simulated:
         build_options["ask_password"] = ask_password
-    bundle = build_connector(config.derivative, config, fast=options.fast, restored_state=restored, **build_options)
+    bundle = registry.build_connector(config.derivative, config, fast=options.fast, restored_state=restored,
+                                      **build_options)
     run_id = options.run_id or uuid.uuid4().hex
     # Before anything touches the venue: a second bot on this account and market is refused.
     lease = await asyncio.to_thread(_claim_lease, options.db_url, bundle, params.market, run_id)
@@ -175,9 +177,10 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
     tripped = engine.safety.monitor.tripped
     if tripped is not None:
         flat = not engine.account.market_positions(engine.market)
+        closed = "" if not engine.safety.flatten_requested else (
+            "; the position was closed" if flat else "; the position could NOT be fully closed, check the venue")
         raise SafetyStop(
-            f"Kill switch tripped: {tripped}. Every own order was cancelled"
-            f"{'' if not engine.safety.flatten_requested else ('; the position was closed' if flat else '; the position could NOT be fully closed, check the venue')}"
+            f"Kill switch tripped: {tripped}. Every own order was cancelled{closed}"
             f". Review the `risk:` limits in the config before starting again (run {run_id[:8]}, see `pmm history`).")
     return RunResult(run_id=run_id, reason=reason, events=engine.events_processed, fills=engine.session.fills)
 

@@ -14,11 +14,21 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from pmm.connectors import registry  # plain data (the venues' specs): help texts take examples from it
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="pmm: an event-driven perpetual-futures market-making bot.")
 
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy database URL "
-                                              "(default: $PMM_DB or sqlite:///data/pmm.sqlite in the working directory).")]
+_SERVER_VENUES = ", ".join(s.venue for s in registry.server_venues())
+_SPOT_SERVERS = ", ".join(s.spot_feed_id for s in registry.VENUES if s.spot_server and s.spot_feed_id) or "none"
+_PASSPHRASE_VENUES = "venues whose keys have one: " + (", ".join(
+    s.venue for s in registry.server_venues() if s.capabilities.needs_passphrase) or "none yet")
+_OPTIONAL_DMS_VENUES = "venues where the switch is an account setting: " + (", ".join(
+    s.venue for s in registry.server_venues() if s.capabilities.dead_man_switch_optional) or "none")
+_KEYED_EXAMPLE = registry.example(registry.keyed_connectors(), 1)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy database URL (default: $PMM_DB or "
+                                              "sqlite:///data/pmm.sqlite in the working directory).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
 
@@ -86,6 +96,7 @@ def start(
 
     from pmm.app import StartOptions, run_bot
     from pmm.config import load_config
+    from pmm.connectors.common.venue_spec import ConnectorMode
     from pmm.errors import ConfigError
     from pmm.ui.live import LiveRun
     from pmm.ui.log_output import default_log_dir, log_file_name
@@ -95,7 +106,7 @@ def start(
         cfg = load_config(config)
         for warning in cfg.warnings:
             typer.echo(f"warning: {warning}", err=True)
-        if fast and not cfg.derivative.startswith("sim_"):
+        if fast and registry.mode_of(cfg.derivative) is not ConnectorMode.SIMULATED:
             raise ConfigError(f"--fast only works with the simulated exchange; `derivative` is {cfg.derivative}. "
                               f"Drop --fast, or use `derivative: sim_perpetual`.")
         run_id = uuid.uuid4().hex
@@ -196,37 +207,60 @@ def stop(
 
 @app.command("exchange-sim")
 def exchange_sim(
-    venue: Annotated[str, typer.Argument(help="A perpetual venue (binance_perpetual, bybit_perpetual) or a "
-                                          "venue's spot market data, for price sources (binance, bybit).")],
+    venue: Annotated[str, typer.Argument(help=f"The venue: {_SERVER_VENUES}; or a spot id ({_SPOT_SERVERS}) for "
+                                          "that venue's spot market data (price sources, no keys).")],
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0 picks a free one "
                                       "and prints it.")] = 8080,
     api_key: Annotated[str | None, typer.Option("--api-key", help="The simulated account's API key.")] = None,
     api_secret: Annotated[str | None, typer.Option("--api-secret", help="The simulated account's API secret.")] = None,
+    api_passphrase: Annotated[str | None, typer.Option("--api-passphrase", help="The simulated account's API key "
+                                                       f"passphrase ({_PASSPHRASE_VENUES}).")] = None,
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Take the simulated venue (markets, "
                                                 "balances, fees) from this config's `sim:` section.")] = None,
-    no_dcp: Annotated[bool, typer.Option("--no-dcp", help="bybit_perpetual only: an account without Disconnection "
-                                         "Protection (its DCP requests are refused).")] = False,
+    no_dcp: Annotated[bool, typer.Option("--no-dcp", help="An account whose dead-man switch is off (its requests "
+                                         f"to arm it are refused); {_OPTIONAL_DMS_VENUES}.")] = False,
 ) -> None:
     """Serve a venue's REST + WebSocket dialect on 127.0.0.1 over the simulated exchange (for dry runs)."""
     import asyncio
 
     from pmm.config import load_config
-    from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET, public_only, serve, sim_settings
+    from pmm.errors import ConfigError
+    from pmm.venue_servers import (
+        DEFAULT_API_KEY,
+        DEFAULT_API_SECRET,
+        account_passphrase,
+        public_only,
+        serve,
+        serve_spot,
+        server_spec,
+        sim_settings,
+    )
 
     try:
+        spec = server_spec(venue)
         settings = sim_settings(load_config(config) if config is not None else None)
         key, secret = api_key or DEFAULT_API_KEY, api_secret or DEFAULT_API_SECRET
+        passphrase = None if public_only(venue) else account_passphrase(spec, api_passphrase)
 
         def ready(bound: int) -> None:
             markets = ", ".join(m.market for m in settings.markets)
             shown = f"secret {secret}" if api_secret is None else "the secret you passed"
-            account = "; account without DCP" if no_dcp else ""
+            if passphrase is not None:
+                shown += f", {spec.capabilities.passphrase_name} " + (
+                    passphrase if api_passphrase is None else "you passed")
+            account = "; account with its dead-man switch off" if no_dcp else ""
             keys = "public market data only, no keys" if public_only(venue) else f"API key {key}, {shown}{account}"
             typer.echo(f"{venue} exchange server on http://127.0.0.1:{bound} (WebSocket ws://127.0.0.1:{bound}); "
                        f"markets {markets}; {keys}. Ctrl-C to stop.", err=False)
 
-        asyncio.run(serve(venue, settings, port=port, api_key=key, api_secret=secret, on_ready=ready,
-                          dcp=not no_dcp))
+        if public_only(venue):
+            if no_dcp or api_passphrase is not None:
+                raise ConfigError(f"`{venue}` serves public market data only: it has no account, so no "
+                                  f"--no-dcp or --api-passphrase. Drop them.")
+            asyncio.run(serve_spot(spec, settings, port=port, on_ready=ready))
+        else:
+            asyncio.run(serve(spec, settings, port=port, api_key=key, api_secret=secret, on_ready=ready,
+                              passphrase=passphrase, dead_man_switch=not no_dcp))
     except KeyboardInterrupt:
         pass
     except Exception as exc:
@@ -253,30 +287,37 @@ def _ask_new_password(connector: str, tries: int = 3) -> str:
 
 @app.command()
 def connect(
-    connector: Annotated[str, typer.Argument(help="Live connector id, e.g. binance_perpetual.")],
+    connector: Annotated[str, typer.Argument(help=f"Live or testnet connector id, e.g. {_KEYED_EXAMPLE}.")],
 ) -> None:
-    """Store a connector's API key and secret, encrypted with a password (scrypt + AES-GCM)."""
+    """Store a connector's API key and secret (and passphrase, where its keys have one), encrypted with a
+    password (scrypt + AES-GCM)."""
     from pmm import credentials
-    from pmm.config.names import KNOWN_DERIVATIVES
     from pmm.errors import ConfigError
 
     try:
-        live = sorted(c for c in KNOWN_DERIVATIVES if not c.startswith("sim_") and not c.endswith("_paper_trade"))
-        if connector not in KNOWN_DERIVATIVES:
-            raise ConfigError(f"Unknown connector `{connector}`. Connectors that take API keys: {', '.join(live)}.")
-        if connector not in live:
-            raise ConfigError(f"`{connector}` takes no API keys. Connectors that do: {', '.join(live)}.")
+        spec = registry.spec_of(connector)
+        if spec is None or connector not in spec.keyed_connector_ids:
+            coming = registry.planned(connector)
+            why = (f"{coming.display_name} is planned but not built yet in this version of pmm" if coming is not None
+                   else "unknown connector" if spec is None else "it takes no API keys")
+            raise ConfigError(f"Cannot store keys for `{connector}`: {why}. Connectors that take keys: "
+                              f"{', '.join(registry.keyed_connectors())}.")
         # Neither the key nor the secret is echoed: a screen or a recording would show them.
         key = typer.prompt(f"{connector} API key", hide_input=True).strip()
         secret = typer.prompt(f"{connector} API secret", hide_input=True).strip()
+        passphrase_name = spec.capabilities.passphrase_name
+        passphrase = None
+        if passphrase_name is not None:
+            passphrase = typer.prompt(f"{connector} API {passphrase_name}", hide_input=True).strip()
         password = _ask_new_password(connector)
-        path = credentials.save(connector, credentials.Credentials(key, secret), password)
+        path = credentials.save(connector, credentials.Credentials(key, secret, passphrase), password)
     except Exception as exc:
         _fail(exc)
-    key_var, secret_var = credentials.env_names(connector)
+    env_vars = "/".join(credentials.env_names(connector)) + (
+        "" if passphrase is None else "/" + credentials.passphrase_env_name(connector))
     typer.echo(f"Stored the {connector} API key ({credentials.mask(key)}) in {path}, encrypted with your password "
                f"(readable by you only). `pmm start` asks for the password, or reads PMM_PASSWORD. "
-               f"{key_var}/{secret_var} override it.")
+               f"{env_vars} override it.")
 
 
 def main() -> None:

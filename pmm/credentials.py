@@ -3,10 +3,12 @@
 Key store: one JSON file per connector in `$PMM_KEYS_DIR` (default `~/.pmm/keys`), readable by
 its owner only. The secret is encrypted with AES-256-GCM under a key derived from the user's
 password by scrypt (memory-hard: n=2^15, r=8, p=1, 32 MiB), so a stolen file is not a stolen
-account. The API key is stored encrypted too. Environment variables win over the key store:
-`PMM_<CONNECTOR>_API_KEY` / `PMM_<CONNECTOR>_API_SECRET` (e.g. PMM_BINANCE_PERPETUAL_API_KEY).
+account. The API key is stored encrypted too, and so is the key's passphrase on venues whose keys
+have one (the spec's `Capabilities.passphrase_name`: a passphrase, or a memo). Environment variables
+win over the key store: `PMM_<CONNECTOR>_API_KEY` / `PMM_<CONNECTOR>_API_SECRET`, and
+`PMM_<CONNECTOR>_API_PASSPHRASE` where the key has a passphrase (connector id upper-cased).
 
-`Credentials` never shows its secret: not in repr, str, logs or tracebacks.
+`Credentials` never shows its secret or passphrase: not in repr, str, logs or tracebacks.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ MIN_PASSWORD_CHARS = 8  # what `pmm connect` accepts: scrypt slows guessing, it 
 class Credentials:
     api_key: str
     api_secret: str = field(repr=False)
+    passphrase: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key={mask(self.api_key)!r}, api_secret='***')"
+        shown = "" if self.passphrase is None else ", passphrase='***'"
+        return f"Credentials(api_key={mask(self.api_key)!r}, api_secret='***'{shown})"
 
     __str__ = __repr__
 
@@ -53,6 +57,10 @@ def password_problem(password: str) -> str | None:
 def env_names(connector_id: str) -> tuple[str, str]:
     prefix = "PMM_" + connector_id.upper()
     return f"{prefix}_API_KEY", f"{prefix}_API_SECRET"
+
+
+def passphrase_env_name(connector_id: str) -> str:
+    return f"PMM_{connector_id.upper()}_API_PASSPHRASE"
 
 
 def keys_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -79,7 +87,10 @@ def save(connector_id: str, credentials: Credentials, password: str,
     if not password:
         raise AuthError("An empty password cannot protect API keys; choose a password.")
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
-    plaintext = json.dumps({"api_key": credentials.api_key, "api_secret": credentials.api_secret}).encode()
+    fields = {"api_key": credentials.api_key, "api_secret": credentials.api_secret}
+    if credentials.passphrase is not None:
+        fields["passphrase"] = credentials.passphrase
+    plaintext = json.dumps(fields).encode()
     sealed = AESGCM(_derive(password, salt)).encrypt(nonce, plaintext, connector_id.encode())
     path = _path(connector_id, environ)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +126,7 @@ def load(connector_id: str, password: str, environ: Mapping[str, str] | None = N
         raise AuthError(f"Wrong password for the stored {connector_id} API key ({path}). Try again, or run "
                         f"`pmm connect {connector_id}` to store the key anew.") from None
     payload = json.loads(plaintext)
-    return Credentials(payload["api_key"], payload["api_secret"])
+    return Credentials(payload["api_key"], payload["api_secret"], payload.get("passphrase"))
 
 
 def has_stored(connector_id: str, environ: Mapping[str, str] | None = None) -> bool:
@@ -132,13 +143,22 @@ def needs_password(connector_id: str, environ: Mapping[str, str] | None = None) 
 
 
 def resolve(connector_id: str, *, environ: Mapping[str, str] | None = None,
-            ask_password: Callable[[str], str] | None = None) -> Credentials:
-    """Environment variables first, then the key store (password from PMM_PASSWORD or `ask_password`)."""
+            ask_password: Callable[[str], str] | None = None, passphrase_name: str | None = None) -> Credentials:
+    """Environment variables first, then the key store (password from PMM_PASSWORD or `ask_password`).
+
+    `passphrase_name`: the venue's keys have a passphrase (or memo), which must be found with them."""
     env = os.environ if environ is None else environ
     key_var, secret_var = env_names(connector_id)
     key, secret = env.get(key_var, "").strip(), env.get(secret_var, "").strip()
     if key and secret:
-        return Credentials(key, secret)
+        if passphrase_name is None:
+            return Credentials(key, secret)
+        passphrase_var = passphrase_env_name(connector_id)
+        passphrase = env.get(passphrase_var, "").strip()
+        if not passphrase:
+            raise AuthError(f"{passphrase_var} is not set while {key_var} and {secret_var} are: {connector_id} API "
+                            f"keys have a {passphrase_name}. Set it too, or use `pmm connect {connector_id}`.")
+        return Credentials(key, secret, passphrase)
     if key or secret:
         missing = secret_var if key else key_var
         raise AuthError(f"{missing} is not set while {key_var if key else secret_var} is: set both, or neither "
@@ -152,4 +172,8 @@ def resolve(connector_id: str, *, environ: Mapping[str, str] | None = None,
             raise AuthError(f"The stored {connector_id} API key needs its password: set PMM_PASSWORD or run on a "
                             f"terminal.")
         password = ask_password(f"Password for the stored {connector_id} API key")
-    return load(connector_id, password, env)
+    stored = load(connector_id, password, env)
+    if passphrase_name is not None and not stored.passphrase:
+        raise AuthError(f"The stored {connector_id} API key has no {passphrase_name}, which its keys need: run "
+                        f"`pmm connect {connector_id}` again to store the key with it.")
+    return stored

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from pmm import credentials
 from pmm.cli import app
+from pmm.connectors import registry
+from pmm.connectors.common.venue_spec import Capabilities, VenueSpec
 from pmm.credentials import Credentials
 from pmm.errors import AuthError
 
@@ -104,4 +106,78 @@ def test_pmm_connect_refuses_connectors_without_keys(env, monkeypatch):
     monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
     result = CliRunner().invoke(app, ["connect", "sim_perpetual"])
     assert result.exit_code == 2
-    assert "takes no API keys" in result.output
+    assert "takes no API keys" in result.output and "binance_perpetual" in result.output
+
+
+# --- keys with a passphrase (or memo): stored encrypted with the key, never shown ------------------
+
+PASSPHRASE = "pass-Phr4se-9d1c"
+PASSPHRASE_VENUE = VenueSpec(venue="stand_in_perpetual", display_name="a venue whose keys have a passphrase",
+                             builder="unused:unused", no_testnet_reason="a stand-in",
+                             capabilities=Capabilities(passphrase_name="passphrase"))
+
+
+def test_a_passphrase_is_stored_encrypted_and_comes_back(env):
+    path = credentials.save("stand_in_perpetual", Credentials(KEY, SECRET, PASSPHRASE), "pw", env)
+    assert PASSPHRASE not in path.read_text()
+    loaded = credentials.resolve("stand_in_perpetual", environ=dict(env, PMM_PASSWORD="pw"),
+                                 passphrase_name="passphrase")
+    assert loaded == Credentials(KEY, SECRET, PASSPHRASE)
+    for text in (repr(loaded), str(loaded), f"{loaded!r}"):
+        assert PASSPHRASE not in text and SECRET not in text
+
+
+def test_a_stored_key_without_the_passphrase_its_venue_needs_says_what_to_do(env):
+    credentials.save("stand_in_perpetual", Credentials(KEY, SECRET), "pw", env)
+    with pytest.raises(AuthError, match="no passphrase.*pmm connect stand_in_perpetual"):
+        credentials.resolve("stand_in_perpetual", environ=dict(env, PMM_PASSWORD="pw"), passphrase_name="passphrase")
+
+
+def test_passphrase_from_the_environment(env):
+    both = dict(env, PMM_STAND_IN_PERPETUAL_API_KEY="k", PMM_STAND_IN_PERPETUAL_API_SECRET="s")
+    with pytest.raises(AuthError, match="PMM_STAND_IN_PERPETUAL_API_PASSPHRASE is not set"):
+        credentials.resolve("stand_in_perpetual", environ=both, passphrase_name="passphrase")
+    three = dict(both, PMM_STAND_IN_PERPETUAL_API_PASSPHRASE="p")
+    assert credentials.resolve("stand_in_perpetual", environ=three, passphrase_name="passphrase") == \
+        Credentials("k", "s", "p")
+    assert credentials.resolve("stand_in_perpetual", environ=three) == Credentials("k", "s")
+
+
+def test_pmm_connect_asks_for_the_passphrase_when_the_venue_needs_one(env, monkeypatch):
+    monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
+    real_spec_of = registry.spec_of
+    monkeypatch.setattr(registry, "spec_of",
+                        lambda cid: PASSPHRASE_VENUE if cid == "stand_in_perpetual" else real_spec_of(cid))
+    result = CliRunner().invoke(app, ["connect", "stand_in_perpetual"],
+                                input=f"{KEY}\n{SECRET}\n{PASSPHRASE}\npw\npw\n")
+    assert result.exit_code == 0, result.output
+    assert "stand_in_perpetual API passphrase" in result.output and PASSPHRASE not in result.output
+    assert "PMM_STAND_IN_PERPETUAL_API_PASSPHRASE" in result.output
+    assert credentials.load("stand_in_perpetual", "pw", env).passphrase == PASSPHRASE
+
+
+def test_pmm_connect_asks_no_passphrase_for_keys_without_one(env, monkeypatch):
+    monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
+    connector = next(c for c in registry.keyed_connectors()
+                     if not registry.spec_of(c).capabilities.needs_passphrase)  # type: ignore[union-attr]
+    result = CliRunner().invoke(app, ["connect", connector], input=f"{KEY}\n{SECRET}\npw\npw\n")
+    assert result.exit_code == 0, result.output
+    assert "passphrase" not in result.output.lower()
+    assert credentials.load(connector, "pw", env).passphrase is None
+
+
+def test_pmm_connect_refuses_a_planned_connector(env, monkeypatch):
+    monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
+    result = CliRunner().invoke(app, ["connect", registry.PLANNED[0].venue])
+    assert result.exit_code == 2
+    assert "not built yet" in result.output
+
+
+def test_client_credentials_hold_the_passphrase_masked():
+    from pmm.connectors.common.credentials import HmacCredentials
+    from pmm.core.clock import LiveClock
+
+    held = HmacCredentials(KEY, SECRET, LiveClock(), 5000, passphrase=PASSPHRASE)
+    assert held.passphrase == PASSPHRASE
+    assert PASSPHRASE not in repr(held) and PASSPHRASE not in repr(vars(held))
+    assert HmacCredentials(KEY, SECRET, LiveClock(), 5000).passphrase is None

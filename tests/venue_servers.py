@@ -1,27 +1,35 @@
-"""Venue servers on loopback for end-to-end tests: one thread per server, its own event loop."""
+"""Venue servers on loopback for end-to-end tests: one thread per server, its own event loop.
+
+Every venue with a server in the registry (`VENUES`), and the spot market data a venue serves for
+price sources (`SPOT`); the server comes from its spec's factory.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import re
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from helpers import REPO
+from pmm import credentials
+from pmm.connectors import registry
+from pmm.connectors.common.venue_spec import VenueServerFactory, VenueSpec, load
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimMarketSettings, SimSettings, SyntheticMarket
 
-API_KEY, API_SECRET = "e2e-key", "e2e-secret"
-SERVERS = {
-    "binance_perpetual": "pmm.connectors.binance_perpetual.server:BinanceServer",
-    "bybit_perpetual": "pmm.connectors.bybit_perpetual.server:BybitServer",
-    # spot public market data (price sources): no account, no keys
-    "binance": "pmm.connectors.binance_perpetual.server_spot:BinanceSpotServer",
-    "bybit": "pmm.connectors.bybit_perpetual.server_spot:BybitSpotServer",
-}
-KEYLESS = frozenset({"binance", "bybit"})
+API_KEY, API_SECRET, API_PASSPHRASE = "e2e-key", "e2e-secret", "e2e-passphrase"
+#: The venues with a loopback server, by venue id (the live connector id).
+VENUES: dict[str, VenueSpec] = {spec.venue: spec for spec in registry.server_venues()}
+#: Spot public market data (price sources) a venue serves, by spot id: no account, no keys.
+SPOT: dict[str, VenueSpec] = {spec.spot_feed_id: spec for spec in registry.VENUES
+                              if spec.spot_server is not None and spec.spot_feed_id is not None}
 
 
 def busy_market(**overrides: Any) -> SimSettings:
@@ -34,11 +42,15 @@ def busy_market(**overrides: Any) -> SimSettings:
 
 
 class ServerThread:
-    def __init__(self, venue: str, settings: SimSettings) -> None:
-        module, _, cls = SERVERS[venue].partition(":")
+    def __init__(self, venue: str, settings: SimSettings, *, api_key: str = API_KEY,
+                 api_secret: str = API_SECRET) -> None:
         self.venue = venue
+        self.api_key, self.api_secret = api_key, api_secret
+        self.spec = VENUES[venue] if venue in VENUES else SPOT[venue]
         self.exchange = SimExchange(settings)
-        self._cls = getattr(importlib.import_module(module), cls)
+        target = self.spec.spot_server if venue in SPOT else self.spec.server
+        assert target is not None
+        self._factory: VenueServerFactory = load(target)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self.server: Any = None
@@ -46,8 +58,12 @@ class ServerThread:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        keys = {} if self.venue in KEYLESS else {"api_key": API_KEY, "api_secret": API_SECRET}
-        self.server = self._cls(self.exchange, **keys)
+        if self.venue in SPOT:
+            self.server = self._factory(self.exchange)
+        else:
+            passphrase = API_PASSPHRASE if self.spec.capabilities.needs_passphrase else None
+            self.server = self._factory(self.exchange, api_key=self.api_key, api_secret=self.api_secret,
+                                        passphrase=passphrase)
         self._loop.run_until_complete(self.server.start())
         self._ready.set()
         self._loop.run_forever()
@@ -90,5 +106,29 @@ def running_server(venue: str, settings: SimSettings | None = None) -> Iterator[
 
 
 def credentials_env(venue: str) -> dict[str, str]:
-    prefix = "PMM_" + venue.upper()
-    return {f"{prefix}_API_KEY": API_KEY, f"{prefix}_API_SECRET": API_SECRET}
+    """The environment that gives `venue`'s live connector the server's account keys."""
+    key_var, secret_var = credentials.env_names(venue)
+    env = {key_var: API_KEY, secret_var: API_SECRET}
+    if VENUES[venue].capabilities.needs_passphrase:
+        env[credentials.passphrase_env_name(venue)] = API_PASSPHRASE
+    return env
+
+
+def serve_cli(venue: str, *args: str) -> tuple[subprocess.Popen[str], str, str]:
+    """`pmm exchange-sim VENUE --port 0 ARGS` started; (process, its first line, its base URL)."""
+    proc = subprocess.Popen([sys.executable, "-m", "pmm.cli", "exchange-sim", venue, "--port", "0", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+    if not match:
+        proc.kill()
+    assert match, line
+    return proc, line, f"http://127.0.0.1:{match.group(1)}"
+
+
+def stop_cli(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as a user stops it; it exits 0."""
+    proc.send_signal(signal.SIGINT)
+    # communicate() drains the pipe: a server that logs while stopping must not block on a full pipe
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, rest

@@ -13,6 +13,7 @@ from pmm.config.models import BotConfig
 from pmm.config.names import SIM_CONNECTOR, uses_sim_venue
 from pmm.config.rules import Url
 from pmm.config.sim import ReplayGenerator, SimMarketConfig
+from pmm.connectors import registry
 from pmm.strategy.params import PriceSource, PriceType
 
 MARKET_PRICE_TYPES = tuple(t.value for t in PriceType if t is not PriceType.CUSTOM)
@@ -84,7 +85,7 @@ def problems(config: BotConfig, skip: frozenset[str]) -> list[Problem]:
     source = c.price_source
     if ok("price_source") and source is PriceSource.EXTERNAL_MARKET:
         for key, example in (
-            ("price_source_derivative", "a connector such as binance_perpetual"),
+            ("price_source_derivative", f"a connector such as {registry.example(registry.keyed_connectors(), 1)}"),
             ("price_source_market", "a trading pair like BASE-QUOTE (e.g. BTC-USDT)"),
         ):
             if ok(key) and getattr(c, key) is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
@@ -298,10 +298,10 @@ class Timestamp:
     def __call__(self, value: Any) -> float:
         # YAML itself turns unquoted timestamps into datetime/date objects.
         if isinstance(value, datetime):
-            moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
             return moment.timestamp()
         if isinstance(value, date):
-            return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
+            return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
         number = to_decimal(value)
         if number is None and isinstance(value, str):
             try:

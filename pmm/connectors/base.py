@@ -1,4 +1,4 @@
-"""The connector contract (DESIGN.md §4) and the registry of connector ids.
+"""The connector contract (DESIGN.md §4): what every connector is, and every optional part of it.
 
 A connector is two parts, so paper trading is "a venue's real feed + the simulated gateway":
 a `MarketDataFeed` (public: rules, book, trades, funding info) and an `OrderGateway` (private:
@@ -6,8 +6,14 @@ orders, account setup, account reads, a stream of account events). Both push eve
 `emit` callback the engine hands them. Outcomes of place/cancel arrive as events; a call that
 raises `OrderOutcomeUnknown` leaves the order in flight until reconciliation settles it.
 
-A connector may also bring a `Pacer`: how the engine waits for the next event. Live venues use the
-real-time pacer; the simulated venue brings one that moves its virtual clock.
+Every connector brings a `Pacer`: how the engine waits for the next event. Live venues use the
+real-time pacer (`pmm.core.pacer`); the simulated venue brings one that moves its virtual clock.
+
+Optional capabilities are declared here, never discovered with `hasattr`: a part the venue may lack
+is a field of `ConnectorBundle` that is None when it does (`dead_man_switch`), and what every
+connector can answer trivially is a member of the protocol (`prepare`, `Pacer.finished`). Which
+venue has which capability is in its `VenueSpec.capabilities` (`connectors/common/venue_spec.py`);
+the contract suite checks the bundle agrees with it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Protocol
 
 from pmm.core.clock import Clock
 from pmm.core.events import Event
+from pmm.core.pacer import WakeSignal
 from pmm.core.model import (
     Balance,
     ClientOrderId,
@@ -36,24 +43,24 @@ Emit = Callable[[Event], None]
 
 
 class MarketDataFeed(Protocol):
-    """`prepare(markets)` (optional) loads what `trading_rules` needs (a REST call on live venues);
-    the composition root awaits it before anything reads the rules."""
+    """`prepare(markets)` loads what `trading_rules` needs (a REST call on live venues; nothing on
+    the simulated one); the composition root awaits it before anything reads the rules."""
 
     connector_id: str
 
+    async def prepare(self, markets: Sequence[str]) -> None: ...
     async def start(self, markets: Sequence[str], emit: Emit) -> None: ...
     async def stop(self) -> None: ...
     def trading_rules(self, market: str) -> TradingRules: ...
 
 
 class OrderGateway(Protocol):
-    """`prepare(markets)` (optional) loads what `fee_rates` needs before the engine starts.
-    `arm_dead_man_switch(market, seconds)` / `disarm_dead_man_switch(market)` (optional) use the
-    venue's own cancel-all countdown where it has one."""
+    """`prepare(markets)` loads what `fee_rates` needs before the engine starts."""
 
     connector_id: str
     venue: str  # the account's identity in the store (fills are unique per venue + trade id)
 
+    async def prepare(self, markets: Sequence[str]) -> None: ...
     async def start(self, emit: Emit) -> None: ...
     async def stop(self) -> None: ...
     async def place_order(self, request: OrderRequest) -> None: ...
@@ -72,18 +79,22 @@ class OrderGateway(Protocol):
         ...
 
 
+class DeadManSwitch(Protocol):
+    """The venue's own cancel-all countdown: if it is not renewed within `seconds`, the venue cancels
+    our orders in `market` by itself (the bot died or lost its connection)."""
+
+    async def arm_dead_man_switch(self, market: str, seconds: float) -> None: ...
+    async def disarm_dead_man_switch(self, market: str) -> None: ...
+
+
 class Pacer(Protocol):
-    """How the engine waits: until `deadline` (clock seconds) or until `wake` is set."""
+    """How the engine waits: until `deadline` (clock seconds) or until `wake` is set. `finished()`:
+    the market will never produce another event (a replay ended); a live market never finishes."""
 
     virtual: bool
 
-    async def wait(self, deadline: float | None, wake: "WakeSignal") -> None: ...
-
-
-class WakeSignal(Protocol):
-    def is_set(self) -> bool: ...
-    async def wait(self) -> bool: ...
-    def clear(self) -> None: ...
+    async def wait(self, deadline: float | None, wake: WakeSignal) -> None: ...
+    def finished(self) -> bool: ...
 
 
 @dataclass
@@ -102,7 +113,5 @@ class ConnectorBundle:
     account: str = ""
     # Where the venue has rate limits: the largest share of one in use now (0 to 1), for metrics.
     rate_limit_use: Callable[[], float] | None = None
-
-
-class NotBuiltYet(Exception):
-    pass
+    # The venue's own cancel-all countdown, where it has one (`Capabilities.dead_man_switch`).
+    dead_man_switch: DeadManSwitch | None = None

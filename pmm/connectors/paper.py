@@ -2,8 +2,8 @@
 
 `build_paper(connector_id, feed, config)` turns a venue's `MarketDataFeed` into a connector whose
 orders never leave the process (DESIGN.md §1, `<venue>_paper_trade`). A venue's builder calls it
-with its own feed, e.g. `build_paper("binance_perpetual_paper_trade", BinanceFeed(...), config)`;
-nothing here knows a venue.
+with its own feed, e.g. `build_paper("<venue>_paper_trade", <Venue>Feed(...), config)`; nothing
+here knows a venue.
 
 The tee. `PaperFeed` starts the real feed with its own callback, and every event the real feed
 emits goes, in this order:
@@ -72,11 +72,9 @@ class PaperFeed:
         return self._exchange
 
     async def prepare(self, markets: Sequence[str]) -> None:
-        """Let the real feed load what it needs (e.g. trading rules) if it has a `prepare` step,
-        then give the simulated markets the real trading rules."""
-        prepare = getattr(self.real, "prepare", None)
-        if prepare is not None:
-            await prepare(list(markets))
+        """Let the real feed load what it needs (e.g. trading rules), then give the simulated
+        markets the real trading rules."""
+        await self.real.prepare(list(markets))
         self._load_rules()
 
     async def start(self, markets: Sequence[str], emit: Emit) -> None:

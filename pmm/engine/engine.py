@@ -39,7 +39,7 @@ from pmm.core.events import (
 from pmm.core.model import OrderStatus, TradingRules
 from pmm.engine.external_source import ExternalPriceSource, not_ready_report, waiting_for
 from pmm.engine.order_manager import OrderManager
-from pmm.engine.pacer import WakeEvent
+from pmm.core.pacer import WakeEvent
 from pmm.engine.reconcile import Reconciler
 from pmm.engine.recorder import Recorder
 from pmm.engine.risk import RiskLimits
@@ -202,7 +202,7 @@ class Engine:
         if self.external_market is not None:
             self.markets[self.external_market].unready_since = now
             self._timers["price_source"] = now + self.options.price_source_report_s
-        if self.safety.limits.dead_man_switch_s > 0 and hasattr(self.bundle.gateway, "arm_dead_man_switch"):
+        if self.safety.limits.dead_man_switch_s > 0 and self.bundle.dead_man_switch is not None:
             self._timers["dead_man"] = now
         self._dirty = True
 
@@ -229,8 +229,7 @@ class Engine:
                 self._book_changed()
 
     def _is_exhausted(self) -> bool:
-        finished = getattr(self.bundle.pacer, "finished", None)
-        return bool(finished and finished()) and not self._inbox
+        return self.bundle.pacer.finished() and not self._inbox
 
     def _drain(self) -> None:
         inbox = self._inbox
@@ -283,8 +282,11 @@ class Engine:
             log.warning("%s", line)
 
     async def _arm_dead_man_switch(self, seconds: float) -> None:
+        switch = self.bundle.dead_man_switch
+        if switch is None:  # the timer is only set when there is one
+            return
         try:
-            await self.bundle.gateway.arm_dead_man_switch(self.market, seconds)
+            await switch.arm_dead_man_switch(self.market, seconds)
         except PmmError as exc:
             log.warning("could not arm the venue's cancel-all countdown: %s", exc)
 
@@ -538,9 +540,9 @@ class Engine:
             if self.safety.flatten_requested:
                 await self.safety.flatten()
             await self.reconciler.at_stop()
-            disarm = getattr(self.bundle.gateway, "disarm_dead_man_switch", None)
-            if disarm is not None and "dead_man" in self._timers:
-                await disarm(self.market)
+            switch = self.bundle.dead_man_switch
+            if switch is not None and "dead_man" in self._timers:
+                await switch.disarm_dead_man_switch(self.market)
         finally:
             self.state = "stopped"
             await self._refresh_account()

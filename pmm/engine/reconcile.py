@@ -88,9 +88,9 @@ class Reconciler:
     async def at_stop(self) -> None:
         """Read the run's last fills and funding payments once more before the bot goes.
 
-        A payment the venue made just before the stop may not have reached the store yet (Bybit's
-        settlement is read from its transaction log seconds after the Funding execution; an event
-        can be lost with a dropped stream): it is recorded now, not only by the next start.
+        A payment the venue made just before the stop may not have reached the store yet (a venue may
+        book a settlement in its ledger seconds after the funding time; an event can be lost with a
+        dropped stream): it is recorded now, not only by the next start.
         """
         engine = self._engine
         if self._started_ts is None:

@@ -88,7 +88,8 @@ class RiskMonitor:
                         f"liquidation price {p.liquidation_price} (guard {guard * 100:f}%): no new exposure")
         return None
 
-    def stale_reason(self, *, now: float, last_data_ts: float | None, book_ready: bool, resync_reason: str) -> str | None:
+    def stale_reason(self, *, now: float, last_data_ts: float | None, book_ready: bool,
+                     resync_reason: str) -> str | None:
         if not book_ready:
             return f"order book not ready: {resync_reason or 'resyncing'}"
         stale_s = self.limits.stale_data_s

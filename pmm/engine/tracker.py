@@ -133,7 +133,8 @@ class OrderTracker:
         order.updated_ts = now
         return order
 
-    def finish(self, client_id: ClientOrderId, status: OrderStatus, now: float, reason: str = "") -> TrackedOrder | None:
+    def finish(self, client_id: ClientOrderId, status: OrderStatus, now: float,
+               reason: str = "") -> TrackedOrder | None:
         order = self._orders.pop(client_id, None)
         if order is None:
             return None

@@ -59,7 +59,7 @@ from pmm.sim.venue import Venue
 
 __all__ = ["DEFAULT_LEVERAGE", "SimExchange", "account_summary"]
 
-DEFAULT_LEVERAGE = 20  # what a fresh account uses per market (capped at max_leverage), as on Binance
+DEFAULT_LEVERAGE = 20  # what a fresh account uses per market (capped at max_leverage), as on venues
 
 
 class SimExchange:
@@ -290,7 +290,8 @@ class SimExchange:
         m = self._setup_market(market)
         if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= m.rules.max_leverage:
             raise VenueSetupError(
-                f"Cannot set {market} leverage: it must be an integer from 1 to {m.rules.max_leverage}, was {leverage!r}."
+                f"Cannot set {market} leverage: it must be an integer from 1 to {m.rules.max_leverage}, "
+                f"was {leverage!r}."
             )
         self._account.leverage[market] = leverage
 

@@ -1,4 +1,4 @@
-"""Funding schedule and payment arithmetic (Binance-style, exchange_apis.md §A9).
+"""Funding schedule and payment arithmetic (exchange_apis.md §A9).
 
 Settlements happen at every multiple of the funding interval since the epoch (00:00/08:00/16:00
 UTC for 8 h). A position pays or receives `signed_size * mark * rate`: with a positive rate longs

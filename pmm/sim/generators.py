@@ -229,7 +229,7 @@ class SyntheticSource:
         except KeyError:
             level_prices = [self._price(k) for k in ticks]
         lots, rnd, sizes = self._level_lots, self._rng.random, self._level_sizes
-        return tuple(zip(level_prices, [sizes[int(lots * (0.5 + rnd())) or 1] for _ in ticks]))
+        return tuple(zip(level_prices, [sizes[int(lots * (0.5 + rnd())) or 1] for _ in ticks], strict=True))
 
     # --- steps --------------------------------------------------------------------------------
 

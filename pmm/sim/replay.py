@@ -57,7 +57,8 @@ class ReplayReader:
             # A large buffer: each refill is a system call that also hands the GIL to other threads.
             self._file: IO[bytes] = open(self.path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - kept open while streaming
         except OSError as exc:
-            raise ConfigError(f"Cannot open replay file `{self.path}`: {exc.strerror}. Check `sim` replay `path`.") from None
+            raise ConfigError(f"Cannot open replay file `{self.path}`: {exc.strerror}. "
+                              "Check `sim` replay `path`.") from None
         self._file.seek(offset)
         self.offset = offset  # byte offset of the first line after the last record returned
         self.line_no = line_no  # number of lines consumed by the records returned so far
@@ -102,7 +103,8 @@ class ReplayReader:
                         raise BadRecord(f"time goes backwards ({record.ts} after {last_ts}); sort the file by time")
                 except (ValueError, RecursionError) as exc:  # JSONDecodeError and BadRecord are ValueErrors
                     problem = str(exc) if isinstance(exc, BadRecord) else f"not valid JSON ({exc})"
-                    error = ConfigError(f"Replay file `{self.path}` line {line_no}: {problem}. See docs/replay_format.md.")
+                    error = ConfigError(f"Replay file `{self.path}` line {line_no}: {problem}. "
+                                        "See docs/replay_format.md.")
                     self._bad_line = (error, offset, line_no)
                     return
                 last_ts = record.ts

@@ -42,7 +42,8 @@ def check_order(
     """None if the order may be accepted; otherwise why not."""
     market, amount, price = request.market, request.amount, request.price
     if request.client_id in live_ids:
-        return Rejection("duplicate_client_id", f"client order id {request.client_id} is already in use by an open order")
+        return Rejection("duplicate_client_id",
+                         f"client order id {request.client_id} is already in use by an open order")
     if amount <= 0:
         return Rejection("invalid_amount", f"amount must be > 0, was {amount}")
     if not rules.is_on_step(amount):
@@ -54,7 +55,8 @@ def check_order(
             return Rejection("off_tick", f"price {price} is not a multiple of the tick size {rules.tick_size}")
     mode = account.position_mode
     if mode is PositionMode.ONEWAY and request.position_side is not PositionSide.BOTH:
-        return Rejection("position_side_mismatch", f"one-way mode takes position side BOTH, was {request.position_side}")
+        return Rejection("position_side_mismatch",
+                         f"one-way mode takes position side BOTH, was {request.position_side}")
     if mode is PositionMode.HEDGE and request.position_side is PositionSide.BOTH:
         return Rejection("position_side_mismatch", "hedge mode needs position side LONG or SHORT, was BOTH")
     if amount < rules.min_size:

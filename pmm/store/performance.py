@@ -328,7 +328,7 @@ def _inherited_unrealized(positions: Iterable[PositionSnapshot]) -> dict[tuple[s
     inherited: dict[tuple[str, str, str | None], Decimal] = defaultdict(lambda: ZERO)
     for chain in sides.values():
         chain.sort(key=lambda snap: snap.ts)
-        for before, run in zip(chain, chain[1:]):
+        for before, run in zip(chain, chain[1:], strict=False):
             if before.amount != 0:
                 inherited[(run.venue, run.market, run.run_id)] += before.unrealized_pnl
     return dict(inherited)

@@ -197,7 +197,8 @@ def fill_totals(
     return totals_read.per_market(per_run), per_run
 
 
-def last_fills(engine: Engine, limit: int, since_ts: float | None = None, market: str | None = None) -> list[FillRecord]:
+def last_fills(engine: Engine, limit: int, since_ts: float | None = None,
+               market: str | None = None) -> list[FillRecord]:
     """The newest `limit` fills (`since_ts` inclusive, of `market`), oldest first, as `fills()` orders them."""
     stmt = _fill_filters(select(Fill.__table__).order_by(Fill.ts.desc(), Fill.id.desc()).limit(limit), since_ts, market)
     return [_fill(r) for r in reversed(_rows(engine, stmt))]

@@ -4,7 +4,7 @@ Every money or size column is `DecimalText` (lossless); every timestamp is float
 epoch except `funding_time_ms`, the venue's settlement key. Idempotency keys:
 
 - `fills`: UNIQUE(venue, market, trade_id). DESIGN §7 says (venue, trade_id); the market is added
-  because some venues (Binance USDⓈ-M) number trades per symbol, so the same trade id can occur on
+  because some venues number trades per symbol, so the same trade id can occur on
   two markets. For venues with global ids the two keys are equivalent.
 - `funding_payments`: UNIQUE(venue, market, funding_time_ms) (Hummingbot keys on the timestamp
   alone, so same-time payments on two pairs collide).
@@ -164,8 +164,8 @@ class FillTotalsRow(Base):
     """The fills of (venue, market, run_id, fee_asset) whose `ts` falls in UTC day `day`, added up.
 
     Written only by `totals.py` (the writer adds each inserted fill in its transaction) and
-    `totals_read.py` (a stale table is rebuilt from `fills`). `rounded`: a sum or product lost digits at the 28-digit decimal
-    precision, so the row is not exact and `pmm history` folds the fills instead.
+    `totals_read.py` (a stale table is rebuilt from `fills`). `rounded`: a sum or product lost digits
+    at the 28-digit decimal precision, so the row is not exact and `pmm history` folds the fills instead.
     """
 
     __tablename__ = "fill_totals"

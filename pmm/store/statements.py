@@ -95,12 +95,14 @@ class Statements:
             .where(runs.c.run_id == bindparam("b_run_id"))
             .values(ended_ts=bindparam("b_ended_ts"), status=bindparam("b_status"), exit_reason=bindparam("b_reason"))
         )
-        self.heartbeat = update(runs).where(runs.c.run_id == bindparam("b_run_id")).values(heartbeat_ts=bindparam("b_ts"))
+        self.heartbeat = update(runs).where(runs.c.run_id == bindparam("b_run_id")).values(
+            heartbeat_ts=bindparam("b_ts"))
         # An order's first row keeps its created_ts; every later change overwrites the rest.
         order_stmt = insert(_table(Order))
         self.order_upsert = order_stmt.on_conflict_do_update(
             index_elements=["client_id"],
-            set_={c.name: order_stmt.excluded[c.name] for c in _table(Order).columns if c.name not in ("client_id", "created_ts")},
+            set_={c.name: order_stmt.excluded[c.name] for c in _table(Order).columns
+                  if c.name not in ("client_id", "created_ts")},
         )
         self.order_event = _table(OrderEvent).insert()
         self.totals = TotalsWriter(insert, dialect_name)
@@ -131,14 +133,16 @@ class Statements:
 
     def _run_started(self, conn: Connection, recs: Sequence[RunStarted]) -> None:
         rows = [
-            record_row(r) | {"status": RunStatus.RUNNING.value, "ended_ts": None, "exit_reason": None, "heartbeat_ts": r.started_ts}
+            record_row(r) | {"status": RunStatus.RUNNING.value, "ended_ts": None, "exit_reason": None,
+                             "heartbeat_ts": r.started_ts}
             for r in recs
         ]
         conn.execute(self.run_started, rows)
 
     def _run_ended(self, conn: Connection, recs: Sequence[RunEnded]) -> None:
         rows = [
-            {"b_run_id": r.run_id, "b_ended_ts": r.ended_ts, "b_status": RunStatus(r.status).value, "b_reason": r.exit_reason}
+            {"b_run_id": r.run_id, "b_ended_ts": r.ended_ts, "b_status": RunStatus(r.status).value,
+             "b_reason": r.exit_reason}
             for r in recs
         ]
         conn.execute(self.run_ended, rows)

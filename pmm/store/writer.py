@@ -258,7 +258,8 @@ class StoreWriter:
                 if delay is None:
                     self._fail(records, exc)  # still failing: the database, not a record, is the problem
                     return
-                log.warning("store writer: batch of %d failed (attempt %d), retrying: %s", len(records), attempt + 1, exc)
+                log.warning("store writer: batch of %d failed (attempt %d), retrying: %s", len(records), attempt + 1,
+                            exc)
                 time.sleep(delay)
             except Exception as exc:
                 log.warning("store writer: batch of %d failed, writing one by one: %s", len(records), exc)

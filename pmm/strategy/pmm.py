@@ -312,7 +312,8 @@ class PerpetualMarketMaking:
         for side, word in ((Side.BUY, "bid"), (Side.SELL, "ask")):
             orders = [o for o in proposal if o.side is side]
             if orders:
-                listed = ", ".join(f"'{_fmt(o.amount)} {self.rules.base}, {_fmt(o.price)} {self.rules.quote}'" for o in orders)
+                listed = ", ".join(f"'{_fmt(o.amount)} {self.rules.base}, {_fmt(o.price)} {self.rules.quote}'"
+                                   for o in orders)
                 out.append(
                     f"({self.params.market}) Creating {len(orders)} LIMIT_MAKER {word} orders at (Size, Price): "
                     f"[{listed}] to OPEN position."

@@ -180,7 +180,8 @@ class ExitManager:
     ) -> None:
         now = view.now
         close_side = pos.side.closing_side
-        spread = self._p.long_profit_taking_spread if pos.side is PositionSide.LONG else self._p.short_profit_taking_spread
+        p = self._p
+        spread = p.long_profit_taking_spread if pos.side is PositionSide.LONG else p.short_profit_taking_spread
         live_tps = [o for o in tps if not o.cancel_pending]
         if spread <= 0:
             for o in live_tps:

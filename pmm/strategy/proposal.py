@@ -204,7 +204,8 @@ def apply_budget_constraint(
         free = available - locked
         if free < collateral or free < collateral + fee:
             omitted += 1
-            logs.append(f"Insufficient balance: {side_name(o.side)} order (price: {o.price}, size: {o.amount}) is omitted.")
+            logs.append(f"Insufficient balance: {side_name(o.side)} order (price: {o.price}, size: {o.amount}) "
+                        "is omitted.")
             continue
         locked += collateral + fee
         kept.append(o)

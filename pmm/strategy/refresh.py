@@ -46,7 +46,7 @@ def _side_within(current: list[Decimal], proposed: list[Decimal], tolerance: Dec
         return False
     current.sort()
     proposed.sort()
-    for cur, new in zip(current, proposed):
+    for cur, new in zip(current, proposed, strict=True):  # equal lengths, checked above
         if cur <= 0 or abs(new - cur) / cur > tolerance:
             return False
     return True

@@ -1,107 +1,158 @@
-"""`pmm exchange-sim VENUE --port 0` serves on 127.0.0.1, prints the port, and stops on Ctrl-C."""
+"""`pmm exchange-sim VENUE --port 0` serves on 127.0.0.1, prints the port, and stops on Ctrl-C.
+
+Run for every venue of the registry that has a server; the options that only some venues' accounts
+have (`--no-dcp`, `--api-passphrase`) are checked against each venue's spec.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
+from typing import Any
 
 import pytest
+from venue_servers import serve_cli, stop_cli
 
 from helpers import REPO
+from pmm.connectors import registry
+from pmm.connectors.common.venue_spec import Capabilities, VenueSpec
+from pmm.errors import ConfigError
+from pmm.sim.exchange import SimExchange
+from pmm.venue_servers import DEFAULT_API_PASSPHRASE, account_passphrase, serve, sim_settings
 
-from pmm.connectors.bybit_perpetual.server_auth import sign_rest
-from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET
-
-PING = {"binance_perpetual": "/fapi/v1/time", "bybit_perpetual": "/v5/market/time"}
-# Spot public market data, for price sources (`price_source_derivative: binance` / `bybit`).
+SERVED = {spec.venue: spec for spec in registry.server_venues()}
+# Spot public market data, for price sources (`price_source_derivative` naming a venue's spot id).
 SPOT_DEPTH = {"binance": "/api/v3/depth?symbol=SOLUSDT&limit=5",
               "bybit": "/v5/market/orderbook?category=spot&symbol=SOLUSDT&limit=5"}
 
 
-def _serve(venue: str, *args: str) -> tuple[subprocess.Popen[str], str, str]:
-    """`pmm exchange-sim VENUE --port 0 ARGS` started; (process, its first line, its base URL)."""
-    proc = subprocess.Popen([sys.executable, "-m", "pmm.cli", "exchange-sim", venue, "--port", "0", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = proc.stdout.readline()  # type: ignore[union-attr]
-    match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-    if not match:
-        proc.kill()
-    assert match, line
-    return proc, line, f"http://127.0.0.1:{match.group(1)}"
+def _refused(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", *args, "--port", "0"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGINT)
-    # communicate() drains the pipe: a server that logs while stopping must not block on a full pipe
-    rest, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0, rest
-
-
-@pytest.mark.parametrize("venue", sorted(PING))
+@pytest.mark.parametrize("venue", sorted(SERVED))
 def test_exchange_sim_serves_on_loopback_and_stops(venue):
-    proc, _line, base = _serve(venue)
+    path = SERVED[venue].public_time_path
+    assert path, f"{venue}'s spec names no public time path"
+    proc, _line, base = serve_cli(venue)
     try:
-        with urllib.request.urlopen(f"{base}{PING[venue]}", timeout=10) as resp:
+        with urllib.request.urlopen(f"{base}{path}", timeout=10) as resp:
             assert resp.status == 200
             assert json.loads(resp.read())
-        _stop(proc)
+        stop_cli(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
 
 
-def _set_dcp_window(base: str) -> dict:
-    """POST /v5/order/disconnected-cancel-all, signed with the simulated account's key."""
-    body = json.dumps({"product": "DERIVATIVES", "timeWindow": 10})
-    ts, window = str(int(time.time() * 1000)), "5000"
-    headers = {"X-BAPI-API-KEY": DEFAULT_API_KEY, "X-BAPI-TIMESTAMP": ts, "X-BAPI-RECV-WINDOW": window,
-               "X-BAPI-SIGN": sign_rest(DEFAULT_API_SECRET, ts, DEFAULT_API_KEY, window, body),
-               "Content-Type": "application/json"}
-    request = urllib.request.Request(f"{base}/v5/order/disconnected-cancel-all", data=body.encode(), headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        return json.loads(resp.read())
+def test_every_server_venue_is_offered_in_the_help():
+    done = subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", "--help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    for venue in SERVED:
+        assert venue in done.stdout
 
 
-@pytest.mark.parametrize("no_dcp", [False, True])
-def test_bybit_exchange_sim_serves_an_account_with_or_without_dcp(no_dcp):
-    proc, line, base = _serve("bybit_perpetual", *(["--no-dcp"] if no_dcp else []))
-    try:
-        answer = _set_dcp_window(base)
-        if no_dcp:
-            assert "account without DCP" in line
-            assert answer["retCode"] == 10005 and "not enabled for this account" in answer["retMsg"], answer
-        else:
-            assert "DCP" not in line
-            assert answer["retCode"] == 0, answer
-        _stop(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
-def test_no_dcp_for_a_venue_without_dcp_is_a_clear_error():
-    done = subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", "binance_perpetual", "--port", "0",
-                           "--no-dcp"], cwd=REPO, capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("venue", sorted(v for v, s in SERVED.items() if not s.capabilities.dead_man_switch_optional))
+def test_no_dcp_for_a_venue_whose_switch_is_no_account_setting_is_a_clear_error(venue):
+    done = _refused(venue, "--no-dcp")
     assert done.returncode == 2, done.stderr
-    assert "--no-dcp" in done.stderr and "bybit_perpetual" in done.stderr
+    optional = [v for v, s in SERVED.items() if s.capabilities.dead_man_switch_optional]
+    assert "--no-dcp" in done.stderr and all(v in done.stderr for v in optional[:2])
 
 
-def test_exchange_sim_for_an_unknown_venue_is_a_clear_error():
-    done = subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", "okx_perpetual", "--port", "0"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("venue", sorted(v for v, s in SERVED.items() if not s.capabilities.needs_passphrase))
+def test_a_passphrase_for_keys_without_one_is_a_clear_error(venue):
+    done = _refused(venue, "--api-passphrase", "hunter2")
+    assert done.returncode == 2, done.stderr
+    assert "--api-passphrase" in done.stderr and "no passphrase" in done.stderr
+
+
+@pytest.mark.parametrize("venue", ["no_such_perpetual", *(p.venue for p in registry.PLANNED[:1])])
+def test_exchange_sim_for_an_unknown_or_planned_venue_is_a_clear_error(venue):
+    done = _refused(venue)
     assert done.returncode == 2
-    assert "binance_perpetual" in done.stderr
+    assert all(v in done.stderr for v in SERVED)
+
+
+# --- the passphrase reaches the server factory (a stand-in venue whose keys have one) --------------
+
+_FACTORY_CALLS: list[dict[str, Any]] = []
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _RecordingServer:
+    def __init__(self) -> None:
+        self.faults: Any = None
+        self.stopped = False
+
+    @property
+    def rest_url(self) -> str:
+        return "http://127.0.0.1:1"
+
+    @property
+    def ws_url(self) -> str:
+        return "ws://127.0.0.1:1"
+
+    async def start(self) -> int:
+        return 1
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+def recording_factory(exchange: SimExchange, **kwargs: Any) -> _RecordingServer:
+    server = _RecordingServer()
+    _FACTORY_CALLS.append({**kwargs, "server": server})
+    return server
+
+
+PASSPHRASE_VENUE = VenueSpec(venue="stand_in_perpetual", display_name="a venue whose keys have a passphrase",
+                             builder="unused:unused", no_testnet_reason="a stand-in",
+                             server=f"{__name__}:recording_factory",
+                             capabilities=Capabilities(passphrase_name="passphrase"))
+
+
+def _serve_once(spec: VenueSpec, passphrase: str | None) -> dict[str, Any]:
+    _FACTORY_CALLS.clear()
+
+    def ready(port: int) -> None:
+        raise _Stopped(port)
+
+    with pytest.raises(_Stopped):
+        asyncio.run(serve(spec, sim_settings(None), port=0, api_key="k", api_secret="s", on_ready=ready,
+                          passphrase=account_passphrase(spec, passphrase)))
+    (call,) = _FACTORY_CALLS
+    assert call["server"].stopped
+    return call
+
+
+@pytest.mark.parametrize("given, expected", [(None, DEFAULT_API_PASSPHRASE), ("P4ss", "P4ss")])
+def test_the_simulated_account_gets_the_passphrase(given, expected):
+    call = _serve_once(PASSPHRASE_VENUE, given)
+    assert call["passphrase"] == expected and call["api_key"] == "k" and call["dead_man_switch"] is True
+
+
+def test_keys_without_a_passphrase_get_none_and_refuse_one():
+    spec = registry.server_venues()[0]
+    if spec.capabilities.needs_passphrase:
+        pytest.skip("the first server venue's keys have a passphrase")
+    assert account_passphrase(spec, None) is None
+    with pytest.raises(ConfigError, match="no passphrase"):
+        account_passphrase(spec, "P4ss")
 
 
 @pytest.mark.parametrize("venue", sorted(SPOT_DEPTH))
 def test_exchange_sim_serves_a_venues_spot_market_data(venue):
     """`pmm exchange-sim binance|bybit -c CONFIG` lists the config's price source market, keyless."""
-    proc, line, base = _serve(venue, "-c", "configs/spot_price_source.yml")
+    proc, line, base = serve_cli(venue, "-c", "configs/spot_price_source.yml")
     try:
         assert "public market data only, no keys" in line and "API key" not in line
         assert "SOL-USDT" in line
@@ -109,7 +160,7 @@ def test_exchange_sim_serves_a_venues_spot_market_data(venue):
             body = json.loads(resp.read())
         book = body if venue == "binance" else body["result"]
         assert len(book["bids"] if venue == "binance" else book["b"]) == 5
-        _stop(proc)
+        stop_cli(proc)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,7 +1,8 @@
 """Builds a connector bundle for the contract suite and pumps its events.
 
-One harness per connector id. The suite only uses the contract (feed, gateway, pacer), so the same
-statements hold for the simulated venue and for every live venue served on loopback.
+One harness per connector id: the simulated venue, and for every venue of the registry with a
+loopback server its live connector and its paper-trade twin. The suite only uses the contract
+(feed, gateway, pacer), so the same statements hold for all of them.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers import write_config
+from venue_servers import VENUES
 from pmm.config import load_config
 from pmm.connectors.base import ConnectorBundle
 from pmm.core.events import Event
-from pmm.engine.pacer import WakeEvent
+from pmm.core.pacer import WakeEvent
 
 MARKET = "BTC-USDT"
 
@@ -72,16 +74,15 @@ async def _live_harness(venue: str, tmp_path, paper: bool = False) -> AsyncItera
     from venue_servers import credentials_env, running_server
 
     with running_server(venue) as server:
-        derivative = f"{venue}_paper_trade" if paper else venue
+        derivative = VENUES[venue].paper_trade_id if paper else venue
+        assert derivative is not None
         config = load_config(write_config(
             tmp_path, derivative=derivative,
             connector=f"{{rest_url: '{server.rest_url}', ws_url: '{server.ws_url}'}}"))
         options = {} if paper else {"env": credentials_env(venue)}
         bundle = build_connector(derivative, config, fast=False, **options)
-        for part in (bundle.feed, bundle.gateway):
-            prepare = getattr(part, "prepare", None)
-            if prepare is not None:
-                await prepare([MARKET])
+        await bundle.feed.prepare([MARKET])
+        await bundle.gateway.prepare([MARKET])
         harness = Harness(bundle)
         await bundle.gateway.start(harness.emit)
         await bundle.feed.start([MARKET], harness.emit)
@@ -96,9 +97,7 @@ def _live(venue: str, paper: bool = False) -> Callable[[Any], Any]:
     return lambda tmp_path: _live_harness(venue, tmp_path, paper)
 
 
-HARNESSES.update({
-    "binance_perpetual": _live("binance_perpetual"),
-    "bybit_perpetual": _live("bybit_perpetual"),
-    "binance_perpetual_paper_trade": _live("binance_perpetual", paper=True),
-    "bybit_perpetual_paper_trade": _live("bybit_perpetual", paper=True),
-})
+for _spec in VENUES.values():
+    HARNESSES[_spec.venue] = _live(_spec.venue)
+    if _spec.paper_trade_id is not None:
+        HARNESSES[_spec.paper_trade_id] = _live(_spec.venue, paper=True)

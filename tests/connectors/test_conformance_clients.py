@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conformance import RoundTripClient, conformance_market, round_trip
 from conformance_runtime import CLOSE_S, Venue, bounded, wait_until
-from venue_servers import SERVERS, ServerThread, running_server
+from venue_servers import VENUES, ServerThread, running_server
 
 HERE = Path(__file__).parent
 
@@ -34,10 +34,10 @@ def clients_of(venue: str) -> dict[str, Callable[[ServerThread], RoundTripClient
     return module.CLIENTS
 
 
-CASES = [(venue, name) for venue in sorted(SERVERS) for name in sorted(clients_of(venue))]
+CASES = [(venue, name) for venue in sorted(VENUES) for name in sorted(clients_of(venue))]
 
 
-@pytest.mark.parametrize("venue", sorted(SERVERS))
+@pytest.mark.parametrize("venue", sorted(VENUES))
 def test_every_venue_server_is_driven_by_its_sdk_and_ccxt(venue):
     names = clients_of(venue)
     assert len(names) >= 2 and any(name.startswith("ccxt") for name in names), (

@@ -8,6 +8,9 @@ from decimal import Decimal
 import pytest
 
 from contract_harness import HARNESSES, MARKET, Harness
+from pmm.connectors import registry
+from pmm.connectors.base import DeadManSwitch, MarketDataFeed, OrderGateway, Pacer
+from pmm.connectors.common.venue_spec import ConnectorMode
 from pmm.core.events import (
     BalanceUpdated,
     BookSnapshot,
@@ -52,6 +55,46 @@ def _order(cid: str, side: Side, price: Decimal | None, amount: str = "0.01",
     return OrderRequest(ClientOrderId(cid), MARKET, side, order_type, Decimal(amount), price,
                         position_action=PositionAction.CLOSE if reduce_only else PositionAction.OPEN,
                         reduce_only=reduce_only)
+
+
+def _members(protocol: type) -> set[str]:
+    """What a Protocol declares (methods and attributes), without the machinery of `Protocol`."""
+    own = {n for cls in protocol.__mro__ if cls.__module__ == protocol.__module__ for n in vars(cls)}
+    own |= set(getattr(protocol, "__annotations__", {}))
+    return {n for n in own if not n.startswith("_")}
+
+
+def test_bundle_has_every_member_the_contract_declares(connector, tmp_path):
+    async def scenario(h: Harness):
+        await _ready(h)
+        b = h.bundle
+        assert b.connector_id == connector
+        for part, protocol in ((b.feed, MarketDataFeed), (b.gateway, OrderGateway), (b.pacer, Pacer)):
+            missing = sorted(n for n in _members(protocol) if not hasattr(part, n))
+            assert not missing, f"{type(part).__name__} lacks {missing} of {protocol.__name__}"
+
+    _run(connector, tmp_path, scenario)
+
+
+def test_declared_capabilities_match_the_bundle(connector, tmp_path):
+    """The spec says whether the venue has a dead-man switch; the live bundle brings it then, and it
+    arms and disarms (paper and simulated accounts have none: no venue holds their orders)."""
+    spec = registry.spec_of(connector)
+    assert spec is not None, f"{connector} is not in the registry"
+    expected = spec.capabilities.dead_man_switch and spec.mode_of(connector) in (ConnectorMode.LIVE,
+                                                                                 ConnectorMode.TESTNET)
+
+    async def scenario(h: Harness):
+        switch = h.bundle.dead_man_switch
+        assert (switch is not None) == expected
+        if switch is not None:
+            assert not _members(DeadManSwitch) - set(dir(switch))
+            await _ready(h)
+            await switch.arm_dead_man_switch(MARKET, 30)
+            await switch.disarm_dead_man_switch(MARKET)
+        assert h.bundle.pacer.finished() is False  # a market that runs on
+
+    _run(connector, tmp_path, scenario)
 
 
 def test_trading_rules_book_and_funding(connector, tmp_path):

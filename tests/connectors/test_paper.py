@@ -40,7 +40,7 @@ from pmm.core.model import (
     TradingRules,
 )
 from pmm.engine.engine import Engine, EngineOptions
-from pmm.engine.pacer import WakeEvent
+from pmm.core.pacer import WakeEvent
 from pmm.engine.recorder import NullRecorder
 from pmm.errors import ConfigError
 from pmm.sim.exchange import SimExchange

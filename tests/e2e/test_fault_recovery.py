@@ -1,4 +1,5 @@
-"""The whole bot on a live connector while its venue server injects faults mid-run.
+"""The whole bot on a live connector while its venue server injects faults mid-run (every venue of
+the registry with a server; its facts from `tests/connectors/<venue>/fault_profile.py`).
 
 Each run must end with: the book resynced, the account reconciled, no lost or duplicated fill in
 the store, no order of ours left resting at the venue, and the ledger equal to the venue's
@@ -21,29 +22,31 @@ from pmm.config import load_config
 from pmm.store import queries
 from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
+from pmm.errors import InsufficientMargin
+from venue_profiles import fault_profile
+from venue_servers import VENUES as SERVED
 from venue_servers import credentials_env, running_server
 
-ORDER_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/create"}
-REJECT_CODE = {"binance_perpetual": -2019, "bybit_perpetual": 110007}  # insufficient margin
 RECOVERY_S = 8.0  # after the last injection, before the bot is asked to stop
 MAX_RUN_S = 120.0  # a bound only: the injector stops the run
 
 
 def _faults(venue: str):
     """(seconds after start, what, action on the FaultInjector)."""
-    order_path = ORDER_PATH[venue]
+    profile = fault_profile(venue)
+    order_path = profile.order.path  # every method on it: cancels too, where they share the path
     return [
         (4.0, "skip a depth update id", lambda f: f.skip_depth_update_ids(1)),
         (7.0, "drop every socket", lambda f: f.drop_sockets("all")),
         (10.0, "answer 503 on an order but execute it", lambda f: f.fail_next(order_path, 503, execute=True)),
-        (13.0, "reject the next order", lambda f: f.reject_next_order(REJECT_CODE[venue])),
+        (13.0, "reject the next order", lambda f: f.reject_next_order(profile.reject_codes[InsufficientMargin])),
         (16.0, "expire the private stream", lambda f: f.expire_listen_key()),
         (19.0, "rate limit an order call", lambda f: f.fail_next(order_path, 429, retry_after=1)),
         (22.0, "slow order answers", lambda f: f.add_latency(0.3, order_path)),
     ]
 
 
-@pytest.mark.parametrize("venue", ["binance_perpetual", "bybit_perpetual"])
+@pytest.mark.parametrize("venue", list(SERVED))
 def test_bot_recovers_from_injected_faults_with_an_exact_ledger(venue, tmp_path, monkeypatch):
     for key, value in credentials_env(venue).items():
         monkeypatch.setenv(key, value)

@@ -1,5 +1,6 @@
-"""`pmm start` on a live connector against that venue's server on loopback: quotes, fills,
-positions, funding; history/status/balance agree with the venue's account to the last decimal."""
+"""`pmm start` on a live connector against that venue's server on loopback (every venue of the
+registry with a server): quotes, fills, positions, funding; history/status/balance agree with the
+venue's account to the last decimal."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from pmm.config import load_config
 from pmm.store import queries
 from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
+from venue_servers import VENUES as SERVED
 from venue_servers import credentials_env, running_server
 
-VENUES = ["binance_perpetual", "bybit_perpetual"]
+VENUES = list(SERVED)
 RUN_S = 25.0
 
 

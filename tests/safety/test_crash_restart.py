@@ -1,11 +1,12 @@
 """Crash safety (issue 6): `pmm start` killed with SIGKILL at random points, restarted each time.
 
-The venue is a Binance or Bybit server on a thread of the test process (`ServerThread`); the bot is
+The venue is a venue server on a thread of the test process (`ServerThread`), for every venue of the
+registry that has one; the bot is
 a real `python -m pmm.cli start --plain` subprocess. The simulated venue of `sim_perpetual` lives
 inside the bot's process and dies with it, so crash safety is tested against the venue servers,
 which outlive the bot as a real exchange does.
 
-For each venue (both at once, each on its own thread), a seeded sequence of kill points is played:
+For each venue (all at once, each on its own thread), a seeded sequence of kill points is played:
 right after the bot logs that it is placing an order, cancelling one, recording a fill, recording
 a funding payment, and at a random moment while it trades (store writes in flight: order, fill,
 status and heartbeat rows are written continuously). After each SIGKILL the bot is started again on
@@ -41,6 +42,8 @@ import pytest
 from campaign_kit import campaign_config
 from helpers import REPO, db_url
 from sqlalchemy import text
+from venue_profiles import fault_profile
+from venue_servers import VENUES as SERVED
 from venue_servers import ServerThread, busy_market, credentials_env, running_server
 
 from pmm.core.events import FundingPaymentReceived, OrderFilled
@@ -48,7 +51,7 @@ from pmm.store import queries
 from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
 
-VENUES = ["binance_perpetual", "bybit_perpetual"]
+VENUES = list(SERVED)
 SEED = 20260601
 # Kill points: (name, log text that marks the moment). None: a random moment while trading.
 KILL_POINTS: list[tuple[str, str | None]] = [
@@ -281,7 +284,8 @@ def test_quoting_resumes_after_every_restart(crashes, venue):
         assert cycle["quoting resumed"], f"no accepted quote in the run after the kill ({cycle['point']})"
 
 
-def test_a_funding_payment_lost_before_a_later_fill_is_backfilled(tmp_path, monkeypatch):
+@pytest.mark.parametrize("venue", VENUES)
+def test_a_funding_payment_lost_before_a_later_fill_is_backfilled(tmp_path, monkeypatch, venue):
     """A crash can lose a funding payment (still in the writer's queue, or still being read from the
     venue) while a later fill reaches the store. The next start must find the payment again: it reads
     the venue's history from the last recorded payment on, not only from the last recorded fill."""
@@ -290,7 +294,6 @@ def test_a_funding_payment_lost_before_a_later_fill_is_backfilled(tmp_path, monk
     from pmm.app import StartOptions, run_bot
     from pmm.config import load_config
 
-    venue = "binance_perpetual"
     for key, value in credentials_env(venue).items():
         monkeypatch.setenv(key, value)
     url = db_url(tmp_path)
@@ -320,10 +323,7 @@ def test_a_funding_payment_lost_before_a_later_fill_is_backfilled(tmp_path, monk
         # The restart must find it by itself: its gateway's own funding reads (after each new
         # settlement) look back half a second only, where the real one looks back an hour, which
         # would hide the gap in a test whose settlements are seconds apart.
-        from pmm.connectors.binance_perpetual import build as binance_build
-        from pmm.connectors.binance_perpetual.gateway import BinanceGateway
-
-        monkeypatch.setattr(binance_build, "BinanceGateway", functools.partial(BinanceGateway, funding_lookback_s=0.5))
+        fault_profile(venue).shorten_funding_lookback(monkeypatch, 0.5)
         asyncio.run(run_bot(config, StartOptions(db_url=url, duration_s=1.0), install_signal_handlers=False))
     db = open_engine(url)
     assert lost in {p.funding_time_ms for p in queries.funding_payments(db)}, "the lost funding payment stays lost"

@@ -1,4 +1,4 @@
-"""Fault campaign, second part (issue 6): the bot on Binance and Bybit while the venue server
+"""Fault campaign, second part (issue 6): the bot on every venue with a server while the server
 duplicates and reorders depth and user-stream frames, answers bursts of 5xx on orders and cancels,
 escalates 429s into a ban (418 / 403), answers orders and cancels later than the client waits,
 rejects orders with a representative code of every `pmm.errors` class, and skews its clock.
@@ -6,7 +6,8 @@ rejects orders with a representative code of every `pmm.errors` class, and skews
 The first part (skipped depth ids, dropped sockets, a lost order answer, one rejection, an expired
 private stream, one 429, slow orders) is `tests/e2e/test_fault_recovery.py`.
 
-One bot run per venue (both venues at once, each on its own thread) goes through the phases in
+One bot run per venue (the registry's venues with a server, all at once, each on its own thread;
+what differs per venue is its `tests/connectors/<venue>/fault_profile.py`) goes through the phases in
 order; each phase injects its fault and waits, bounded, until the bot has recovered: book resynced
 and equal to the venue's, nothing left unanswered, quoting again. The run ends with a clean stop,
 and then, as for every fault: no lost, duplicated or phantom fill in the store, no order of ours
@@ -14,8 +15,8 @@ left at the venue, the final position equal to the venue's, and the ledger equal
 account to the last decimal. Each test below asserts one phase (or one rejection code) of that run.
 
 Test-only speed-ups, all on the client: REST calls time out after 1.5 s (so a 2.5 s venue delay is
-a timeout), unanswered orders are reconciled after 1.5 s instead of 5 s, and Bybit's 10-minute IP
-block is 3 s.
+a timeout), unanswered orders are reconciled after 1.5 s instead of 5 s, and an IP ban whose length
+the venue does not say lasts 3 s.
 """
 
 from __future__ import annotations
@@ -29,44 +30,27 @@ from typing import Any
 
 import pytest
 from campaign_kit import (
-    CANCEL_METHOD,
-    CANCEL_PATH,
-    ORDER_PATH,
     Campaign,
     Phase,
     run_campaign,
     run_in_parallel,
 )
+from venue_profiles import fault_profile
+from venue_servers import VENUES as SERVED
 
 from helpers import check_funding
-from pmm.connectors.binance_perpetual import build as binance_build
-from pmm.connectors.binance_perpetual import errors as binance_errors
-from pmm.connectors.binance_perpetual.rest import BinanceRestClient
-from pmm.connectors.bybit_perpetual import build as bybit_build
-from pmm.connectors.bybit_perpetual import constants as bybit_constants
-from pmm.connectors.bybit_perpetual import errors as bybit_errors
-from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.errors import (
-    AuthError,
-    BelowMinNotional,
-    BelowMinSize,
-    ConfigError,
-    ExchangeUnavailable,
-    InsufficientMargin,
-    InvalidPrice,
     OrderError,
     OrderOutcomeUnknown,
-    PostOnlyWouldCross,
     RateLimited,
-    ReduceOnlyRejected,
     UnknownOrder,
-    VenueSetupError,
 )
 from pmm.store import queries
 from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
 
-VENUES = ["binance_perpetual", "bybit_perpetual"]
+VENUES = list(SERVED)
+PROFILES = {venue: fault_profile(venue) for venue in VENUES}
 # The campaign takes about 30 s on two cores; past this it fails with a report of what it was
 # doing (campaign_kit.run_in_parallel), and the test timeout is set above it so the report is seen.
 CAMPAIGN_DEADLINE_S = 240.0
@@ -74,28 +58,6 @@ pytestmark = pytest.mark.timeout(CAMPAIGN_DEADLINE_S + 60)
 CLIENT_TIMEOUT_S = 1.5
 VENUE_DELAY_S = 2.5
 BAN_S = 3.0
-
-# A representative code of every pmm.errors class a new order can be refused with.
-REJECT_CODES: dict[str, dict[type, int]] = {
-    "binance_perpetual": {
-        OrderError: -1111, InsufficientMargin: -2019, InvalidPrice: -4014, BelowMinSize: -4004,
-        BelowMinNotional: -4164, PostOnlyWouldCross: -5022, ReduceOnlyRejected: -2022, RateLimited: -1015,
-        ExchangeUnavailable: -1016, OrderOutcomeUnknown: -1007, AuthError: -2015, ConfigError: -1121,
-        VenueSetupError: -4028,
-    },
-    "bybit_perpetual": {
-        OrderError: 110032, InsufficientMargin: 110007, InvalidPrice: 110003, BelowMinSize: 170136,
-        BelowMinNotional: 110094, PostOnlyWouldCross: 170218, ReduceOnlyRejected: 110017, RateLimited: 10006,
-        ExchangeUnavailable: 10009, OrderOutcomeUnknown: 110079, AuthError: 10003, ConfigError: 10029,
-        VenueSetupError: 110013,
-    },
-}
-# A cancel the venue does not know (UnknownOrder).
-UNKNOWN_CANCEL = {"binance_perpetual": (400, -2011), "bybit_perpetual": (200, 110001)}
-BAN = {"binance_perpetual": 418, "bybit_perpetual": 403}
-TIME_CODE = {"binance_perpetual": -1021, "bybit_perpetual": 10002}
-ERROR_TABLES = {"binance_perpetual": binance_errors.ERROR_TABLE, "bybit_perpetual": bybit_errors.ERROR_TABLE}
-
 
 # --- phases ---------------------------------------------------------------------------------------
 
@@ -167,10 +129,9 @@ def _frames_phase(kind: str, how: str):
 
 
 async def phase_5xx_orders(c: Campaign) -> None:
-    method = "POST" if c.venue == "binance_perpetual" else None
-    path = ORDER_PATH[c.venue]
-    await c.inject(lambda f: f.fail_next(path, 503, count=2, execute=True, **({"method": method} if method else {})))
-    await c.inject(lambda f: f.fail_next(path, 500, count=2, **({"method": method} if method else {})))
+    order = PROFILES[c.venue].order
+    await c.inject(lambda f: f.fail_next(order.path, 503, count=2, execute=True, **order.method_option()))
+    await c.inject(lambda f: f.fail_next(order.path, 500, count=2, **order.method_option()))
     mark = c.log_mark()
     await _faults_consumed(c)
     c.note("unknown placements", sum("unknown outcome" in r.getMessage() for r in c.capture.records[mark:]))
@@ -178,10 +139,9 @@ async def phase_5xx_orders(c: Campaign) -> None:
 
 
 async def phase_5xx_cancels(c: Campaign) -> None:
-    method = CANCEL_METHOD[c.venue]
-    path = CANCEL_PATH[c.venue]
+    cancel = PROFILES[c.venue].cancel
     mark = c.log_mark()
-    await c.inject(lambda f: f.fail_next(path, 502, count=2, **({"method": method} if method else {})))
+    await c.inject(lambda f: f.fail_next(cancel.path, 502, count=2, **cancel.method_option()))
     await _faults_consumed(c)
     c.note("cancels not through", sum("did not go through" in r.getMessage() for r in c.capture.records[mark:]))
     await _recovered(c)
@@ -189,12 +149,12 @@ async def phase_5xx_cancels(c: Campaign) -> None:
 
 async def phase_ban(c: Campaign) -> None:
     """429s until the venue bans the IP: nothing may reach the venue until the ban ends."""
-    path = ORDER_PATH[c.venue]
-    method = {"method": "POST"} if c.venue == "binance_perpetual" else {}
+    profile = PROFILES[c.venue]
+    path, method = profile.order.path, profile.order.method_option()
     mark = c.log_mark()
     await c.inject(lambda f: f.fail_next(path, 429, count=3, retry_after=0.2, **method))
-    await c.inject(lambda f: f.fail_next(path, BAN[c.venue], retry_after=BAN_S, **method))
-    said = ("banned this IP for 3 s" if c.venue == "binance_perpetual" else "this IP is blocked for 3 s")
+    await c.inject(lambda f: f.fail_next(path, profile.ban_status, retry_after=BAN_S, **method))
+    said = profile.ban_said.format(seconds=f"{BAN_S:g}")
     if await c.until(lambda: c.logged(said, mark), 15, "the ban is noticed and said"):
         t0 = time.monotonic()
         placed, accepted = c.engine.orders.placed, len(c.accepted_at)
@@ -224,7 +184,7 @@ async def phase_ban(c: Campaign) -> None:
 
 
 async def phase_timeouts(c: Campaign) -> None:
-    paths = {ORDER_PATH[c.venue], CANCEL_PATH[c.venue]}
+    paths = {PROFILES[c.venue].order.path, PROFILES[c.venue].cancel.path}
     mark = c.log_mark()
     for path in paths:
         await c.inject(lambda f, p=path: f.add_latency(VENUE_DELAY_S, p, "after"))
@@ -237,13 +197,14 @@ async def phase_timeouts(c: Campaign) -> None:
 
 def _expected_code(venue: str, code: int) -> str:
     """What `OrderRejected.code` says for a refusal with `code`: the code for order errors, else the class."""
-    cls = ERROR_TABLES[venue][code]
+    cls = PROFILES[venue].error_table[code]
     return str(code) if issubclass(cls, OrderError) else cls.__name__
 
 
 async def phase_rejections(c: Campaign) -> None:
     """Every refusal code queued at once: the next orders meet them one after the other."""
-    codes = REJECT_CODES[c.venue]
+    profile = PROFILES[c.venue]
+    codes = profile.reject_codes
     refused = [code for cls, code in codes.items() if cls not in (OrderOutcomeUnknown, RateLimited)]
     seen = len(c.rejections)
     mark = c.log_mark()
@@ -266,8 +227,8 @@ async def phase_rejections(c: Campaign) -> None:
     # Rate limited (HTTP 429 with Retry-After): retried after the pause, not refused.
     limited = codes[RateLimited]
     seen, mark = len(c.rejections), c.log_mark()
-    method = {"method": "POST"} if c.venue == "binance_perpetual" else {}
-    await c.inject(lambda f: f.fail_next(ORDER_PATH[c.venue], 429, code=limited, retry_after=0.3, **method))
+    await c.inject(lambda f: f.fail_next(profile.order.path, 429, code=limited, retry_after=0.3,
+                                         **profile.order.method_option()))
     await _faults_consumed(c)
     await c.until(lambda: c.logged("retry", mark), 5, "the rate-limited order is retried")
     # Other refusals may meet other orders meanwhile (a stop loss beside a take profit the venue
@@ -275,10 +236,9 @@ async def phase_rejections(c: Campaign) -> None:
     refused_for_limit = [r for r in c.rejections[seen:] if r.code == _expected_code(c.venue, limited)]
     outcomes[limited] = "retried" if c.logged("retry", mark) and not refused_for_limit else "refused"
     # A cancel of an order the venue does not know (UnknownOrder): reconciled, cancelled again if open.
-    status, code = UNKNOWN_CANCEL[c.venue]
-    method = {"method": CANCEL_METHOD[c.venue]} if CANCEL_METHOD[c.venue] else {}
+    status, code = profile.unknown_cancel
     mark = c.log_mark()
-    await c.inject(lambda f: f.fail_next(CANCEL_PATH[c.venue], status, code=code, **method))
+    await c.inject(lambda f: f.fail_next(profile.cancel.path, status, code=code, **profile.cancel.method_option()))
     await _faults_consumed(c)
     await c.until(lambda: not c.unsettled(), 10, "the unknown cancel is settled")
     outcomes[code] = "reconciled"
@@ -296,7 +256,7 @@ async def phase_clock_skew(c: Campaign) -> None:
     await c.until(lambda: c.logged("re-syncing the server clock", mark), 15, "the timestamp error is met")
     await c.until(lambda: c.engine.orders.placed > placed, 15, "an order placed after the skew")
     await _recovered(c)
-    refused = [r.reason for r in c.rejections if str(TIME_CODE[c.venue]) in r.reason]
+    refused = [r.reason for r in c.rejections if str(PROFILES[c.venue].stale_timestamp_code) in r.reason]
     if refused:
         c.problem(f"orders refused for their timestamp: {refused}")
 
@@ -319,12 +279,10 @@ PHASES = [
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(binance_build, "BinanceRestClient", functools.partial(BinanceRestClient, timeout_s=CLIENT_TIMEOUT_S))
-        mp.setattr(bybit_build, "BybitRestClient", functools.partial(BybitRestClient, timeout_s=CLIENT_TIMEOUT_S))
-        mp.setattr(bybit_constants, "IP_BAN_S", BAN_S)
         from venue_servers import credentials_env
 
         for venue in VENUES:
+            PROFILES[venue].speed_up(mp, CLIENT_TIMEOUT_S, BAN_S)
             for key, value in credentials_env(venue).items():
                 mp.setenv(key, value)
         tweaks = {"stuck_timeout_s": 1.5, "stuck_check_interval_s": 0.25}
@@ -367,14 +325,14 @@ def test_end_state_is_exact(campaign, venue):
     print(venue, len(fills), "fills", len(funding), "funding", Counter(r.code for r in result.rejections))
 
 
-@pytest.mark.parametrize("cls", list(REJECT_CODES["binance_perpetual"]), ids=lambda cls: cls.__name__)
-@pytest.mark.parametrize("venue", VENUES)
+@pytest.mark.parametrize(("venue", "cls"), [(v, cls) for v in VENUES for cls in PROFILES[v].reject_codes],
+                         ids=lambda x: x if isinstance(x, str) else x.__name__)
 def test_rejection_code(campaign, venue, cls):
     """A representative venue code of every pmm.errors class: translated to that class, and the bot
     does what the class means (drops the order, reconciles it, or retries after the pause)."""
-    code = REJECT_CODES[venue][cls]
-    assert ERROR_TABLES[venue][code] is cls or (cls is OrderOutcomeUnknown and code in (
-        binance_errors.UNKNOWN_OUTCOME_CODES | bybit_errors.UNKNOWN_OUTCOME_CODES))
+    profile = PROFILES[venue]
+    code = profile.reject_codes[cls]
+    assert profile.error_table[code] is cls or (cls is OrderOutcomeUnknown and code in profile.unknown_outcome_codes)
     outcomes = campaign[venue].phases["rejections"].notes.get("outcomes", {})
     expected = {OrderOutcomeUnknown: "reconciled", RateLimited: "retried"}.get(cls, "rejected")
     assert outcomes.get(code) == expected, f"{venue} code {code} ({cls.__name__}): {outcomes.get(code)}"
@@ -382,8 +340,8 @@ def test_rejection_code(campaign, venue, cls):
 
 @pytest.mark.parametrize("venue", VENUES)
 def test_unknown_cancel_is_reconciled(campaign, venue):
-    _, code = UNKNOWN_CANCEL[venue]
-    assert ERROR_TABLES[venue][code] is UnknownOrder
+    _, code = PROFILES[venue].unknown_cancel
+    assert PROFILES[venue].error_table[code] is UnknownOrder
     assert campaign[venue].phases["rejections"].notes["outcomes"][code] == "reconciled"
 
 

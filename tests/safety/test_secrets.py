@@ -15,7 +15,6 @@ object of a built connector and a traceback raised while signing show no secret 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import os
@@ -44,21 +43,6 @@ PASSWORD = "correct horse battery staple"
 
 def distinctive(prefix: str) -> str:
     return prefix + secrets.token_hex(24)
-
-
-class KeyedServer(ServerThread):
-    """A venue server thread whose account has the given key and secret."""
-
-    def __init__(self, venue: str, key: str, secret: str) -> None:
-        super().__init__(venue, busy_market())
-        self._key, self._secret = key, secret
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self.server = self._cls(self.exchange, api_key=self._key, api_secret=self._secret)
-        self._loop.run_until_complete(self.server.start())
-        self._ready.set()
-        self._loop.run_forever()
 
 
 @dataclass
@@ -107,7 +91,7 @@ def secrets_run(venue: str, tmp_path: Path) -> Outcome:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("PMM_")}
     base_env.update(PMM_KEYS_DIR=str(outcome.keys_dir), PYTHONUNBUFFERED="1")
     credentials.save(venue, credentials.Credentials(key, secret), PASSWORD, environ=base_env)
-    server = KeyedServer(venue, key, secret).start()
+    server = ServerThread(venue, busy_market(), api_key=key, api_secret=secret).start()
     try:
         config = campaign_config(tmp_path, venue, server)
         stored = {**base_env, "PMM_PASSWORD": PASSWORD}

@@ -10,7 +10,7 @@ from pmm.connectors.sim_perpetual import pacer as pacer_module
 from pmm.connectors.sim_perpetual.pacer import FAST_STEPS_PER_YIELD, SimPacer
 from pmm.core.clock import VirtualClock
 from pmm.core.events import BookDelta
-from pmm.engine.pacer import WakeEvent
+from pmm.core.pacer import WakeEvent
 from pmm.sim.exchange import SimExchange
 
 from .simkit import START, replay_market, settings

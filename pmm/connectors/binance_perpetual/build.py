@@ -21,7 +21,7 @@ from pmm.connectors.binance_perpetual.feed import BinanceFeed
 from pmm.connectors.binance_perpetual.gateway import BinanceGateway
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
 from pmm.core.clock import Clock, LiveClock
-from pmm.engine.pacer import RealTimePacer
+from pmm.core.pacer import RealTimePacer
 from pmm.errors import ConfigError
 
 
@@ -52,14 +52,16 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
     key, secret = credentials(connector_id, env, ask_password)
     clock = LiveClock()
     rest = BinanceRestClient(rest_url, clock=clock, auth=BinanceAuth(key, secret, clock))
+    gateway = BinanceGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id)
     return ConnectorBundle(
         connector_id=connector_id,
         feed=BinanceFeed(rest, ws_url=ws_url, clock=clock, connector_id=connector_id),
-        gateway=BinanceGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id),
+        gateway=gateway,
         clock=clock,
         pacer=RealTimePacer(clock),
         account=account_label(rest_url, key),
         rate_limit_use=rest.rate_limit_use,
+        dead_man_switch=gateway,
     )
 
 

@@ -12,21 +12,16 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Final
 
+from pmm.connectors.binance_perpetual.spec import SPEC
+
 # --- connector ids and hosts ----------------------------------------------------------------------
 
-CONNECTOR_ID: Final = "binance_perpetual"
-TESTNET_CONNECTOR_ID: Final = "binance_perpetual_testnet"
+# The literals themselves are in `spec.py` (the registry reads them without importing this module).
+CONNECTOR_ID: Final = SPEC.venue
+TESTNET_CONNECTOR_ID: Final = str(SPEC.testnet_id)
 
-# The testnet host is in flux (docs: demo-fapi.binance.com; ccxt/hummingbot/SDK "testnet":
-# testnet.binancefuture.com). Both are overridable with `connector.rest_url` / `connector.ws_url`.
-REST_URLS: Final[dict[str, str]] = {
-    CONNECTOR_ID: "https://fapi.binance.com",
-    TESTNET_CONNECTOR_ID: "https://testnet.binancefuture.com",
-}
-WS_URLS: Final[dict[str, str]] = {
-    CONNECTOR_ID: "wss://fstream.binance.com",
-    TESTNET_CONNECTOR_ID: "wss://fstream.binancefuture.com",
-}
+REST_URLS: Final[dict[str, str]] = {i: SPEC.hosts(i).rest for i in SPEC.keyed_connector_ids}
+WS_URLS: Final[dict[str, str]] = {i: SPEC.hosts(i).ws for i in SPEC.keyed_connector_ids}
 
 API_KEY_ENV: Final = "PMM_BINANCE_PERPETUAL_API_KEY"
 API_SECRET_ENV: Final = "PMM_BINANCE_PERPETUAL_API_SECRET"
@@ -121,9 +116,9 @@ DEFAULT_BAN_S: Final = 120.0
 # --- WebSocket ------------------------------------------------------------------------------------
 
 # Routed endpoints: depth on /public, mark price and trades on /market, account on /private.
-WS_PUBLIC_STREAM_PATH: Final = "/public/stream"
+WS_PUBLIC_STREAM_PATH: Final = SPEC.hosts(CONNECTOR_ID).public_ws_path  # "/public/stream"
 WS_MARKET_STREAM_PATH: Final = "/market/stream"
-WS_PRIVATE_PATH: Final = "/private/ws"
+WS_PRIVATE_PATH: Final = SPEC.hosts(CONNECTOR_ID).private_ws_path  # "/private/ws"
 WS_LISTEN_KEY_PARAM: Final = "listenKey"
 
 DEPTH_STREAM: Final = "{symbol}@depth@100ms"
@@ -203,7 +198,7 @@ TRUE: Final = "true"
 FALSE: Final = "false"
 
 # Quote assets, longest first, to split a symbol like "BTCUSDT" when exchangeInfo is not at hand.
-QUOTE_ASSETS: Final[tuple[str, ...]] = ("FDUSD", "USDT", "USDC", "BUSD", "BTC", "ETH", "BNB")
+QUOTE_ASSETS: Final[tuple[str, ...]] = SPEC.symbols.quote_assets
 
 # --- defaults when the account endpoints are not (yet) read ----------------------------------------
 

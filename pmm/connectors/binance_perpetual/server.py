@@ -53,7 +53,7 @@ from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimSettings
 
-__all__ = ["BinanceServer", "ServerOptions", "request_weight", "serve_forever"]
+__all__ = ["BinanceServer", "ServerOptions", "make_server", "request_weight", "serve_forever"]
 
 log = logging.getLogger(__name__)
 
@@ -258,8 +258,18 @@ class BinanceServer(LoopbackVenueServer):
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,
                         on_ready: Callable[[int], None], options: ServerOptions | None = None) -> None:
-    """Run a Binance simulator over a new `SimExchange(settings)` until cancelled (the CLI's
-    `pmm exchange-sim binance_perpetual`); `on_ready(port)` is called once it listens."""
+    """Run a Binance simulator over a new `SimExchange(settings)` until cancelled; `on_ready(port)` is
+    called once it listens. (`pmm exchange-sim` builds its server through `make_server`, the spec's factory.)"""
     server = BinanceServer(SimExchange(settings), api_key=api_key, api_secret=api_secret, port=port, options=options)
     await run_until_cancelled(server, on_ready)
 
+
+def make_server(exchange: SimExchange, *, api_key: str, api_secret: str, passphrase: str | None = None,
+                port: int = 0, dead_man_switch: bool = True) -> BinanceServer:
+    """The venue server factory the spec names (`VenueServerFactory`). Binance keys carry no
+    passphrase, and its countdown cancel-all is not an account option."""
+    if passphrase is not None:
+        raise ValueError("these API keys have no passphrase")
+    if not dead_man_switch:
+        raise ValueError("the countdown cancel-all is not an account option here: it is always served")
+    return BinanceServer(exchange, api_key=api_key, api_secret=api_secret, port=port)

@@ -35,15 +35,14 @@ from pmm.connectors.binance_perpetual.server_ws import WS_ROUTE_PATTERNS, Stream
 from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import ms, plain
 from pmm.connectors.common.sim_driver import SimDriver
-from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
+from pmm.connectors.common.sim_server import LoopbackVenueServer
 from pmm.connectors.common.wire_json import dumps
 from pmm.core.clock import Clock
 from pmm.core.events import BookDelta, BookSnapshot, MarketEvent, Trade
 from pmm.core.model import Side
 from pmm.sim.exchange import SimExchange
-from pmm.sim.settings import SimSettings
 
-__all__ = ["BinanceSpotServer", "SpotStreams", "serve_forever"]
+__all__ = ["BinanceSpotServer", "SpotStreams"]
 
 log = logging.getLogger(__name__)
 
@@ -255,10 +254,3 @@ class BinanceSpotServer(LoopbackVenueServer):
         body = {"code": code, "msg": failure.msg or api_error(code).msg}
         headers = {c.RETRY_AFTER_HEADER: f"{failure.retry_after:g}"} if failure.retry_after is not None else {}
         return web.Response(status=failure.status, text=dumps(body), content_type="application/json", headers=headers)
-
-
-async def serve_forever(settings: SimSettings, *, port: int, on_ready: Callable[[int], None],
-                        **_credentials: Any) -> None:
-    """Serve Binance spot market data over a new `SimExchange(settings)` until cancelled (the CLI's
-    `pmm exchange-sim binance`); `on_ready(port)` is called once it listens. Takes no keys."""
-    await run_until_cancelled(BinanceSpotServer(SimExchange(settings), port=port), on_ready)

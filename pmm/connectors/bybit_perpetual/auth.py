@@ -14,6 +14,8 @@ refuses to be pickled, and the API key is shown masked in every repr.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.common.credentials import HmacCredentials
 from pmm.core.clock import Clock
@@ -34,7 +36,7 @@ class BybitAuth(HmacCredentials):
     def __init__(self, api_key: str, api_secret: str, clock: Clock, recv_window_ms: int = c.RECV_WINDOW_MS) -> None:
         super().__init__(api_key, api_secret, clock, recv_window_ms)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("credentials cannot be serialized")
 
     def redact(self, text: str) -> str:

@@ -22,7 +22,7 @@ from pmm.connectors.bybit_perpetual.feed import BybitFeed
 from pmm.connectors.bybit_perpetual.gateway import BybitGateway
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.core.clock import Clock, LiveClock
-from pmm.engine.pacer import RealTimePacer
+from pmm.core.pacer import RealTimePacer
 from pmm.errors import ConfigError
 
 
@@ -49,14 +49,16 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
     rest = BybitRestClient(rest_url, clock=clock, auth=BybitAuth(keys.api_key, keys.api_secret, clock))
     market = getattr(config, "market", None)
     markets = [market] if isinstance(market, str) else []
+    gateway = BybitGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id, markets=markets)
     return ConnectorBundle(
         connector_id=connector_id,
         feed=BybitFeed(rest, ws_url=ws_url, clock=clock, connector_id=connector_id),
-        gateway=BybitGateway(rest, ws_url=ws_url, clock=clock, connector_id=connector_id, markets=markets),
+        gateway=gateway,
         clock=clock,
         pacer=RealTimePacer(clock),
         account=account_label(rest_url, keys.api_key),
         rate_limit_use=rest.limits.use,
+        dead_man_switch=gateway,
     )
 
 

@@ -12,23 +12,20 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Final
 
+from pmm.connectors.bybit_perpetual.spec import SPEC
+
 # --- connector ids and hosts ----------------------------------------------------------------------
 
-CONNECTOR_ID: Final = "bybit_perpetual"
-TESTNET_CONNECTOR_ID: Final = "bybit_perpetual_testnet"
-PAPER_TRADE_CONNECTOR_ID: Final = "bybit_perpetual_paper_trade"
+# The literals themselves are in `spec.py` (the registry reads them without importing this module).
+CONNECTOR_ID: Final = SPEC.venue
+TESTNET_CONNECTOR_ID: Final = str(SPEC.testnet_id)
+PAPER_TRADE_CONNECTOR_ID: Final = str(SPEC.paper_trade_id)
 
-REST_URLS: Final[dict[str, str]] = {
-    CONNECTOR_ID: "https://api.bybit.com",
-    TESTNET_CONNECTOR_ID: "https://api-testnet.bybit.com",
-}
+REST_URLS: Final[dict[str, str]] = {i: SPEC.hosts(i).rest for i in SPEC.keyed_connector_ids}
 # The WebSocket base; the public linear and private paths below are appended to it.
-WS_URLS: Final[dict[str, str]] = {
-    CONNECTOR_ID: "wss://stream.bybit.com",
-    TESTNET_CONNECTOR_ID: "wss://stream-testnet.bybit.com",
-}
-WS_PUBLIC_LINEAR_PATH: Final = "/v5/public/linear"
-WS_PRIVATE_PATH: Final = "/v5/private"
+WS_URLS: Final[dict[str, str]] = {i: SPEC.hosts(i).ws for i in SPEC.keyed_connector_ids}
+WS_PUBLIC_LINEAR_PATH: Final = SPEC.hosts(CONNECTOR_ID).public_ws_path
+WS_PRIVATE_PATH: Final = SPEC.hosts(CONNECTOR_ID).private_ws_path
 
 # The key store / environment name is per connector id (pmm.credentials); these are the live ones.
 API_KEY_ENV: Final = "PMM_BYBIT_PERPETUAL_API_KEY"
@@ -246,7 +243,7 @@ INSTRUMENT_STATUS_TRADING: Final = "Trading"
 INSTRUMENT_STATUS_PRE_LAUNCH: Final = "PreLaunch"
 
 # Quote assets, longest first, to split a symbol like "BTCUSDT" when instruments-info is not at hand.
-QUOTE_ASSETS: Final[tuple[str, ...]] = ("USDT", "USDC", "PERP", "USD")
+QUOTE_ASSETS: Final[tuple[str, ...]] = SPEC.symbols.quote_assets
 
 # --- defaults when the account endpoints are not (yet) read ----------------------------------------
 

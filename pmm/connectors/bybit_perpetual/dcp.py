@@ -1,6 +1,6 @@
 """Bybit's Disconnection Protection (DCP): the venue-side dead-man switch of the Bybit gateway.
 
-DCP is Bybit's answer to Binance's cancel-all countdown, with a different shape (docs
+DCP is Bybit's answer to the cancel-all countdown other venues renew, with a different shape (docs
 `v5/order/dcp.mdx`, `v5/websocket/private/dcp.mdx`):
 
 - `POST /v5/order/disconnected-cancel-all {"product": "DERIVATIVES", "timeWindow": N}` sets the

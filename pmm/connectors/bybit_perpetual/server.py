@@ -59,7 +59,7 @@ from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimSettings
 
-__all__ = ["BybitServer", "ServerOptions", "serve_forever"]
+__all__ = ["BybitServer", "ServerOptions", "make_server", "serve_forever"]
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,17 @@ class BybitServer(LoopbackVenueServer):
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,
                         on_ready: Callable[[int], None], options: ServerOptions | None = None) -> None:
-    """Run a Bybit simulator over a new `SimExchange(settings)` until cancelled (the CLI's
-    `pmm exchange-sim bybit_perpetual`); `on_ready(port)` is called once it listens."""
+    """Run a Bybit simulator over a new `SimExchange(settings)` until cancelled; `on_ready(port)` is
+    called once it listens. (`pmm exchange-sim` builds its server through `make_server`, the spec's factory.)"""
     server = BybitServer(SimExchange(settings), api_key=api_key, api_secret=api_secret, port=port, options=options)
     await run_until_cancelled(server, on_ready)
+
+
+def make_server(exchange: SimExchange, *, api_key: str, api_secret: str, passphrase: str | None = None,
+                port: int = 0, dead_man_switch: bool = True) -> BybitServer:
+    """The venue server factory the spec names (`VenueServerFactory`). `dead_man_switch=False`: an
+    account without Disconnection Protection. Bybit keys carry no passphrase."""
+    if passphrase is not None:
+        raise ValueError("these API keys have no passphrase")
+    options = None if dead_man_switch else ServerOptions(dcp_enabled=False)
+    return BybitServer(exchange, api_key=api_key, api_secret=api_secret, port=port, options=options)

@@ -3,8 +3,8 @@
 reordered frames, a skewed clock) plus what is Bybit's own: cut sockets, orderbook restarts, lapsed
 private sessions and refused WebSocket auths.
 
-The method names are the Binance server's, so tests and the CLI treat both venues alike; Bybit
-has no listenKey, so `expire_listen_key` ends the private sessions (`expire_auth`) instead.
+The method names are the other venue servers' (a listen-key venue's among them), so tests treat
+every venue alike; Bybit has no listenKey, so `expire_listen_key` ends the private sessions (`expire_auth`) instead.
 
 On Bybit's wire: `fail_next(..., code=...)` answers the envelope with that retCode (HTTP 200 + code
 is a business error); without a code, 403 is the IP-ban text, 429 retCode 10006 with rate-limit
@@ -66,7 +66,7 @@ class FaultInjector(_SharedFaults):
         return self._bound("expire_auth", self._expire)()
 
     def expire_listen_key(self, listen_key: str | None = None) -> int:
-        """The Binance server's name for a lapsed user stream: here `expire_auth()` (`listen_key`
+        """A listen-key venue's name for a lapsed user stream: here `expire_auth()` (`listen_key`
         is ignored: Bybit has none)."""
         return self.expire_auth()
 

@@ -39,13 +39,12 @@ from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
 from pmm.connectors.bybit_perpetual.server_ws import PUBLIC, StreamHub
 from pmm.connectors.common.numbers import plain
 from pmm.connectors.common.sim_driver import SimDriver
-from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
+from pmm.connectors.common.sim_server import LoopbackVenueServer
 from pmm.connectors.common.wire_json import dumps
 from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
-from pmm.sim.settings import SimSettings
 
-__all__ = ["BybitSpotServer", "serve_forever"]
+__all__ = ["BybitSpotServer"]
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +168,3 @@ class BybitSpotServer(LoopbackVenueServer):
         code = failure.code if failure.code is not None else R.SERVER_ERROR
         body = envelope(code, failure.msg or api_error(code).ret_msg, {}, self.clock.now())
         return web.Response(status=failure.status, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
-
-
-async def serve_forever(settings: SimSettings, *, port: int, on_ready: Callable[[int], None],
-                        **_credentials: Any) -> None:
-    """Serve Bybit spot market data over a new `SimExchange(settings)` until cancelled (the CLI's
-    `pmm exchange-sim bybit`); `on_ready(port)` is called once it listens. Takes no keys."""
-    await run_until_cancelled(BybitSpotServer(SimExchange(settings), port=port), on_ready)

@@ -19,6 +19,7 @@ Clients (`<venue>/rest.py`, `auth.py`, `errors.py`, `parse*.py`, `gateway.py`, `
     prepare_bundle      startup.py           first contact at `pmm start`: bounded retries, and
                                              the feed and gateway stopped if it fails
     listed_examples     symbols.py           the listed markets a "no such market" error names
+    VenueSpec           venue_spec.py        a venue as plain data: ids, hosts, symbols, capabilities
 
 Servers (`<venue>/server*.py`, DESIGN.md §5):
 
@@ -35,22 +36,32 @@ Servers (`<venue>/server*.py`, DESIGN.md §5):
 No venue names appear in this package, and it imports no venue folder.
 """
 
-from pmm.connectors.common.book_diff import PublishedBook
-from pmm.connectors.common.fault_injector import FaultInjector, SkewedClock
-from pmm.connectors.common.numbers import Grid, decimals_of, fixed, ms, parse_decimal, plain
-from pmm.connectors.common.sim_driver import SimDriver
-from pmm.connectors.common.ws_queue import QueuedSocket
+from __future__ import annotations
 
-__all__ = [
-    "FaultInjector",
-    "Grid",
-    "PublishedBook",
-    "QueuedSocket",
-    "SimDriver",
-    "SkewedClock",
-    "decimals_of",
-    "fixed",
-    "ms",
-    "parse_decimal",
-    "plain",
-]
+import importlib
+from typing import Any
+
+# Imported on first use: `venue_spec` (read by `pmm --help` through the registry) must not pull in
+# aiohttp and the simulated exchange with this package.
+_EXPORTS = {
+    "FaultInjector": "fault_injector",
+    "Grid": "numbers",
+    "PublishedBook": "book_diff",
+    "QueuedSocket": "ws_queue",
+    "SimDriver": "sim_driver",
+    "SkewedClock": "fault_injector",
+    "decimals_of": "numbers",
+    "fixed": "numbers",
+    "ms": "numbers",
+    "parse_decimal": "numbers",
+    "plain": "numbers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -44,6 +44,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 class _Symbols(Protocol):
     def add(self, market: str) -> str: ...
+    def market(self, symbol: str) -> str: ...
 
 
 @dataclass

@@ -4,14 +4,16 @@ The secret lives in a `_Secret` whose repr and str are masked and that refuses t
 a state file or a subprocess); the key lives in an `_ApiKey` printed as its first and last four
 characters. `HmacCredentials` holds both for one account and keeps the offset between the local
 clock and the venue's, measured from one server-time round trip, so signed timestamps are right
-after a skewed local clock was noticed once. What a venue signs, and how it sends the signature,
-is the venue's `auth.py` (a subclass).
+after a skewed local clock was noticed once. Keys of some venues carry a third part, a passphrase
+(or memo) sent with every signed request: it lives in a `_Secret` too. What a venue signs, and how
+it sends the signature, is the venue's `auth.py` (a subclass).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import NoReturn
 
 from pmm.core.clock import Clock
 
@@ -43,12 +45,16 @@ class _Secret:
     def digest(self, message: bytes) -> str:
         return hmac.new(self._value, message, hashlib.sha256).hexdigest()
 
+    def reveal(self) -> str:
+        """The value itself, for a venue that sends it as it is (a key's passphrase in a header)."""
+        return self._value.decode()
+
     def __repr__(self) -> str:
         return "_Secret(****)"
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:  # never pickled into a state file or a subprocess
+    def __reduce__(self) -> NoReturn:  # never pickled into a state file or a subprocess
         raise TypeError("the API secret cannot be serialized")
 
 
@@ -74,9 +80,11 @@ def sign(secret: str, message: str) -> str:
 class HmacCredentials:
     """One API key and secret, and the venue clock's offset. `time_offset_ms` = server - local."""
 
-    def __init__(self, api_key: str, api_secret: str, clock: Clock, recv_window_ms: int) -> None:
+    def __init__(self, api_key: str, api_secret: str, clock: Clock, recv_window_ms: int,
+                 passphrase: str | None = None) -> None:
         self._api_key = _ApiKey(api_key)
         self._secret = _Secret(api_secret)
+        self._passphrase = None if passphrase is None else _Secret(passphrase)
         self._clock = clock
         self.recv_window_ms = recv_window_ms
         self.time_offset_ms = 0
@@ -89,6 +97,11 @@ class HmacCredentials:
     @property
     def masked_key(self) -> str:
         return mask_key(self._api_key.value)
+
+    @property
+    def passphrase(self) -> str | None:
+        """The key's passphrase (venues whose keys have one), to send with a signed request."""
+        return None if self._passphrase is None else self._passphrase.reveal()
 
     def timestamp_ms(self) -> int:
         return int(self._clock.now() * 1000) + self.time_offset_ms

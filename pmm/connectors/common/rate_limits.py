@@ -1,7 +1,7 @@
 """Rate-limit bookkeeping driven by what the venue reports: per-endpoint budgets and IP bans.
 
 Venues that tell the client how much of an endpoint's budget is left, and when it refills
-(Bybit's `X-Bapi-Limit-Status` / `X-Bapi-Limit-Reset-Timestamp`), are obeyed before the next
+(in response headers, e.g. a remaining count and a reset timestamp), are obeyed before the next
 request instead of after a refusal: a request to an exhausted endpoint waits for the reset. A
 refusal that names a reset time pauses the endpoint until then. An IP ban stops every request.
 Time comes from the injected clock; waiting goes through the injected sleep, so tests run fast.

@@ -77,5 +77,6 @@ class SharedRestSession:
                 raise OrderOutcomeUnknown(
                     f"{what}: no answer from {self.venue} ({reason}); the order stays in flight until "
                     "reconciliation settles it.") from None
-            raise ExchangeUnavailable(f"{what}: no answer from {self.venue} at {self.base_url} ({reason}). "
-                                      "Check the network (and the URL, if the config's `connector:` sets one).") from None
+            raise ExchangeUnavailable(
+                f"{what}: no answer from {self.venue} at {self.base_url} ({reason}). "
+                "Check the network (and the URL, if the config's `connector:` sets one).") from None

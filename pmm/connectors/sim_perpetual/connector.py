@@ -37,6 +37,9 @@ class SimFeed:
         self._markets: set[str] = set()
         exchange.subscribe_public(self._on_public)
 
+    async def prepare(self, markets: Sequence[str]) -> None:
+        """Nothing to load: the simulated exchange knows its trading rules from the start."""
+
     async def start(self, markets: Sequence[str], emit: Emit) -> None:
         unknown = [m for m in markets if m not in self._exchange.markets()]
         if unknown:
@@ -51,7 +54,10 @@ class SimFeed:
         return self._exchange.trading_rules(market)
 
     def _on_public(self, event: MarketEvent) -> None:
-        market = event.info.market if isinstance(event, FundingInfoUpdated) else event.market
+        if isinstance(event, FundingInfoUpdated):
+            market = event.info.market
+        else:  # (ExternalPriceUpdated, a MarketEvent without a market, never comes from the sim exchange)
+            market = event.market  # type: ignore[union-attr]
         if self._emit is not None and market in self._markets:
             self._emit(event)
 
@@ -63,6 +69,9 @@ class SimGateway:
         self._exchange = exchange
         self._emit: Emit | None = None
         exchange.subscribe_private(self._on_private)
+
+    async def prepare(self, markets: Sequence[str]) -> None:
+        """Nothing to load: the simulated account's fee rates come from the config."""
 
     async def start(self, emit: Emit) -> None:
         self._emit = emit

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 
 from pmm.core.clock import Clock, VirtualClock
-from pmm.engine.pacer import WakeEvent
+from pmm.core.pacer import WakeSignal
 from pmm.sim.exchange import SimExchange
 
 FAST_STEPS_PER_YIELD = 64  # about a millisecond of replay steps between two loop iterations
@@ -39,7 +39,7 @@ class SimPacer:
         """
         return self._exchange.markets_exhausted()
 
-    async def wait(self, deadline: float | None, wake: WakeEvent) -> None:
+    async def wait(self, deadline: float | None, wake: WakeSignal) -> None:
         if wake.is_set():
             return
         next_sim = self._exchange.next_event_time()

@@ -12,7 +12,7 @@ from pmm.connectors.binance_perpetual.feed import BinanceFeed
 from pmm.connectors.binance_perpetual.gateway import BinanceGateway
 from pmm.core.clock import LiveClock
 from pmm.credentials import env_names
-from pmm.engine.pacer import RealTimePacer
+from pmm.core.pacer import RealTimePacer
 from pmm.errors import AuthError, ConfigError
 
 ENV = {c.API_KEY_ENV: "k" * 64, c.API_SECRET_ENV: "s" * 64}
