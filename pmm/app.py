@@ -242,9 +242,7 @@ async def _external_price_source(config: Any, bundle: Any, options: StartOptions
                           "moves in real time. Drop --fast, or take the price from a second simulated market "
                           f"(`price_source_derivative: {SIM_CONNECTOR}`, configs/sim_external_price.yml).")
     feed = build_price_feed(source, config, bundle.clock)
-    prepare = getattr(feed, "prepare", None)
-    if prepare is not None:
-        await prepare([str(config.price_source_market)])  # an unlisted pair is a config error (exit 2)
+    await feed.prepare([str(config.price_source_market)])  # an unlisted pair is a config error (exit 2)
     log.info("reference price from %s on %s (public market data)", config.price_source_market, source)
     return ExternalPriceSource(feed, source, str(config.price_source_market))
 

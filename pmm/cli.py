@@ -296,10 +296,13 @@ def connect(
 
     try:
         spec = registry.spec_of(connector)
+        if spec is None and registry.planned(connector) is None:
+            raise ConfigError(f"Unknown connector `{connector}`. Connectors that take keys: "
+                              f"{', '.join(registry.keyed_connectors())}.")
         if spec is None or connector not in spec.keyed_connector_ids:
             coming = registry.planned(connector)
             why = (f"{coming.display_name} is planned but not built yet in this version of pmm" if coming is not None
-                   else "unknown connector" if spec is None else "it takes no API keys")
+                   else "it takes no API keys")
             raise ConfigError(f"Cannot store keys for `{connector}`: {why}. Connectors that take keys: "
                               f"{', '.join(registry.keyed_connectors())}.")
         # Neither the key nor the secret is echoed: a screen or a recording would show them.

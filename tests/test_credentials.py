@@ -149,21 +149,21 @@ def test_pmm_connect_asks_for_the_passphrase_when_the_venue_needs_one(env, monke
     monkeypatch.setattr(registry, "spec_of",
                         lambda cid: PASSPHRASE_VENUE if cid == "stand_in_perpetual" else real_spec_of(cid))
     result = CliRunner().invoke(app, ["connect", "stand_in_perpetual"],
-                                input=f"{KEY}\n{SECRET}\n{PASSPHRASE}\npw\npw\n")
+                                input=f"{KEY}\n{SECRET}\n{PASSPHRASE}\nlong enough\nlong enough\n")
     assert result.exit_code == 0, result.output
     assert "stand_in_perpetual API passphrase" in result.output and PASSPHRASE not in result.output
     assert "PMM_STAND_IN_PERPETUAL_API_PASSPHRASE" in result.output
-    assert credentials.load("stand_in_perpetual", "pw", env).passphrase == PASSPHRASE
+    assert credentials.load("stand_in_perpetual", "long enough", env).passphrase == PASSPHRASE
 
 
 def test_pmm_connect_asks_no_passphrase_for_keys_without_one(env, monkeypatch):
     monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
     connector = next(c for c in registry.keyed_connectors()
                      if not registry.spec_of(c).capabilities.needs_passphrase)  # type: ignore[union-attr]
-    result = CliRunner().invoke(app, ["connect", connector], input=f"{KEY}\n{SECRET}\npw\npw\n")
+    result = CliRunner().invoke(app, ["connect", connector], input=f"{KEY}\n{SECRET}\nlong enough\nlong enough\n")
     assert result.exit_code == 0, result.output
     assert "passphrase" not in result.output.lower()
-    assert credentials.load(connector, "pw", env).passphrase is None
+    assert credentials.load(connector, "long enough", env).passphrase is None
 
 
 def test_pmm_connect_refuses_a_planned_connector(env, monkeypatch):

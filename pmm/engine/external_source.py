@@ -3,7 +3,7 @@
 market.
 
 The engine keeps one book per market name, and the source's pair may well be the maker's own pair
-(Bybit BTC-USDT quoted around Binance BTC-USDT). So the source's book events are renamed to `key`
+(BTC-USDT on one venue quoted around BTC-USDT on another). So the source's book events are renamed to `key`
 on their way in; everything else the feed says (mark prices, funding, its connection's ups and
 downs) is not the engine's business: a disconnect already shows as a book resync, which freezes the
 reference price, and the maker venue's own safety rules must not act on a price feed's socket.

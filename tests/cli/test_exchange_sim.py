@@ -24,10 +24,6 @@ from pmm.sim.exchange import SimExchange
 from pmm.venue_servers import DEFAULT_API_PASSPHRASE, account_passphrase, serve, sim_settings
 
 SERVED = {spec.venue: spec for spec in registry.server_venues()}
-# Spot public market data, for price sources (`price_source_derivative` naming a venue's spot id).
-SPOT_DEPTH = {"binance": "/api/v3/depth?symbol=SOLUSDT&limit=5",
-              "bybit": "/v5/market/orderbook?category=spot&symbol=SOLUSDT&limit=5"}
-
 
 def _refused(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", *args, "--port", "0"], cwd=REPO,
@@ -147,23 +143,6 @@ def test_keys_without_a_passphrase_get_none_and_refuse_one():
     assert account_passphrase(spec, None) is None
     with pytest.raises(ConfigError, match="no passphrase"):
         account_passphrase(spec, "P4ss")
-
-
-@pytest.mark.parametrize("venue", sorted(SPOT_DEPTH))
-def test_exchange_sim_serves_a_venues_spot_market_data(venue):
-    """`pmm exchange-sim binance|bybit -c CONFIG` lists the config's price source market, keyless."""
-    proc, line, base = serve_cli(venue, "-c", "configs/spot_price_source.yml")
-    try:
-        assert "public market data only, no keys" in line and "API key" not in line
-        assert "SOL-USDT" in line
-        with urllib.request.urlopen(f"{base}{SPOT_DEPTH[venue]}", timeout=10) as resp:
-            body = json.loads(resp.read())
-        book = body if venue == "binance" else body["result"]
-        assert len(book["bids"] if venue == "binance" else book["b"]) == 5
-        stop_cli(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
 
 def test_venue_server_markets_include_the_external_price_source_market():

@@ -1,8 +1,8 @@
 """What the conformance round trip needs around a client library: bounded calls, condition waits,
 an event loop for async clients, and the truth read from the simulated exchange behind a server.
 
-Independent clients run their own threads and sockets (pybit, binance-futures-connector) or their
-own event loop (ccxt.pro); any of them can hang on a loaded machine. Every call into a client goes
+Independent clients run their own threads and sockets (most venue SDKs) or their own event loop
+(ccxt.pro); any of them can hang on a loaded machine. Every call into a client goes
 through `bounded`, which runs it in a daemon thread and fails the test with the step's name when it
 does not return in time: a hung client fails its test with a message, it never hangs CI (and a
 daemon thread cannot keep the test process from exiting).

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from pmm.connectors.base import ConnectorBundle
+from pmm.connectors.base import ConnectorBundle, MarketDataFeed, OrderGateway
 from pmm.connectors.common.backoff import Backoff
 from pmm.errors import ExchangeUnavailable
 
@@ -28,16 +28,17 @@ MAX_WAIT_S: Final = 8.0
 Sleep = Callable[[float], Awaitable[None]]
 
 
-async def prepare_bundle(bundle: ConnectorBundle, parts: Sequence[tuple[object, Sequence[str]]], *,
+async def prepare_bundle(bundle: ConnectorBundle,
+                         parts: Sequence[tuple[MarketDataFeed | OrderGateway, Sequence[str]]], *,
                          attempts: int = ATTEMPTS, sleep: Sleep = asyncio.sleep) -> None:
-    """Call `prepare(markets)` of each (feed or gateway, markets) that has one, retrying while the
-    venue is unavailable; on failure stop the bundle, then raise."""
+    """Call `prepare(markets)` of each (feed or gateway, markets), retrying while the venue is
+    unavailable; on failure stop the bundle, then raise."""
     try:
         for part, markets in parts:
-            prepare = getattr(part, "prepare", None)
-            if prepare is not None:
-                await retry_while_unavailable(lambda p=prepare, m=markets: p(m), bundle.connector_id,
-                                              attempts=attempts, sleep=sleep)
+            async def prepare(part: MarketDataFeed | OrderGateway = part, markets: Sequence[str] = markets) -> None:
+                await part.prepare(markets)
+
+            await retry_while_unavailable(prepare, bundle.connector_id, attempts=attempts, sleep=sleep)
     except BaseException:
         await stop_bundle(bundle)
         raise
