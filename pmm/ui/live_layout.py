@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -54,7 +54,8 @@ def _fitting_table(title: str, columns: Sequence[_Column], rows: Sequence[Sequen
     def line(cells: Sequence[str | Text], style: str = "") -> Text:
         out = Text(style=style, overflow="fold")  # too wide even so: wrapped, never cut
         for position, i in enumerate(shown):
-            cell = cells[i] if isinstance(cells[i], Text) else Text(str(cells[i]))
+            raw = cells[i]
+            cell = raw if isinstance(raw, Text) else Text(str(raw))
             padding = " " * (need(i) - len(cell.plain))
             out.append_text(Text(padding) + cell if columns[i].right else cell + Text(padding))
             if position < len(shown) - 1:
@@ -153,7 +154,8 @@ def _height(console: Console, renderable: RenderableType, width: int) -> int:
 def render_live(payload: dict[str, Any], *, width: int, height: int, header: str,
                 progress: RenderableType | None = None, log_lines: Sequence[str] = ()) -> RenderableType:
     """The live view for a terminal of `width` x `height` (see the module docstring)."""
-    measure = Console(width=width, height=height, color_system=None, file=_NullFile(), legacy_windows=False)
+    measure = Console(width=width, height=height, color_system=None, file=cast(IO[str], _NullFile()),
+                      legacy_windows=False)
     fixed: list[RenderableType] = [Text(header, style="bold")]
     if progress is not None:
         fixed.append(progress)
