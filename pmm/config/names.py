@@ -22,6 +22,8 @@ KNOWN_DERIVATIVES: Final[tuple[str, ...]] = (
     "bybit_perpetual_testnet",
     "bybit_perpetual_paper_trade",
     "okx_perpetual",
+    "okx_perpetual_testnet",
+    "okx_perpetual_paper_trade",
     "gate_io_perpetual",
     "kucoin_perpetual",
     "bitget_perpetual",

@@ -19,6 +19,9 @@ _BUILDERS: dict[str, str] = {
     "bybit_perpetual": "pmm.connectors.bybit_perpetual.build:build",
     "bybit_perpetual_testnet": "pmm.connectors.bybit_perpetual.build:build",
     "bybit_perpetual_paper_trade": "pmm.connectors.bybit_perpetual.build:build_paper",
+    "okx_perpetual": "pmm.connectors.okx_perpetual.build:build",
+    "okx_perpetual_testnet": "pmm.connectors.okx_perpetual.build:build",
+    "okx_perpetual_paper_trade": "pmm.connectors.okx_perpetual.build:build_paper",
 }
 
 
