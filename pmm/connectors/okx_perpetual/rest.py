@@ -13,6 +13,8 @@ limits; the session is `common/rest_session.py`'s). Every reply is `{"code", "ms
 - an order call that failed for every item (top-level code "1") raises the item's own `sCode`;
   `items=True` returns the rows of a batch, each with its `sCode`, for the caller to read one by one;
 - 50102 / 50112 (timestamp) re-measure the server clock once and retry;
+- HTTP 403 (OKX refuses this IP) stops every request, order placement included, for `IP_BAN_S`
+  with an `ExchangeUnavailable` that says so, without sending anything;
 - a timeout or dropped connection on an order call is `OrderOutcomeUnknown`, never a rejection.
 
 It also keeps the instruments (contract sizes) the feed and the gateway both convert with.
@@ -45,6 +47,7 @@ log = logging.getLogger("pmm.okx.rest")
 Query = Sequence[tuple[str, str]]
 Body = dict[str, Any] | list[dict[str, Any]]
 
+IP_BAN_S = 60.0  # OKX names no duration for a refused IP: a minute before trying again
 _RETRY_WAIT_S = 1.0  # OKX's windows are 1-2 s: a refused request is worth one more try a second later
 
 # Documented budgets: path -> (requests, or orders for the batch endpoints, per window in seconds).
@@ -128,6 +131,12 @@ class OkxRestClient(SharedRestSession):
 
     # --- internals ------------------------------------------------------------------------------
 
+    def _check_ban(self, what: str) -> None:
+        left = self.limits.ban_left()
+        if left > 0:
+            raise ExchangeUnavailable(f"{what} was not sent: OKX refused this IP (HTTP 403); this IP is blocked for "
+                                      f"another {left:.0f} s and order placement is stopped until then.")
+
     async def _wait_budget(self, path: str, weight: int, what: str) -> None:
         """Count this request in the endpoint's window; wait (or refuse) when it is used up."""
         limit = LIMITS.get(path)
@@ -161,6 +170,7 @@ class OkxRestClient(SharedRestSession):
         weight = len(body) if isinstance(body, list) else 1
         resynced, retries = False, 0
         while True:
+            self._check_ban(what)
             await self._wait_budget(path, weight, what)
             headers = {"Content-Type": "application/json"} if body is not None else {}
             if signed:
@@ -178,6 +188,9 @@ class OkxRestClient(SharedRestSession):
                 return rows  # a batch: each row carries its own sCode
             if code in (1, 2) and rows and str(rows[0].get("sCode", "")).isdigit():
                 code, msg = int(rows[0]["sCode"]), str(rows[0].get("sMsg") or msg)  # the item's own reason
+            if status == 403:
+                self.limits.ban(IP_BAN_S)
+                log.error("OKX answered HTTP 403 to %s: this IP is blocked for %.0f s", what, IP_BAN_S)
             if (code in RATE_LIMIT_CODES or status == 429) and retries < self._max_retries:
                 retries += 1
                 log.warning("rate limited on %s (code %s, HTTP %d); retrying in %.1f s (retry %d)", what, code,
