@@ -200,8 +200,10 @@ def exchange_sim(
 @app.command()
 def connect(
     connector: Annotated[str, typer.Argument(help="Live connector id, e.g. binance_perpetual.")],
+    passphrase: Annotated[bool, typer.Option("--passphrase", help="The key has a passphrase (OKX): ask for it "
+                                                                  "too.")] = False,
 ) -> None:
-    """Store a connector's API key and secret, encrypted with a password (scrypt + AES-GCM)."""
+    """Store a connector's API key and secret (and passphrase), encrypted with a password (scrypt + AES-GCM)."""
     from pmm import credentials
     from pmm.config.names import KNOWN_DERIVATIVES
     from pmm.errors import ConfigError
@@ -212,8 +214,9 @@ def connect(
             raise ConfigError(f"`{connector}` takes no API keys. Connectors that do: {', '.join(live)}.")
         key = typer.prompt(f"{connector} API key").strip()
         secret = typer.prompt(f"{connector} API secret", hide_input=True).strip()
+        phrase = typer.prompt(f"{connector} API passphrase", hide_input=True).strip() if passphrase else None
         password = typer.prompt("Password to encrypt them", hide_input=True, confirmation_prompt=True)
-        path = credentials.save(connector, credentials.Credentials(key, secret), password)
+        path = credentials.save(connector, credentials.Credentials(key, secret, phrase), password)
     except Exception as exc:
         _fail(exc)
     key_var, secret_var = credentials.env_names(connector)

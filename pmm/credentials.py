@@ -4,7 +4,9 @@ Key store: one JSON file per connector in `$PMM_KEYS_DIR` (default `~/.pmm/keys`
 its owner only. The secret is encrypted with AES-256-GCM under a key derived from the user's
 password by scrypt (memory-hard: n=2^15, r=8, p=1, 32 MiB), so a stolen file is not a stolen
 account. The API key is stored encrypted too. Environment variables win over the key store:
-`PMM_<CONNECTOR>_API_KEY` / `PMM_<CONNECTOR>_API_SECRET` (e.g. PMM_BINANCE_PERPETUAL_API_KEY).
+`PMM_<CONNECTOR>_API_KEY` / `PMM_<CONNECTOR>_API_SECRET` (e.g. PMM_BINANCE_PERPETUAL_API_KEY). Keys of
+venues that add a passphrase (OKX) carry it, stored encrypted with them or from
+`PMM_<CONNECTOR>_API_PASSPHRASE`.
 
 `Credentials` never shows its secret: not in repr, str, logs or tracebacks.
 """
@@ -29,6 +31,7 @@ _FORMAT = 1
 class Credentials:
     api_key: str
     api_secret: str = field(repr=False)
+    passphrase: str | None = field(default=None, repr=False)  # for venues whose keys carry one
 
     def __repr__(self) -> str:
         return f"Credentials(api_key={mask(self.api_key)!r}, api_secret='***')"
@@ -44,6 +47,10 @@ def mask(value: str) -> str:
 def env_names(connector_id: str) -> tuple[str, str]:
     prefix = "PMM_" + connector_id.upper()
     return f"{prefix}_API_KEY", f"{prefix}_API_SECRET"
+
+
+def passphrase_env_name(connector_id: str) -> str:
+    return f"PMM_{connector_id.upper()}_API_PASSPHRASE"
 
 
 def keys_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -70,7 +77,10 @@ def save(connector_id: str, credentials: Credentials, password: str,
     if not password:
         raise AuthError("An empty password cannot protect API keys; choose a password.")
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
-    plaintext = json.dumps({"api_key": credentials.api_key, "api_secret": credentials.api_secret}).encode()
+    secret_fields = {"api_key": credentials.api_key, "api_secret": credentials.api_secret}
+    if credentials.passphrase:
+        secret_fields["api_passphrase"] = credentials.passphrase
+    plaintext = json.dumps(secret_fields).encode()
     sealed = AESGCM(_derive(password, salt)).encrypt(nonce, plaintext, connector_id.encode())
     path = _path(connector_id, environ)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +116,7 @@ def load(connector_id: str, password: str, environ: Mapping[str, str] | None = N
         raise AuthError(f"Wrong password for the stored {connector_id} API key ({path}). Try again, or run "
                         f"`pmm connect {connector_id}` to store the key anew.") from None
     payload = json.loads(plaintext)
-    return Credentials(payload["api_key"], payload["api_secret"])
+    return Credentials(payload["api_key"], payload["api_secret"], payload.get("api_passphrase"))
 
 
 def has_stored(connector_id: str, environ: Mapping[str, str] | None = None) -> bool:
@@ -128,8 +138,9 @@ def resolve(connector_id: str, *, environ: Mapping[str, str] | None = None,
     env = os.environ if environ is None else environ
     key_var, secret_var = env_names(connector_id)
     key, secret = env.get(key_var, "").strip(), env.get(secret_var, "").strip()
+    passphrase = env.get(passphrase_env_name(connector_id), "").strip() or None
     if key and secret:
-        return Credentials(key, secret)
+        return Credentials(key, secret, passphrase)
     if key or secret:
         missing = secret_var if key else key_var
         raise AuthError(f"{missing} is not set while {key_var if key else secret_var} is: set both, or neither "
@@ -143,4 +154,5 @@ def resolve(connector_id: str, *, environ: Mapping[str, str] | None = None,
             raise AuthError(f"The stored {connector_id} API key needs its password: set PMM_PASSWORD or run on a "
                             f"terminal.")
         password = ask_password(f"Password for the stored {connector_id} API key")
-    return load(connector_id, password, env)
+    stored = load(connector_id, password, env)
+    return stored if stored.passphrase or not passphrase else Credentials(stored.api_key, stored.api_secret, passphrase)

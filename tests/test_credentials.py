@@ -84,3 +84,28 @@ def test_pmm_connect_refuses_connectors_without_keys(env, monkeypatch):
     result = CliRunner().invoke(app, ["connect", "sim_perpetual"])
     assert result.exit_code == 2
     assert "takes no API keys" in result.output
+
+
+PHRASE = "okx-Passphrase-9"
+
+
+def test_pmm_connect_with_passphrase_stores_it_encrypted_with_the_key(env, monkeypatch):
+    monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
+    result = CliRunner().invoke(app, ["connect", "okx_perpetual", "--passphrase"],
+                                input=f"{KEY}\n{SECRET}\n{PHRASE}\npw\npw\n")
+    assert result.exit_code == 0, result.output
+    assert PHRASE not in result.output
+    assert PHRASE not in credentials._path("okx_perpetual", env).read_text()
+    stored = credentials.resolve("okx_perpetual", environ=dict(env, PMM_PASSWORD="pw"))
+    assert (stored.api_key, stored.passphrase) == (KEY, PHRASE)
+    assert PHRASE not in repr(stored)
+
+
+def test_a_passphrase_from_the_environment_goes_with_environment_or_stored_keys(env):
+    phrase_var = credentials.passphrase_env_name("okx_perpetual")
+    keys = dict(env, PMM_OKX_PERPETUAL_API_KEY=KEY, PMM_OKX_PERPETUAL_API_SECRET=SECRET, **{phrase_var: PHRASE})
+    assert credentials.resolve("okx_perpetual", environ=keys).passphrase == PHRASE
+    credentials.save("okx_perpetual", Credentials(KEY, SECRET), "pw", env)
+    assert credentials.resolve("okx_perpetual", environ=dict(env, PMM_PASSWORD="pw")).passphrase is None
+    assert credentials.resolve("okx_perpetual", environ=dict(env, PMM_PASSWORD="pw", **{phrase_var: PHRASE})
+                               ).passphrase == PHRASE

@@ -4,13 +4,12 @@ Live clock and real-time pacing; hosts from `spec` unless `connector.rest_url` /
 override them (a local venue server, a proxy). Demo trading uses the live REST host with the
 `x-simulated-trading: 1` header (`auth.py`) and the demo WebSocket host. Credentials come from
 `pmm.credentials.resolve` (environment first, then the encrypted key store); OKX keys carry a
-passphrase: the store's, else `PMM_<CONNECTOR>_API_PASSPHRASE`. The feed and the gateway share one
+passphrase (`pmm connect okx_perpetual --passphrase`, or `PMM_<CONNECTOR>_API_PASSPHRASE`). The feed and the gateway share one
 REST client, so they share the venue's limits and the instruments' contract sizes.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,17 +31,13 @@ def _urls(config: Any, connector_id: str) -> tuple[str, str]:
             getattr(overrides, "ws_url", None) or spec.WS_URLS[connector_id])
 
 
-def passphrase_of(connector_id: str, keys: object, env: Mapping[str, str] | None) -> str:
-    """The key's passphrase: stored with the key, else from the environment; AuthError if neither."""
-    stored = getattr(keys, "passphrase", None)
-    if stored:
-        return str(stored)
-    name = f"PMM_{connector_id.upper()}_API_PASSPHRASE"
-    value = (os.environ if env is None else env).get(name, "").strip()
-    if not value:
-        raise AuthError(f"The {connector_id} API key has no passphrase: OKX keys need one. Set {name}, or store it "
-                        f"with the key (`pmm connect {connector_id}`).")
-    return value
+def passphrase_of(connector_id: str, keys: credentials.Credentials) -> str:
+    """The key's passphrase (stored with it, or from the environment); AuthError without one."""
+    if not keys.passphrase:
+        raise AuthError(f"The {connector_id} API key has no passphrase: OKX keys need one. Store it with the key "
+                        f"(`pmm connect {connector_id} --passphrase`), or set "
+                        f"{credentials.passphrase_env_name(connector_id)}.")
+    return keys.passphrase
 
 
 def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = None,
@@ -58,7 +53,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
     rest_url, ws_url = _urls(config, connector_id)
     keys = credentials.resolve(connector_id, environ=env, ask_password=ask_password)
     clock = LiveClock()
-    auth = OkxAuth(keys.api_key, keys.api_secret, passphrase_of(connector_id, keys, env), clock,
+    auth = OkxAuth(keys.api_key, keys.api_secret, passphrase_of(connector_id, keys), clock,
                    demo=spec.is_demo(connector_id))
     rest = OkxRestClient(rest_url, clock=clock, auth=auth)
     market = getattr(config, "market", None)
