@@ -69,7 +69,7 @@ from pmm.core.model import (
     PositionSide,
     Side,
 )
-from pmm.errors import AuthError, BelowMinSize, OrderError, PmmError
+from pmm.errors import AuthError, BelowMinSize, OrderError, OrderOutcomeUnknown, PmmError
 
 log = logging.getLogger("pmm.okx.gateway")
 
@@ -133,8 +133,7 @@ class OkxGateway(AccountGateway):
         self._emit = emit
         try:
             await self._rest.sync_time()
-            (config,) = await self._rest.get(spec.ACCOUNT_CONFIG_PATH, what="read the account configuration")
-            self._hedge = config.get("posMode") == spec.POS_MODE_HEDGE
+            self._hedge = await self._pos_mode() == spec.POS_MODE_HEDGE
             await self.balances()  # fails fast (AuthError) on a bad key, before any order
             for market in self._markets:
                 await self._rest.instrument(market)
@@ -222,12 +221,14 @@ class OkxGateway(AccountGateway):
         body = await self.order_body(request)
         self._placed(request, body)
         try:
-            (row,) = await self._rest.post(spec.ORDER_PATH, body, order_call=True,
-                                           what=f"place order {request.client_id}")
+            rows = await self._rest.post(spec.ORDER_PATH, body, order_call=True, what=f"place order {request.client_id}")
         except OrderError:
             self.live.forget(request.client_id)
             raise
-        self._accepted(request, row)
+        if not rows or not rows[0].get("ordId"):
+            raise OrderOutcomeUnknown(f"place order {request.client_id}: OKX's answer names no order id; the order "
+                                      "stays in flight until reconciliation settles it.")
+        self._accepted(request, rows[0])
 
     async def place_orders(self, requests: Sequence[OrderRequest]) -> list[PmmError | None]:
         """Place several orders (batch-orders, 20 per request): one outcome per request, in order
@@ -235,22 +236,31 @@ class OkxGateway(AccountGateway):
         outcomes: list[PmmError | None] = []
         for start in range(0, len(requests), spec.BATCH_MAX):
             chunk = requests[start:start + spec.BATCH_MAX]
-            bodies = []
-            for request in chunk:
-                bodies.append(await self.order_body(request))
-                self._placed(request, bodies[-1])
-            rows = await self._rest.post(spec.BATCH_ORDERS_PATH, bodies, order_call=True, items=True,
-                                         what=f"place {len(chunk)} orders")
+            bodies: dict[int, dict[str, Any]] = {}
+            refused: dict[int, PmmError] = {}
+            for i, request in enumerate(chunk):
+                try:
+                    bodies[i] = await self.order_body(request)
+                except OrderError as exc:  # refused here (too small, bad id): never sent
+                    refused[i] = exc
+                    continue
+                self._placed(request, bodies[i])
+            rows = await self._rest.post(spec.BATCH_ORDERS_PATH, list(bodies.values()), order_call=True, items=True,
+                                         what=f"place {len(bodies)} orders") if bodies else []
             by_id = {str(r.get("clOrdId")): r for r in rows}
-            for request, body in zip(chunk, bodies):
-                row = by_id.get(body["clOrdId"], {})
-                code = int(str(row.get("sCode") or 0)) if str(row.get("sCode") or 0).isdigit() else 1
-                if code == 0 and row.get("ordId"):
+            for i, request in enumerate(chunk):
+                if i in refused:
+                    outcomes.append(refused[i])
+                    continue
+                row = by_id.get(bodies[i]["clOrdId"], {})
+                code = str(row.get("sCode") or "1")
+                if code == "0" and row.get("ordId"):
                     self._accepted(request, row)
                     outcomes.append(None)
                 else:
                     self.live.forget(request.client_id)
-                    outcomes.append(translate(what=f"place order {request.client_id}", status=200, code=code,
+                    outcomes.append(translate(what=f"place order {request.client_id}", status=200,
+                                              code=int(code) if code.isdigit() else None,
                                               msg=str(row.get("sMsg") or "no answer for this order"), order_call=True))
         return outcomes
 
@@ -313,8 +323,8 @@ class OkxGateway(AccountGateway):
             body["posSide"] = "long" if close is PositionSide.LONG else "short"
         else:
             body["posSide"], body["reduceOnly"] = "net", True
-        (row,) = await self._rest.post(spec.ALGO_ORDER_PATH, body, order_call=True, what=f"place stop {client_id}")
-        return ExchangeOrderId(str(row["algoId"]))
+        rows = await self._rest.post(spec.ALGO_ORDER_PATH, body, order_call=True, what=f"place stop {client_id}")
+        return ExchangeOrderId(str(rows[0]["algoId"]) if rows else "")
 
     async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None:
         await self._rest.post(spec.CANCEL_ALGOS_PATH, [{"instId": self._track(market),
@@ -335,10 +345,13 @@ class OkxGateway(AccountGateway):
 
     async def set_position_mode(self, mode: PositionMode) -> None:
         wanted = spec.POS_MODE_HEDGE if mode is PositionMode.HEDGE else spec.POS_MODE_NET
-        (config,) = await self._rest.get(spec.ACCOUNT_CONFIG_PATH, what="read the account configuration")
-        if config.get("posMode") != wanted:  # asking again for the mode in force is refused with open positions
+        if await self._pos_mode() != wanted:  # asking again for the mode in force is refused with open positions
             await self._rest.post(spec.SET_POSITION_MODE_PATH, {"posMode": wanted}, what=f"set position mode to {mode}")
         self._hedge = mode is PositionMode.HEDGE
+
+    async def _pos_mode(self) -> str:
+        rows = await self._rest.get(spec.ACCOUNT_CONFIG_PATH, what="read the account configuration")
+        return str(rows[0].get("posMode")) if rows else ""
 
     async def set_margin_mode(self, market: str, mode: MarginMode) -> None:
         """OKX takes the margin mode with each order (`tdMode`); leverage is per mode, so re-apply it."""
