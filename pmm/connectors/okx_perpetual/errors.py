@@ -65,6 +65,7 @@ CODES: Final[dict[int, Code]] = {
     50004: Code(ExchangeUnavailable, "API endpoint request timeout. (does not mean that the request was "
                                      "successful or failed, please check the request result).", 400),
     50005: Code(ExchangeUnavailable, "API endpoint is inactive or unavailable.", 410),
+    50005: Code(ExchangeUnavailable, "API endpoint is inactive or unavailable.", 410),
     50006: Code(ExchangeUnavailable, 'Invalid Content-Type. Please use "application/JSON".', 400),
     50011: Code(RateLimited, "Too Many Requests", 429),
     50013: Code(RateLimited, "Systems are busy. Please try again later.", 429),
@@ -108,6 +109,15 @@ CODES: Final[dict[int, Code]] = {
                                     "this contract to reduce or close."),
     51170: Code(ReduceOnlyRejected, "Failed to place order. A reduce-only order can't be the same trading "
                                     "direction as your existing positions."),
+    # Algo orders: a trigger already on the wrong side of the price it follows.
+    51277: Code(OrderError, "TP trigger price cannot be higher than the last price."),
+    51278: Code(OrderError, "SL trigger price cannot be lower than the last price."),
+    51279: Code(OrderError, "TP trigger price cannot be lower than the last price."),
+    51280: Code(OrderError, "SL trigger price cannot be higher than the last price."),
+    51300: Code(OrderError, "TP trigger price cannot be higher than the mark price"),
+    51302: Code(OrderError, "SL trigger price cannot be lower than the mark price"),
+    51303: Code(OrderError, "TP trigger price cannot be lower than the mark price"),
+    51304: Code(OrderError, "SL trigger price cannot be higher than the mark price"),
     51400: Code(UnknownOrder, "Order cancellation failed as the order has been filled, canceled or does not exist."),
     51410: Code(UnknownOrder, "Cancellation failed as the order is already in canceling status or pending "
                               "settlement."),
@@ -133,6 +143,7 @@ CODES: Final[dict[int, Code]] = {
                                      "and parameters referring to API document."),
     60019: Code(ExchangeUnavailable, "Invalid op: {param0}"),
     60024: Code(AuthError, "Wrong passphrase"),
+    64003: Code(AuthError, "Your trading fee tier doesn't meet the requirement to access this channel"),
     64008: Code(ExchangeUnavailable, "The connection will soon be closed for a service upgrade. Please reconnect."),
 }
 
