@@ -162,11 +162,13 @@ def stop(
 
 @app.command("exchange-sim")
 def exchange_sim(
-    venue: Annotated[str, typer.Argument(help="binance_perpetual or bybit_perpetual.")],
+    venue: Annotated[str, typer.Argument(help="binance_perpetual, bybit_perpetual or okx_perpetual.")],
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0 picks a free one "
                                       "and prints it.")] = 8080,
     api_key: Annotated[str | None, typer.Option("--api-key", help="The simulated account's API key.")] = None,
     api_secret: Annotated[str | None, typer.Option("--api-secret", help="The simulated account's API secret.")] = None,
+    api_passphrase: Annotated[str | None, typer.Option("--api-passphrase", help="okx_perpetual: the simulated "
+                                                       "account's API passphrase.")] = None,
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Take the simulated venue (markets, "
                                                 "balances, fees) from this config's `sim:` section.")] = None,
     no_dcp: Annotated[bool, typer.Option("--no-dcp", help="bybit_perpetual only: an account without Disconnection "
@@ -176,7 +178,8 @@ def exchange_sim(
     import asyncio
 
     from pmm.config import load_config
-    from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve, sim_settings
+    from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_PASSPHRASE, DEFAULT_API_SECRET, serve, sim_settings
+    from pmm.venue_servers import takes_passphrase
 
     try:
         settings = sim_settings(load_config(config) if config is not None else None)
@@ -186,11 +189,14 @@ def exchange_sim(
             markets = ", ".join(m.market for m in settings.markets)
             shown = f"secret {secret}" if api_secret is None else "the secret you passed"
             account = "; account without DCP" if no_dcp else ""
+            if takes_passphrase(venue):
+                shown += (f", passphrase {DEFAULT_API_PASSPHRASE}" if api_passphrase is None
+                          else ", the passphrase you passed")
             typer.echo(f"{venue} exchange server on http://127.0.0.1:{bound} (WebSocket ws://127.0.0.1:{bound}); "
                        f"markets {markets}; API key {key}, {shown}{account}. Ctrl-C to stop.", err=False)
 
         asyncio.run(serve(venue, settings, port=port, api_key=key, api_secret=secret, on_ready=ready,
-                          dcp=not no_dcp))
+                          dcp=not no_dcp, api_passphrase=api_passphrase))
     except KeyboardInterrupt:
         pass
     except Exception as exc:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -15,9 +16,12 @@ import pytest
 from helpers import REPO
 
 from pmm.connectors.bybit_perpetual.server_auth import sign_rest
-from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from pmm.connectors.okx_perpetual.auth import OkxAuth
+from pmm.core.clock import LiveClock
+from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_PASSPHRASE, DEFAULT_API_SECRET
 
-PING = {"binance_perpetual": "/fapi/v1/time", "bybit_perpetual": "/v5/market/time"}
+PING = {"binance_perpetual": "/fapi/v1/time", "bybit_perpetual": "/v5/market/time",
+        "okx_perpetual": "/api/v5/public/time"}
 
 
 def _serve(venue: str, *args: str) -> tuple[subprocess.Popen[str], str, str]:
@@ -89,7 +93,42 @@ def test_no_dcp_for_a_venue_without_dcp_is_a_clear_error():
 
 
 def test_exchange_sim_for_an_unknown_venue_is_a_clear_error():
-    done = subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", "okx_perpetual", "--port", "0"],
+    done = subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", "kraken_perpetual", "--port", "0"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "binance_perpetual" in done.stderr
+
+
+def _okx_balance(base: str, passphrase: str) -> tuple[int, dict]:
+    """GET /api/v5/account/balance signed with the simulated account's key and `passphrase`."""
+    auth = OkxAuth(DEFAULT_API_KEY, DEFAULT_API_SECRET, passphrase, LiveClock())
+    request = urllib.request.Request(f"{base}/api/v5/account/balance",
+                                     headers=auth.headers("GET", "/api/v5/account/balance"))
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize("passphrase", [None, "my own phrase"])
+def test_okx_exchange_sim_checks_the_account_passphrase(passphrase):
+    proc, line, base = _serve("okx_perpetual", *(["--api-passphrase", passphrase] if passphrase else []))
+    try:
+        expected = passphrase or DEFAULT_API_PASSPHRASE
+        assert (f"passphrase {DEFAULT_API_PASSPHRASE}" in line) is (passphrase is None), line
+        status, body = _okx_balance(base, expected)
+        assert status == 200 and body["code"] == "0", body
+        status, body = _okx_balance(base, "not-the-passphrase")
+        assert status == 401 and body["code"] == "50105", body
+        _stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_passphrase_for_a_venue_without_one_is_a_usage_error():
+    proc = subprocess.run([sys.executable, "-m", "pmm.cli", "exchange-sim", "binance_perpetual", "--port", "0",
+                           "--api-passphrase", "x"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "okx_perpetual" in proc.stdout + proc.stderr
