@@ -17,6 +17,7 @@ API_KEY, API_SECRET = "e2e-key", "e2e-secret"
 SERVERS = {
     "binance_perpetual": "pmm.connectors.binance_perpetual.server:BinanceServer",
     "bybit_perpetual": "pmm.connectors.bybit_perpetual.server:BybitServer",
+    "okx_perpetual": "pmm.connectors.okx_perpetual.server:OkxServer",
 }
 
 
@@ -85,5 +86,9 @@ def running_server(venue: str, settings: SimSettings | None = None) -> Iterator[
 
 
 def credentials_env(venue: str) -> dict[str, str]:
+    """The servers' account keys; a passphrase too (the servers whose keys carry one use the default)."""
+    from pmm.connectors.common.server import DEFAULT_API_PASSPHRASE
+
     prefix = "PMM_" + venue.upper()
-    return {f"{prefix}_API_KEY": API_KEY, f"{prefix}_API_SECRET": API_SECRET}
+    return {f"{prefix}_API_KEY": API_KEY, f"{prefix}_API_SECRET": API_SECRET,
+            f"{prefix}_API_PASSPHRASE": DEFAULT_API_PASSPHRASE}

@@ -101,4 +101,6 @@ HARNESSES.update({
     "bybit_perpetual": _live("bybit_perpetual"),
     "binance_perpetual_paper_trade": _live("binance_perpetual", paper=True),
     "bybit_perpetual_paper_trade": _live("bybit_perpetual", paper=True),
+    "okx_perpetual": _live("okx_perpetual"),
+    "okx_perpetual_paper_trade": _live("okx_perpetual", paper=True),
 })

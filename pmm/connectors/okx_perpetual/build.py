@@ -4,8 +4,8 @@ Live clock and real-time pacing; hosts from `spec` unless `connector.rest_url` /
 override them (a local venue server, a proxy). Demo trading uses the live REST host with the
 `x-simulated-trading: 1` header (`auth.py`) and the demo WebSocket host. Credentials come from
 `pmm.credentials.resolve` (environment first, then the encrypted key store); OKX keys carry a
-passphrase (`pmm connect okx_perpetual --passphrase`, or `PMM_<CONNECTOR>_API_PASSPHRASE`). The feed and the gateway share one
-REST client, so they share the venue's limits and the instruments' contract sizes.
+passphrase (`pmm connect okx_perpetual --passphrase`, or `PMM_<CONNECTOR>_API_PASSPHRASE`). The
+feed and the gateway share one REST client, so they share the venue's limits and the contract sizes.
 """
 
 from __future__ import annotations

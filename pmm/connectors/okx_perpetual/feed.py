@@ -100,8 +100,9 @@ class OkxFeed:
                      {"channel": spec.CHANNEL_MARK_PRICE, "instId": inst_id},
                      {"channel": spec.CHANNEL_FUNDING_RATE, "instId": inst_id},
                      {"channel": spec.CHANNEL_INDEX_TICKERS, "instId": _index_id(market)}]
-        self._ws = OkxSocket(name="public", connector_id=self.connector_id, url=self._ws_url + spec.WS_PUBLIC_PATH,
-                             args=args, on_message=self._on_message, emit=emit, clock=self._clock,
+        url = spec.ws_endpoint(self._ws_url, spec.WS_PUBLIC_PATH)
+        self._ws = OkxSocket(name="public", connector_id=self.connector_id, url=url, args=args,
+                             on_message=self._on_message, emit=emit, clock=self._clock,
                              on_disconnected=self._on_disconnected, sleep=self._sleep, **self._ws_options)
         for book in self._books.values():
             book.invalidate("starting: waiting for the first order book snapshot")

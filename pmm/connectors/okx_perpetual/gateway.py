@@ -110,7 +110,8 @@ class OkxGateway(AccountGateway):
         for market in markets:
             self._track(market)
         args = [{"channel": ch, "instType": spec.INST_TYPE} for ch in (spec.CHANNEL_ORDERS, spec.CHANNEL_POSITIONS)]
-        self.stream = OkxSocket(name="account", connector_id=connector_id, url=ws_url.rstrip("/") + spec.WS_PRIVATE_PATH,
+        self.stream = OkxSocket(name="account", connector_id=connector_id,
+                                url=spec.ws_endpoint(ws_url, spec.WS_PRIVATE_PATH),
                                 args=[*args, {"channel": spec.CHANNEL_ACCOUNT}], on_message=self._on_private,
                                 emit=self._emit_event, clock=clock, auth=rest.auth, on_connected=self._on_connected,
                                 sleep=sleep, **(private_stream_options or {}))
@@ -221,7 +222,8 @@ class OkxGateway(AccountGateway):
         body = await self.order_body(request)
         self._placed(request, body)
         try:
-            rows = await self._rest.post(spec.ORDER_PATH, body, order_call=True, what=f"place order {request.client_id}")
+            rows = await self._rest.post(spec.ORDER_PATH, body, order_call=True,
+                                         what=f"place order {request.client_id}")
         except OrderError:
             self.live.forget(request.client_id)
             raise
@@ -303,7 +305,8 @@ class OkxGateway(AccountGateway):
                               what=f"arm cancel-all-after ({timeout} s) for {market}")
 
     async def disarm_dead_man_switch(self, market: str) -> None:
-        await self._rest.post(spec.CANCEL_ALL_AFTER_PATH, {"timeOut": "0"}, what=f"disarm cancel-all-after for {market}")
+        await self._rest.post(spec.CANCEL_ALL_AFTER_PATH, {"timeOut": "0"},
+                              what=f"disarm cancel-all-after for {market}")
 
     async def place_stop_order(self, market: str, client_id: ClientOrderId, side: Side, amount: Decimal,
                                trigger_price: Decimal, *, trigger_on_mark: bool = True,

@@ -25,14 +25,21 @@ REST_URLS: Final[dict[str, str]] = {
     CONNECTOR_ID: "https://openapi.okx.com",
     TESTNET_CONNECTOR_ID: "https://openapi.okx.com",
 }
-# The WebSocket base; the public, private and business paths below are appended to it.
+# The WebSocket host; `ws_endpoint` appends /ws/v5 and the public, private or business path.
 WS_URLS: Final[dict[str, str]] = {
-    CONNECTOR_ID: "wss://ws.okx.com:8443/ws/v5",
-    TESTNET_CONNECTOR_ID: "wss://wspap.okx.com:8443/ws/v5",
+    CONNECTOR_ID: "wss://ws.okx.com:8443",
+    TESTNET_CONNECTOR_ID: "wss://wspap.okx.com:8443",
 }
+WS_BASE_PATH: Final = "/ws/v5"
 WS_PUBLIC_PATH: Final = "/public"
 WS_PRIVATE_PATH: Final = "/private"
 WS_BUSINESS_PATH: Final = "/business"  # candles and algo-order pushes
+
+
+def ws_endpoint(ws_url: str, path: str) -> str:
+    """The URL of one socket: a host (or a URL already ending in /ws/v5) + /ws/v5 + `path`."""
+    base = ws_url.rstrip("/")
+    return (base if base.endswith(WS_BASE_PATH) else base + WS_BASE_PATH) + path
 
 
 def is_demo(connector_id: str) -> bool:
