@@ -89,6 +89,7 @@ class OkxServer(KitServer):
         self.views = Views(exchange, self.symbols)
         self.private = PrivateStreams(exchange, self.views, self.ledger, self.hub, self.clock)
         self.desk.listen(self.private.on_order_event)
+        self.desk.listen(self.streams.on_account_event)
         self.triggers.listen(self.private.on_trigger)
         exchange.subscribe_public(self.streams.on_public)
         self.hub.dialect = OkxStreamDialect(self.hub, self.verifier, self.faults, self.symbols, self.first_messages)

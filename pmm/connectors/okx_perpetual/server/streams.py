@@ -9,7 +9,8 @@ data" and "Public data" WebSocket channels, exchange_apis_more.md §G8):
 - `books5` and `bbo-tbt`: the top 5 / 1 levels as a whole on every change (with `seqId`).
 - `trades`, `tickers`, `mark-price`, `index-tickers` (instId "BTC-USDT"), `funding-rate`.
 
-Every mark and last price also goes to the conditional orders (`TriggerDesk.on_price`).
+The account's own taker fills are trades on the tape too. Every mark and last price also goes to
+the conditional orders (`TriggerDesk.on_price`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,16 @@ from pmm.connectors.common.server.triggers import TriggerDesk, TriggerOn
 from pmm.connectors.okx_perpetual import spec
 from pmm.connectors.okx_perpetual.server.wire import OkxSymbols, id_maker, ms_text, side_wire
 from pmm.core.book import OrderBook
-from pmm.core.events import BookDelta, BookSnapshot, FundingInfoUpdated, MarketEvent, Trade
-from pmm.core.model import Side
+from pmm.core.events import (
+    AccountEvent,
+    BookDelta,
+    BookSnapshot,
+    FundingInfoUpdated,
+    MarketEvent,
+    OrderFilled,
+    Trade,
+)
+from pmm.core.model import Liquidity, Side
 from pmm.core.clock import Clock
 
 BOOK_DEPTHS: dict[str, int] = {spec.CHANNEL_BOOKS: 400, "books5": 5, "bbo-tbt": 1}
@@ -102,6 +111,12 @@ class PublicStreams:
                 "checksum": 0, "prevSeqId": prev, "seqId": seq}
         self._hub.publish((spec.CHANNEL_BOOKS, symbol), {"arg": {"channel": spec.CHANNEL_BOOKS, "instId": symbol},
                                                           "action": "update", "data": [data]}, shape="depth")
+
+    def on_account_event(self, event: AccountEvent | None, order: object) -> None:
+        """The account's own taker fills are market trades too: they go on the public tape."""
+        if isinstance(event, OrderFilled) and event.liquidity is Liquidity.TAKER:
+            self._on_trade(Trade(event.market, event.trade_id, event.price, event.amount, event.side, event.ts,
+                                 event.ts))
 
     def _on_trade(self, trade: Trade) -> None:
         symbol = self._symbols.symbol(trade.market)
