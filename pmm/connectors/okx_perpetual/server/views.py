@@ -17,6 +17,7 @@ from pmm.connectors.okx_perpetual import spec
 from pmm.connectors.okx_perpetual.server.wire import (
     ZERO,
     OkxSymbols,
+    average,
     flag,
     money,
     ms_text,
@@ -73,7 +74,7 @@ class Views:
             "accFillSz": self.symbols.contracts(symbol, o.cum_qty),
             "fillPx": grid.price(fill.price) if fill else "", "tradeId": trade_id(fill.trade_id) if fill else "",
             "fillSz": self.symbols.contracts(symbol, fill.amount) if fill else "0",
-            "fillTime": ms_text(fill.ts) if fill else "", "avgPx": grid.price(avg) if avg is not None else "",
+            "fillTime": ms_text(fill.ts) if fill else "", "avgPx": average(grid, avg) if avg is not None else "",
             "state": _STATES[o.state], "stpId": "", "stpMode": "cancel_maker",
             "lever": str(o.extra.get("lever", self._exchange.leverage(o.market))),
             "attachAlgoClOrdId": "", "tpTriggerPx": "", "tpTriggerPxType": "", "tpOrdPx": "", "slTriggerPx": "",
@@ -180,7 +181,7 @@ class Views:
         upl = pos.unrealized_pnl if pos else ZERO
         margin = pos.margin if pos else ZERO
         return {
-            "adl": "1", "availPos": "", "avgPx": grid.price(pos.entry_price) if pos else "", "bePx": "",
+            "adl": "1", "availPos": "", "avgPx": average(grid, pos.entry_price) if pos else "", "bePx": "",
             "cTime": ms_text(opened), "ccy": grid.rules.quote, "closeOrderAlgo": [], "deltaBS": "", "deltaPA": "",
             "fee": "0", "fundingFee": "0", "gammaBS": "", "gammaPA": "", "hedgedPos": "",
             "idxPx": grid.price(marks[1]) if marks else "",
@@ -243,7 +244,7 @@ class Views:
         order_px = grid.price(t.order_price) if t.order_price is not None else "-1"
         child = t.child
         return {
-            "activePx": "", "actualPx": grid.price(child.avg_price) if child and child.avg_price else "",
+            "activePx": "", "actualPx": average(grid, child.avg_price) if child and child.avg_price else "",
             "actualSide": ("sl" if stop else "tp") if child else "",
             "actualSz": self.symbols.contracts(symbol, child.qty) if child else "",
             "algoClOrdId": t.client_id, "algoId": t.algo_id, "amendPxOnTriggerType": "0", "attachAlgoOrds": [],

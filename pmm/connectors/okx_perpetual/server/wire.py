@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from pmm.connectors.common.numbers import fixed, ms, plain
+from pmm.connectors.common.numbers import Grid, fixed, ms, plain
 from pmm.connectors.common.symbols import ListedSymbols
 from pmm.connectors.okx_perpetual import spec
 from pmm.core.model import PositionMode, PositionSide, Side
@@ -27,6 +27,13 @@ _MONEY_PLACES = 8
 def money(value: Decimal) -> str:
     """Computed amounts (fees, PnL, balances, margins) with 8 decimals."""
     return fixed(value, _MONEY_PLACES)
+
+
+def average(grid: Grid, value: Decimal) -> str:
+    """An average price: on the tick grid when it lies on it, else with 8 decimals at most."""
+    if grid.rules.is_on_tick(value):
+        return grid.price(value)
+    return plain(value.quantize(Decimal("1e-8")).normalize())
 
 
 def ms_text(ts: float) -> str:
