@@ -6,7 +6,8 @@
   `prevSeqId` must equal the previous message's `seqId` (an unchanged book sends a heartbeat with
   `seqId == prevSeqId`; after maintenance `seqId` may drop once, still chained). Anything else is a
   gap: the book freezes (`BookResyncRequired`) and the channel is resubscribed for a new snapshot; a
-  disconnect freezes every book until the reconnection's snapshots arrive. The checksum is fixed at
+  disconnect freezes every book until the reconnection's snapshots arrive. The values of `seqId` may
+  jump (only the chain counts), and the last update repeated is dropped, not a gap. The checksum is fixed at
   0 by OKX and not used.
 - Mark price (`mark-price`), index price (`index-tickers` on the index "BTC-USDT"), funding rate and
   next funding time (`funding-rate`), merged per market and seeded from REST at start.
@@ -181,6 +182,8 @@ class OkxFeed:
             book.reset(frame.snapshot(), frame.seq_id)
         elif not book.live:
             return  # waiting for the snapshot the (re)subscription brings
+        elif frame.seq_id == book.last_seq and frame.prev_seq_id != frame.seq_id:
+            return  # the last update once more (a seqId names one message): already applied
         elif frame.prev_seq_id != book.last_seq:
             self._resync(market, f"order book gap: prevSeqId {frame.prev_seq_id} after seqId {book.last_seq}; "
                                  "resubscribing for a new snapshot")

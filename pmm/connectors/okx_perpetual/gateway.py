@@ -102,6 +102,7 @@ class OkxGateway(AccountGateway):
         self._hedge = False
         self._leverage: dict[str, int] = {}
         self._margin: dict[str, MarginMode] = {}
+        self._algo_ids: dict[ClientOrderId, ExchangeOrderId] = {}  # stops placed, by client id
         self.live = LiveOrders()
         self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
                                     lookback_s=funding_lookback_s)
@@ -327,12 +328,17 @@ class OkxGateway(AccountGateway):
         else:
             body["posSide"], body["reduceOnly"] = "net", True
         rows = await self._rest.post(spec.ALGO_ORDER_PATH, body, order_call=True, what=f"place stop {client_id}")
-        return ExchangeOrderId(str(rows[0]["algoId"]) if rows else "")
+        algo_id = ExchangeOrderId(str(rows[0]["algoId"]) if rows else "")
+        if algo_id:
+            self._algo_ids[client_id] = algo_id
+        return algo_id
 
     async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None:
-        await self._rest.post(spec.CANCEL_ALGOS_PATH, [{"instId": self._track(market),
-                                                        "algoClOrdId": to_cl_ord_id(client_id)}],
-                              order_call=True, what=f"cancel stop {client_id}")
+        """Cancel a stop by its algo id when this gateway placed it, else by its client id."""
+        algo_id = self._algo_ids.pop(client_id, None)
+        ref = {"algoId": algo_id} if algo_id else {"algoClOrdId": to_cl_ord_id(client_id)}
+        await self._rest.post(spec.CANCEL_ALGOS_PATH, [{"instId": self._track(market), **ref}], order_call=True,
+                              what=f"cancel stop {client_id}")
 
     # --- account set-up -------------------------------------------------------------------------
 
