@@ -30,10 +30,12 @@ T = TypeVar("T")
 def run(coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
     """Run a test coroutine with a deadline, so a hang fails with a message instead of blocking."""
     async def bounded() -> T:
-        try:
-            return await asyncio.wait_for(coro, timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"the test did not finish within {timeout:.0f} s") from None
+        task = asyncio.ensure_future(coro)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.cancel()
+            raise AssertionError(f"the test did not finish within {timeout:.0f} s")
+        return task.result()
     return asyncio.run(bounded())
 
 
@@ -157,7 +159,8 @@ class Venue:
         assert reply.get("event") == "login" and reply["code"] == "0", reply
         await ws.send({"op": "subscribe", "args": args})
         for _ in args:
-            await ws.until(lambda m: m.get("event") == "subscribe")
+            ack = await ws.until(lambda m: m.get("event") in ("subscribe", "error"), keep=True)
+            assert ack["event"] == "subscribe", ack
         return ws
 
 
@@ -165,6 +168,7 @@ class Ws:
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, venue: Venue) -> None:
         self.ws = ws
         self.venue = venue
+        self.kept: list[dict[str, Any]] = []  # passed over by `until(keep=True)`, read again first
 
     async def send(self, message: Any) -> None:
         await self.ws.send_str(message if isinstance(message, str) else json.dumps(message))
@@ -175,15 +179,27 @@ class Ws:
         return str(msg.data)
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        if self.kept:
+            return self.kept.pop(0)
         return json.loads(await self.recv_text(timeout))
 
-    async def until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+    async def until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0, *,
+                    keep: bool = False) -> dict[str, Any]:
+        """The first message that satisfies `predicate`; fails naming what came instead. `keep`:
+        the messages passed over are read again by the next `recv` / `until`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        seen: list[dict[str, Any]] = []
         while True:
-            message = await self.recv(max(0.01, deadline - loop.time()))
+            try:
+                message = await self.recv(max(0.01, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no such message within {timeout} s; received {seen[-5:]}") from None
             if predicate(message):
+                if keep:
+                    self.kept[:0] = seen
                 return message
+            seen.append(message)
 
     async def drain(self, quiet: float = 0.1) -> list[dict[str, Any]]:
         """Everything that arrives until nothing has for `quiet` seconds."""

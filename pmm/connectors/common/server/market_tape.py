@@ -22,7 +22,8 @@ DAY_S = 86_400.0
 
 class SequencedBook:
     """One depth stream of one market: what it last published, and its sequence id. Each change
-    moves the id on by 1 (+ the injected skip, which shows as a gap in the chain)."""
+    moves the id on by 1; an injected skip of n first moves it on by n, as if n messages were lost
+    (the next message's previous id is not the last id a client saw)."""
 
     def __init__(self, depth: int | None, first_seq: int) -> None:
         self.published = PublishedBook(depth)
@@ -34,8 +35,8 @@ class SequencedBook:
         bids, asks = self.published.update(book)
         if not bids and not asks:
             return None
-        previous = self.seq
-        self.seq += 1 + skip
+        previous = self.seq + skip
+        self.seq = previous + 1
         self.ts = ts
         return previous, self.seq, (bids, asks)
 

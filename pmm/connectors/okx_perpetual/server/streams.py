@@ -3,9 +3,10 @@ data" and "Public data" WebSocket channels, exchange_apis_more.md §G8):
 
 - `books`: a 400-level snapshot on subscribe (`prevSeqId` -1), then an `update` per book change
   carrying the changed levels; each message's `prevSeqId` is the previous `seqId`. An injected
-  skip (`faults.skip_depth_update_ids(n)`) moves `seqId` on by n more, so the chain breaks and
-  clients must resubscribe. `checksum` is 0 (OKX retired it). After 60 s without change an empty
-  update with `seqId == prevSeqId` is the book's heartbeat. Levels are `[px, sz, "0", orders]`.
+  skip (`faults.skip_depth_update_ids(n)`) loses n messages: the next update's `prevSeqId` is n
+  past the last `seqId` sent, the chain breaks and clients must resubscribe. `checksum` is 0
+  (OKX retired it). After 60 s without change an empty update with `seqId == prevSeqId` is the
+  book's heartbeat. Levels are `[px, sz, "0", orders]`.
 - `books5` and `bbo-tbt`: the top 5 / 1 levels as a whole on every change (with `seqId`).
 - `trades`, `tickers`, `mark-price`, `index-tickers` (instId "BTC-USDT"), `funding-rate`.
 
