@@ -1,5 +1,5 @@
 """`pmm start` on a live connector against that venue's server on loopback: quotes, fills,
-positions, funding; history/status/balance agree with the venue's account to the last decimal."""
+takes profit, positions, funding; history/status/balance agree with the venue's account to the last decimal."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from helpers import check_funding, db_url, write_config
 from pmm.app import StartOptions, run_bot
 from pmm.cli import app
 from pmm.config import load_config
+from pmm.core.model import OrderPurpose
 from pmm.store import queries
 from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
 from venue_servers import credentials_env, running_server
 
-VENUES = ["binance_perpetual", "bybit_perpetual"]
+VENUES = ["binance_perpetual", "bybit_perpetual", "okx_perpetual"]
 RUN_S = 25.0
 
 
@@ -59,6 +60,8 @@ def test_start_against_the_venue_server_trades_and_keeps_an_exact_ledger(venue, 
     assert len(fills) == len(venue_fills)
     assert executions(fills) == executions(venue_fills)
     assert funding, "the run must hold a position at a funding time"
+    purposes = {order.purpose for order in (queries.get_order(db, f.client_id) for f in fills) if order is not None}
+    assert OrderPurpose.TAKE_PROFIT in purposes, f"the bot must take profit on its position; filled: {purposes}"
     # The run stops RUN_S after it started trading: after its recorded start.
     late = check_funding(funding, venue_funding, queries.latest_run(db).started_ts + RUN_S)
     assert open_at_venue == []
