@@ -22,7 +22,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from pmm.connectors.common.credentials import HmacCredentials
 from pmm.connectors.okx_perpetual import spec
@@ -82,7 +82,7 @@ class OkxAuth(HmacCredentials):
         self._passphrase = passphrase
         self.demo = demo
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> tuple[Any, ...]:
         raise TypeError("credentials cannot be serialized")
 
     def _sign(self, message: str) -> str:

@@ -65,7 +65,6 @@ CODES: Final[dict[int, Code]] = {
     50004: Code(ExchangeUnavailable, "API endpoint request timeout. (does not mean that the request was "
                                      "successful or failed, please check the request result).", 400),
     50005: Code(ExchangeUnavailable, "API endpoint is inactive or unavailable.", 410),
-    50005: Code(ExchangeUnavailable, "API endpoint is inactive or unavailable.", 410),
     50006: Code(ExchangeUnavailable, 'Invalid Content-Type. Please use "application/JSON".', 400),
     50011: Code(RateLimited, "Too Many Requests", 429),
     50013: Code(RateLimited, "Systems are busy. Please try again later.", 429),

@@ -18,9 +18,9 @@ from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.server.triggers import TriggerDesk, TriggerOn, TriggerOrder, TriggerState
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.core.book import OrderBook
-from pmm.core.events import BookSnapshot
-from pmm.core.model import FundingInfo, PositionSide, Side
 from pmm.core.clock import VirtualClock
+from pmm.core.events import BookSnapshot, OrderFilled
+from pmm.core.model import FundingInfo, PositionSide, Side
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimMarketSettings, SimSettings, StaticMarket
 
@@ -184,7 +184,11 @@ def test_the_ledger_keeps_fills_and_funding_with_the_balance_after():
         kit = Kit()
         ids = iter(range(100, 200))
         ledger = Ledger(kit.exchange, lambda: str(next(ids)))
-        kit.desk.listen(lambda e, o: ledger.on_fill(e, o) if type(e).__name__ == "OrderFilled" else None)
+        def record(event: Any, order: DeskOrder | None) -> None:
+            if isinstance(event, OrderFilled):
+                ledger.on_fill(event, order)
+
+        kit.desk.listen(record)
         order = kit.order(Side.BUY, "1", "65010")
         await kit.desk.place([order])
         [bill] = ledger.fills()

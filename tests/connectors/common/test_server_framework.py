@@ -162,10 +162,10 @@ def test_middleware_answers_in_the_venue_words():
 def test_injected_failures_skip_or_run_the_handler():
     async def go() -> None:
         async with toy() as (server, session):
-            server.faults.fail_next("/echo", 503, code="DOWN", retry_after=1.5)
+            server.faults.fail_next("/echo", 503, code=7, retry_after=1.5)
             async with session.get(f"{server.rest_url}/echo?n=1") as resp:
                 assert resp.status == 503 and resp.headers["Retry-After"] == "1.5"
-                assert json.loads(await resp.text()) == {"err": "DOWN", "why": "injected"}
+                assert json.loads(await resp.text()) == {"err": 7, "why": "injected"}
             assert server.calls == []
             server.faults.fail_next("/echo", 504, execute=True)
             assert (await _get(session, f"{server.rest_url}/echo?n=2"))[0] == 504

@@ -2,8 +2,9 @@
 load markets, book and trades streams, set leverage, a post-only order seen on the private stream,
 cancel, an order that crosses with its fill and position update, positions, funding rate and
 funding history. python-okx 0.4.4 (REST + its WebSocket) and ccxt / ccxt.pro 4.5.90 `okx`, pinned in
-the `test` extra (imported, not skipped: a missing client fails the suite). The server runs on the real clock (the clients stamp their own requests), funding
-settles every 2 s, and every wait has a deadline: a missing message fails with its name.
+the `test` extra (imported, not skipped: a missing client fails the suite). The server runs on the
+real clock (the clients stamp their own requests), funding settles every 2 s, and every wait has a
+deadline: a missing message fails with its name.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ async def within(what: str, awaitable: Awaitable[T], seconds: float = STEP_DEADL
     """`awaitable`'s result, or a failure naming the step that did not finish in time."""
     try:
         return await asyncio.wait_for(awaitable, seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise AssertionError(f"{what}: nothing within {seconds:.0f} s") from None
 
 
@@ -83,7 +84,8 @@ def test_ccxt_pro_round_trip():
 def subscribed(server: OkxServer, channel: str) -> Callable[[], Awaitable[bool | None]]:
     """Whether some client subscribed to `channel` (the server's side of the handshake)."""
     async def check() -> bool | None:
-        return any(key[0] == channel for conn in server.hub.clients for key in conn.subscriptions) or None
+        return any(isinstance(key, tuple) and key[0] == channel
+                   for conn in server.hub.clients for key in conn.subscriptions) or None
     return check
 
 

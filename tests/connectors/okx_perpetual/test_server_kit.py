@@ -193,7 +193,7 @@ class Ws:
         while True:
             try:
                 message = await self.recv(max(0.01, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(f"no such message within {timeout} s; received {seen[-5:]}") from None
             if predicate(message):
                 if keep:
@@ -207,7 +207,7 @@ class Ws:
         while True:
             try:
                 out.append(await self.recv(quiet))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return out
 
     async def close(self) -> None:

@@ -134,7 +134,7 @@ async def _until(what: str, check, seconds: float = 10.0):
         return found
     try:
         return await asyncio.wait_for(poll(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise AssertionError(f"{what}: not within {seconds:.0f} s") from None
 
 

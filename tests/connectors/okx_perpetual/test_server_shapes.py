@@ -4,6 +4,7 @@ views, the refusals with their code and HTTP status, and requests as python-okx 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from test_server_kit import SYMBOL, Venue, run, running
@@ -76,7 +77,8 @@ def test_signed_endpoints_refuse_unsigned_and_wrongly_signed_requests():
 def test_orders_as_each_client_sends_them(style):
     async def check(venue: Venue):
         # python-okx: ", " separators and empty-string fields; ccxt: compact JSON, reduceOnly bool.
-        body = {"instId": SYMBOL, "tdMode": "cross", "side": "buy", "ordType": "post_only", "sz": "3", "px": "64000",
+        body: dict[str, Any] = {"instId": SYMBOL, "tdMode": "cross", "side": "buy", "ordType": "post_only", "sz": "3",
+                                "px": "64000",
                 "clOrdId": "c1", "posSide": "", "reduceOnly": "", "tag": "", "ccy": "", "attachAlgoOrds": None}
         if style == "ccxt":
             body = {k: v for k, v in body.items() if v not in ("", None)} | {"reduceOnly": False}

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from pmm.connectors.common.fault_injector import Failure
+from pmm.connectors.common.server.faults import KitFaults
 from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.server.wire import BadBody, ParamError, WireError, WireRequest
 from pmm.connectors.common.sim_server import LoopbackVenueServer
@@ -86,6 +87,7 @@ class KitServer(LoopbackVenueServer):
     """A venue's REST endpoints and WebSocket paths over the kit (see module docstring)."""
 
     dialect: RestDialect
+    faults: KitFaults
     hub: StreamHub
     limiter: WindowLimiter
 

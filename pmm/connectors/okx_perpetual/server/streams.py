@@ -27,6 +27,7 @@ from pmm.connectors.common.server.triggers import TriggerDesk, TriggerOn
 from pmm.connectors.okx_perpetual import spec
 from pmm.connectors.okx_perpetual.server.wire import OkxSymbols, id_maker, ms_text, side_wire
 from pmm.core.book import OrderBook
+from pmm.core.clock import Clock
 from pmm.core.events import (
     AccountEvent,
     BookDelta,
@@ -37,7 +38,6 @@ from pmm.core.events import (
     Trade,
 )
 from pmm.core.model import Liquidity, Side
-from pmm.core.clock import Clock
 
 BOOK_DEPTHS: dict[str, int] = {spec.CHANNEL_BOOKS: 400, "books5": 5, "bbo-tbt": 1}
 PUBLIC_CHANNELS = (*BOOK_DEPTHS, spec.CHANNEL_TRADES, spec.CHANNEL_TICKERS, spec.CHANNEL_MARK_PRICE,
@@ -198,8 +198,10 @@ class PublicStreams:
         return {
             "instType": spec.INST_TYPE, "instId": symbol, "last": grid.price(last_px),
             "lastSz": self._symbols.contracts(symbol, last.qty) if last else "0",
-            "askPx": grid.price(ask[0][0]) if ask else "", "askSz": self._symbols.contracts(symbol, ask[0][1]) if ask else "",
-            "bidPx": grid.price(bid[0][0]) if bid else "", "bidSz": self._symbols.contracts(symbol, bid[0][1]) if bid else "",
+            "askPx": grid.price(ask[0][0]) if ask else "",
+            "askSz": self._symbols.contracts(symbol, ask[0][1]) if ask else "",
+            "bidPx": grid.price(bid[0][0]) if bid else "",
+            "bidSz": self._symbols.contracts(symbol, bid[0][1]) if bid else "",
             "open24h": grid.price(day.open(last_px)), "high24h": grid.price(day.high(last_px)),
             "low24h": grid.price(day.low(last_px)), "volCcy24h": grid.qty(day.volume),
             "vol24h": self._symbols.contracts(symbol, day.volume), "sodUtc0": grid.price(day.open(last_px)),
