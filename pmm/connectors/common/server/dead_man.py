@@ -1,6 +1,6 @@
 """A venue's dead-man switch over the order desk: armed with a timeout, it cancels every open order
-when the timeout runs out without being armed again (OKX `cancel-all-after`, Binance
-`countdownCancelAll`, Bybit's disconnect protection). Arming with 0 disarms it.
+when the timeout runs out without being armed again (a "cancel all after" or "countdown cancel
+all" endpoint). Arming with 0 disarms it.
 
 It follows the server's clock (`on_tick`, called by the driver after every advance), so a test
 with a hand-moved clock sees it fire exactly when the clock passes the deadline.

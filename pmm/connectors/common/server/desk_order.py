@@ -2,7 +2,7 @@
 
 Sizes are in the simulated market's base units; a venue that trades in contracts converts at its
 wire. `state` follows the order's life; `cause` says why a canceled order ended, which each venue
-words its own way (OKX `cancelSource`, Bybit `cancelType`, Binance EXPIRED vs CANCELED).
+words its own way (a cancel source or cancel type field, or an EXPIRED status next to CANCELED).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ delays, order rejections, sequence gaps, duplicated and reordered frames, a skew
 every kit server does to its sockets: cut them, end the logged-in sessions, refuse logins.
 
 Socket kinds are the venue's paths' kinds ("public", "private", ...); the aliases "market" and
-"user" (the Binance server's names) stand for "public" and "private", so tests and campaigns treat
-every venue alike. Each venue says in its server docstring how these faults look on its wire.
+"user" (the names of the older servers) stand for "public" and "private", so tests and campaigns
+treat every venue alike. Each venue says in its server docstring how these faults look on its wire.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class KitFaults(FaultInjector):
         return self._bound("expire_logins").expire_logins()
 
     def expire_listen_key(self, listen_key: str | None = None) -> int:
-        """The Binance server's name for a lapsed private session: `expire_logins()`."""
+        """The older servers' name for a lapsed private session: `expire_logins()`."""
         return self.expire_logins()
 
     def reject_next_login(self, count: int = 1) -> None:
@@ -52,7 +52,7 @@ class KitFaults(FaultInjector):
             raise ValueError(f"reject_next_login: count must be >= 1, was {count}")
         self._login_rejections += count
 
-    reject_next_auth = reject_next_login  # the Bybit server's name
+    reject_next_auth = reject_next_login  # the older servers' name
 
     def take_login_rejection(self) -> bool:
         if self._login_rejections:

@@ -11,7 +11,7 @@ Time in force over a simulator that only knows limit, post-only and market order
 - FOK: the book must hold the whole size at the price or better now (else canceled, cause
   FOK_UNFILLABLE, never sent), then placed as IOC;
 - post-only: the simulator refuses one that would cross; `close_refused` turns that into
-  "accepted, then canceled" for venues that answer so (OKX, Bybit);
+  "accepted, then canceled" for venues that answer so;
 - reduce-only: the simulator refuses one that would open, and cancels one left with nothing to
   reduce (cause REDUCE_ONLY).
 Amend is cancel-and-replace of the live leg (the simulator has no amend): the order keeps its ids

@@ -3,8 +3,8 @@
 The hub owns the sockets; the venue's `StreamDialect` owns the words. Every text frame a client
 sends goes to `dialect.on_text(conn, text)`, which answers (pong, ack, error, login result) with
 `hub.send` and changes subscriptions with `hub.subscribe` / `hub.unsubscribe`. A subscription is a
-hashable key the venue chooses (OKX: channel + instType + instId); the venue publishes a frame on a
-key and every connection subscribed to it gets the same text. Private keys are subscribed only
+hashable key the venue chooses (e.g. channel + instrument type + instrument); the venue publishes
+a frame on a key and every connection subscribed to it gets the same text. Private keys are subscribed only
 after a login, and `expire_logins` ends every logged-in session as a venue does when a key lapses.
 
 Faults (`KitFaults`): `drop` cuts TCP without a close frame; frames published with `shape="depth"`
