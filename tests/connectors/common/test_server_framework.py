@@ -66,7 +66,7 @@ class ToyStreams:
         self.closed: list[str] = []
 
     def on_open(self, conn: Conn) -> None:
-        self.hub.send(conn, {"welcome": conn.kind})
+        self.hub.send(conn, {"welcome": conn.kind, **conn.query})
 
     def on_text(self, conn: Conn, text: str) -> None:
         if text == "login":
@@ -108,6 +108,9 @@ class ToyServer(KitServer):
     def routes(self) -> list[Route]:
         return [Route("GET", "/echo", self.echo), Route("POST", "/echo", self.echo, signed=True),
                 Route("GET", "/limited", self.echo, limit=(2, 1.0))]
+
+    def response_headers(self, route: Route, req: WireRequest) -> dict[str, str]:
+        return {"X-Route": route.path}
 
     def ws_paths(self) -> dict[str, str]:
         return {"/ws/public": "public", "/ws/private": "private"}
@@ -154,6 +157,10 @@ def test_middleware_answers_in_the_venue_words():
             assert await _get(session, f"{base}/nowhere") == (404, {"err": "404", "why": "no /nowhere"})
             assert (await _get(session, f"{base}/echo?boom=1"))[0] == 500
             assert [(await _get(session, f"{base}/limited"))[0] for _ in range(3)] == [200, 200, 429]
+            async with session.get(f"{base}/limited") as resp:  # a refusal carries no success headers
+                assert resp.status == 429 and "X-Route" not in resp.headers
+            async with session.get(f"{base}/echo") as resp:
+                assert resp.headers["X-Route"] == "/echo"
             server.clock.advance_to(server.clock.now() + 1.0)  # type: ignore[attr-defined]
             assert (await _get(session, f"{base}/limited"))[0] == 200
     run(go())
@@ -186,8 +193,9 @@ def test_hub_subscriptions_fan_out_and_frame_faults():
     async def go() -> None:
         async with toy() as (server, session):
             a = await session.ws_connect(f"{server.ws_url}/ws/public")
-            b = await session.ws_connect(f"{server.ws_url}/ws/private")
-            assert await a.receive_json() == {"welcome": "public"} and await b.receive_json() == {"welcome": "private"}
+            b = await session.ws_connect(f"{server.ws_url}/ws/private?token=t1")
+            assert await a.receive_json() == {"welcome": "public"}
+            assert await b.receive_json() == {"welcome": "private", "token": "t1"}  # the dialect sees the query
             for ws in (a, b):
                 await ws.send_str("sub:k1")
                 assert await ws.receive_json() == {"subscribed": True}

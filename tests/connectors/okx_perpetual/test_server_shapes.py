@@ -176,3 +176,13 @@ def test_a_fill_shows_in_positions_fills_and_bills():
         assert len(bills) == 2 and all(b["type"] == "2" and b["subType"] == "1" for b in bills)
         assert json.loads(json.dumps(bills))[0]["balChg"].startswith("-")  # the fee
     _with(check)
+
+
+@pytest.mark.parametrize("flag", ["0", "1"])
+def test_the_demo_trading_header_is_accepted_either_way(flag):
+    # python-okx always sends x-simulated-trading ("0" live, "1" demo); the simulated account is both.
+    async def check(venue: Venue):
+        headers = {**venue.auth.headers("GET", "/api/v5/account/config"), "x-simulated-trading": flag}
+        answer = await venue.get("/api/v5/account/config", headers=headers)
+        assert answer.status == 200 and answer.code == "0"
+    _with(check)

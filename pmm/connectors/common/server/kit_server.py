@@ -123,13 +123,25 @@ class KitServer(LoopbackVenueServer):
 
         return serve
 
+    # --- hooks a venue may override --------------------------------------------------------------
+
+    def admit(self, route: Route, req: WireRequest) -> None:
+        """Count the request against the venue's limits; raise the venue's refusal over them.
+        Default: `route.limit` requests per rolling window per endpoint."""
+        if not self.limiter.admit(f"{route.method} {route.path}", route.limit):
+            raise self.dialect.rate_limited(req)
+
+    def response_headers(self, route: Route, req: WireRequest) -> dict[str, str]:
+        """Headers of a successful answer (a venue's rate-limit headers, say). Default: none."""
+        return {}
+
     async def _answer(self, route: Route, req: WireRequest) -> tuple[int, Any, dict[str, str]]:
         try:
-            if not self.limiter.admit(f"{route.method} {route.path}", route.limit):
-                raise self.dialect.rate_limited(req)
+            self.admit(route, req)
             if route.signed:
                 self.dialect.verify(req)
-            return 200, self.dialect.success(await route.handler(req)), {}
+            data = await route.handler(req)
+            return 200, self.dialect.success(data), self.response_headers(route, req)
         except WireError as err:
             return err.status, self.dialect.refusal(err), err.headers
         except ParamError as err:

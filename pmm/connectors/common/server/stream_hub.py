@@ -31,9 +31,11 @@ class Conn(QueuedSocket):
     """One client connection: the kind of socket, its subscriptions, login and last sign of life."""
 
     def __init__(self, ws: web.WebSocketResponse, transport: Any, kind: str, opened: float, queue_max: int,
-                 name: str) -> None:
+                 name: str, path: str = "", query: dict[str, str] | None = None) -> None:
         super().__init__(ws, transport, queue_max, name=name)
         self.kind = kind
+        self.path = path  # the upgrade request's path and query (tokens, listen keys, options)
+        self.query = query or {}
         self.conn_id = uuid.uuid4().hex[:8]
         self.subscriptions: set[Hashable] = set()
         self.logged_in = False
@@ -136,7 +138,8 @@ class StreamHub:
         assert self.dialect is not None, "StreamHub.dialect is set by the venue server"
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        conn = Conn(ws, request.transport, kind, self._clock.now(), self._queue_max, self._name)
+        conn = Conn(ws, request.transport, kind, self._clock.now(), self._queue_max, self._name,
+                    path=request.path, query=dict(request.query))
         self.clients.add(conn)
         pump = asyncio.create_task(conn.pump())
         try:
