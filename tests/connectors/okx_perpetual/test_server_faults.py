@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from test_server_kit import SYMBOL, Venue, run, running
+from test_server_kit import SYMBOL, Venue, run, running, static_settings
 
 from pmm.connectors.okx_perpetual.server import ServerOptions
 
@@ -98,3 +98,13 @@ def test_limits_can_be_switched_off():
         for _ in range(30):
             assert (await venue.get("/api/v5/account/positions")).code == "0"
     _with(check, options=ServerOptions(limits=None))
+
+
+def test_batch_limits_count_orders_not_requests():
+    async def check(venue: Venue):
+        order = {"instId": SYMBOL, "tdMode": "cross", "side": "buy", "ordType": "limit", "sz": "1", "px": "60000"}
+        for _ in range(15):  # 15 x 20 = 300 orders in the window
+            assert (await venue.post("/api/v5/trade/batch-orders", [order] * 20)).code == "0"
+        over = await venue.post("/api/v5/trade/batch-orders", [order])
+        assert over.status == 429 and over.code == "50011"
+    _with(check, settings=static_settings(balance="10000000"))

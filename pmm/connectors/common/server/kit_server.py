@@ -69,7 +69,8 @@ class WindowLimiter:
         self._clock = clock
         self._hits: dict[str, deque[float]] = {}
 
-    def admit(self, key: str, limit: tuple[int, float] | None) -> bool:
+    def admit(self, key: str, limit: tuple[int, float] | None, weight: int = 1) -> bool:
+        """Count `weight` units (a batch counts its orders) unless the window is full."""
         if limit is None:
             return True
         count, window = limit
@@ -77,9 +78,9 @@ class WindowLimiter:
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - window:
             hits.popleft()
-        if len(hits) >= count:
+        if len(hits) + weight > count:
             return False
-        hits.append(now)
+        hits.extend([now] * weight)
         return True
 
 

@@ -32,6 +32,7 @@ from pmm.connectors.common.server.ledger import Ledger
 from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.server.triggers import TriggerDesk
+from pmm.connectors.common.server.wire import BadBody, WireRequest
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import run_until_cancelled
 from pmm.connectors.okx_perpetual import spec
@@ -114,6 +115,18 @@ class OkxServer(KitServer):
 
     def routes(self) -> list[Route]:
         return routes.build(self, self.options.limits)
+
+    def admit(self, route: Route, req: WireRequest) -> None:
+        """OKX counts the batch endpoints in orders (300 per 2 s), the others in requests."""
+        weight = 1
+        if route.path in routes.COUNTED_IN_ORDERS:
+            try:
+                body = req.json()
+            except BadBody:
+                body = None
+            weight = max(1, len(body)) if isinstance(body, list) else 1
+        if not self.limiter.admit(f"{route.method} {route.path}", route.limit, weight):
+            raise self.dialect.rate_limited(req)
 
     def ws_paths(self) -> dict[str, str]:
         return {WS_BASE + spec.WS_PUBLIC_PATH: PUBLIC, WS_BASE + spec.WS_PRIVATE_PATH: PRIVATE,

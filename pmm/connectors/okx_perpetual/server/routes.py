@@ -1,5 +1,6 @@
 """The OKX server's endpoints: path, method, handler, signed or public, and OKX's request limit
-(requests per 2 s per endpoint, exchange_apis_more.md §G7; over it: 50011, HTTP 429).
+(requests per 2 s per endpoint, orders for the batch endpoints; exchange_apis_more.md §G7; over it:
+50011, HTTP 429).
 
 Handlers are built here from the server's parts, so `app.py` stays the composition and this file
 the list a reader checks against OKX's docs.
@@ -28,6 +29,9 @@ ORDERS_HISTORY_ARCHIVE_PATH = spec.ORDERS_HISTORY_PATH + "-archive"
 ALGO_HISTORY_PATH = "/api/v5/trade/orders-algo-history"
 TICKERS_PATH = "/api/v5/market/tickers"
 LEVERAGE_INFO_PATH = "/api/v5/account/leverage-info"
+
+# Batch endpoints whose limit counts orders, not requests.
+COUNTED_IN_ORDERS = frozenset({spec.BATCH_ORDERS_PATH, spec.CANCEL_BATCH_PATH, spec.CANCEL_ALGOS_PATH})
 
 LIMITS: dict[str, tuple[int, float]] = {
     spec.SERVER_TIME_PATH: (10, _2S), spec.INSTRUMENTS_PATH: (20, _2S), spec.BOOKS_PATH: (40, _2S),
