@@ -125,6 +125,10 @@ def test_refusals_by_the_simulator_map_to_okx_codes():
         assert first.data[0]["sCode"] == "0"
         dup = await venue.order("buy", "1", "64000", cl="dup1")
         assert dup.data[0]["sCode"] == "51016"
+        refused = await venue.order("buy", "100000", "64000", cl="never1")
+        assert refused.data[0]["sCode"] == "51008"
+        unknown = await venue.get("/api/v5/trade/order", {"instId": SYMBOL, "clOrdId": "never1"})
+        assert unknown.code == "51603"  # a refused request never became an order
         hedge_side = await venue.order("buy", "1", "64000", posSide="long")  # net mode takes net only
         assert hedge_side.data[0]["sCode"] == "51000" and "posSide" in hedge_side.data[0]["sMsg"]
     _with(check)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from pmm.connectors.common.numbers import ms
-from pmm.connectors.common.server.desk_order import DeskOrder
+from pmm.connectors.common.server.desk_order import DeskOrder, State
 from pmm.connectors.common.server.ledger import Bill, Ledger
 from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.server.wire import Fields, ParamError, WireRequest
@@ -80,8 +80,8 @@ class QueryHandlers:
         if order_id is None and client_id is None:
             raise okx_error(51003)
         found = self._desk.find(order_id, client_id)
-        if found is None or spec.to_venue_symbol(found.market) != symbol:
-            raise okx_error(51603)
+        if found is None or spec.to_venue_symbol(found.market) != symbol or found.state is State.REJECTED:
+            raise okx_error(51603)  # a refused request never became an order
         return [self._views.order(found)]
 
     async def pending(self, req: WireRequest) -> list[dict[str, Any]]:

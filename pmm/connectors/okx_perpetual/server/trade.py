@@ -85,7 +85,11 @@ class TradeHandlers:
                 parsed.append(order)
             except (WireError, ParamError) as err:
                 parsed.append((*_failed(err), fields))
-        await self._desk.place([o for o in parsed if isinstance(o, DeskOrder)])
+        orders = [o for o in parsed if isinstance(o, DeskOrder)]
+        await self._desk.place(orders)
+        for order in orders:
+            if order.rejection is not None and refusal(order.rejection.code).code is None:
+                self._desk.close_refused(order, refusal(order.rejection.code).cause)  # accepted, canceled at once
         return self._answer([self._placed(o) for o in parsed], received)
 
     def _placed(self, result: DeskOrder | tuple[str, str, Fields]) -> Item:
@@ -98,11 +102,7 @@ class TradeHandlers:
         item = {"clOrdId": order.client_id, "ordId": order.order_id, "tag": order.extra.get("tag", ""), "ts": now,
                 "sCode": "0", "sMsg": "Order placed", "subCode": ""}
         if order.rejection is not None:
-            ref = refusal(order.rejection.code)
-            if ref.code is None:
-                self._desk.close_refused(order, ref.cause)  # accepted, then canceled at once
-                return item
-            err = refusal_error(ref)
+            err = refusal_error(refusal(order.rejection.code))
             return {**item, "ordId": "", "sCode": str(err.code), "sMsg": err.msg}
         if order.state is State.PENDING:
             return {**item, "sCode": "50004", "sMsg": errors.message(50004)}
