@@ -20,6 +20,18 @@ SERVERS = {
     "okx_perpetual": "pmm.connectors.okx_perpetual.server:OkxServer",
 }
 
+# How a venue's wire writes the bot's client order ids, where it differs (OKX: alphanumeric clOrdId).
+WIRE_CLIENT_IDS = {"okx_perpetual": "pmm.connectors.okx_perpetual.parse:to_cl_ord_id"}
+
+
+def wire_client_id(venue: str, client_id: str) -> str:
+    """`client_id` as `venue` writes it (a prefix maps to the prefix of the written ids)."""
+    target = WIRE_CLIENT_IDS.get(venue)
+    if target is None:
+        return client_id
+    module, _, name = target.partition(":")
+    return str(getattr(importlib.import_module(module), name)(client_id))
+
 
 def busy_market(**overrides: Any) -> SimSettings:
     """A fast, busy BTC-USDT market so a few seconds of real time hold fills and funding."""
@@ -60,6 +72,27 @@ class ServerThread:
             return fn()
 
         return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(30)
+
+    def _kit_desk(self) -> Any:
+        from pmm.connectors.common.server.kit_server import KitServer
+
+        return self.server.desk if isinstance(self.server, KitServer) else None
+
+    def open_client_ids(self) -> set[str]:
+        """The client ids (as the wire writes them) of the account's open orders. Call on the server's
+        loop (`call`). Kit servers keep them on their order desk; the others hand them to the sim."""
+        desk = self._kit_desk()
+        if desk is None:
+            return {o.client_id for o in self.exchange.open_orders()}
+        return {o.client_id for o in desk.open_orders() if o.client_id}
+
+    def filled_client_ids(self) -> set[str]:
+        """The client ids (as the wire writes them) of every order that filled. Call on the server's loop."""
+        fills = self.exchange.fills_since(0)
+        desk = self._kit_desk()
+        if desk is None:
+            return {f.client_id for f in fills}
+        return {desk.by_sim[f.client_id].client_id for f in fills if f.client_id in desk.by_sim}
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(20)

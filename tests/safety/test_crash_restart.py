@@ -1,6 +1,6 @@
 """Crash safety (issue 6): `pmm start` killed with SIGKILL at random points, restarted each time.
 
-The venue is a Binance or Bybit server on a thread of the test process (`ServerThread`); the bot is
+The venue is a Binance, Bybit or OKX server on a thread of the test process (`ServerThread`); the bot is
 a real `python -m pmm.cli start --plain` subprocess. The simulated venue of `sim_perpetual` lives
 inside the bot's process and dies with it, so crash safety is tested against the venue servers,
 which outlive the bot as a real exchange does.
@@ -41,14 +41,14 @@ import pytest
 from campaign_kit import campaign_config
 from helpers import REPO, db_url
 from sqlalchemy import text
-from venue_servers import ServerThread, busy_market, credentials_env, running_server
+from venue_servers import ServerThread, busy_market, credentials_env, running_server, wire_client_id
 
 from pmm.core.events import FundingPaymentReceived, OrderFilled
 from pmm.store import queries
 from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
 
-VENUES = ["binance_perpetual", "bybit_perpetual"]
+VENUES = ["binance_perpetual", "bybit_perpetual", "okx_perpetual"]
 SEED = 20260601
 # Kill points: (name, log text that marks the moment). None: a random moment while trading.
 KILL_POINTS: list[tuple[str, str | None]] = [
@@ -120,6 +120,7 @@ class CrashResult:
     venue_fills: list[Any] = field(default_factory=list)
     venue_funding: list[Any] = field(default_factory=list)
     venue_open_orders: list[Any] = field(default_factory=list)
+    filled_client_ids: set[str] = field(default_factory=set)  # as the venue's wire writes them
 
 
 def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
@@ -135,9 +136,10 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
         result.start_wallet = server.call(lambda: {b.asset: b.total for b in server.exchange.balances()})["USDT"]
         config = campaign_config(tmp_path, venue, server)
 
+        wire = functools.partial(wire_client_id, venue)  # client ids as the venue writes them
+
         def ours_open() -> set[str]:
-            return {o.client_id for o in server.call(lambda: server.exchange.open_orders()) if
-                    o.client_id.startswith("pmm-")}
+            return {cid for cid in server.call(server.open_client_ids) if cid.startswith(wire("pmm-"))}
 
         left_open: set[str] = set()
         for name, needle in [*points, ("final", None)]:
@@ -148,7 +150,7 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
                 prefix = bot.run_prefix
                 assert prefix is not None, "the run id line is missing"
 
-                def own_quote_accepted(prefix: str = prefix) -> bool:
+                def own_quote_accepted(prefix: str = wire(prefix)) -> bool:
                     return any(cid.startswith(prefix) for cid in ours_open())
 
                 deadline = time.monotonic() + 10
@@ -183,6 +185,7 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
         result.venue_funding = server.call(lambda: server.exchange.funding_payments_since(0))
         result.end_wallet = server.call(lambda: {b.asset: b.total for b in server.exchange.balances()})["USDT"]
         result.venue_open_orders = server.call(lambda: server.exchange.open_orders())
+        result.filled_client_ids = server.call(server.filled_client_ids)
     finally:
         server.stop()
     return result
@@ -260,14 +263,15 @@ def test_every_venue_fill_is_recorded_exactly_once(crashes, venue):
 @pytest.mark.parametrize("venue", VENUES)
 def test_orders_left_open_by_a_killed_run_are_adopted_and_cancelled(crashes, venue):
     result = crashes[venue]
-    filled = {f.client_id for f in result.venue_fills}
+    filled = result.filled_client_ids
     for before, after in zip(result.cycles, result.cycles[1:], strict=False):
         assert after["still open from before"] == [], (
             f"after the kill at {before['point']}, the next run left {after['still open from before']} open")
         for client_id in before["left open at kill"]:
             # Either it filled at the venue (the next run backfills the fill) or the next run found it
             # open and cancelled it, saying so.
-            adopted = f"cancelling order {client_id} left open by an earlier run" in after["output"]
+            adopted = client_id in {wire_client_id(venue, cid) for cid in re.findall(
+                r"cancelling order (\S+) left open by an earlier run", after["output"])}
             assert adopted or client_id in filled, (
                 f"{client_id}, open at the kill at {before['point']}, was neither filled nor adopted:\n"
                 + after["output"][-3000:])
