@@ -167,8 +167,8 @@ def exchange_sim(
                                       "and prints it.")] = 8080,
     api_key: Annotated[str | None, typer.Option("--api-key", help="The simulated account's API key.")] = None,
     api_secret: Annotated[str | None, typer.Option("--api-secret", help="The simulated account's API secret.")] = None,
-    api_passphrase: Annotated[str | None, typer.Option("--api-passphrase", help="okx_perpetual: the simulated "
-                                                       "account's API passphrase.")] = None,
+    api_passphrase: Annotated[str | None, typer.Option("--api-passphrase", help="The simulated account's API "
+                                                       "passphrase (venues whose keys carry one).")] = None,
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Take the simulated venue (markets, "
                                                 "balances, fees) from this config's `sim:` section.")] = None,
     no_dcp: Annotated[bool, typer.Option("--no-dcp", help="bybit_perpetual only: an account without Disconnection "
