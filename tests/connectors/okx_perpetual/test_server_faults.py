@@ -108,3 +108,20 @@ def test_batch_limits_count_orders_not_requests():
         over = await venue.post("/api/v5/trade/batch-orders", [order])
         assert over.status == 429 and over.code == "50011"
     _with(check, settings=static_settings(balance="10000000"))
+
+
+def test_user_frames_are_duplicated_and_reordered_per_account_event():
+    async def check(venue: Venue):
+        ws = await venue.private([{"channel": "orders", "instType": "ANY"}])
+        venue.faults.duplicate_next_frames("user")
+        await venue.order("buy", "1", "64000", cl="dup1")
+        first = await ws.until(lambda m: "data" in m)
+        again = await ws.until(lambda m: "data" in m)
+        assert first == again and first["data"][0]["clOrdId"] == "dup1"
+        venue.faults.reorder_next_frames("user")
+        await venue.order("buy", "1", "63000", cl="held1")  # held back ...
+        await venue.order("buy", "1", "62000", cl="next1")  # ... and sent right after this one
+        order = [(await ws.until(lambda m: "data" in m))["data"][0]["clOrdId"] for _ in range(2)]
+        assert order == ["next1", "held1"]
+        assert venue.faults._held_frames == {}
+    _with(check)

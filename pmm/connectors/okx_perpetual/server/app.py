@@ -88,7 +88,7 @@ class OkxServer(KitServer):
         self.streams = PublicStreams(self.symbols, exchange.book, self.hub, self.faults, self.triggers, self.clock)
         self.ledger = Ledger(exchange, id_maker(700_000_000_000_000_000))
         self.views = Views(exchange, self.symbols)
-        self.private = PrivateStreams(exchange, self.views, self.ledger, self.hub, self.clock)
+        self.private = PrivateStreams(exchange, self.views, self.ledger, self.hub, self.faults, self.clock)
         self.desk.listen(self.private.on_order_event)
         self.desk.listen(self.streams.on_account_event)
         self.triggers.listen(self.private.on_trigger)

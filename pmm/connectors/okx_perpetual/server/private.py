@@ -8,8 +8,9 @@
 - `balance_and_position`: a snapshot on subscribe, then `filled` and `funding_fee` events;
 - `orders-algo` (on /business): each conditional order change.
 
-Every push is `{"arg": {..., "uid"}, "data": [...]}`. Fills and funding also become ledger bills
-whether or not anybody listens.
+Every push is `{"arg": {..., "uid"}, "data": [...]}`. The pushes of one account event form one
+user frame for the fault injector (duplicated or reordered together). Fills and funding also
+become ledger bills whether or not anybody listens.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from pmm.connectors.common.fault_injector import FaultInjector
 from pmm.connectors.common.server.desk_order import DeskOrder
 from pmm.connectors.common.server.ledger import Ledger
 from pmm.connectors.common.server.stream_hub import StreamHub
@@ -42,17 +44,30 @@ UID = "44705892343619584"  # the simulated account's user id (OKX adds it to pri
 class PrivateStreams:
     """Turns the desks' events into ledger bills and private pushes."""
 
-    def __init__(self, exchange: SimExchange, views: Views, ledger: Ledger, hub: StreamHub, clock: Clock) -> None:
+    def __init__(self, exchange: SimExchange, views: Views, ledger: Ledger, hub: StreamHub, faults: FaultInjector,
+                 clock: Clock) -> None:
         self._exchange = exchange
         self._views = views
         self._ledger = ledger
         self._hub = hub
+        self._faults = faults
         self._clock = clock
+        self._out: list[tuple[Hashable, dict[str, Any]]] = []  # the pushes of the event at hand
 
     def _push(self, key: Hashable, rows: list[dict[str, Any]]) -> None:
         if self._hub.has_subscribers(key):
             assert isinstance(key, tuple)
-            self._hub.publish(key, {"arg": echo_arg(key, UID), "data": rows}, shape="user")
+            self._out.append((key, {"arg": echo_arg(key, UID), "data": rows}))
+
+    def _flush(self) -> None:
+        """Send the event's pushes as one user frame: duplicated or held back together when the
+        injector disturbs the user stream (one stream for the whole account, as the venue's)."""
+        if not self._out:
+            return
+        pushes, self._out = self._out, []
+        for frame in self._faults.shape_frame("user", "private", pushes):
+            for key, payload in frame:
+                self._hub.publish(key, payload)
 
     def _push_symbol(self, channel: str, symbol: str, rows: list[dict[str, Any]]) -> None:
         for key in private_keys(channel, symbol):
@@ -61,6 +76,10 @@ class PrivateStreams:
     # --- events -------------------------------------------------------------------------------------
 
     def on_order_event(self, event: AccountEvent | None, order: DeskOrder | None) -> None:
+        self._on_order_event(event, order)
+        self._flush()
+
+    def _on_order_event(self, event: AccountEvent | None, order: DeskOrder | None) -> None:
         match event:
             case OrderFilled():
                 bill = self._ledger.on_fill(event, order)
@@ -82,6 +101,7 @@ class PrivateStreams:
     def on_trigger(self, trigger: TriggerOrder) -> None:
         symbol = self._views.symbols.symbol(trigger.market)
         self._push_symbol(spec.CHANNEL_ALGO_ORDERS, symbol, [self._views.algo(trigger)])
+        self._flush()
 
     def _order(self, order: DeskOrder, *, filled: bool) -> None:
         symbol = self._views.symbols.symbol(order.market)
@@ -107,6 +127,7 @@ class PrivateStreams:
         rows = self._views.positions(self._clock.now(), symbol)
         if rows:
             self._push_symbol(spec.CHANNEL_POSITIONS, symbol, rows)
+            self._flush()
 
     def _account(self, ts: float) -> None:
         balance = self._views.balance(ts)
