@@ -34,9 +34,11 @@ from pmm.core.events import (
 )
 from pmm.core.model import OrderStatus, Side
 
-ORDER_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/create"}
-CANCEL_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/cancel"}
-CANCEL_METHOD = {"binance_perpetual": "DELETE", "bybit_perpetual": None}
+ORDER_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/create",
+              "okx_perpetual": "/api/v5/trade/order"}
+CANCEL_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/cancel",
+               "okx_perpetual": "/api/v5/trade/cancel-order"}
+CANCEL_METHOD = {"binance_perpetual": "DELETE", "bybit_perpetual": None, "okx_perpetual": None}
 # Every bounded wait below gets this factor: a wait returns as soon as its condition holds, so the
 # slack only matters on a machine slowed by other work, where it keeps a bound from being a flake.
 WAIT_SLACK = 2.0

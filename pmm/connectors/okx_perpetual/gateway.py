@@ -453,6 +453,8 @@ class OkxGateway(AccountGateway):
                 self._emit_event(OrderAccepted(event.client_id, event.exchange_id, event.market, event.ts, recv_ts))
             if self.live.on_event(event):
                 self._emit_event(event)
+            elif isinstance(event, OrderFilled):
+                log.info("dropped a fill OKX pushed again (trade %s of order %s)", event.trade_id, event.client_id)
 
     def _on_connected(self) -> None:
         if self.stream.connections > 1:
