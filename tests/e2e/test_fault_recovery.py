@@ -23,8 +23,9 @@ from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
 from venue_servers import credentials_env, running_server
 
-ORDER_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/create"}
-REJECT_CODE = {"binance_perpetual": -2019, "bybit_perpetual": 110007}  # insufficient margin
+ORDER_PATH = {"binance_perpetual": "/fapi/v1/order", "bybit_perpetual": "/v5/order/create",
+              "okx_perpetual": "/api/v5/trade/order"}
+REJECT_CODE = {"binance_perpetual": -2019, "bybit_perpetual": 110007, "okx_perpetual": 51008}  # insufficient margin
 RECOVERY_S = 8.0  # after the last injection, before the bot is asked to stop
 MAX_RUN_S = 120.0  # a bound only: the injector stops the run
 
@@ -43,7 +44,7 @@ def _faults(venue: str):
     ]
 
 
-@pytest.mark.parametrize("venue", ["binance_perpetual", "bybit_perpetual"])
+@pytest.mark.parametrize("venue", ["binance_perpetual", "bybit_perpetual", "okx_perpetual"])
 def test_bot_recovers_from_injected_faults_with_an_exact_ledger(venue, tmp_path, monkeypatch):
     for key, value in credentials_env(venue).items():
         monkeypatch.setenv(key, value)
