@@ -14,7 +14,6 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from test_server_kit import KEY, PASSPHRASE, SECRET, static_settings
 from venue_servers import busy_market
 
 from pmm.connectors.okx_perpetual import rest as okx_rest
@@ -57,8 +56,19 @@ from pmm.errors import (
     OrderOutcomeUnknown,
 )
 from pmm.sim.exchange import SimExchange
+from pmm.sim.settings import SimMarketSettings, SimSettings, StaticMarket
 
 M = "BTC-USDT"
+KEY, SECRET, PASSPHRASE = "okx-client-key", "okx-client-secret", "okx-client-passphrase"
+
+
+def static_settings(**overrides: Any) -> SimSettings:
+    """BTC-USDT on a book that never moves: bids 64990 (1 BTC), 64980 (2); asks 65010 (1), 65020 (2);
+    mark 65000, funding rate 0.0001. The size step 0.001 BTC is one OKX contract."""
+    book = StaticMarket(bids=((D("64990"), D("1")), (D("64980"), D("2"))),
+                        asks=((D("65010"), D("1")), (D("65020"), D("2"))), mark_price=D("65000"),
+                        funding_rate=D("0.0001"))
+    return SimSettings(markets=(SimMarketSettings(M, book),), balances={"USDT": D("10000")}, **overrides)
 
 
 class Client:
