@@ -42,6 +42,7 @@ from pmm.errors import PmmError
 log = logging.getLogger("pmm.okx.feed")
 
 _DEFAULT_INTERVAL_S = 8 * 3600.0
+SNAPSHOT_WAIT_S = 10.0  # after a resubscription without a snapshot this long, reconnect instead
 
 
 def _index_id(market: str) -> str:
@@ -199,6 +200,10 @@ class OkxFeed:
     async def _resubscribe(self, market: str) -> None:
         if self._ws is None or not await self._ws.resubscribe([self._book_arg(market)]):
             log.info("could not resubscribe the book of %s now; the reconnection brings a new snapshot", market)
+            return
+        await self._sleep(SNAPSHOT_WAIT_S)
+        if not self._books[market].live and self._ws.connected:
+            await self._ws.reconnect(f"no book snapshot of {market} {SNAPSHOT_WAIT_S:g} s after resubscribing")
 
     def _merge_funding(self, market: str, row: dict[str, Any], ts: float, recv_ts: float) -> None:
         state = self._funding.setdefault(market, {})

@@ -73,6 +73,7 @@ from pmm.errors import AuthError, BelowMinSize, OrderError, OrderOutcomeUnknown,
 
 log = logging.getLogger("pmm.okx.gateway")
 
+_BALANCE_AND_POSITION = "balance_and_position"
 DEFAULT_FEES = (Decimal("0.0002"), Decimal("0.0005"))  # OKX's Lv1 USDT-margined swap maker / taker
 
 
@@ -115,8 +116,8 @@ class OkxGateway(AccountGateway):
                                 url=spec.ws_endpoint(ws_url, spec.WS_PRIVATE_PATH),
                                 args=[*args, {"channel": spec.CHANNEL_ACCOUNT}], on_message=self._on_private,
                                 emit=self._emit_event, clock=clock, auth=rest.auth, on_connected=self._on_connected,
+                                optional_args=[{"channel": _BALANCE_AND_POSITION}],  # its funding_fee events
                                 sleep=sleep, **(private_stream_options or {}))
-        self.stream.optional_args.append({"channel": "balance_and_position"})  # funding_fee events
 
     @property
     def hedge_mode(self) -> bool:
@@ -436,7 +437,7 @@ class OkxGateway(AccountGateway):
                 for balance in parse_balances(message.get("data", ())):
                     self._balances[balance.asset] = balance
                     self._emit_event(BalanceUpdated(balance, recv_ts, recv_ts))
-            elif channel == "balance_and_position":
+            elif channel == _BALANCE_AND_POSITION:
                 if any(d.get("eventType") == "funding_fee" for d in message.get("data", ())):
                     self._spawn(self.funding.fetch(list(self._markets), expect_new=True))
         except BAD_PAYLOAD as exc:

@@ -7,9 +7,9 @@ Then it reads; after `ping_interval_s` without a frame it sends the text `ping` 
 silent for 30 s and answers `pong`), and a socket still silent `pong_timeout_s` later is replaced.
 
 `resubscribe(args)` unsubscribes and subscribes again on the live connection: OKX then sends a new
-book snapshot (the cure for a sequence gap). `subscribe_optional(args)` asks for channels in a
-request of their own once the connection is up, on this and every later connection: a refusal is
-logged and never keeps the stream down. A refused login is kept in `auth_error`.
+book snapshot (the cure for a sequence gap). `optional_args` are asked for in a request of their own
+once each connection is up: a refusal is logged and never keeps the stream down. A refused login is
+kept in `auth_error`.
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ class OkxSocket:
     """A self-healing OKX socket. `start()` runs it as a task; `stop()` ends it."""
 
     def __init__(self, *, name: str, connector_id: str, url: str, args: Sequence[Arg], on_message: Handler,
-                 emit: Emit, clock: Clock, auth: OkxAuth | None = None,
+                 emit: Emit, clock: Clock, auth: OkxAuth | None = None, optional_args: Sequence[Arg] = (),
                  on_connected: Callable[[], None] | None = None, on_disconnected: Callable[[str], None] | None = None,
                  ping_interval_s: float = spec.WS_PING_INTERVAL_S, pong_timeout_s: float = 8.0,
                  ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep) -> None:
         self.name = name
         self.args = list(args)
-        self.optional_args: list[Arg] = []
+        self.optional_args = list(optional_args)
         self._on_message = on_message
         self._clock = clock
         self._auth = auth
@@ -109,12 +109,6 @@ class OkxSocket:
         if not self.connected:
             return False
         return await self._request("unsubscribe", args) and await self._request("subscribe", args)
-
-    async def subscribe_optional(self, args: Sequence[Arg]) -> bool:
-        """Add `args` to this connection (if up) and every later one; a refusal is only logged."""
-        new = [a for a in args if a not in self.optional_args]
-        self.optional_args += new
-        return bool(new) and self.connected and await self._request("subscribe", new)
 
     async def _request(self, op: str, args: Sequence[Arg]) -> bool:
         return await self._socket.send(json.dumps({"id": str(next(self._ids)), "op": op, "args": list(args)}))
