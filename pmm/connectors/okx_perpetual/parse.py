@@ -25,7 +25,6 @@ from pmm.connectors.okx_perpetual import spec
 from pmm.core.events import (
     BookDelta,
     BookSnapshot,
-    Event,
     Level,
     OrderAccepted,
     OrderCancelled,
@@ -272,7 +271,10 @@ def parse_order_report(row: Payload, inst_of: MarketOf) -> OrderReport:
         created_ts=ms_to_s(row.get("cTime") or row.get("uTime") or 0))
 
 
-def parse_order_push(row: Payload, inst: Instrument, recv_ts: float) -> list[Event]:
+OrderEvent = OrderAccepted | OrderCancelled | OrderFilled | OrderRejected
+
+
+def parse_order_push(row: Payload, inst: Instrument, recv_ts: float) -> list[OrderEvent]:
     """One `orders` push -> its fill (when it carries one) then what its state says.
 
     `live` (and an amended `partially_filled`) is OrderAccepted; `filled` says nothing more than its
@@ -283,7 +285,7 @@ def parse_order_push(row: Payload, inst: Instrument, recv_ts: float) -> list[Eve
     status = status_of(row["state"])
     side = side_of(row["side"])
     ts = ms_to_s(row.get("uTime") or row.get("cTime") or 0) or recv_ts
-    events: list[Event] = []
+    events: list[OrderEvent] = []
     fill_size = dec_or_zero(row.get("fillSz"))
     if row.get("tradeId") and fill_size > 0:
         remaining = dec(row["sz"]) - dec_or_zero(row.get("accFillSz"))

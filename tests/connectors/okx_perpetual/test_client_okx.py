@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from venue_servers import busy_market
 
+from pmm.connectors.common.server.triggers import TriggerOn
 from pmm.connectors.okx_perpetual import rest as okx_rest
 from pmm.connectors.okx_perpetual import spec
 from pmm.connectors.okx_perpetual.auth import OkxAuth
 from pmm.connectors.okx_perpetual.feed import OkxFeed
 from pmm.connectors.okx_perpetual.gateway import OkxGateway
 from pmm.connectors.okx_perpetual.rest import OkxRestClient
-from pmm.connectors.common.server.triggers import TriggerOn
 from pmm.connectors.okx_perpetual.server import OkxServer
 from pmm.core.clock import LiveClock
 from pmm.core.events import (
