@@ -3,8 +3,9 @@
 On every (re)connection the session logs in when it has keys (`{"op": "login"}` with the passphrase
 and a signed unix-seconds timestamp, `auth.py`), subscribes its channels and waits for every
 acknowledgement before it reports the stream up, so nothing is trusted from a half-set-up socket.
-Then it reads; after `ping_interval_s` without a frame it sends the text `ping` (OKX drops a socket
-silent for 30 s and answers `pong`), and a socket still silent `pong_timeout_s` later is replaced.
+Then it reads, and sends the text `ping` (OKX answers `pong`) whenever `ping_interval_s` passed
+without a frame received or sent (OKX drops a socket idle for 30 s; a socket full of market data
+still pings); one that brings nothing within `pong_timeout_s` of a ping is replaced.
 
 `resubscribe(args)` unsubscribes and subscribes again on the live connection: OKX then sends a new
 book snapshot (the cure for a sequence gap). `optional_args` are asked for in a request of their own
@@ -167,24 +168,27 @@ class OkxSocket:
                 early.append((message, recv_ts))
 
     async def _read(self, ws: ClientConnection) -> str:
-        last_rx = self._clock.now()
+        last_rx = last_tx = self._clock.now()
         pinged_at: float | None = None
         while True:
-            due = last_rx + self._ping_interval_s if pinged_at is None else pinged_at + self._pong_timeout_s
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every recv in a new task
-                async with asyncio.timeout(max(0.0, due - self._clock.now())):
-                    raw = await ws.recv()
-            except TimeoutError:
-                now = self._clock.now()
-                if pinged_at is not None:
-                    return f"no data or pong for {now - last_rx:.0f} s"
+            now = self._clock.now()
+            if pinged_at is None and now - min(last_rx, last_tx) >= self._ping_interval_s:
+                # Silence either way: OKX drops a socket after 30 s, so ping even while data flows in.
                 await ws.send(spec.WS_PING)
                 self.pings_sent += 1
-                pinged_at = now
+                last_tx = pinged_at = now
+            elif pinged_at is not None and now - pinged_at >= self._pong_timeout_s:
+                return f"no data or pong for {now - last_rx:.0f} s"
+            due = pinged_at + self._pong_timeout_s if pinged_at is not None else \
+                min(last_rx, last_tx) + self._ping_interval_s
+            try:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps every recv in a new task
+                async with asyncio.timeout(max(0.0, due - now)):
+                    raw = await ws.recv()
+            except TimeoutError:
                 continue
             recv_ts = last_rx = self._clock.now()
-            pinged_at = None
+            pinged_at = None  # anything received shows the connection alive
             message = self._decode(raw)
             if message is None:
                 continue

@@ -23,7 +23,7 @@ from pmm.connectors.okx_perpetual.auth import OkxAuth
 from pmm.connectors.okx_perpetual.feed import OkxFeed
 from pmm.connectors.okx_perpetual.gateway import OkxGateway
 from pmm.connectors.okx_perpetual.rest import OkxRestClient
-from pmm.connectors.okx_perpetual.server import OkxServer
+from pmm.connectors.okx_perpetual.server import OkxServer, ServerOptions
 from pmm.core.clock import LiveClock
 from pmm.core.events import (
     BookResyncRequired,
@@ -94,13 +94,15 @@ class Client:
 
 
 @asynccontextmanager
-async def okx(settings: Any = None, *, passphrase: str = PASSPHRASE, start: bool = True) -> AsyncIterator[Client]:
+async def okx(settings: Any = None, *, passphrase: str = PASSPHRASE, start: bool = True,
+              options: ServerOptions | None = None, ws_options: dict[str, Any] | None = None) -> AsyncIterator[Client]:
     exchange = SimExchange(settings or static_settings())
-    server = OkxServer(exchange, api_key=KEY, api_secret=SECRET, api_passphrase=PASSPHRASE, clock=LiveClock())
+    server = OkxServer(exchange, api_key=KEY, api_secret=SECRET, api_passphrase=PASSPHRASE, clock=LiveClock(),
+                       options=options)
     await server.start()
     clock = LiveClock()
     rest = OkxRestClient(server.rest_url, clock=clock, auth=OkxAuth(KEY, SECRET, passphrase, clock))
-    feed = OkxFeed(rest, ws_url=server.ws_url, clock=clock)
+    feed = OkxFeed(rest, ws_url=server.ws_url, clock=clock, ws_options=ws_options)
     gateway = OkxGateway(rest, ws_url=server.ws_url, clock=clock, markets=[M], funding_poll_s=None)
     client = Client(server, rest, feed, gateway)
     try:
@@ -161,6 +163,18 @@ def test_a_broken_seq_id_chain_freezes_the_book_and_resubscribes_for_a_snapshot(
             assert "prevSeqId" in c.of(BookResyncRequired)[-1].reason
             await c.until(lambda: len(c.of(BookSnapshot)) > snapshots and c.feed.book(M).live)
             assert c.feed.socket is not None and c.feed.socket.connections == 1  # resubscribed, not reconnected
+
+    run(scenario)
+
+
+def test_a_socket_full_of_market_data_still_pings_so_okx_keeps_it():
+    async def scenario() -> None:
+        async with okx(busy_market(), options=ServerOptions(ws_idle_cutoff_s=1.0),
+                       ws_options={"ping_interval_s": 0.3}) as c:
+            await c.until(lambda: c.of(BookSnapshot))
+            await asyncio.sleep(3.0)  # three idle cut-offs: data flows in, pings go out
+            assert c.feed.socket is not None and c.feed.socket.connections == 1 and c.feed.socket.pings_sent >= 5
+            assert not c.of(ConnectionChanged, stream="public", connected=False)
 
     run(scenario)
 
