@@ -151,6 +151,7 @@ WS_PING_INTERVAL_S: Final = 20.0
 
 # --- capabilities ---------------------------------------------------------------------------------
 
+KEY_PASSPHRASE: Final = True     # OKX keys carry a passphrase (`pmm connect NAME --passphrase`)
 HEDGE_MODE: Final = True
 DEAD_MAN_SWITCH: Final = True    # cancel-all-after {timeOut}: 0 disarms, else 10..120 s
 DEAD_MAN_MIN_S: Final = 10
