@@ -150,6 +150,7 @@ def resolve(connector_id: str, *, environ: Mapping[str, str] | None = None,
     env = os.environ if environ is None else environ
     key_var, secret_var = env_names(connector_id)
     key, secret = env.get(key_var, "").strip(), env.get(secret_var, "").strip()
+    passphrase = env.get(passphrase_env_name(connector_id), "").strip() or None
     if key and secret:
         if passphrase_name is None:
             return Credentials(key, secret)

@@ -47,6 +47,10 @@ class VenueFaults:
     speed_up: Callable[[pytest.MonkeyPatch, float, float], None]
     # (monkeypatch, s): the gateway's own funding reads look back this far only
     shorten_funding_lookback: Callable[[pytest.MonkeyPatch, float], None]
+    # how far behind the venue's clock goes in the stale-timestamp phase: past its tolerance
+    clock_skew_s: float = -3.0
+    # a client order id as the venue's wire writes it (OKX's clOrdId is alphanumeric)
+    wire_client_id: Callable[[str], str] = str
 
 
 def fault_profile(venue: str) -> VenueFaults:

@@ -31,7 +31,6 @@ VENUES: dict[str, VenueSpec] = {spec.venue: spec for spec in registry.server_ven
 SPOT: dict[str, VenueSpec] = {spec.spot_feed_id: spec for spec in registry.VENUES
                               if spec.spot_server is not None and spec.spot_feed_id is not None}
 
-
 def busy_market(**overrides: Any) -> SimSettings:
     """A fast, busy BTC-USDT market so a few seconds of real time hold fills and funding."""
     synthetic = SyntheticMarket(start_price=Decimal("65000"), volatility=Decimal("0.03"), book_interval_s=0.25,
@@ -43,9 +42,10 @@ def busy_market(**overrides: Any) -> SimSettings:
 
 class ServerThread:
     def __init__(self, venue: str, settings: SimSettings, *, api_key: str = API_KEY,
-                 api_secret: str = API_SECRET) -> None:
+                 api_secret: str = API_SECRET, passphrase: str | None = None) -> None:
         self.venue = venue
         self.api_key, self.api_secret = api_key, api_secret
+        self.passphrase = passphrase
         self.spec = VENUES[venue] if venue in VENUES else SPOT[venue]
         self.exchange = SimExchange(settings)
         target = self.spec.spot_server if venue in SPOT else self.spec.server
@@ -61,7 +61,7 @@ class ServerThread:
         if self.venue in SPOT:
             self.server = self._factory(self.exchange)
         else:
-            passphrase = API_PASSPHRASE if self.spec.capabilities.needs_passphrase else None
+            passphrase = (self.passphrase or API_PASSPHRASE) if self.spec.capabilities.needs_passphrase else None
             self.server = self._factory(self.exchange, api_key=self.api_key, api_secret=self.api_secret,
                                         passphrase=passphrase)
         self._loop.run_until_complete(self.server.start())
@@ -80,6 +80,27 @@ class ServerThread:
             return fn()
 
         return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(30)
+
+    def _kit_desk(self) -> Any:
+        from pmm.connectors.common.server.kit_server import KitServer
+
+        return self.server.desk if isinstance(self.server, KitServer) else None
+
+    def open_client_ids(self) -> set[str]:
+        """The client ids (as the wire writes them) of the account's open orders. Call on the server's
+        loop (`call`). Kit servers keep them on their order desk; the others hand them to the sim."""
+        desk = self._kit_desk()
+        if desk is None:
+            return {o.client_id for o in self.exchange.open_orders()}
+        return {o.client_id for o in desk.open_orders() if o.client_id}
+
+    def filled_client_ids(self) -> set[str]:
+        """The client ids (as the wire writes them) of every order that filled. Call on the server's loop."""
+        fills = self.exchange.fills_since(0)
+        desk = self._kit_desk()
+        if desk is None:
+            return {f.client_id for f in fills}
+        return {desk.by_sim[f.client_id].client_id for f in fills if f.client_id in desk.by_sim}
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(20)

@@ -66,9 +66,9 @@ def test_balance_reads_the_simulated_account(store):
 
 
 def test_balance_of_a_venue_without_connector_is_a_clear_error(store):
-    result = runner.invoke(app, ["balance", "--derivative", "okx_perpetual", "--db", store])
+    result = runner.invoke(app, ["balance", "--derivative", "gate_io_perpetual", "--db", store])
     assert result.exit_code == 2
-    assert "okx_perpetual" in result.output
+    assert "gate_io_perpetual" in result.output
 
 
 def test_history_json_csv_and_filters(store, tmp_path):

@@ -1,5 +1,6 @@
 """`pmm start` on a live connector against that venue's server on loopback (every venue of the
-registry with a server): quotes, fills, positions, funding; history/status/balance agree with the
+registry with a server): quotes, fills, takes profit,
+positions, funding; history/status/balance agree with the
 venue's account to the last decimal."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from helpers import check_funding, db_url, write_config
 from pmm.app import StartOptions, run_bot
 from pmm.cli import app
 from pmm.config import load_config
+from pmm.core.model import OrderPurpose
 from pmm.store import queries
 from pmm.store.db import open_engine
 from pmm.store.performance import ledger_difference
@@ -61,6 +63,8 @@ def test_start_against_the_venue_server_trades_and_keeps_an_exact_ledger(venue, 
     assert len(fills) == len(venue_fills)
     assert executions(fills) == executions(venue_fills)
     assert funding, "the run must hold a position at a funding time"
+    purposes = {order.purpose for order in (queries.get_order(db, f.client_id) for f in fills) if order is not None}
+    assert OrderPurpose.TAKE_PROFIT in purposes, f"the bot must take profit on its position; filled: {purposes}"
     # The run stops RUN_S after it started trading: after its recorded start.
     late = check_funding(funding, venue_funding, queries.latest_run(db).started_ts + RUN_S)
     assert open_at_venue == []

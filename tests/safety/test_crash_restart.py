@@ -123,6 +123,7 @@ class CrashResult:
     venue_fills: list[Any] = field(default_factory=list)
     venue_funding: list[Any] = field(default_factory=list)
     venue_open_orders: list[Any] = field(default_factory=list)
+    filled_client_ids: set[str] = field(default_factory=set)  # as the venue's wire writes them
 
 
 def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
@@ -138,9 +139,10 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
         result.start_wallet = server.call(lambda: {b.asset: b.total for b in server.exchange.balances()})["USDT"]
         config = campaign_config(tmp_path, venue, server)
 
+        wire = fault_profile(venue).wire_client_id  # client ids as the venue writes them
+
         def ours_open() -> set[str]:
-            return {o.client_id for o in server.call(lambda: server.exchange.open_orders()) if
-                    o.client_id.startswith("pmm-")}
+            return {cid for cid in server.call(server.open_client_ids) if cid.startswith(wire("pmm-"))}
 
         left_open: set[str] = set()
         for name, needle in [*points, ("final", None)]:
@@ -151,7 +153,7 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
                 prefix = bot.run_prefix
                 assert prefix is not None, "the run id line is missing"
 
-                def own_quote_accepted(prefix: str = prefix) -> bool:
+                def own_quote_accepted(prefix: str = wire(prefix)) -> bool:
                     return any(cid.startswith(prefix) for cid in ours_open())
 
                 deadline = time.monotonic() + 10
@@ -186,6 +188,7 @@ def crash_campaign(venue: str, tmp_path: Path) -> CrashResult:
         result.venue_funding = server.call(lambda: server.exchange.funding_payments_since(0))
         result.end_wallet = server.call(lambda: {b.asset: b.total for b in server.exchange.balances()})["USDT"]
         result.venue_open_orders = server.call(lambda: server.exchange.open_orders())
+        result.filled_client_ids = server.call(server.filled_client_ids)
     finally:
         server.stop()
     return result
@@ -263,14 +266,15 @@ def test_every_venue_fill_is_recorded_exactly_once(crashes, venue):
 @pytest.mark.parametrize("venue", VENUES)
 def test_orders_left_open_by_a_killed_run_are_adopted_and_cancelled(crashes, venue):
     result = crashes[venue]
-    filled = {f.client_id for f in result.venue_fills}
+    filled = result.filled_client_ids
     for before, after in zip(result.cycles, result.cycles[1:], strict=False):
         assert after["still open from before"] == [], (
             f"after the kill at {before['point']}, the next run left {after['still open from before']} open")
         for client_id in before["left open at kill"]:
             # Either it filled at the venue (the next run backfills the fill) or the next run found it
             # open and cancelled it, saying so.
-            adopted = f"cancelling order {client_id} left open by an earlier run" in after["output"]
+            adopted = client_id in {fault_profile(venue).wire_client_id(cid) for cid in re.findall(
+                r"cancelling order (\S+) left open by an earlier run", after["output"])}
             assert adopted or client_id in filled, (
                 f"{client_id}, open at the kill at {before['point']}, was neither filled nor adopted:\n"
                 + after["output"][-3000:])

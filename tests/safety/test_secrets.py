@@ -1,8 +1,8 @@
 """Secrets (issue 6): the API secret, and the API key in full, never appear in the bot's output,
 its logs (the output of `--plain`), its tracebacks or anywhere in its SQLite store.
 
-For Binance and Bybit (at once, each on its own thread), with a distinctive key and secret that
-only the venue server and the encrypted key store know:
+For Binance, Bybit and OKX (at once, each on its own thread), with a distinctive key and secret (and
+OKX's passphrase) that only the venue server and the encrypted key store know:
 - a run that trades (keys from the key store, password from PMM_PASSWORD), stopped with SIGTERM,
   then `pmm status`, `pmm history` and `pmm balance` (which asks the venue's API with the keys);
 - a run whose secret the venue refuses (exit 3, "what to do") and one whose key it refuses;
@@ -36,8 +36,12 @@ from helpers import REPO
 from venue_servers import ServerThread, busy_market
 
 from pmm import credentials
+from pmm.connectors import registry
 
-VENUES = ["binance_perpetual", "bybit_perpetual"]
+VENUES = ["binance_perpetual", "bybit_perpetual", "okx_perpetual"]
+PASSPHRASE_VENUES = {s.venue for s in registry.VENUES if s.capabilities.needs_passphrase}  # keys with one
+LOCAL_CONFIGS = {"binance_perpetual": "binance_local.yml", "bybit_perpetual": "bybit_local.yml",
+                 "okx_perpetual": "okx_local.yml"}
 PASSWORD = "correct horse battery staple"
 
 
@@ -55,6 +59,7 @@ class Outcome:
     db_files: list[Path]
     keys_dir: Path
     outputs: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> (exit code, stdout+stderr)
+    passphrase: str | None = None
 
 
 def _pmm(args: list[str], env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
@@ -86,12 +91,14 @@ def _trading_run(config: Path, url: str, env: dict[str, str]) -> tuple[int, str]
 def secrets_run(venue: str, tmp_path: Path) -> Outcome:
     key, secret = distinctive("pmmKey"), distinctive("pmmSecret")
     outcome = Outcome(venue, key, secret, wrong_secret=distinctive("pmmWrongSecret"), wrong_key=distinctive("pmmWrongKey"),
-                      db_files=[], keys_dir=tmp_path / "keys")
+                      db_files=[], keys_dir=tmp_path / "keys",
+                      passphrase=distinctive("pmmPhrase") if venue in PASSPHRASE_VENUES else None)
     url = f"sqlite:///{tmp_path / 'pmm.sqlite'}"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("PMM_")}
     base_env.update(PMM_KEYS_DIR=str(outcome.keys_dir), PYTHONUNBUFFERED="1")
-    credentials.save(venue, credentials.Credentials(key, secret), PASSWORD, environ=base_env)
-    server = ServerThread(venue, busy_market(), api_key=key, api_secret=secret).start()
+    credentials.save(venue, credentials.Credentials(key, secret, outcome.passphrase), PASSWORD, environ=base_env)
+    server = ServerThread(venue, busy_market(), api_key=key, api_secret=secret,
+                          passphrase=outcome.passphrase).start()
     try:
         config = campaign_config(tmp_path, venue, server)
         stored = {**base_env, "PMM_PASSWORD": PASSWORD}
@@ -100,6 +107,8 @@ def secrets_run(venue: str, tmp_path: Path) -> Outcome:
         outcome.outputs["history"] = _pmm(["history", "--db", url], stored)
         outcome.outputs["balance"] = _pmm(["balance", "--derivative", venue, "-c", str(config), "--db", url], stored)
         key_var, secret_var = credentials.env_names(venue)
+        if outcome.passphrase:
+            base_env[credentials.passphrase_env_name(venue)] = outcome.passphrase
         refused_secret = {**base_env, key_var: key, secret_var: outcome.wrong_secret}
         outcome.outputs["refused secret"] = _pmm(["start", "-c", str(config), "--db", url, "--plain"], refused_secret)
         refused_key = {**base_env, key_var: outcome.wrong_key, secret_var: secret}
@@ -129,7 +138,8 @@ def needles(*values: str) -> list[str]:
 
 
 def leaks(text: str, outcome: Outcome) -> list[str]:
-    found = [n for n in needles(outcome.secret, outcome.wrong_secret) if n in text]
+    found = [n for n in needles(outcome.secret, outcome.wrong_secret, *filter(None, [outcome.passphrase]))
+             if n in text]
     found += [n for n in (outcome.key, outcome.wrong_key) if n in text]
     found += [n for n in needles(outcome.key, outcome.wrong_key) if len(n) == 12 and n in text]
     return found
@@ -199,8 +209,9 @@ def test_no_secret_in_reprs_or_tracebacks(venue, monkeypatch):
     key_var, secret_var = credentials.env_names(venue)
     monkeypatch.setenv(key_var, key)
     monkeypatch.setenv(secret_var, secret)
-    config = load_config(REPO / "configs" / ("binance_local.yml" if venue.startswith("binance") else
-                                             "bybit_local.yml"))
+    if venue in PASSPHRASE_VENUES:
+        monkeypatch.setenv(credentials.passphrase_env_name(venue), "pmm-sim-passphrase")
+    config = load_config(REPO / "configs" / LOCAL_CONFIGS[venue])
     bundle = build_connector(config.derivative, config, fast=False)
     seen: set[int] = set()
     holders = {"_Secret": secret.encode(), "_ApiKey": key}
@@ -246,6 +257,8 @@ def test_no_secret_in_reprs_or_tracebacks(venue, monkeypatch):
             mp.setattr(hmac, "new", broken_hmac)
             if venue.startswith("binance"):
                 rest.auth.signed_query([("symbol", "BTCUSDT")])
+            elif venue.startswith("okx"):
+                rest.auth.headers("GET", "/api/v5/account/balance")
             else:
                 rest.auth.headers("category=linear")
     except RuntimeError:
