@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from test_server_kit import SYMBOL, Venue, run, running, static_settings
+from test_server_okx_kit import SYMBOL, Venue, run, running, static_settings
 
 from pmm.connectors.okx_perpetual.server import ServerOptions
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
-from test_server_kit import SYMBOL, StepClock, Venue, channel, run, running, static_settings
+from test_server_okx_kit import SYMBOL, StepClock, Venue, channel, run, running, static_settings
 
 from pmm.connectors.okx_perpetual.server import ServerOptions
 from pmm.sim.settings import SimMarketSettings, SimSettings, SyntheticMarket

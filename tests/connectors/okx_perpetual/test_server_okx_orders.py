@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from test_server_kit import SYMBOL, Venue, run, running
+from test_server_okx_kit import SYMBOL, Venue, run, running
 
 
 def _with(check, **kwargs):

@@ -23,7 +23,7 @@ from okx import Account, MarketData, PublicData, Trade
 from okx.websocket.WebSocketFactory import WebSocketFactory
 from okx.websocket.WsPrivateAsync import WsPrivateAsync
 from okx.websocket.WsPublicAsync import WsPublicAsync
-from test_server_kit import KEY, PASSPHRASE, SECRET, SYMBOL, run, static_settings
+from test_server_okx_kit import KEY, PASSPHRASE, SECRET, SYMBOL, run, static_settings
 
 from pmm.connectors.okx_perpetual.server import OkxServer
 from pmm.core.clock import LiveClock

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from test_server_kit import SYMBOL, Venue, run, running
+from test_server_okx_kit import SYMBOL, Venue, run, running
 
 from pmm.connectors.okx_perpetual.auth import KEY_HEADER
 
