@@ -50,21 +50,6 @@ def server_spec(venue: str) -> VenueSpec:
     return spec
 
 
-def _serve_forever(venue: str) -> Callable[..., Any]:
-    target = _SERVERS.get(venue)
-    if target is None:
-        raise ConfigError(f"No exchange server for `{venue}`. Available: {', '.join(server_venues())}.")
-    module_name, _, attr = target.partition(":")
-    serve_forever: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
-    return serve_forever
-
-
-def takes_passphrase(venue: str) -> bool:
-    """Whether the venue's keys carry a passphrase: its server takes the simulated account's
-    (`api_passphrase`) and checks it on every signed request."""
-    return "api_passphrase" in inspect.signature(_serve_forever(venue)).parameters
-
-
 def sim_settings(config: Any | None) -> SimSettings:
     """The simulated venue behind the server: a config's `sim:` section, or BTC-USDT with defaults.
     The config's `market` and its external `price_source_market` are listed (synthetic unless the

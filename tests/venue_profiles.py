@@ -49,7 +49,7 @@ class VenueFaults:
     shorten_funding_lookback: Callable[[pytest.MonkeyPatch, float], None]
     # how far behind the venue's clock goes in the stale-timestamp phase: past its tolerance
     clock_skew_s: float = -3.0
-    # a client order id as the venue's wire writes it (OKX's clOrdId is alphanumeric)
+    # a client order id as the venue's wire writes it (some venues allow letters and digits only)
     wire_client_id: Callable[[str], str] = str
 
 

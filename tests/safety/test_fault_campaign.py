@@ -122,7 +122,7 @@ def _frames_phase(kind: str, how: str):
         repeated = len(events) - len({e.trade_id for e in events})
         c.note("fill events", len(events))
         c.note("repeated fill events", repeated)
-        # A connector may drop a repeated fill itself (OKX's docs say to) and say so.
+        # A connector may drop a repeated fill itself (some venues' docs say to) and say so.
         dropped = sum("pushed again" in r.getMessage() for r in c.capture.records[mark:])
         c.note("repeated fills dropped by the connector", dropped)
         if kind == "user" and how == "duplicate" and not repeated and not dropped:

@@ -1,11 +1,11 @@
 """Funding payments read back from a venue's account history, each emitted once.
 
-Venues tell a private stream that funding was settled without the payment's details (Bybit's
-Funding execution, Binance's FUNDING_FEE account update, OKX's funding_fee balance event), or not
-at all. A gateway then reads its recent payments (`read(since, market)`, the gateway's
-`funding_payments_since`) and emits the new ones as `FundingPaymentReceived`. History can trail the
-push, so a hinted read retries a few times until something new appears; `poll` reads now and then
-as a safety net for a missed push.
+Venues tell a private stream that funding was settled without the payment's details (a funding
+execution, an account update or a balance event of type funding fee), or not at all. A gateway
+then reads its recent payments (`read(since, market)`, the gateway's `funding_payments_since`) and
+emits the new ones as `FundingPaymentReceived`. History can trail the push, so a hinted read
+retries a few times until something new appears; `poll` reads now and then as a safety net for a
+missed push.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Every venue gateway keeps the same bookkeeping over its account events: an order is remembered
 when it is sent (`placed`), learns its exchange id when accepted, counts its fills, and is
 forgotten when it is cancelled, rejected or completely filled. `AccountGateway._resync` reads it to
-rebuild the events missed while the private stream was down. Venues repeat fills in some cases (OKX
-may push the same trade twice): `on_event` answers False for a fill whose trade id was already
+rebuild the events missed while the private stream was down. Venues repeat fills in some cases (a
+private stream may push the same trade twice): `on_event` answers False for a fill whose trade id was already
 reported, so the gateway drops it instead of counting it twice.
 """
 

@@ -78,8 +78,8 @@ class OkxAuth(HmacCredentials):
     """Signs requests for one API key, secret and passphrase. `time_offset_ms` = server - local."""
 
     def __init__(self, api_key: str, api_secret: str, passphrase: str, clock: Clock, demo: bool = False) -> None:
-        super().__init__(api_key, api_secret, clock, int(TIMESTAMP_WINDOW_S * 1000))
-        self._passphrase = passphrase
+        # The passphrase is held masked (never in a repr or a traceback), as the secret is.
+        super().__init__(api_key, api_secret, clock, int(TIMESTAMP_WINDOW_S * 1000), passphrase=passphrase)
         self.demo = demo
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -97,7 +97,7 @@ class OkxAuth(HmacCredentials):
             KEY_HEADER: self._api_key.value,
             SIGN_HEADER: self._sign(prehash(timestamp, method, request_path, body)),
             TIMESTAMP_HEADER: timestamp,
-            PASSPHRASE_HEADER: self._passphrase,
+            PASSPHRASE_HEADER: self.passphrase or "",
         }
         if self.demo:
             headers[SIMULATED_HEADER] = "1"
@@ -107,7 +107,7 @@ class OkxAuth(HmacCredentials):
         """The private socket's login frame, timestamped now (server clock) in unix seconds."""
         timestamp = str(self.timestamp_ms() // 1000)
         signature = self._sign(prehash(timestamp, WS_LOGIN_METHOD, WS_LOGIN_PATH))
-        return {"op": "login", "args": [{"apiKey": self._api_key.value, "passphrase": self._passphrase,
+        return {"op": "login", "args": [{"apiKey": self._api_key.value, "passphrase": self.passphrase or "",
                                          "timestamp": timestamp, "sign": signature}]}
 
 

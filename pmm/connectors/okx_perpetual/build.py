@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pmm import credentials
-from pmm.connectors.base import ConnectorBundle
+from pmm.connectors.base import ConnectorBundle, MarketDataFeed
 from pmm.connectors.okx_perpetual import spec
 from pmm.connectors.okx_perpetual.auth import OkxAuth
 from pmm.connectors.okx_perpetual.feed import OkxFeed
 from pmm.connectors.okx_perpetual.gateway import OkxGateway
 from pmm.connectors.okx_perpetual.rest import OkxRestClient
-from pmm.core.clock import LiveClock
+from pmm.core.clock import Clock, LiveClock
 from pmm.connectors.common.credentials import account_label
 from pmm.core.pacer import RealTimePacer
 from pmm.errors import AuthError, ConfigError
@@ -81,3 +81,14 @@ def build_paper(config: Any, *, fast: bool, restored_state: dict[str, Any] | Non
     clock = LiveClock()
     feed = OkxFeed(OkxRestClient(rest_url, clock=clock), ws_url=ws_url, clock=clock, connector_id=spec.CONNECTOR_ID)
     return paper_bundle(spec.PAPER_TRADE_CONNECTOR_ID, feed, config, fast=fast, restored_state=restored_state)
+
+
+def build_price_feed(source_id: str, config: Any, clock: Clock) -> MarketDataFeed:
+    """A public feed (no keys) of an OKX perpetual connector id for `price_source: external_market`.
+    Hosts from `connector.price_source_rest_url` / `connector.price_source_ws_url` when the config
+    sets them (a local server), else OKX's; a paper-trade id reads the live venue's book."""
+    overrides = getattr(config, "connector", None)
+    venue = source_id if source_id in spec.REST_URLS else spec.CONNECTOR_ID
+    rest_url = getattr(overrides, "price_source_rest_url", None) or spec.REST_URLS[venue]
+    ws_url = getattr(overrides, "price_source_ws_url", None) or spec.WS_URLS[venue]
+    return OkxFeed(OkxRestClient(rest_url, clock=clock), ws_url=ws_url, clock=clock, connector_id=source_id)
