@@ -138,8 +138,10 @@ class CcxtOkx(Streamed):
         wait_until("ccxt's private channels subscribed", lambda: _private_channels_subscribed(self._server), bool)
 
     def set_leverage(self, leverage: int) -> int:
-        self._run(self._ex.set_leverage(leverage, CCXT_SYMBOL, {"mgnMode": MARGIN_MODE}))
+        # ccxt hands back OKX's answer, which echoes the leverage set; the venue's view is read back
+        [answer] = self._run(self._ex.set_leverage(leverage, CCXT_SYMBOL, {"mgnMode": MARGIN_MODE}))["data"]
         confirmed = self._run(self._ex.fetch_leverage(CCXT_SYMBOL, {"marginMode": MARGIN_MODE}))
+        assert int(answer["lever"]) == int(confirmed["longLeverage"]), (answer, confirmed)
         return int(confirmed["longLeverage"])
 
     def _read_back(self, order_id: str) -> OrderView:
@@ -266,6 +268,8 @@ class PythonOkx(Streamed):
         """OKX's rule: a snapshot resets the book; each update's `prevSeqId` is the last `seqId`."""
         with self._lock:
             if action == "snapshot":
+                if data["prevSeqId"] != -1:
+                    raise AssertionError(f"a books snapshot with prevSeqId {data['prevSeqId']}, not -1")
                 self._levels = {"bids": {}, "asks": {}}
             elif data["prevSeqId"] != self._seq:
                 raise AssertionError(f"books seqId chain broke: prevSeqId {data['prevSeqId']} after {self._seq}")
@@ -316,8 +320,9 @@ class PythonOkx(Streamed):
                    lambda: _private_channels_subscribed(self._server), bool)
 
     def set_leverage(self, leverage: int) -> int:
-        self._ok(self._account.set_leverage(lever=str(leverage), mgnMode=MARGIN_MODE, instId=SYMBOL))
+        [answer] = self._ok(self._account.set_leverage(lever=str(leverage), mgnMode=MARGIN_MODE, instId=SYMBOL))
         [row] = self._ok(self._account.get_leverage(mgnMode=MARGIN_MODE, instId=SYMBOL))
+        assert answer["lever"] == row["lever"], (answer, row)
         return int(decimal(row["lever"]))
 
     def _read_back(self, order_id: str) -> OrderView:
