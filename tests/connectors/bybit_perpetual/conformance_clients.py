@@ -12,6 +12,7 @@ Bybit answers an order request with its ids only; both adapters read the order b
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -174,6 +175,21 @@ def _pybit_urls(server: ServerThread) -> Iterator[None]:
             pybit.PUBLIC_WSS, pybit.PRIVATE_WSS = saved
 
 
+def _register_subscriptions_before_sending(socket: pybit.WebSocket) -> None:
+    """pybit 5.17 sends a subscription and only then files its `req_id`; an answer that comes back
+    first (a loopback server on a loaded machine; never across the internet) raises KeyError in
+    pybit's callback, which drops the socket and leaves the subscription hanging. File it first."""
+    send = socket.ws.send
+
+    def filed_then_sent(data: Any, *args: Any, **kwargs: Any) -> Any:
+        message = json.loads(data) if isinstance(data, str) and data.startswith("{") else None
+        if isinstance(message, dict) and message.get("op") == "subscribe" and message.get("req_id"):
+            socket.subscriptions[message["req_id"]] = data
+        return send(data, *args, **kwargs)
+
+    socket.ws.send = filed_then_sent
+
+
 class PybitBybit(Streamed):
     """pybit: `HTTP` for REST, a public and a private `WebSocket` (each with its own threads)."""
 
@@ -236,6 +252,8 @@ class PybitBybit(Streamed):
             private = pybit.WebSocket(channel_type="private", api_key=API_KEY, api_secret=API_SECRET,
                                       private_auth_expire=30, **options)
             self._sockets.append(private)
+        for socket in (public, private):
+            _register_subscriptions_before_sending(socket)
         public.orderbook_stream(50, SYMBOL, self._on_book)
         public.trade_stream(SYMBOL, self._on_trades)
         private.order_stream(self._on_orders)
