@@ -10,7 +10,7 @@ Every connector brings a `Pacer`: how the engine waits for the next event. Live 
 real-time pacer (`pmm.core.pacer`); the simulated venue brings one that moves its virtual clock.
 
 Optional capabilities are declared here, never discovered with `hasattr`: a part the venue may lack
-is a field of `ConnectorBundle` that is None when it does (`dead_man_switch`), and what every
+is a field of `ConnectorBundle` that is None when it does (`dead_man_switch`, `conditional_orders`), and what every
 connector can answer trivially is a member of the protocol (`prepare`, `Pacer.finished`). Which
 venue has which capability is in its `VenueSpec.capabilities` (`connectors/common/venue_spec.py`);
 the contract suite checks the bundle agrees with it.
@@ -29,6 +29,7 @@ from pmm.core.pacer import WakeSignal
 from pmm.core.model import (
     Balance,
     ClientOrderId,
+    ExchangeOrderId,
     FillReport,
     FundingPaymentReport,
     MarginMode,
@@ -36,6 +37,8 @@ from pmm.core.model import (
     OrderRequest,
     Position,
     PositionMode,
+    PositionSide,
+    Side,
     TradingRules,
 )
 
@@ -87,6 +90,20 @@ class DeadManSwitch(Protocol):
     async def disarm_dead_man_switch(self, market: str) -> None: ...
 
 
+class ConditionalOrders(Protocol):
+    """Reduce-only stops resting at the venue (DESIGN.md §4): when the mark (or the last) price
+    reaches `trigger_price`, the venue itself closes `amount` (base units) at market, or with a limit
+    at `limit_price`, so a position keeps its stop-loss when the bot is gone or cut off.
+    `place_stop_order` returns the venue's id of the stop; `cancel_stop_order` takes the client id
+    the stop was placed with."""
+
+    async def place_stop_order(self, market: str, client_id: ClientOrderId, side: Side, amount: Decimal,
+                               trigger_price: Decimal, *, trigger_on_mark: bool = True,
+                               limit_price: Decimal | None = None,
+                               position_side: PositionSide = PositionSide.BOTH) -> ExchangeOrderId: ...
+    async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None: ...
+
+
 class Pacer(Protocol):
     """How the engine waits: until `deadline` (clock seconds) or until `wake` is set. `finished()`:
     the market will never produce another event (a replay ended); a live market never finishes."""
@@ -115,3 +132,5 @@ class ConnectorBundle:
     rate_limit_use: Callable[[], float] | None = None
     # The venue's own cancel-all countdown, where it has one (`Capabilities.dead_man_switch`).
     dead_man_switch: DeadManSwitch | None = None
+    # Reduce-only stops resting at the venue, where it has them (`Capabilities.conditional_orders`).
+    conditional_orders: ConditionalOrders | None = None

@@ -9,7 +9,7 @@ import pytest
 
 from contract_harness import HARNESSES, MARKET, Harness
 from pmm.connectors import registry
-from pmm.connectors.base import DeadManSwitch, MarketDataFeed, OrderGateway, Pacer
+from pmm.connectors.base import ConditionalOrders, DeadManSwitch, MarketDataFeed, OrderGateway, Pacer
 from pmm.connectors.common.venue_spec import ConnectorMode
 from pmm.core.events import (
     BalanceUpdated,
@@ -77,12 +77,13 @@ def test_bundle_has_every_member_the_contract_declares(connector, tmp_path):
 
 
 def test_declared_capabilities_match_the_bundle(connector, tmp_path):
-    """The spec says whether the venue has a dead-man switch; the live bundle brings it then, and it
-    arms and disarms (paper and simulated accounts have none: no venue holds their orders)."""
+    """The spec says whether the venue has a dead-man switch and conditional orders; the live bundle
+    brings each then, with every member the contract declares, and the switch arms and disarms (paper
+    and simulated accounts have neither: no venue holds their orders)."""
     spec = registry.spec_of(connector)
     assert spec is not None, f"{connector} is not in the registry"
-    expected = spec.capabilities.dead_man_switch and spec.mode_of(connector) in (ConnectorMode.LIVE,
-                                                                                 ConnectorMode.TESTNET)
+    live = spec.mode_of(connector) in (ConnectorMode.LIVE, ConnectorMode.TESTNET)
+    expected = spec.capabilities.dead_man_switch and live
 
     async def scenario(h: Harness):
         switch = h.bundle.dead_man_switch
@@ -92,6 +93,11 @@ def test_declared_capabilities_match_the_bundle(connector, tmp_path):
             await _ready(h)
             await switch.arm_dead_man_switch(MARKET, 30)
             await switch.disarm_dead_man_switch(MARKET)
+        stops = h.bundle.conditional_orders
+        assert (stops is not None) == (spec.capabilities.conditional_orders and live), \
+            "the spec's conditional_orders and the bundle's disagree"
+        if stops is not None:
+            assert not _members(ConditionalOrders) - set(dir(stops))
         assert h.bundle.pacer.finished() is False  # a market that runs on
 
     _run(connector, tmp_path, scenario)

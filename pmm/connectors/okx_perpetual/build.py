@@ -69,6 +69,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         pacer=RealTimePacer(clock),
         account=account_label(rest_url, keys.api_key),
         dead_man_switch=gateway,
+        conditional_orders=gateway,
     )
 
 
