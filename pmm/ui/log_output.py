@@ -82,6 +82,7 @@ class LogOutputs:
         self.warnings: list[str] = []  # said on stderr by the caller, e.g. a default log file not writable
         self._file_handler: logging.Handler | None = None
         self._collapser: RepeatCollapser | None = None
+        self._saved: tuple[int, bool] | None = None
 
     def open(self) -> None:
         targets = [self.terminal]
@@ -104,6 +105,7 @@ class LogOutputs:
             target.addFilter(self.stamp)
         self._collapser = RepeatCollapser(targets, now=self.stamp.now)
         logger = logging.getLogger(_ROOT_LOGGER)
+        self._saved = (logger.level, logger.propagate)  # given back by close(): a process may run bots in turn
         logger.setLevel(logging.DEBUG if self.verbose else logging.INFO)
         logger.propagate = False
         logger.addHandler(self._collapser)
@@ -126,6 +128,10 @@ class LogOutputs:
 
     def close(self) -> None:
         logger = logging.getLogger(_ROOT_LOGGER)
+        if self._saved is not None:
+            logger.setLevel(self._saved[0])
+            logger.propagate = self._saved[1]
+            self._saved = None
         if self._collapser is not None:
             logger.removeHandler(self._collapser)
             self._collapser.close()  # writes the pending summaries
