@@ -12,6 +12,7 @@ Composition (the only place that wires the parts):
     RawRequest, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, limits
     MarketHandlers / TradeHandlers / AccountHandlers   server_market/trade/account.py   REST
     OrderDesk        server_orders.py   orders in Bybit's terms, kept from the sim's private events
+    StopOrders       server_stops.py    conditional orders, fired by the kit's trigger engine
     Ledger           server_ledger.py   executions, transaction log, realised PnL
     AccountViews     server_views.py    positions and the UNIFIED wallet
     MarketStreams    server_streams.py  orderbook u/seq, tickers, trades, funding history
@@ -45,6 +46,7 @@ from pmm.connectors.bybit_perpetual.server_market import MarketHandlers
 from pmm.connectors.bybit_perpetual.server_options import ServerOptions
 from pmm.connectors.bybit_perpetual.server_orders import OrderDesk
 from pmm.connectors.bybit_perpetual.server_private import PrivateStreams
+from pmm.connectors.bybit_perpetual.server_stops import StopOrders
 from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
 from pmm.connectors.bybit_perpetual.server_topics import TopicParser
 from pmm.connectors.bybit_perpetual.server_trade import TradeHandlers
@@ -98,10 +100,13 @@ class BybitServer(LoopbackVenueServer):
         self.private = PrivateStreams(exchange, self.symbols, self.ledger, self.views, self.hub.publish_private,
                                       self.clock)
         self.desk.listen(self.private.on_event)
+        self.stops = StopOrders(exchange, self.desk, self.driver, self.clock,
+                                lambda market: self.streams.state[self.symbols.symbol(market)].last_price)
         self.dcp = DisconnectProtection(self.options, self.clock, exchange, self.desk)
         self.hub.watch(self.dcp)
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_public(self.klines.on_public)
+        exchange.subscribe_public(self.stops.on_public)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_auth,
                          restart=lambda: self.streams.restart(self.clock.now()))
@@ -124,7 +129,7 @@ class BybitServer(LoopbackVenueServer):
     def _add_routes(self, app: web.Application) -> None:
         market = MarketHandlers(self.exchange, self.symbols, self.streams, SkewedClock(self.clock, self.faults))
         trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.streams, self.driver,
-                              self.faults, self.clock)
+                              self.faults, self.clock, self.stops)
         account = AccountHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.views, self.clock,
                                   self._api_key, self.private.publish_positions)
         public: list[tuple[str, str, Handler]] = [

@@ -25,7 +25,8 @@ SPEC: Final = VenueSpec(
                         public_ws_path=_PUBLIC_LINEAR, private_ws_path=_PRIVATE),
     symbols=SymbolMapping("{base}{quote}", quote_assets=("USDT", "USDC", "PERP", "USD")),
     # DCP (Disconnection Protection) is an account setting: an account may not have it enabled.
-    capabilities=Capabilities(hedge_mode=True, dead_man_switch=True, dead_man_switch_optional=True),
+    capabilities=Capabilities(hedge_mode=True, dead_man_switch=True, dead_man_switch_optional=True,
+                              conditional_orders=True),
     spot_feed_id="bybit",
     spot_feed=f"{_HERE}.build:build_price_feed",
     spot_server=f"{_HERE}.server_spot:BybitSpotServer",
