@@ -33,7 +33,7 @@ from pmm.connectors.bybit_perpetual.parse import (
 )
 from pmm.connectors.bybit_perpetual.parse_events import merge_ticker, parse_orderbook, parse_public_trades
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.ws import BybitWebSocket, Sleep
+from pmm.connectors.bybit_perpetual.streams import BybitWebSocket, Sleep
 from pmm.connectors.common.symbols import listed_examples
 from pmm.core.clock import Clock
 from pmm.core.model import TradingRules

@@ -4,7 +4,7 @@ Orders: LIMIT (timeInForce GTC), LIMIT_MAKER (timeInForce PostOnly) and MARKET, 
 client order id as `orderLinkId`; `reduceOnly` for reduce-only orders; `positionIdx` 0 in one-way
 mode, 1 (long side) / 2 (short side) in hedge mode. Cancels go by `orderLinkId`.
 
-Outcomes arrive as events from the private stream (`user_stream.py`): `order` (accepted,
+Outcomes arrive as events from the private stream (`streams.py`): `order` (accepted,
 cancelled, rejected — a PostOnly that would cross is accepted then cancelled by Bybit with
 EC_PostOnlyWillTakeLiquidity, which becomes `OrderRejected`), `execution` (fills; a Funding
 execution makes the gateway read the settlement from the transaction log), `position` and
@@ -61,8 +61,8 @@ from pmm.connectors.bybit_perpetual.parse_events import (
     parse_wallet_update,
 )
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.user_stream import LiveOrders, PrivateStream
-from pmm.connectors.bybit_perpetual.ws import Sleep
+from pmm.connectors.bybit_perpetual.streams import LiveOrders, PrivateStream
+from pmm.connectors.bybit_perpetual.streams import Sleep
 from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.core.clock import Clock
 from pmm.core.events import FundingPaymentReceived, OrderAccepted

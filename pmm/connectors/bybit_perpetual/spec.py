@@ -29,7 +29,7 @@ SPEC: Final = VenueSpec(
                               conditional_orders=True),
     spot_feed_id="bybit",
     spot_feed=f"{_HERE}.build:build_price_feed",
-    spot_server=f"{_HERE}.server_spot:BybitSpotServer",
+    spot_server=f"{_HERE}.server:BybitSpotServer",
     server=f"{_HERE}.server:make_server",
     public_time_path="/v5/market/time",
 )

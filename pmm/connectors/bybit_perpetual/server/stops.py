@@ -21,9 +21,9 @@ from decimal import Decimal
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import api_error, param_error, refusal
-from pmm.connectors.bybit_perpetual.server_orders import OrderDesk, OrderRecord
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import api_error, param_error, refusal
+from pmm.connectors.bybit_perpetual.server.orders import OrderDesk, OrderRecord
 from pmm.connectors.common.numbers import ms, parse_decimal
 from pmm.connectors.common.server.desk_order import DeskOrder
 from pmm.connectors.common.server.triggers import TriggerDesk, TriggerOn, TriggerOrder, TriggerState

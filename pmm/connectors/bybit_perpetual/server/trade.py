@@ -1,6 +1,6 @@
 """Order endpoints of the Bybit server: create, cancel, cancel-all, realtime (open and recent
 closed orders), history, execution list. A create with `triggerPrice` is a conditional order
-(`server_stops.py`); `orderFilter` Order / StopOrder narrows realtime, history and cancel-all to
+(`server/stops.py`); `orderFilter` Order / StopOrder narrows realtime, history and cancel-all to
 active or conditional orders (both when absent, as for Bybit's linear category).
 
 Bybit acknowledges POST /v5/order/create with `{orderId, orderLinkId}` once the order is accepted
@@ -23,16 +23,16 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual import server_params as p
+from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import api_error, param_error, refusal, refusal_error
-from pmm.connectors.bybit_perpetual.server_faults import FaultInjector
-from pmm.connectors.bybit_perpetual.server_ledger import Ledger
-from pmm.connectors.bybit_perpetual.server_orders import OrderDesk, OrderRecord
-from pmm.connectors.bybit_perpetual.server_stops import StopOrders
-from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap, position_side_in, side_in
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import api_error, param_error, refusal, refusal_error
+from pmm.connectors.bybit_perpetual.server.faults import FaultInjector
+from pmm.connectors.bybit_perpetual.server.ledger import Ledger
+from pmm.connectors.bybit_perpetual.server.orders import OrderDesk, OrderRecord
+from pmm.connectors.bybit_perpetual.server.stops import StopOrders
+from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap, position_side_in, side_in
 from pmm.connectors.common.numbers import ms, parse_decimal, plain
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.core.clock import Clock

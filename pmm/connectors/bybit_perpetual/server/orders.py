@@ -11,7 +11,7 @@ Closing words (exchange_apis.md §B4, docs `enum.mdx`): linear orders end Filled
 (a partially filled one too); `cancelType` says who cancelled — CancelByUser for a client's
 cancel, CancelByReduceOnly when the venue cancels a reduce-only order with nothing left to reduce,
 CancelByPrepareLiq before a liquidation, CancelByDCP when Disconnection Protection fired
-(`server_dcp.py`), UNKNOWN for an IOC or market remainder — and
+(`server/dcp.py`), UNKNOWN for an IOC or market remainder — and
 `rejectReason` why: EC_PerCancelRequest, EC_NoImmediateQtyToFill, EC_PostOnlyWillTakeLiquidity.
 """
 
@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_wire import money
+from pmm.connectors.bybit_perpetual.server.wire import money
 from pmm.connectors.common.numbers import Grid, ms
 from pmm.core.events import (
     AccountEvent,
@@ -73,7 +73,7 @@ class OrderRecord:
     expire_requested: bool = False  # the server cancels an IOC remainder itself
     cancel_refused: bool = False
     dcp_requested: bool = False  # Disconnection Protection cancels it: CancelByDCP
-    # A conditional order (`server_stops.py`): Untriggered until its trigger price is crossed.
+    # A conditional order (`server/stops.py`): Untriggered until its trigger price is crossed.
     trigger_price: Decimal | None = None
     trigger_direction: int = 0
     trigger_by: str = ""
@@ -191,7 +191,7 @@ class OrderDesk:
 
     def publish(self, record: OrderRecord) -> None:
         """Tell the listeners of a change the desk did not see come from the simulator (a
-        conditional order resting, triggering or deactivated: `server_stops.py`)."""
+        conditional order resting, triggering or deactivated: `server/stops.py`)."""
         for listener in self._listeners:
             listener(None, record)
 
