@@ -39,7 +39,7 @@ from pmm.connectors.binance_perpetual.rest import BinanceRestClient
 from pmm.connectors.binance_perpetual.user_stream import UserStream
 from pmm.connectors.bybit_perpetual import parse as yparse
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
-from pmm.connectors.bybit_perpetual.book import BookSync as BybitBookSync
+from pmm.connectors.bybit_perpetual.feed import BookSync as BybitBookSync
 from pmm.connectors.bybit_perpetual.feed import BybitFeed
 from pmm.connectors.bybit_perpetual.gateway import BybitGateway
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient

@@ -59,6 +59,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         account=account_label(rest_url, keys.api_key),
         rate_limit_use=rest.limits.use,
         dead_man_switch=gateway,
+        conditional_orders=gateway,
     )
 
 

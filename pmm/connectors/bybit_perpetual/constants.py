@@ -207,6 +207,17 @@ ORDER_STATUS_CANCELLED: Final = "Cancelled"
 ORDER_STATUS_TRIGGERED: Final = "Triggered"
 ORDER_STATUS_DEACTIVATED: Final = "Deactivated"
 
+# Conditional orders (docs `order/create-order.mdx`, `enum.mdx`): a create with `triggerPrice` rests
+# Untriggered until the trigger price (`triggerBy`) moves the way `triggerDirection` says.
+TRIGGER_DIRECTION_RISE: Final = 1  # fires when the price rises to triggerPrice
+TRIGGER_DIRECTION_FALL: Final = 2  # fires when the price falls to triggerPrice
+TRIGGER_BY_LAST: Final = "LastPrice"
+TRIGGER_BY_MARK: Final = "MarkPrice"
+TRIGGER_BY_INDEX: Final = "IndexPrice"
+STOP_ORDER_TYPE_STOP: Final = "Stop"  # a conditional order's stopOrderType
+ORDER_FILTER_ORDER: Final = "Order"  # realtime / cancel-all: active orders only
+ORDER_FILTER_STOP: Final = "StopOrder"  # conditional orders only
+
 REJECT_NO_ERROR: Final = "EC_NoError"
 REJECT_POST_ONLY_WILL_TAKE_LIQUIDITY: Final = "EC_PostOnlyWillTakeLiquidity"
 REJECT_ORIG_CL_ORD_ID_DOES_NOT_EXIST: Final = "EC_OrigClOrdIDDoesNotExist"
@@ -312,6 +323,8 @@ class RetCode(IntEnum):
     SET_MARGIN_MODE_FAILED = 110073
     ORDER_PROCESSING = 110079
     LEVERAGE_EXCEEDS_RISK_TIER = 110086
+    TRIGGER_NOT_ABOVE = 110092  # a rising conditional order's trigger is not above the price now
+    TRIGGER_NOT_BELOW = 110093  # a falling conditional order's trigger is not below the price now
     NOTIONAL_TOO_LOW = 110094
     QTY_BELOW_MINIMUM = 170136
     ORDER_NOT_EXIST_SPOT = 170213
@@ -424,6 +437,8 @@ RET_MSGS: Final[dict[int, str]] = {
     110044: "Insufficient available margin",
     110072: "OrderLinkedID is duplicate",
     110079: "The order is processing and can not be operated, please try again later",
+    110092: "expect Rising, but trigger_price[{trigger}] <= current[{current}]",
+    110093: "expect Falling, but trigger_price[{trigger}] >= current[{current}]",
     110094: "Order does not meet minimum order value {notional}USDT",
     170136: "Order quantity below the lower limit {min_qty}.",
     3400045: "Set margin mode failed",

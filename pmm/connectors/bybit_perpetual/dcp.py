@@ -12,7 +12,7 @@ DCP is Bybit's answer to the cancel-all countdown other venues renew, with a dif
   disconnected for `timeWindow` seconds without a reconnection that resumes its "ping", Bybit
   cancels every open order of the product (cancelType `CancelByDCP` on the order topic). So once
   the window is set, the private stream subscribes `dcp` on this and every later connection and
-  pings as soon as a connection is up; after that its heartbeat goes on as always (`ws.py`: a ping
+  pings as soon as a connection is up; after that its heartbeat goes on as always (`streams.py`: a ping
   every 20 s, a socket silent for 30 s is replaced).
 - Bybit enables DCP per account (the account manager does). For an account without it the endpoint
   answers an error whose retCode Bybit does not document; every non-zero retCode but the "not now"
@@ -35,7 +35,7 @@ from typing import Any
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.errors import DCP_REFUSALS
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.ws import BybitWebSocket
+from pmm.connectors.bybit_perpetual.streams import BybitWebSocket
 
 log = logging.getLogger("pmm.bybit.dcp")
 

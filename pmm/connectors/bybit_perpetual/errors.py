@@ -105,6 +105,8 @@ ERROR_TABLE: Final[dict[int, type[PmmError]]] = {
     E.SET_MARGIN_MODE_FAILED: VenueSetupError,
     E.ORDER_PROCESSING: ExchangeUnavailable,  # unknown outcome on order calls
     E.LEVERAGE_EXCEEDS_RISK_TIER: OrderError,
+    E.TRIGGER_NOT_ABOVE: OrderError,  # a stop that would fire at once: not placed
+    E.TRIGGER_NOT_BELOW: OrderError,
     E.NOTIONAL_TOO_LOW: BelowMinNotional,
     E.QTY_BELOW_MINIMUM: BelowMinSize,
     E.ORDER_NOT_EXIST_SPOT: UnknownOrder,

@@ -2,13 +2,26 @@
 
 - Trading rules from `GET /v5/market/instruments-info?category=linear&symbol=…` (`prepare`, also
   done by `start`), with the instrument's funding interval.
-- Order book: `orderbook.{depth}.{symbol}` on `/v5/public/linear`, kept in sync by `book.BookSync`:
-  snapshots (and `u=1`) reset it, a gap freezes it (`BookResyncRequired`) and the topic is
+- Order book: `orderbook.{depth}.{symbol}` on `/v5/public/linear`, kept in sync by `BookSync`
+  (below): snapshots (and `u=1`) reset it, a gap freezes it (`BookResyncRequired`) and the topic is
   resubscribed for a fresh snapshot; a disconnect freezes every book until the reconnection's
   snapshots arrive.
 - Mark price, index price, funding rate and next funding time: `tickers.{symbol}` (snapshot then
   deltas that carry only what changed, merged here), seeded from `GET /v5/market/tickers` at start.
 - Trades: `publicTrade.{symbol}`.
+
+`BookSync`: one market's book sync, by Bybit's rules (docs "Orderbook", reference/exchange_apis.md §B5):
+
+1. The first message after subscribing is a `snapshot`. Any later `snapshot` resets the book, and
+   so does a message with `u == 1` (the service restarted and is sending fresh data).
+2. A `delta` must carry `u == previous u + 1`. Anything else is a gap: the book is discarded
+   (`BookResyncRequired`, quotes freeze) and the feed resubscribes the topic for a fresh snapshot.
+3. Deltas before the first snapshot (or after a gap, before the next snapshot) are dropped.
+
+`seq` (the cross sequence, comparable across depths and with the REST snapshot) is kept as
+`last_seq` for cross-stream ordering. This class is pure bookkeeping: it emits `BookSnapshot`,
+`BookDelta` and `BookResyncRequired` (the engine applies them to its `pmm.core.book.OrderBook`)
+and says whether the feed must resubscribe.
 """
 
 from __future__ import annotations
@@ -20,7 +33,6 @@ from typing import Any, ClassVar
 
 from pmm.connectors.base import Emit
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.book import BookSync
 from pmm.connectors.bybit_perpetual.parse import (
     BAD_PAYLOAD,
     SymbolMap,
@@ -31,15 +43,76 @@ from pmm.connectors.bybit_perpetual.parse import (
     parse_trading_rules,
     to_symbol,
 )
-from pmm.connectors.bybit_perpetual.parse_events import merge_ticker, parse_orderbook, parse_public_trades
+from pmm.connectors.bybit_perpetual.parse_events import (
+    OrderbookFrame,
+    merge_ticker,
+    parse_orderbook,
+    parse_public_trades,
+)
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.ws import BybitWebSocket, Sleep
+from pmm.connectors.bybit_perpetual.streams import BybitWebSocket, Sleep
 from pmm.connectors.common.symbols import listed_examples
 from pmm.core.clock import Clock
+from pmm.core.events import BookResyncRequired
 from pmm.core.model import TradingRules
 from pmm.errors import ConfigError, OrderError, PmmError
 
 log = logging.getLogger("pmm.bybit.feed")
+book_log = logging.getLogger("pmm.bybit.book")
+
+
+class BookSync:
+    """Sequence checking for one market's book."""
+
+    def __init__(self, market: str, emit: Emit, clock: Clock) -> None:
+        self.market = market
+        self._emit = emit
+        self._clock = clock
+        self.live = False
+        self.last_update_id = 0
+        self.last_seq = 0
+        self.snapshots = 0
+        self.resyncs = 0
+        self._resync_announced = False
+
+    @property
+    def needs_snapshot(self) -> bool:
+        return not self.live
+
+    def invalidate(self, reason: str) -> None:
+        """Discard the book: quotes freeze until a new snapshot has been applied."""
+        self.live = False
+        self.resyncs += 1
+        if self._resync_announced:
+            return  # already frozen; one BookResyncRequired per outage is enough
+        self._resync_announced = True
+        book_log.warning("book of %s needs a resync: %s", self.market, reason)
+        now = self._clock.now()
+        self._emit(BookResyncRequired(self.market, reason, now, now))
+
+    def on_frame(self, frame: OrderbookFrame) -> bool:
+        """Apply one orderbook message. True when the feed must resubscribe for a new snapshot."""
+        if frame.is_snapshot:
+            if frame.update_id == 1 and self.live and self.last_update_id > 1:
+                book_log.info("book of %s: u=1 snapshot, the venue's book service restarted; reset", self.market)
+            self.live = True
+            self._resync_announced = False
+            self.last_update_id = frame.update_id
+            self.last_seq = frame.seq
+            self.snapshots += 1
+            self._emit(frame.snapshot())
+            return False
+        if not self.live:
+            return False  # waiting for the snapshot the (re)subscription brings
+        expected = self.last_update_id + 1
+        if frame.update_id != expected:
+            self.invalidate(f"orderbook gap: u={frame.update_id} after u={self.last_update_id} "
+                            f"(expected {expected}); resubscribing for a new snapshot")
+            return True
+        self.last_update_id = frame.update_id
+        self.last_seq = max(self.last_seq, frame.seq)
+        self._emit(frame.delta())
+        return False
 
 
 class BybitFeed:

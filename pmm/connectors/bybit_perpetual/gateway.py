@@ -4,7 +4,7 @@ Orders: LIMIT (timeInForce GTC), LIMIT_MAKER (timeInForce PostOnly) and MARKET, 
 client order id as `orderLinkId`; `reduceOnly` for reduce-only orders; `positionIdx` 0 in one-way
 mode, 1 (long side) / 2 (short side) in hedge mode. Cancels go by `orderLinkId`.
 
-Outcomes arrive as events from the private stream (`user_stream.py`): `order` (accepted,
+Outcomes arrive as events from the private stream (`streams.py`): `order` (accepted,
 cancelled, rejected — a PostOnly that would cross is accepted then cancelled by Bybit with
 EC_PostOnlyWillTakeLiquidity, which becomes `OrderRejected`), `execution` (fills; a Funding
 execution makes the gateway read the settlement from the transaction log), `position` and
@@ -20,6 +20,13 @@ Unified account (`set-margin-mode`, REGULAR_MARGIN = cross / ISOLATED_MARGIN; 11
 
 Dead-man switch: Bybit's Disconnection Protection (`dcp.py`) — the window is set once and the
 private stream subscribes `dcp`; an account without DCP gets one warning and no DCP.
+
+Conditional orders (`ConditionalOrders`): `place_stop_order` rests a reduce-only stop at Bybit (a
+create with `triggerPrice`, `triggerDirection` and `triggerBy` MarkPrice or LastPrice; Market, or
+Limit at `limit_price`, when it fires), so a position keeps its stop-loss when the bot is gone.
+Stops are not the engine's quotes: open orders and cancel-all ask for active orders only
+(`orderFilter=Order`), so reconciliation and shutdown leave them resting; their order-topic rows
+(stopOrderType Stop) are not reported as orders, their fills are (the position they close).
 """
 
 from __future__ import annotations
@@ -54,8 +61,8 @@ from pmm.connectors.bybit_perpetual.parse_events import (
     parse_wallet_update,
 )
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.user_stream import LiveOrders, PrivateStream
-from pmm.connectors.bybit_perpetual.ws import Sleep
+from pmm.connectors.bybit_perpetual.streams import LiveOrders, PrivateStream
+from pmm.connectors.bybit_perpetual.streams import Sleep
 from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.core.clock import Clock
 from pmm.core.events import FundingPaymentReceived, OrderAccepted
@@ -216,8 +223,36 @@ class BybitGateway(AccountGateway):
         await self._rest.post(c.ORDER_CANCEL_PATH, body, order_call=True, what=f"cancel order {client_id}")
 
     async def cancel_all(self, market: str) -> None:
-        await self._rest.post(c.ORDER_CANCEL_ALL_PATH, {"category": c.CATEGORY_LINEAR, "symbol": self._track(market)},
-                              order_call=True, what=f"cancel all orders on {market}")
+        """Cancel the market's active orders; resting stops stay (they guard the position)."""
+        body = {"category": c.CATEGORY_LINEAR, "symbol": self._track(market), "orderFilter": c.ORDER_FILTER_ORDER}
+        await self._rest.post(c.ORDER_CANCEL_ALL_PATH, body, order_call=True, what=f"cancel all orders on {market}")
+
+    # --- conditional orders ---------------------------------------------------------------------
+
+    async def place_stop_order(self, market: str, client_id: ClientOrderId, side: Side, amount: Decimal,
+                               trigger_price: Decimal, *, trigger_on_mark: bool = True,
+                               limit_price: Decimal | None = None,
+                               position_side: PositionSide = PositionSide.BOTH) -> ExchangeOrderId:
+        """Rest a reduce-only stop at Bybit: when the mark (or last) price reaches `trigger_price`, a
+        market order (or a limit at `limit_price`) closes `amount`. A sell stop waits for the price
+        to fall to the trigger, a buy stop for it to rise. Returns Bybit's orderId."""
+        order_type = OrderType.MARKET if limit_price is None else OrderType.LIMIT
+        request = OrderRequest(client_id, market, side, order_type, amount, limit_price,
+                               position_action=PositionAction.CLOSE, position_side=position_side, reduce_only=True)
+        body = self.order_body(request)
+        body.update({
+            "triggerPrice": fmt(trigger_price),
+            "triggerDirection": c.TRIGGER_DIRECTION_RISE if side is Side.BUY else c.TRIGGER_DIRECTION_FALL,
+            "triggerBy": c.TRIGGER_BY_MARK if trigger_on_mark else c.TRIGGER_BY_LAST,
+        })
+        result = await self._rest.post(c.ORDER_CREATE_PATH, body, order_call=True, what=f"place stop {client_id}")
+        exchange_id = ExchangeOrderId(str(result["orderId"]))
+        self.live.remember_side(exchange_id, position_side_of_idx(body["positionIdx"]))
+        return exchange_id
+
+    async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None:
+        body = {"category": c.CATEGORY_LINEAR, "symbol": self._track(market), "orderLinkId": client_id}
+        await self._rest.post(c.ORDER_CANCEL_PATH, body, order_call=True, what=f"cancel stop {client_id}")
 
     # --- dead-man switch: Bybit's Disconnection Protection (dcp.py) ------------------------------
 
@@ -279,7 +314,8 @@ class BybitGateway(AccountGateway):
 
     async def open_orders(self, market: str) -> list[OrderReport]:
         rows = await history.pages(self._rest, c.ORDER_REALTIME_PATH,
-                                   [("category", c.CATEGORY_LINEAR), ("symbol", self._track(market))],
+                                   [("category", c.CATEGORY_LINEAR), ("symbol", self._track(market)),
+                                    ("orderFilter", c.ORDER_FILTER_ORDER)],
                                    c.ORDER_REALTIME_PAGE_LIMIT, what=f"read open orders of {market}")
         reports = [r for r in parse_open_orders({"list": rows}, self._symbols.market)
                    if r.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]
@@ -323,6 +359,8 @@ class BybitGateway(AccountGateway):
                                     or row.get("orderId"))
                     if "positionIdx" in row:
                         self.live.remember_side(str(row["orderId"]), position_side_of_idx(row["positionIdx"]))
+                    if row.get("stopOrderType"):
+                        continue  # a resting stop's own life (Untriggered, Triggered, Deactivated, ...)
                     for event in parse_order_update(row, self._symbols.market, recv_ts):
                         self.live.on_order_event(event)
                         self._emit_event(event)

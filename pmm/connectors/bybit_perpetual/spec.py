@@ -25,10 +25,11 @@ SPEC: Final = VenueSpec(
                         public_ws_path=_PUBLIC_LINEAR, private_ws_path=_PRIVATE),
     symbols=SymbolMapping("{base}{quote}", quote_assets=("USDT", "USDC", "PERP", "USD")),
     # DCP (Disconnection Protection) is an account setting: an account may not have it enabled.
-    capabilities=Capabilities(hedge_mode=True, dead_man_switch=True, dead_man_switch_optional=True),
+    capabilities=Capabilities(hedge_mode=True, dead_man_switch=True, dead_man_switch_optional=True,
+                              conditional_orders=True),
     spot_feed_id="bybit",
     spot_feed=f"{_HERE}.build:build_price_feed",
-    spot_server=f"{_HERE}.server_spot:BybitSpotServer",
+    spot_server=f"{_HERE}.server:BybitSpotServer",
     server=f"{_HERE}.server:make_server",
     public_time_path="/v5/market/time",
 )

@@ -1,5 +1,5 @@
 """Bybit v5 *spot* public market data literals: the `bybit` price source (spot_feed.py) and its
-loopback server (server_spot.py). Public endpoints and topics only: no keys, no orders.
+loopback server (server/spot.py). Public endpoints and topics only: no keys, no orders.
 
 Sources: Bybit v5 docs ("Get Instruments Info" for category=spot, "Get Orderbook", WebSocket public
 "Orderbook": spot depths 1, 50, 200, 1000), reference/exchange_apis.md §B1, §B3, §B5. The spot book

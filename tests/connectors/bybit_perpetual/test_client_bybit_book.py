@@ -9,7 +9,7 @@ from typing import Any
 
 from test_client_bybit_fakes import FakeBybit, StepClock, envelope, fixture
 
-from pmm.connectors.bybit_perpetual.book import BookSync
+from pmm.connectors.bybit_perpetual.feed import BookSync
 from pmm.connectors.bybit_perpetual.feed import BybitFeed
 from pmm.connectors.bybit_perpetual.parse_events import OrderbookFrame
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient

@@ -89,6 +89,8 @@ CASES = [
     (110073, VenueSetupError, VenueSetupError),
     (110079, OrderOutcomeUnknown, ExchangeUnavailable),
     (110086, OrderError, OrderError),
+    (110092, OrderError, OrderError),
+    (110093, OrderError, OrderError),
     (110094, BelowMinNotional, BelowMinNotional),
     (170136, BelowMinSize, BelowMinSize),
     (170213, UnknownOrder, UnknownOrder),

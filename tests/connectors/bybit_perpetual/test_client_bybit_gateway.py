@@ -189,7 +189,9 @@ def test_cancel_by_order_link_id_and_unknown_order() -> None:
         with pytest.raises(UnknownOrder):
             await gateway.cancel_order(MARKET, ClientOrderId("pmm-c-2"))
         await gateway.cancel_all(MARKET)
-        assert fake.calls("POST", "/v5/order/cancel-all")[0].json() == {"category": "linear", "symbol": "BTCUSDT"}
+        # Active orders only: a resting stop keeps guarding the position after the bot's cancel-all.
+        assert fake.calls("POST", "/v5/order/cancel-all")[0].json() == {"category": "linear", "symbol": "BTCUSDT",
+                                                                         "orderFilter": "Order"}
 
     run(scenario)
 
@@ -286,6 +288,8 @@ def test_positions_and_open_orders() -> None:
         assert fake.calls("GET", "/v5/position/list")[0].query == "category=linear&symbol=BTCUSDT&limit=200"
         (order,) = await gateway.open_orders(MARKET)
         assert order.client_id == "test-000005" and order.position_side is PositionSide.LONG
+        # Active orders only: resting stops are not quotes for reconciliation to cancel.
+        assert "orderFilter=Order" in fake.calls("GET", "/v5/order/realtime")[0].query
 
     run(scenario)
 

@@ -14,7 +14,7 @@ from helpers import BookReplica
 from test_client_bybit_fakes import fixture
 
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
-from pmm.connectors.bybit_perpetual.server_spot import BybitSpotServer
+from pmm.connectors.bybit_perpetual.server.spot import BybitSpotServer
 from pmm.connectors.bybit_perpetual.spot_feed import BybitSpotFeed, parse_spot_trading_rules
 from pmm.core.clock import LiveClock
 from pmm.core.events import BookResyncRequired, ConnectionChanged, Trade

@@ -17,7 +17,7 @@ from test_server_bybit_kit import (
     static_settings,
 )
 
-from pmm.connectors.bybit_perpetual.server_auth import sign_rest, sign_ws_auth
+from pmm.connectors.bybit_perpetual.server.auth import sign_rest, sign_ws_auth
 
 WALLET = "/v5/account/wallet-balance"
 

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from venue_servers import serve_cli, stop_cli
 
-from pmm.connectors.bybit_perpetual.server_auth import sign_rest
+from pmm.connectors.bybit_perpetual.server.auth import sign_rest
 from pmm.venue_servers import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 

@@ -10,7 +10,7 @@ import pytest
 from test_server_bybit_kit import API_KEY, API_SECRET, StepClock, Venue, run, running, static_settings
 
 from pmm.connectors.bybit_perpetual.server import ServerOptions
-from pmm.connectors.bybit_perpetual.server_auth import sign_ws_auth
+from pmm.connectors.bybit_perpetual.server.auth import sign_ws_auth
 
 CREATE = "/v5/order/create"
 TIME = "/v5/market/time"

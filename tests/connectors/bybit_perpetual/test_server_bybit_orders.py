@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from test_server_bybit_kit import StepClock, Venue, run, running, static_settings
 
-from pmm.connectors.bybit_perpetual.server_codes import REJECTIONS, refusal
+from pmm.connectors.bybit_perpetual.server.codes import REJECTIONS, refusal
 from pmm.sim import validation
 from pmm.sim.settings import SimMarketSettings, SimSettings, StaticMarket
 

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual import server_params as p
+from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error, param_error
-from pmm.connectors.bybit_perpetual.server_ledger import Ledger
-from pmm.connectors.bybit_perpetual.server_orders import OrderDesk
-from pmm.connectors.bybit_perpetual.server_views import AccountViews
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
+from pmm.connectors.bybit_perpetual.server.ledger import Ledger
+from pmm.connectors.bybit_perpetual.server.orders import OrderDesk
+from pmm.connectors.bybit_perpetual.server.views import AccountViews
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import ms, parse_decimal, plain
 from pmm.core.clock import Clock
 from pmm.core.model import MarginMode, PositionMode

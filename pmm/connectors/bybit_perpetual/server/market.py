@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual import server_params as p
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server import params as p
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import plain
 from pmm.core.clock import Clock
 from pmm.core.model import floor_to

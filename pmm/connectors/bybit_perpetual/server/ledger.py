@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_orders import OrderRecord
-from pmm.connectors.bybit_perpetual.server_wire import (
+from pmm.connectors.bybit_perpetual.server.orders import OrderRecord
+from pmm.connectors.bybit_perpetual.server.wire import (
     ZERO,
     SymbolMap,
     money,

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual import server_params as p
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import param_error
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server import params as p
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import param_error
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import ms, plain
 from pmm.connectors.common.trade_stats import NO_TRADE_ID, Candle, CandleSeries, Interval
 from pmm.core.clock import Clock

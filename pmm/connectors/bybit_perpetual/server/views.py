@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_ledger import Ledger, PositionBook
-from pmm.connectors.bybit_perpetual.server_wire import ZERO, SymbolMap, money, position_idx, position_side_wire
+from pmm.connectors.bybit_perpetual.server.ledger import Ledger, PositionBook
+from pmm.connectors.bybit_perpetual.server.wire import ZERO, SymbolMap, money, position_idx, position_side_wire
 from pmm.core.model import MarginMode, Position, PositionMode, PositionSide
 from pmm.errors import ExchangeUnavailable
 from pmm.sim.exchange import SimExchange

@@ -1,5 +1,7 @@
 """Order endpoints of the Bybit server: create, cancel, cancel-all, realtime (open and recent
-closed orders), history, execution list.
+closed orders), history, execution list. A create with `triggerPrice` is a conditional order
+(`server/stops.py`); `orderFilter` Order / StopOrder narrows realtime, history and cancel-all to
+active or conditional orders (both when absent, as for Bybit's linear category).
 
 Bybit acknowledges POST /v5/order/create with `{orderId, orderLinkId}` once the order is accepted
 (the order's life then comes on the order topic); the simulator answers after its latency with
@@ -21,15 +23,16 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual import server_params as p
+from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import api_error, param_error, refusal, refusal_error
-from pmm.connectors.bybit_perpetual.server_faults import FaultInjector
-from pmm.connectors.bybit_perpetual.server_ledger import Ledger
-from pmm.connectors.bybit_perpetual.server_orders import OrderDesk, OrderRecord
-from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap, position_side_in, side_in
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import api_error, param_error, refusal, refusal_error
+from pmm.connectors.bybit_perpetual.server.faults import FaultInjector
+from pmm.connectors.bybit_perpetual.server.ledger import Ledger
+from pmm.connectors.bybit_perpetual.server.orders import OrderDesk, OrderRecord
+from pmm.connectors.bybit_perpetual.server.stops import StopOrders
+from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap, position_side_in, side_in
 from pmm.connectors.common.numbers import ms, parse_decimal, plain
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.core.clock import Clock
@@ -38,8 +41,22 @@ from pmm.sim.exchange import SimExchange
 
 _LINK_ID = re.compile(c.ORDER_LINK_ID_PATTERN)
 _LIMIT_TIFS = (c.TIF_GTC, c.TIF_IOC, c.TIF_FOK, c.TIF_POST_ONLY)
-_UNSUPPORTED = ("triggerPrice", "takeProfit", "stopLoss", "tpLimitPrice", "slLimitPrice", "orderIv")
+_UNSUPPORTED = ("takeProfit", "stopLoss", "tpLimitPrice", "slLimitPrice", "orderIv")
 _SERVER_ID_PREFIX = "srv:"  # ':' is not allowed in an orderLinkId, so these never collide
+_ORDER_FILTERS = (c.ORDER_FILTER_ORDER, c.ORDER_FILTER_STOP)
+
+
+def _order_filter(req: RawRequest) -> str | None:
+    value = req.text("orderFilter")
+    if value is not None and value not in _ORDER_FILTERS:
+        raise param_error(f"params error: orderFilter {value} is not served by the simulated venue "
+                          f"({' or '.join(_ORDER_FILTERS)})")
+    return value
+
+
+def _passes(record: OrderRecord, order_filter: str | None) -> bool:
+    """Order: active orders; StopOrder: conditional orders not yet active; None: both."""
+    return order_filter is None or (order_filter == c.ORDER_FILTER_STOP) == record.is_stop
 
 
 def _newest_first(records: Iterable[OrderRecord]) -> list[OrderRecord]:
@@ -51,7 +68,8 @@ class TradeHandlers:
     """Order placement, cancellation and queries over the simulated exchange."""
 
     def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, ledger: Ledger,
-                 streams: MarketStreams, driver: SimDriver, faults: FaultInjector, clock: Clock) -> None:
+                 streams: MarketStreams, driver: SimDriver, faults: FaultInjector, clock: Clock,
+                 stops: StopOrders) -> None:
         self._exchange = exchange
         self._symbols = symbols
         self._desk = desk
@@ -60,6 +78,7 @@ class TradeHandlers:
         self._driver = driver
         self._faults = faults
         self._clock = clock
+        self._stops = stops
         self._ids = itertools.count(1)
         desk.on_accepted = self._expire_remainder
 
@@ -71,6 +90,10 @@ class TradeHandlers:
         if rejection is not None:
             raise api_error(rejection, notional=plain(record.grid.rules.min_notional),
                             min_qty=plain(record.grid.rules.min_size))
+        if req.text("triggerPrice") not in (None, "", "0"):
+            self._stops.rest(req, record, request)
+            self._desk.publish(record)  # Untriggered, on the order topic
+            return self._ack(record)
         if record.time_in_force == c.TIF_FOK and not self._fill_or_kill_possible(record):
             self._desk.close_refused(record, c.REJECT_NO_ENOUGH_QTY_TO_FILL, ms(self._clock.now()))
             return self._ack(record)
@@ -109,7 +132,7 @@ class TradeHandlers:
         for name in _UNSUPPORTED:
             if req.text(name) not in (None, "0"):
                 raise param_error(f"params error: {name} is not supported by the simulated venue "
-                                  "(no conditional or TP/SL orders)")
+                                  "(no TP/SL orders)")
         qty = parse_decimal(req.text("qty"))
         if qty is None:
             raise param_error("params error: qty invalid")
@@ -191,12 +214,15 @@ class TradeHandlers:
         if order_id is None and link_id is None:
             raise param_error("params error: orderId or orderLinkId is required")
         record = self._desk.find(order_id, link_id)
-        if record is None or record.symbol != symbol or not record.is_open:
+        if record is None or record.symbol != symbol or not (record.is_open or record.is_untriggered):
             raise api_error(R.ORDER_NOT_EXIST)
         return record
 
     async def cancel(self, req: RawRequest) -> dict[str, Any]:
         record = self._find(req)
+        if record.is_untriggered:
+            self._stops.cancel([record])
+            return self._ack(record)
         record.cancel_requested, record.cancel_refused = True, False
         self._exchange.cancel_order(record.market, ClientOrderId(record.sim_id))
         await self._driver.settle()
@@ -208,9 +234,14 @@ class TradeHandlers:
         p.linear(req)
         symbol = p.symbol(req, self._symbols, required=False)
         settle_coin, base_coin = req.text("settleCoin"), req.text("baseCoin")
-        records = [r for r in self._desk.open_orders(symbol)
-                   if (settle_coin is None or r.grid.rules.quote == settle_coin)
-                   and (base_coin is None or r.grid.rules.base == base_coin)]
+        order_filter = _order_filter(req)
+
+        def chosen(r: OrderRecord) -> bool:
+            return ((settle_coin is None or r.grid.rules.quote == settle_coin)
+                    and (base_coin is None or r.grid.rules.base == base_coin) and _passes(r, order_filter))
+
+        stops = self._stops.cancel(r for r in self._stops.untriggered(symbol) if chosen(r))
+        records = [r for r in self._desk.open_orders(symbol) if chosen(r)]
         for record in records:
             record.cancel_requested = True
         for market in sorted({r.market for r in records}):
@@ -218,7 +249,7 @@ class TradeHandlers:
         if records:
             await self._driver.settle()
         done = [r for r in records if r.status == c.ORDER_STATUS_CANCELLED]
-        return {"list": [self._ack(r) for r in done], "success": "1"}
+        return {"list": [self._ack(r) for r in done + stops], "success": "1"}
 
     # --- queries --------------------------------------------------------------------------------
 
@@ -237,11 +268,12 @@ class TradeHandlers:
         size = p.limit(req, c.ORDER_REALTIME_DEFAULT_LIMIT, c.ORDER_REALTIME_PAGE_LIMIT)
         open_only = p.integer(req, "openOnly", 0)
         named = req.text("orderId") is not None or req.text("orderLinkId") is not None
+        order_filter = _order_filter(req)
         if open_only == 0:
-            pool = [r for r in self._desk.by_id.values() if r.is_open or named]
+            pool = [r for r in self._desk.by_id.values() if r.is_open or r.is_live_stop or named]
         else:
             pool = list(self._desk.closed)
-        rows = _newest_first(r for r in pool if self._matches(r, req, symbol))
+        rows = _newest_first(r for r in pool if self._matches(r, req, symbol) and _passes(r, order_filter))
         chunk, cursor = p.page(rows, req, size)
         return {"category": c.CATEGORY_LINEAR, "list": [r.view() for r in chunk], "nextPageCursor": cursor}
 
@@ -250,10 +282,10 @@ class TradeHandlers:
         symbol = p.symbol(req, self._symbols, required=False)
         size = p.limit(req, c.ORDER_REALTIME_DEFAULT_LIMIT, c.ORDER_REALTIME_PAGE_LIMIT)
         start, end = p.window(req, ms(self._clock.now()))
-        status = req.text("orderStatus")
+        status, order_filter = req.text("orderStatus"), _order_filter(req)
         rows = _newest_first(r for r in self._desk.by_id.values()
                              if self._matches(r, req, symbol) and start <= r.created_ms <= end
-                             and (status is None or r.status == status))
+                             and (status is None or r.status == status) and _passes(r, order_filter))
         chunk, cursor = p.page(rows, req, size)
         return {"category": c.CATEGORY_LINEAR, "list": [r.view() for r in chunk], "nextPageCursor": cursor}
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import param_error
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import param_error
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 
 T = TypeVar("T")
 

@@ -81,4 +81,4 @@ def refusal(sim_code: str | None) -> Refusal:
 
 def refusal_error(ref: Refusal, **fields: object) -> BybitApiError:
     assert ref.ret_code is not None
-    return api_error(ref.ret_code, ref.msg, **fields)
+    return api_error(ref.ret_code, ref.msg, 200, **fields)

@@ -21,9 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_faults import FaultInjector
-from pmm.connectors.bybit_perpetual.server_options import ServerOptions
-from pmm.connectors.bybit_perpetual.server_wire import ZERO, SymbolMap, ms_text
+from pmm.connectors.bybit_perpetual.server.faults import FaultInjector
+from pmm.connectors.bybit_perpetual.server.options import ServerOptions
+from pmm.connectors.bybit_perpetual.server.wire import ZERO, SymbolMap, ms_text
 from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import fixed, ms, plain
 from pmm.connectors.common.trade_stats import TradeWindow

@@ -11,7 +11,7 @@ Closing words (exchange_apis.md §B4, docs `enum.mdx`): linear orders end Filled
 (a partially filled one too); `cancelType` says who cancelled — CancelByUser for a client's
 cancel, CancelByReduceOnly when the venue cancels a reduce-only order with nothing left to reduce,
 CancelByPrepareLiq before a liquidation, CancelByDCP when Disconnection Protection fired
-(`server_dcp.py`), UNKNOWN for an IOC or market remainder — and
+(`server/dcp.py`), UNKNOWN for an IOC or market remainder — and
 `rejectReason` why: EC_PerCancelRequest, EC_NoImmediateQtyToFill, EC_PostOnlyWillTakeLiquidity.
 """
 
@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_wire import money
+from pmm.connectors.bybit_perpetual.server.wire import money
 from pmm.connectors.common.numbers import Grid, ms
 from pmm.core.events import (
     AccountEvent,
@@ -37,6 +37,7 @@ from pmm.core.events import (
 from pmm.core.model import ZERO, OrderType
 
 _OPEN = (c.ORDER_STATUS_NEW, c.ORDER_STATUS_PARTIALLY_FILLED)
+_STOP = (c.ORDER_STATUS_UNTRIGGERED, c.ORDER_STATUS_TRIGGERED, c.ORDER_STATUS_DEACTIVATED)
 
 
 @dataclass(slots=True)
@@ -72,10 +73,27 @@ class OrderRecord:
     expire_requested: bool = False  # the server cancels an IOC remainder itself
     cancel_refused: bool = False
     dcp_requested: bool = False  # Disconnection Protection cancels it: CancelByDCP
+    # A conditional order (`server/stops.py`): Untriggered until its trigger price is crossed.
+    trigger_price: Decimal | None = None
+    trigger_direction: int = 0
+    trigger_by: str = ""
 
     @property
     def is_open(self) -> bool:
         return self.status in _OPEN
+
+    @property
+    def is_untriggered(self) -> bool:
+        return self.status == c.ORDER_STATUS_UNTRIGGERED
+
+    @property
+    def is_stop(self) -> bool:
+        """A conditional order that never became an active one (orderFilter StopOrder)."""
+        return self.status in _STOP
+
+    @property
+    def is_live_stop(self) -> bool:
+        return self.status in _STOP and self.status != c.ORDER_STATUS_DEACTIVATED
 
     @property
     def answered(self) -> bool:
@@ -112,11 +130,14 @@ class OrderRecord:
             "leavesQty": grid.qty(self.leaves_qty), "leavesValue": money(self.leaves_qty * self.price),
             "cumExecQty": grid.qty(self.cum_qty), "cumExecValue": money(self.cum_value),
             "cumExecFee": money(self.cum_fee), "closedPnl": money(self.closed_pnl), "feeCurrency": "",
-            "timeInForce": self.time_in_force, "orderType": self.order_type, "stopOrderType": "",
+            "timeInForce": self.time_in_force, "orderType": self.order_type,
+            "stopOrderType": c.STOP_ORDER_TYPE_STOP if self.trigger_price is not None else "",
             "ocoTriggerBy": "", "orderIv": "", "marketUnit": "", "slippageToleranceType": "UNKNOWN",
-            "slippageTolerance": "0", "triggerPrice": "", "takeProfit": "", "stopLoss": "", "tpslMode": "",
-            "tpLimitPrice": "", "slLimitPrice": "", "tpTriggerBy": "", "slTriggerBy": "", "triggerDirection": 0,
-            "triggerBy": "", "lastPriceOnCreated": self.last_price_on_created, "reduceOnly": self.reduce_only,
+            "slippageTolerance": "0",
+            "triggerPrice": grid.price(self.trigger_price) if self.trigger_price is not None else "",
+            "takeProfit": "", "stopLoss": "", "tpslMode": "", "tpLimitPrice": "", "slLimitPrice": "", "tpTriggerBy": "",
+            "slTriggerBy": "", "triggerDirection": self.trigger_direction, "triggerBy": self.trigger_by,
+            "lastPriceOnCreated": self.last_price_on_created, "reduceOnly": self.reduce_only,
             "closeOnTrigger": self.close_on_trigger, "placeType": "", "smpType": c.SMP_TYPE_NONE, "smpGroup": 0,
             "smpOrderId": "", "createdTime": str(self.created_ms), "updatedTime": str(self.updated_ms),
             "cumFeeDetail": {grid.rules.quote: money(self.cum_fee)} if self.cum_fee else {},
@@ -167,6 +188,16 @@ class OrderDesk:
         self.by_sim[record.sim_id] = record
         if record.link_id:
             self.by_link[record.link_id] = record
+
+    def publish(self, record: OrderRecord) -> None:
+        """Tell the listeners of a change the desk did not see come from the simulator (a
+        conditional order resting, triggering or deactivated: `server/stops.py`)."""
+        for listener in self._listeners:
+            listener(None, record)
+
+    def register(self, record: OrderRecord) -> None:
+        """A conditional order: known by its ids from its acceptance on, before the simulator sees it."""
+        self._register(record)
 
     def close_refused(self, record: OrderRecord, reject_reason: str, when_ms: int) -> None:
         """An order Bybit accepts and closes at once (a PostOnly that would take, a market order

@@ -9,17 +9,18 @@ ccxt) and dry runs (`pmm exchange-sim bybit_perpetual`).
 
 Composition (the only place that wires the parts):
     SimDriver        common/sim_driver.py   the sim's time: follows the clock; settles requests
-    RawRequest, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, limits
+    RawRequest, Authenticator, RateLimiter   server/auth.py   params, HMAC/timestamp/key, limits
     MarketHandlers / TradeHandlers / AccountHandlers   server_market/trade/account.py   REST
-    OrderDesk        server_orders.py   orders in Bybit's terms, kept from the sim's private events
-    Ledger           server_ledger.py   executions, transaction log, realised PnL
-    AccountViews     server_views.py    positions and the UNIFIED wallet
-    MarketStreams    server_streams.py  orderbook u/seq, tickers, trades, funding history
-    MarketKlines     server_klines.py   candles: the kline endpoint and topics
-    PrivateStreams   server_private.py  order / execution / position / wallet topics
-    DisconnectProtection   server_dcp.py   disconnected-cancel-all and the `dcp` topics
-    StreamHub        server_ws.py       WebSocket ops, subscriptions, fan-out
-    FaultInjector    server_faults.py   drops, gaps, restarts, error answers, delays, rejections
+    OrderDesk        server/orders.py   orders in Bybit's terms, kept from the sim's private events
+    StopOrders       server/stops.py    conditional orders, fired by the kit's trigger engine
+    Ledger           server/ledger.py   executions, transaction log, realised PnL
+    AccountViews     server/views.py    positions and the UNIFIED wallet
+    MarketStreams    server/streams.py  orderbook u/seq, tickers, trades, funding history
+    MarketKlines     server/klines.py   candles: the kline endpoint and topics
+    PrivateStreams   server/private.py  order / execution / position / wallet topics
+    DisconnectProtection   server/dcp.py   disconnected-cancel-all and the `dcp` topics
+    StreamHub        server/ws.py       WebSocket ops, subscriptions, fan-out
+    FaultInjector    server/faults.py   drops, gaps, restarts, error answers, delays, rejections
     LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
 """
 
@@ -34,23 +35,24 @@ from aiohttp import web
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server_account import AccountHandlers
-from pmm.connectors.bybit_perpetual.server_auth import Authenticator, RateLimiter, RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error
-from pmm.connectors.bybit_perpetual.server_dcp import DisconnectProtection
-from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector, SkewedClock
-from pmm.connectors.bybit_perpetual.server_klines import MarketKlines
-from pmm.connectors.bybit_perpetual.server_ledger import Ledger
-from pmm.connectors.bybit_perpetual.server_market import MarketHandlers
-from pmm.connectors.bybit_perpetual.server_options import ServerOptions
-from pmm.connectors.bybit_perpetual.server_orders import OrderDesk
-from pmm.connectors.bybit_perpetual.server_private import PrivateStreams
-from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
-from pmm.connectors.bybit_perpetual.server_topics import TopicParser
-from pmm.connectors.bybit_perpetual.server_trade import TradeHandlers
-from pmm.connectors.bybit_perpetual.server_views import AccountViews
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
-from pmm.connectors.bybit_perpetual.server_ws import PRIVATE, PUBLIC, StreamHub
+from pmm.connectors.bybit_perpetual.server.account import AccountHandlers
+from pmm.connectors.bybit_perpetual.server.auth import Authenticator, RateLimiter, RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error
+from pmm.connectors.bybit_perpetual.server.dcp import DisconnectProtection
+from pmm.connectors.bybit_perpetual.server.faults import Failure, FaultInjector, SkewedClock
+from pmm.connectors.bybit_perpetual.server.klines import MarketKlines
+from pmm.connectors.bybit_perpetual.server.ledger import Ledger
+from pmm.connectors.bybit_perpetual.server.market import MarketHandlers
+from pmm.connectors.bybit_perpetual.server.options import ServerOptions
+from pmm.connectors.bybit_perpetual.server.orders import OrderDesk
+from pmm.connectors.bybit_perpetual.server.private import PrivateStreams
+from pmm.connectors.bybit_perpetual.server.stops import StopOrders
+from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
+from pmm.connectors.bybit_perpetual.server.topics import TopicParser
+from pmm.connectors.bybit_perpetual.server.trade import TradeHandlers
+from pmm.connectors.bybit_perpetual.server.views import AccountViews
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server.ws import PRIVATE, PUBLIC, StreamHub
 from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
@@ -81,13 +83,13 @@ class BybitServer(LoopbackVenueServer):
         super().__init__(exchange, host=host, port=port, clock=clock)
         self.options = options if options is not None else ServerOptions()
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
-        self.faults = FaultInjector()
+        self.faults: FaultInjector = FaultInjector()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Bybit server")
         self.auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
         self.limiter = RateLimiter(self.clock, self.options)
         topics = TopicParser(self.symbols)
         self.streams: MarketStreams
-        self.hub = StreamHub(self.options, self.clock, self.auth, self.faults, topics.parse,
+        self.hub: StreamHub = StreamHub(self.options, self.clock, self.auth, self.faults, topics.parse,
                              lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
         self.streams = MarketStreams(self.symbols, exchange.book, self.hub.publish, self.hub.has_subscribers,
                                      self.faults, self.options)
@@ -98,10 +100,13 @@ class BybitServer(LoopbackVenueServer):
         self.private = PrivateStreams(exchange, self.symbols, self.ledger, self.views, self.hub.publish_private,
                                       self.clock)
         self.desk.listen(self.private.on_event)
+        self.stops = StopOrders(exchange, self.desk, self.driver, self.clock,
+                                lambda market: self.streams.state[self.symbols.symbol(market)].last_price)
         self.dcp = DisconnectProtection(self.options, self.clock, exchange, self.desk)
         self.hub.watch(self.dcp)
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_public(self.klines.on_public)
+        exchange.subscribe_public(self.stops.on_public)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_auth,
                          restart=lambda: self.streams.restart(self.clock.now()))
@@ -124,7 +129,7 @@ class BybitServer(LoopbackVenueServer):
     def _add_routes(self, app: web.Application) -> None:
         market = MarketHandlers(self.exchange, self.symbols, self.streams, SkewedClock(self.clock, self.faults))
         trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.streams, self.driver,
-                              self.faults, self.clock)
+                              self.faults, self.clock, self.stops)
         account = AccountHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.views, self.clock,
                                   self._api_key, self.private.publish_positions)
         public: list[tuple[str, str, Handler]] = [

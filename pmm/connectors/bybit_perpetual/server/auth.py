@@ -27,8 +27,8 @@ from urllib.parse import parse_qsl
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error, param_error
-from pmm.connectors.bybit_perpetual.server_options import ServerOptions
+from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
+from pmm.connectors.bybit_perpetual.server.options import ServerOptions
 from pmm.connectors.common.numbers import ms, plain
 from pmm.core.clock import Clock
 

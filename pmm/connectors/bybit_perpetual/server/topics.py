@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_klines import INTERVALS
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server.klines import INTERVALS
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 
 Topic = tuple[str, str, int | None]
 

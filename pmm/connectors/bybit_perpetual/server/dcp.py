@@ -26,12 +26,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual import server_params as p
+from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server_auth import RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import api_error, param_error
-from pmm.connectors.bybit_perpetual.server_options import ServerOptions
-from pmm.connectors.bybit_perpetual.server_orders import OrderDesk
+from pmm.connectors.bybit_perpetual.server.auth import RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import api_error, param_error
+from pmm.connectors.bybit_perpetual.server.options import ServerOptions
+from pmm.connectors.bybit_perpetual.server.orders import OrderDesk
 from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
 

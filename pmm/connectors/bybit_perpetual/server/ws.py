@@ -24,9 +24,9 @@ from typing import Any, Protocol
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_auth import Authenticator
-from pmm.connectors.bybit_perpetual.server_faults import FaultInjector
-from pmm.connectors.bybit_perpetual.server_options import ServerOptions
+from pmm.connectors.bybit_perpetual.server.auth import Authenticator
+from pmm.connectors.bybit_perpetual.server.faults import FaultInjector
+from pmm.connectors.bybit_perpetual.server.options import ServerOptions
 from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.wire_json import dumps
 from pmm.connectors.common.ws_queue import QueuedSocket

@@ -25,18 +25,18 @@ from typing import Any
 from aiohttp import web
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual import server_params as p
+from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual import spot_constants as s
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server import envelope
-from pmm.connectors.bybit_perpetual.server_auth import Authenticator, RawRequest
-from pmm.connectors.bybit_perpetual.server_codes import BybitApiError, api_error, param_error
-from pmm.connectors.bybit_perpetual.server_faults import Failure, FaultInjector
-from pmm.connectors.bybit_perpetual.server_options import ServerOptions
-from pmm.connectors.bybit_perpetual.server_streams import MarketStreams
-from pmm.connectors.bybit_perpetual.server_topics import Topic, TopicParser
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
-from pmm.connectors.bybit_perpetual.server_ws import PUBLIC, StreamHub
+from pmm.connectors.bybit_perpetual.server.app import envelope
+from pmm.connectors.bybit_perpetual.server.auth import Authenticator, RawRequest
+from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
+from pmm.connectors.bybit_perpetual.server.faults import Failure, FaultInjector
+from pmm.connectors.bybit_perpetual.server.options import ServerOptions
+from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
+from pmm.connectors.bybit_perpetual.server.topics import Topic, TopicParser
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server.ws import PUBLIC, StreamHub
 from pmm.connectors.common.numbers import plain
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer
@@ -62,11 +62,11 @@ class BybitSpotServer(LoopbackVenueServer):
         super().__init__(exchange, host=host, port=port, clock=clock)
         self.options = options if options is not None else ServerOptions()
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
-        self.faults = FaultInjector()
+        self.faults: FaultInjector = FaultInjector()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Bybit spot server")
         self._topics = TopicParser(self.symbols)
         self.streams: MarketStreams
-        self.hub = StreamHub(self.options, self.clock, Authenticator("", "", self.clock), self.faults,
+        self.hub: StreamHub = StreamHub(self.options, self.clock, Authenticator("", "", self.clock), self.faults,
                              self._parse_topic,
                              lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
         self.streams = MarketStreams(self.symbols, exchange.book, self.hub.publish, self.hub.has_subscribers,

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server_ledger import Ledger
-from pmm.connectors.bybit_perpetual.server_orders import OrderRecord
-from pmm.connectors.bybit_perpetual.server_views import AccountViews
-from pmm.connectors.bybit_perpetual.server_wire import SymbolMap
+from pmm.connectors.bybit_perpetual.server.ledger import Ledger
+from pmm.connectors.bybit_perpetual.server.orders import OrderRecord
+from pmm.connectors.bybit_perpetual.server.views import AccountViews
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.core.clock import Clock
 from pmm.core.events import (
     AccountEvent,
