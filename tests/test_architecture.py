@@ -122,7 +122,7 @@ def test_module_respects_dependency_rules(module):
     ("pmm.connectors.common.symbols", "pmm.connectors.bybit_perpetual.parse"),
     ("pmm.connectors.base", "pmm.connectors.sim_perpetual.connector"),
     ("pmm.config.names", "pmm.connectors.binance_perpetual.spec"),
-    ("pmm.venue_servers", "pmm.connectors.bybit_perpetual.server_options"),
+    ("pmm.venue_servers", "pmm.connectors.bybit_perpetual.server.options"),
     ("pmm.ui.commands", "pmm.cli"),
 ])
 def test_rules_catch_a_violation(importer, imported):
