@@ -74,6 +74,7 @@ class CcxtOkx(Streamed):
         self._loop = LoopThread("ccxt okx")
         self._ex = self._loop.run(self._create(server))
         self._ct_val = Decimal(0)  # base units per contract, from load_markets
+        self._fill_ids: set[str] = set()
 
     @staticmethod
     async def _create(server: ServerThread) -> Any:
@@ -106,6 +107,15 @@ class CcxtOkx(Streamed):
         except Exception as exc:  # noqa: BLE001 - reported by the next streamed_* read
             self.failure = exc
 
+    def _keep_fills(self, raw: list[dict[str, Any]]) -> None:
+        # A fill is known by its trade id: OKX repeats the latest fill's tradeId and fillSz on later
+        # pushes of the same order, and ccxt may hand the same trade back from its cache.
+        for t in raw:
+            if t["id"] not in self._fill_ids:
+                self._fill_ids.add(t["id"])
+                self.seen_fills.append(FillView(t["order"], Side(t["side"]), decimal(t["price"]),
+                                                self._base(t["amount"])))
+
     def _keep_balance(self, raw: dict[str, Any]) -> None:
         # ccxt's `total` is OKX's `eq` (unrealised PnL included); the wallet is `cashBal` in `info`
         for row in raw["info"]["data"]:
@@ -130,8 +140,7 @@ class CcxtOkx(Streamed):
             TradeView(decimal(t["price"]), self._base(t["amount"]), Side(t["side"])) for t in raw)))
         spawn(self._forever(lambda: ex.watch_orders(CCXT_SYMBOL), lambda raw: self.seen_orders.extend(
             self._order(o) for o in raw)))
-        spawn(self._forever(lambda: ex.watch_my_trades(CCXT_SYMBOL), lambda raw: self.seen_fills.extend(
-            FillView(t["order"], Side(t["side"]), decimal(t["price"]), self._base(t["amount"])) for t in raw)))
+        spawn(self._forever(lambda: ex.watch_my_trades(CCXT_SYMBOL), self._keep_fills))
         spawn(self._forever(lambda: ex.watch_positions([CCXT_SYMBOL]), lambda raw: self.seen_positions.extend(
             self._position(p) for p in raw if p["contracts"])))
         spawn(self._forever(lambda: ex.watch_balance(), self._keep_balance))
