@@ -41,7 +41,7 @@ def fit_intensity(reaches: list[float], span_s: float) -> Intensity | None:
         return None
     ordered = sorted(reaches)
     top = ordered[int(0.95 * (total - 1))]  # the grid covers the bulk, not a lone outlier
-    step = max(1.0, top / GRID_POINTS)
+    step = float(max(1, round(top / GRID_POINTS)))  # whole ticks: prices sit on the tick grid
     xs: list[float] = []
     ys: list[float] = []
     d = step
