@@ -173,12 +173,12 @@ def apply_inventory_limit(
     ones too (a cancel can lose the race with a fill).
     """
     pending = {Side.BUY: ZERO, Side.SELL: ZERO}
-    for o in live_orders:
-        pending[o.side] += o.remaining
+    for live in live_orders:
+        pending[live.side] += live.remaining
     exposure = {Side.BUY: position + pending[Side.BUY], Side.SELL: -position + pending[Side.SELL]}
     kept: list[Proposed] = []
     dropped: set[Side] = set()
-    for o in sorted(orders, key=lambda o: o.level):
+    for o in sorted(orders, key=lambda proposed: proposed.level):
         after = exposure[o.side] + o.amount
         if after > max_position:
             dropped.add(o.side)

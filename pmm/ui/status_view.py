@@ -35,7 +35,8 @@ def _model_line(m: dict[str, Any]) -> Text:
         return Text(f"Model glft: calibrating (quoting at bid_spread/ask_spread); inventory "
                     f"{m['inventory']} of {limit}")
     return Text(
-        f"Model glft: σ {m['sigma_ticks_per_sqrt_s']} ticks/√s, bid A {m['bid_a_per_s']}/s k {m['bid_k_per_tick']}/tick, "
+        f"Model glft: σ {m['sigma_ticks_per_sqrt_s']} ticks/√s, "
+        f"bid A {m['bid_a_per_s']}/s k {m['bid_k_per_tick']}/tick, "
         f"ask A {m['ask_a_per_s']}/s k {m['ask_k_per_tick']}/tick, γ {m['gamma']}; fair {m['fair_price']}, "
         f"reservation {m['reservation_price']}, half-spread {m['half_spread']}, skew {m['skew']}/order, "
         f"funding shift {m['funding_shift']}; inventory {m['inventory']} of {limit}")
