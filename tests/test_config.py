@@ -431,9 +431,12 @@ def _all_keys() -> set[str]:
         SyntheticGenerator,
     )
 
+    from pmm.config.quoting import QuotingConfig
+
     models = (
         BotConfig,
         ConnectorOverrides,
+        QuotingConfig,
         SimConfig,
         SimMarketConfig,
         SyntheticGenerator,

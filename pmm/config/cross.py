@@ -152,6 +152,16 @@ def problems(config: BotConfig, skip: frozenset[str]) -> list[Problem]:
                 )
             )
 
+    if ok("exchange_stop_loss") and c.exchange_stop_loss:
+        found.append(
+            Problem(
+                ("exchange_stop_loss",),
+                "`exchange_stop_loss` must be false (or left out): the resting stop at the venue is "
+                "not built yet (it needs conditional orders in the connectors); the bot's own "
+                "stop-loss (`stop_loss_spread`) still works, was true.",
+            )
+        )
+
     if ok("sim"):
         for name, market in c.sim.markets.items():
             generator = market.generator

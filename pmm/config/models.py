@@ -28,6 +28,7 @@ from pmm.config.rules import (
     Url,
     to_decimal,
 )
+from pmm.config.quoting import QuotingConfig
 from pmm.config.risk import RiskConfig
 from pmm.config.sim import SimConfig
 from pmm.config.wording import fail, show
@@ -170,6 +171,9 @@ class BotConfig(Section):
     connector: ConnectorOverrides = Field(default_factory=ConnectorOverrides)
     sim: SimConfig = Field(default_factory=SimConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    quoting: QuotingConfig = Field(default_factory=QuotingConfig)
+    # Accepted so the message can say why it is refused (`cross.problems`): not built yet.
+    exchange_stop_loss: Annotated[bool, rule(Boolean())] = False
 
     _path: Path | None = PrivateAttr(default=None)
     _source_text: str = PrivateAttr(default="")
@@ -246,6 +250,7 @@ class BotConfig(Section):
                 )
                 for name, entry in self.order_override.items()
             ),
+            quoting=self.quoting.to_params(),
         )
 
     def to_sim_settings(self) -> SimSettings:

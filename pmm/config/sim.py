@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from pmm.config.base import BASE_UNITS, PERCENT, QUOTE_PRICE, SECONDS, Section, rule
-from pmm.config.rules import Asset, BookLevels, Exactly, Number, Text, Timestamp, TradingPair
+from pmm.config.rules import Asset, BookLevels, Boolean, Exactly, Number, Text, Timestamp, TradingPair
 from pmm.config.wording import fail
 from pmm.sim.settings import (
     MarketGenerator,
@@ -61,6 +61,11 @@ class SyntheticGenerator(Section):
     mark_premium_pct: Annotated[Decimal, rule(Number(ge=-10, le=10, unit=PERCENT))] = Decimal(
         "0.02"
     )
+    trade_reach_ticks: Annotated[
+        Decimal, rule(Number(ge=0, le=100000, unit="ticks", note="0: trades at or just through the touch"))
+    ] = Decimal(0)
+    drift_pct_per_hour: Annotated[Decimal, rule(Number(ge=-10, le=10, unit="percent of price per hour"))] = Decimal(0)
+    funding_follows_premium: Annotated[bool, rule(Boolean())] = False
 
     def to_settings(self, base_dir: Path) -> SyntheticMarket:
         return SyntheticMarket(
@@ -76,6 +81,9 @@ class SyntheticGenerator(Section):
             funding_rate_mean=_fraction(self.funding_rate_mean_pct),
             funding_rate_volatility=_fraction(self.funding_rate_volatility_pct),
             mark_premium=_fraction(self.mark_premium_pct),
+            trade_reach_ticks=self.trade_reach_ticks,
+            drift=_fraction(self.drift_pct_per_hour),
+            funding_follows_premium=self.funding_follows_premium,
         )
 
 

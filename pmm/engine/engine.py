@@ -320,9 +320,12 @@ class Engine:
                 log.warning("order book of %s is resyncing: %s", shown, event.reason)
                 self._dirty = True
             case Trade(market=market) if market in self.markets:
-                self.markets[market].book.last_trade_price = event.price
+                book = self.markets[market].book
+                book.last_trade_price = event.price
                 self.markets[market].last_data_ts = now
                 self._book_dirty = True
+                if market == self.market:  # the quoting model calibrates on the maker market's trades
+                    self.strategy.on_market_trade(event.price, event.aggressor, book.mid, now)
             case FundingInfoUpdated(info=info) if info.market in self.markets:
                 self.markets[info.market].funding = info
                 self.markets[info.market].last_data_ts = now

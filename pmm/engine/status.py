@@ -135,6 +135,7 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
             for p in positions
         ],
         "funding": funding,
+        "quoting_model": engine.strategy.model_status(positions),
         "session": {
             "fills": session.fills, "realized_pnl": str(session.realized), "fees": str(session.fees),
             "funding": str(session.funding), "unrealized_pnl": str(unrealized),

@@ -5,8 +5,11 @@ chooses; the exchange asks `next_time()`, then `step()` for the items due at tha
 deterministic: all randomness comes from the `random.Random` they are given.
 
 - `SyntheticSource`: a seeded Gaussian random walk of the mid (log-normal steps, `volatility` per
-  sqrt(hour) scaled to `book_interval_s`), an L2 book redrawn around it every step, Poisson market
-  trades at or a little through the touch, an Ornstein-Uhlenbeck funding rate.
+  sqrt(hour) scaled to `book_interval_s`, plus an optional drift), an L2 book redrawn around it
+  every step, Poisson market trades at or a little through the touch (or, with
+  `trade_reach_ticks`, reaching an exponentially distributed distance from the mid, so that the
+  rate of trades reaching d ticks is A*exp(-k*d)), an Ornstein-Uhlenbeck funding rate (reverting
+  to its mean, or with `funding_follows_premium` to the mark's premium over the index).
 - `StaticSource`: one fixed book, mark and rate at start; nothing else ever happens.
 - `ReplaySource` (replay.py): a JSON-lines recording.
 
@@ -158,6 +161,9 @@ class SyntheticSource:
         self._rate_keep = math.exp(-config.book_interval_s / funding_interval_s)
         self._rate_noise = float(config.funding_rate_volatility) * math.sqrt(1.0 - self._rate_keep**2)
         self._premium = float(config.mark_premium)
+        self._reach_mean = float(config.trade_reach_ticks)
+        self._drift = float(config.drift) * config.book_interval_s / 3600.0  # log-mid per book step
+        self._follow_premium = config.funding_follows_premium
         # The deepest bid must stay at least one tick above zero.
         self._min_mid_ticks = self._half + (self._depth - 1) * self._spacing + 1
         self._tick_float = float(market.tick_size)
@@ -237,7 +243,7 @@ class SyntheticSource:
         rng = self._rng
         self._book_steps += 1
         if self._book_steps > 1:  # the first book is drawn at the start price
-            self._mid *= math.exp(self._sigma * rng.gauss(0.0, 1.0))
+            self._mid *= math.exp(self._drift + self._sigma * rng.gauss(0.0, 1.0))
         mid_ticks = max(self._min_mid_ticks, round(self._mid / self._tick_float))
         bid = mid_ticks - self._half
         ask = mid_ticks + self._half if self._half else mid_ticks + 1
@@ -251,7 +257,8 @@ class SyntheticSource:
         premium = self._premium * (1.0 + 0.5 * rng.gauss(0.0, 1.0))
         index = round8(mark * (_ONE - Decimal(round(premium * 1e8)).scaleb(-8)))
         noise = self._rate_noise * rng.gauss(0.0, 1.0)
-        self._rate = self._rate_mean + (self._rate - self._rate_mean) * self._rate_keep + noise
+        target = premium if self._follow_premium else self._rate_mean
+        self._rate = target + (self._rate - target) * self._rate_keep + noise
         rate = Decimal(round(self._rate * 1e8)).scaleb(-8)
         return [snapshot, MarkUpdate(self._market, mark, index, rate)]
 
@@ -259,8 +266,14 @@ class SyntheticSource:
         rng = self._rng
         aggressor = Side.BUY if rng.random() < 0.5 else Side.SELL
         lots = max(1, round(rng.expovariate(1.0 / self._trade_lots)))
-        through = 0 if rng.random() < _AT_TOUCH_PROBABILITY else rng.randint(1, self._spacing)
-        ticks = self._ask_ticks + through if aggressor is Side.BUY else self._bid_ticks - through
+        if self._reach_mean > 0:
+            # floor: P(reach >= d) = exp(-d / mean) exactly at whole ticks; never inside the touch
+            mid = (self._ask_ticks + self._bid_ticks) // 2
+            reach = math.floor(rng.expovariate(1.0 / self._reach_mean))
+            ticks = max(self._ask_ticks, mid + reach) if aggressor is Side.BUY else min(self._bid_ticks, mid - reach)
+        else:
+            through = 0 if rng.random() < _AT_TOUCH_PROBABILITY else rng.randint(1, self._spacing)
+            ticks = self._ask_ticks + through if aggressor is Side.BUY else self._bid_ticks - through
         self._trade_count += 1
         self._next_trade = t + rng.expovariate(self._trade_rate_per_s)
         return Trade(

@@ -26,6 +26,12 @@ class SyntheticMarket:
     funding_rate_mean: Decimal = Decimal("0.0001")  # fraction per interval
     funding_rate_volatility: Decimal = Decimal("0.00005")
     mark_premium: Decimal = Decimal("0.0002")  # mark vs index, fraction; drawn around this
+    # Mean distance from the mid, in ticks, that a market trade reaches (exponential: the rate of
+    # trades reaching d ticks is A*exp(-k*d) with A = half the trade rate, k = 1/this). 0: trades
+    # at or a few ticks through the touch, as before.
+    trade_reach_ticks: Decimal = Decimal(0)
+    drift: Decimal = Decimal(0)  # fraction of price per hour added to the log-mid (a trend)
+    funding_follows_premium: bool = False  # the rate reverts towards the drawn premium, not the mean
 
 
 @dataclass(frozen=True, slots=True)

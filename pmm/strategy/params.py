@@ -38,6 +38,28 @@ class OverrideOrder:
     amount: Decimal
 
 
+class QuotingModel(StrEnum):
+    HUMMINGBOT = "hummingbot"
+    GLFT = "glft"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotingParams:
+    """The `quoting:` section (see `glft.py`). `risk_aversion` is gamma per tick and per order
+    size; `max_position` is in base units; the times are seconds of the injected clock."""
+
+    model: QuotingModel = QuotingModel.HUMMINGBOT
+    risk_aversion: Decimal = Decimal("0.1")
+    max_position: Decimal | None = None  # None: no limit (hummingbot model only)
+    calibration_window_s: float = 600.0
+    recalibrate_every_s: float = 5.0
+    funding_skew: bool = True
+
+    @property
+    def glft(self) -> bool:
+        return self.model is QuotingModel.GLFT
+
+
 @dataclass(frozen=True, slots=True)
 class PmmParams:
     market: str
@@ -67,6 +89,7 @@ class PmmParams:
     bid_order_optimization_depth: Decimal = Decimal(0)
     filled_order_delay: float = 60.0
     order_override: tuple[OverrideOrder, ...] = field(default_factory=tuple)
+    quoting: QuotingParams = field(default_factory=QuotingParams)
 
     @property
     def profit_taking_enabled(self) -> bool:

@@ -6,7 +6,9 @@ re-evaluation at `next_wakeup()`. `decide` is idempotent: orders the engine is p
 with the same view proposes nothing new (the timers also move forward when orders are created).
 
 Modes (reference §2.0): with no open position on the market, market making (§2.1 to §2.10);
-with one, position management only (§3, see `positions.py`).
+with one, position management only (§3, see `positions.py`). With `quoting.model: glft` the base
+prices come from the GLFT model (`model_quotes.py`, once calibrated) and market making goes on
+while a position is open, next to its take-profit and stop-loss.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pmm.core.model import (
     TradingRules,
 )
 from pmm.errors import ConfigError
+from pmm.strategy.model_quotes import GlftQuoter, model_base_proposal, net_position
 from pmm.strategy.params import PmmParams
 from pmm.strategy.positions import EXIT_NOT_NEEDED, EXIT_PURPOSES, ExitManager
 from pmm.strategy.proposal import Proposed, build_proposal, order_margin
@@ -34,6 +37,7 @@ from pmm.strategy.refresh import Timers, below_min_spread, within_tolerance
 from pmm.strategy.views import Cancel, Decision, LiveOrder, OrderIntent, StrategyView
 
 POSITION_OPEN = "position open: managing exits"
+POSITION_OPEN_QUOTING = "position open: quoting both sides next to its exits"
 
 
 def _fmt(value: Decimal) -> str:
@@ -95,6 +99,7 @@ class PerpetualMarketMaking:
             Side.SELL: PositionSide.SHORT if hedge else PositionSide.BOTH,
         }
         self._leverage = Decimal(params.leverage)
+        self._glft = GlftQuoter(params, rules) if params.quoting.glft else None
         self._keep_log = (
             "Not canceling active orders since difference between new order prices and current order "
             f"prices is within {params.order_refresh_tolerance_pct:.2%} order_refresh_tolerance_pct"
@@ -114,6 +119,10 @@ class PerpetualMarketMaking:
     def last_own_trade_price(self) -> Decimal | None:
         return self._last_own_trade_price
 
+    def model_status(self, positions: tuple[Position, ...]) -> dict[str, object] | None:
+        """The quoting model's inputs and outputs for `status`; None with the Hummingbot model."""
+        return None if self._glft is None else self._glft.status(positions)
+
     # --- events -------------------------------------------------------------------------------
 
     def on_fill(self, fill: OrderFilled, order: LiveOrder | None, now: float) -> None:
@@ -128,6 +137,18 @@ class PerpetualMarketMaking:
         self._now = max(self._now, now)
         self._timers.on_fill(now, self.params.filled_order_delay)
         self._last_own_trade_price = fill.price
+
+    def on_market_trade(self, price: Decimal, aggressor: Side, mid: Decimal | None, now: float) -> None:
+        """A public trade on the maker market (the engine passes the book's mid at that moment):
+        the GLFT calibration's fill-intensity data. Nothing else reads it."""
+        if self._glft is not None:
+            self._glft.calibrator.observe_trade(price, aggressor, mid, now)
+
+    def _observe_mid(self, view: StrategyView) -> None:
+        if self._glft is not None and view.book_ready:
+            mid = view.book.mid
+            if mid is not None:
+                self._glft.calibrator.observe_mid(mid, view.now)
 
     def next_wakeup(self) -> float | None:
         """Earliest future time at which a timer can change what `decide` returns."""
@@ -148,10 +169,13 @@ class PerpetualMarketMaking:
         """What to place and cancel now. Cheap, and idempotent for the same view."""
         self._now = max(self._now, view.now)
         self._idle = None
+        self._observe_mid(view)
         ref = reference_price(self.params, view, self._last_own_trade_price)
         market = self.params.market
         positions = [p for p in view.positions if p.market == market and p.amount > 0]
         if positions:
+            if self._glft is not None:
+                return self._quote_in_position(view, ref, positions)
             return self._manage_positions(view, ref, positions)
         return self._market_make(view, ref)
 
@@ -166,6 +190,7 @@ class PerpetualMarketMaking:
         (every other rule of an idle decision depends on the timers and the orders only). Returns
         that reference price, or None when a full `decide` is needed.
         """
+        self._observe_mid(view)
         idle = self._idle
         if idle is None:
             return None
@@ -208,20 +233,43 @@ class PerpetualMarketMaking:
             logs=tuple(plan.logs + self._logs.filter(plan.advisory)),
         )
 
+    def _quote_in_position(self, view: StrategyView, ref: RefPrice, positions: list[Position]) -> Decision:
+        """GLFT: exits as in position management, and market making on both sides beside them."""
+        plan = self._exits.manage(view, positions, maker_book_problem(view) is None)
+        quoting = self._market_make(view, ref, in_position=True, advisory_extra=plan.advisory)
+        self._wakeups = plan.wakeups
+        cancels = dict(plan.cancels)
+        for c in quoting.cancels:
+            cancels.setdefault(c.client_id, c)
+        reason = "; ".join(x for x in [POSITION_OPEN_QUOTING if quoting.quoting else POSITION_OPEN,
+                                        *plan.notes, quoting.reason] if x)
+        return Decision(
+            places=tuple(plan.places) + quoting.places,
+            cancels=tuple(cancels.values()),
+            ref_price=ref.price,
+            ref_price_type=ref.price_type,
+            quoting=quoting.quoting,
+            reason=reason,
+            logs=tuple(plan.logs) + quoting.logs,
+        )
+
     # --- market making (§2) -------------------------------------------------------------------
 
-    def _market_make(self, view: StrategyView, ref: RefPrice) -> Decision:
+    def _market_make(self, view: StrategyView, ref: RefPrice, in_position: bool = False,
+                     advisory_extra: list[str] | None = None) -> Decision:
+        """Market making (§2). `in_position` (GLFT only): exits stay, and no idle shortcut."""
         p = self.params
         now = view.now
         timers = self._timers
         self._wakeups = []
-        self._exits.reset()
+        if not in_position:
+            self._exits.reset()
         cancels: dict[str, Cancel] = {}
         quotes: list[LiveOrder] = []
         for o in view.orders:
             if o.purpose is OrderPurpose.QUOTE:
                 quotes.append(o)
-            elif o.purpose in EXIT_PURPOSES and not o.cancel_pending:
+            elif o.purpose in EXIT_PURPOSES and not o.cancel_pending and not in_position:
                 # no position any more: its exits go (FLATTEN / EXTERNAL are the engine's business)
                 cancels[o.client_id] = Cancel(o.client_id, EXIT_NOT_NEEDED)
         live = [o for o in quotes if not o.cancel_pending]
@@ -236,7 +284,7 @@ class PerpetualMarketMaking:
                 ref_price_type=ref.price_type,
                 quoting=False,
                 reason=problem,
-                logs=tuple(self._logs.filter([])),
+                logs=tuple(self._logs.filter(list(advisory_extra or []))),
             )
         refp = ref.price
         assert refp is not None
@@ -251,7 +299,13 @@ class PerpetualMarketMaking:
             available = view.available_margin
             for o in live:
                 available += order_margin(o.price, o.remaining, self._leverage, view.maker_fee)
-            result = build_proposal(p, self.rules, refp, view.book, quotes, available, view.maker_fee)
+            base = None
+            if self._glft is not None:
+                model = self._glft.quote(view, refp)
+                if model is not None:  # until calibrated: the configured spreads
+                    base = model_base_proposal(p, self.rules, model)
+            result = build_proposal(p, self.rules, refp, view.book, view.orders, available, view.maker_fee,
+                                    base=base, position=net_position(view.positions, p.market))
             proposal = result.orders
             notes = result.notes
             advisory = result.logs
@@ -281,7 +335,7 @@ class PerpetualMarketMaking:
         self._has_live_quotes = bool(live) or bool(places)  # cancel_ts only matters with quotes
         quoting = bool(places) or staying
         reason = self._mm_reason(now, quoting, quotes, live, cancels, proposal, notes)
-        if (proposal is None and not places and not cancels and not logs and not advisory
+        if (not in_position and proposal is None and not places and not cancels and not logs and not advisory
                 and (timers.cancel_ts > now or not live)):
             self._idle = (live, ref.price_type)
         return Decision(
@@ -291,7 +345,7 @@ class PerpetualMarketMaking:
             ref_price_type=ref.price_type,
             quoting=quoting,
             reason=reason,
-            logs=tuple(logs + self._logs.filter(advisory)),
+            logs=tuple(logs + self._logs.filter(advisory + list(advisory_extra or []))),
         )
 
     def _quote_intent(self, o: Proposed) -> OrderIntent:

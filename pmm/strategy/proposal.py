@@ -155,6 +155,43 @@ def apply_order_optimization(
     return buys + sells
 
 
+# --- inventory limit (`quoting.max_position`, our addition) ----------------------------------
+
+
+def apply_inventory_limit(
+    orders: list[Proposed],
+    position: Decimal,
+    live_orders: Sequence[LiveOrder],
+    max_position: Decimal,
+    notes: list[str],
+    logs: list[str],
+) -> list[Proposed]:
+    """Keep an order only if, with every pending order of its side and the kept ones before it
+    filled, |position| stays within `max_position`: buys count up from the position, sells down.
+
+    Pending orders are all our unfinished orders on that side, exits included and cancel-pending
+    ones too (a cancel can lose the race with a fill).
+    """
+    pending = {Side.BUY: ZERO, Side.SELL: ZERO}
+    for live in live_orders:
+        pending[live.side] += live.remaining
+    exposure = {Side.BUY: position + pending[Side.BUY], Side.SELL: -position + pending[Side.SELL]}
+    kept: list[Proposed] = []
+    dropped: set[Side] = set()
+    for o in sorted(orders, key=lambda proposed: proposed.level):
+        after = exposure[o.side] + o.amount
+        if after > max_position:
+            dropped.add(o.side)
+            logs.append(f"{side_name(o.side)} order (price: {o.price}, size: {o.amount}) would take the position "
+                        f"past max_position {max_position}: omitted.")
+            continue
+        exposure[o.side] = after
+        kept.append(o)
+    for side in sorted(dropped):
+        notes.append(f"{'buys' if side is Side.BUY else 'sells'} suppressed: inventory at max_position {max_position}")
+    return [o for o in orders if o in kept]
+
+
 # --- venue minimums (after the last price change) -----------------------------------------------
 
 
@@ -245,13 +282,19 @@ def build_proposal(
     live_orders: Sequence[LiveOrder],
     available_margin: Decimal,
     maker_fee: Decimal,
+    *,
+    base: list[Proposed] | None = None,
+    position: Decimal = ZERO,
 ) -> ProposalResult:
-    """Base proposal -> price band -> optimization -> minimums -> budget -> taker filter.
+    """Base proposal -> price band -> optimization -> inventory limit -> minimums -> budget ->
+    taker filter.
 
     `available_margin` is what the budget may spend: the caller adds back the margin of the live
     quotes this proposal would replace, so a tolerance comparison is not skewed by our own orders.
+    `base` replaces the Hummingbot base proposal (the quoting model's levels); `position` is the
+    signed net position the inventory limit (`quoting.max_position`, when set) counts from.
     """
-    result = ProposalResult(base_proposal(params, rules, ref))
+    result = ProposalResult(base if base is not None else base_proposal(params, rules, ref))
     if not result.orders:
         result.notes.append("no orders proposed (order sizes round to zero)")
         return result
@@ -259,6 +302,9 @@ def build_proposal(
     if params.order_optimization_enabled and params.order_levels == 1:
         own_buy, own_sell = own_quote_sizes(live_orders)
         orders = apply_order_optimization(params, rules, book, orders, own_buy, own_sell)
+    if params.quoting.max_position is not None:
+        orders = apply_inventory_limit(orders, position, live_orders, params.quoting.max_position,
+                                       result.notes, result.logs)
     orders = apply_minimums(rules, orders, result.notes, result.logs)
     orders = apply_budget_constraint(orders, available_margin, params.leverage, maker_fee, result.notes, result.logs)
     orders = filter_out_takers(book, orders, result.notes)

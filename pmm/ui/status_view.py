@@ -28,6 +28,20 @@ def _why_not(reason: str | None) -> str:
     return text or "unknown"
 
 
+def _model_line(m: dict[str, Any]) -> Text:
+    """The GLFT model's inputs and outputs on one line (units: see pmm/strategy/glft.py)."""
+    limit = m.get("max_position") or "none"
+    if not m.get("calibrated"):
+        return Text(f"Model glft: calibrating (quoting at bid_spread/ask_spread); inventory "
+                    f"{m['inventory']} of {limit}")
+    return Text(
+        f"Model glft: σ {m['sigma_ticks_per_sqrt_s']} ticks/√s, "
+        f"bid A {m['bid_a_per_s']}/s k {m['bid_k_per_tick']}/tick, "
+        f"ask A {m['ask_a_per_s']}/s k {m['ask_k_per_tick']}/tick, γ {m['gamma']}; fair {m['fair_price']}, "
+        f"reservation {m['reservation_price']}, half-spread {m['half_spread']}, skew {m['skew']}/order, "
+        f"funding shift {m['funding_shift']}; inventory {m['inventory']} of {limit}")
+
+
 def render_status(payload: dict[str, Any], *, funding: bool = False, now: float | None = None,
                   header: str | None = None) -> RenderableType:
     parts: list[RenderableType] = []
@@ -83,6 +97,10 @@ def render_status(payload: dict[str, Any], *, funding: bool = False, now: float 
     elif info:
         parts.append(Text(f"Funding rate {fmt_dec(info['rate_pct'])} %, next in "
                           f"{fmt_duration(info['next_funding_ts'] - (now if now is not None else payload['ts']))}"))
+
+    model = payload.get("quoting_model")
+    if model:
+        parts.append(_model_line(model))
 
     s = payload.get("session")
     if s:
