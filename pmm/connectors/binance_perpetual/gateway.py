@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual import history
 from pmm.connectors.binance_perpetual.errors import ALREADY_SET_CODES
-from pmm.connectors.binance_perpetual.order_params import order_params
+from pmm.connectors.binance_perpetual.order_params import order_params, stop_order_params
 from pmm.connectors.binance_perpetual.parse import (
     BAD_PAYLOAD,
     SymbolMap,
@@ -62,6 +63,8 @@ from pmm.core.model import (
     OrderRequest,
     Position,
     PositionMode,
+    PositionSide,
+    Side,
 )
 from pmm.errors import OrderError, PmmError
 
@@ -167,6 +170,26 @@ class BinanceGateway(AccountGateway):
         await self._rest.signed("POST", c.COUNTDOWN_CANCEL_ALL_PATH,
                                 [("symbol", self._track(market)), ("countdownTime", "0")],
                                 what=f"disarm the cancel-all countdown of {market}")
+
+    # --- conditional orders (Binance's Algo Service) --------------------------------------------
+
+    async def place_stop_order(self, market: str, client_id: ClientOrderId, side: Side, amount: Decimal,
+                               trigger_price: Decimal, *, trigger_on_mark: bool = True,
+                               limit_price: Decimal | None = None,
+                               position_side: PositionSide = PositionSide.BOTH) -> ExchangeOrderId:
+        """Rest a reduce-only stop at Binance: when the mark (or last) price reaches `trigger_price`,
+        a market order (or a limit at `limit_price`) closes `amount`. Returns Binance's algoId."""
+        params = stop_order_params(self._track(market), client_id, side, amount, trigger_price,
+                                   trigger_on_mark=trigger_on_mark, limit_price=limit_price,
+                                   position_side=position_side, hedge=bool(self._hedge))
+        reply = await self._rest.signed("POST", c.ALGO_ORDER_PATH, params, order_call=True,
+                                        what=f"place stop {client_id}")
+        return ExchangeOrderId(str(reply["algoId"]))
+
+    async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None:
+        await self._rest.signed("DELETE", c.ALGO_ORDER_PATH, [("symbol", self._track(market)),
+                                                               ("clientAlgoId", client_id)],
+                                order_call=True, what=f"cancel stop {client_id}")
 
     # --- account set-up -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ Composition (the only place that wires the parts):
     RawParams, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, weights
     MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
     OrderDesk        server_orders.py   orders in Binance's terms, kept from the sim's private events
+    AlgoOrders       server_algo.py     conditional orders (Algo Service) over common/server/triggers.py
     MarketStreams    server_streams.py  depth diffs + ids, trades, mark price, funding history
     MarketStats      server_stats.py    24 h tickers, recent trades, klines (REST and streams)
     UserStreams, ListenKeys  server_user.py   user data events and listenKeys
@@ -31,6 +32,7 @@ from aiohttp import web
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server_account import AccountHandlers
+from pmm.connectors.binance_perpetual.server_algo import AlgoOrders
 from pmm.connectors.binance_perpetual.server_auth import Authenticator, RateLimiter, RawParams
 from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error
 from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector, SkewedClock
@@ -61,6 +63,7 @@ Handler = Callable[[RawParams], Awaitable[Any]]
 AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Endpoint security types: public, API-key header only, signed (key + timestamp + signature).
 _NONE, _KEY, _SIGNED = "NONE", "USER_STREAM", "SIGNED"
+_ORDER_CALLS = (("POST", c.ORDER_PATH), ("POST", c.ALGO_ORDER_PATH))  # count on the account's order limits
 
 
 def request_weight(method: str, path: str, params: RawParams) -> int:
@@ -99,6 +102,9 @@ class BinanceServer(LoopbackVenueServer):
         self.users = UserStreams(exchange, self.symbols, self.desk, self.hub.publish_user)
         self.desk.listen(self.users.on_order_event)
         exchange.subscribe_public(self.streams.on_public)
+        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.driver, self.clock, self.hub.publish_user)
+        exchange.subscribe_public(self.algos.on_public)
+        self.desk.listen(self.algos.on_order_event)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
         self.hub.faults = self.faults
@@ -147,6 +153,11 @@ class BinanceServer(LoopbackVenueServer):
             ("GET", c.OPEN_ORDERS_PATH, trade.open_orders, _SIGNED),
             ("GET", c.ALL_ORDERS_PATH, trade.all_orders, _SIGNED),
             ("DELETE", c.ALL_OPEN_ORDERS_PATH, trade.cancel_all, _SIGNED),
+            ("POST", c.ALGO_ORDER_PATH, self.algos.new_algo_order, _SIGNED),
+            ("GET", c.ALGO_ORDER_PATH, self.algos.query_algo_order, _SIGNED),
+            ("DELETE", c.ALGO_ORDER_PATH, self.algos.cancel_algo_order, _SIGNED),
+            ("GET", c.OPEN_ALGO_ORDERS_PATH, self.algos.open_algo_orders, _SIGNED),
+            ("DELETE", c.ALGO_OPEN_ORDERS_PATH, self.algos.cancel_all_algo_orders, _SIGNED),
             ("POST", c.COUNTDOWN_CANCEL_ALL_PATH, self.countdown.arm, _SIGNED),
             ("POST", c.LEVERAGE_PATH, setup.leverage, _SIGNED),
             ("POST", c.MARGIN_TYPE_PATH, setup.margin_type, _SIGNED),
@@ -170,8 +181,8 @@ class BinanceServer(LoopbackVenueServer):
             ("GET", c.SAPI_MARGIN_ALL_PAIRS_PATH, market.empty_list, _SIGNED),
         ]
         for method, path, handler, security in routes:
-            app.router.add_route(method, path, self._rest(handler, security, counts_order=(method, path) == (
-                "POST", c.ORDER_PATH)))
+            counts_order = (method, path) in _ORDER_CALLS
+            app.router.add_route(method, path, self._rest(handler, security, counts_order=counts_order))
         for pattern in WS_ROUTE_PATTERNS:
             app.router.add_get(pattern, self._websocket)
         app.router.add_route("*", "/{tail:.*}", self._not_found)

@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pmm.connectors.common.server.desk_order import DeskOrder, Tif
-from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.core.clock import Clock
 from pmm.core.model import ZERO, PositionMode, PositionSide, Side
 from pmm.sim.exchange import SimExchange
@@ -70,10 +69,17 @@ class TriggerOrder:
 TriggerListener = Callable[[TriggerOrder], None]
 
 
+class ChildOrderDesk(Protocol):
+    """Where a fired trigger's order goes: the kit's `OrderDesk`, or a venue's own desk."""
+
+    async def place(self, orders: Iterable[DeskOrder]) -> None: ...
+
+
 class TriggerDesk:
     """The live conditional orders of one server, fired as prices cross (see module docstring)."""
 
-    def __init__(self, desk: OrderDesk, exchange: SimExchange, clock: Clock, new_order_id: Callable[[], str]) -> None:
+    def __init__(self, desk: ChildOrderDesk, exchange: SimExchange, clock: Clock,
+                 new_order_id: Callable[[], str]) -> None:
         self._desk = desk
         self._exchange = exchange
         self._clock = clock
