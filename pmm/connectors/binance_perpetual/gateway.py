@@ -4,7 +4,7 @@ Orders: LIMIT (GTC), LIMIT_MAKER (LIMIT + timeInForce GTX, post-only) and MARKET
 engine's client order id as `newClientOrderId` (the parameters: `order_params.py`). Cancels go by
 `origClientOrderId`.
 
-Outcomes arrive as events from the user data stream (`user_stream.py`); the REST answers of
+Outcomes arrive as events from the user data stream (`streams.py`); the REST answers of
 place and cancel are also turned into `OrderAccepted` / `OrderCancelled` (the engine ignores the
 duplicate). After the stream reconnects, positions, balances and our live orders are re-read so
 nothing missed while it was down stays missed (`common/account_gateway.py`, shared with every
@@ -41,7 +41,7 @@ from pmm.connectors.binance_perpetual.parse_events import (
     parse_order_trade_update,
 )
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
-from pmm.connectors.binance_perpetual.user_stream import UserStream
+from pmm.connectors.binance_perpetual.streams import UserStream
 from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.core.clock import Clock
 from pmm.core.events import (

@@ -29,7 +29,7 @@ SPEC: Final = VenueSpec(
     capabilities=Capabilities(hedge_mode=True, dead_man_switch=True, conditional_orders=True),
     spot_feed_id="binance",
     spot_feed=f"{_HERE}.build:build_price_feed",
-    spot_server=f"{_HERE}.server_spot:BinanceSpotServer",
+    spot_server=f"{_HERE}.server:BinanceSpotServer",
     server=f"{_HERE}.server:make_server",
     public_time_path="/fapi/v1/time",
 )

@@ -8,7 +8,7 @@ import pytest
 from test_server_kit import SYMBOL, rest_client, run, serving, static_settings
 
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_codes import REJECTION_CODES, rejection_error
+from pmm.connectors.binance_perpetual.server.codes import REJECTION_CODES, rejection_error
 
 D = Decimal
 ORDER = "/fapi/v1/order"

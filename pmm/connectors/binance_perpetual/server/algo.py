@@ -21,11 +21,11 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_auth import RawParams
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server_market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server_orders import OrderDesk, OrderRecord, sim_order_type
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap, position_side_in, side_in, side_wire
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
+from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.orders import OrderDesk, OrderRecord, sim_order_type
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap, position_side_in, side_in, side_wire
 from pmm.connectors.common.numbers import ms, parse_decimal
 from pmm.connectors.common.server.desk_order import DeskOrder
 from pmm.connectors.common.sim_driver import SimDriver

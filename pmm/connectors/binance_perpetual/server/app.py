@@ -9,15 +9,15 @@ simulated exchange (DESIGN.md §5), for end-to-end tests of Binance clients and 
 
 Composition (the only place that wires the parts):
     SimDriver        common/sim_driver.py   the sim's time: follows the clock; settles synchronous requests
-    RawParams, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, weights
+    RawParams, Authenticator, RateLimiter   auth.py   params, HMAC/timestamp/key, weights
     MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
-    OrderDesk        server_orders.py   orders in Binance's terms, kept from the sim's private events
-    AlgoOrders       server_algo.py     conditional orders (Algo Service) over common/server/triggers.py
-    MarketStreams    server_streams.py  depth diffs + ids, trades, mark price, funding history
-    MarketStats      server_stats.py    24 h tickers, recent trades, klines (REST and streams)
-    UserStreams, ListenKeys  server_user.py   user data events and listenKeys
-    StreamHub        server_ws.py       WebSocket paths, subscriptions, fan-out
-    FaultInjector    server_faults.py   drops, gaps, error answers, delays, rejections, expiries
+    OrderDesk        orders.py   orders in Binance's terms, kept from the sim's private events
+    AlgoOrders       algo.py     conditional orders (Algo Service) over common/server/triggers.py
+    MarketStreams    streams.py  depth diffs + ids, trades, mark price, funding history
+    MarketStats      stats.py    24 h tickers, recent trades, klines (REST and streams)
+    UserStreams, ListenKeys  user.py   user data events and listenKeys
+    StreamHub        ws.py       WebSocket paths, subscriptions, fan-out
+    FaultInjector    faults.py   drops, gaps, error answers, delays, rejections, expiries
     LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
 """
 
@@ -31,22 +31,22 @@ from typing import Any
 from aiohttp import web
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server_account import AccountHandlers
-from pmm.connectors.binance_perpetual.server_algo import AlgoOrders
-from pmm.connectors.binance_perpetual.server_auth import Authenticator, RateLimiter, RawParams
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error
-from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector, SkewedClock
-from pmm.connectors.binance_perpetual.server_market import MarketHandlers
-from pmm.connectors.binance_perpetual.server_options import ServerOptions
-from pmm.connectors.binance_perpetual.server_orders import OrderDesk
-from pmm.connectors.binance_perpetual.server_setup import SetupHandlers
-from pmm.connectors.binance_perpetual.server_stats import MarketStats
-from pmm.connectors.binance_perpetual.server_streams import MarketStreams
-from pmm.connectors.binance_perpetual.server_countdown import CountdownCancelAll
-from pmm.connectors.binance_perpetual.server_trade import TradeHandlers
-from pmm.connectors.binance_perpetual.server_user import ListenKeys, UserStreams
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap
-from pmm.connectors.binance_perpetual.server_ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.binance_perpetual.server.account import AccountHandlers
+from pmm.connectors.binance_perpetual.server.algo import AlgoOrders
+from pmm.connectors.binance_perpetual.server.auth import Authenticator, RateLimiter, RawParams
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error
+from pmm.connectors.binance_perpetual.server.faults import Failure, FaultInjector, SkewedClock
+from pmm.connectors.binance_perpetual.server.market import MarketHandlers
+from pmm.connectors.binance_perpetual.server.options import ServerOptions
+from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.setup import SetupHandlers
+from pmm.connectors.binance_perpetual.server.stats import MarketStats
+from pmm.connectors.binance_perpetual.server.streams import MarketStreams
+from pmm.connectors.binance_perpetual.server.countdown import CountdownCancelAll
+from pmm.connectors.binance_perpetual.server.trade import TradeHandlers
+from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap
+from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
 from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
@@ -85,6 +85,8 @@ class BinanceServer(LoopbackVenueServer):
     """Binance USD-M futures over a `SimExchange`, listening on loopback only (see module doc)."""
 
     venue = "Binance"
+    faults: FaultInjector  # Binance's own (order rejections, listenKey expiry) and stream hub
+    hub: StreamHub
 
     def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
                  port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
@@ -212,8 +214,8 @@ class BinanceServer(LoopbackVenueServer):
                 raise
             except Exception:
                 log.exception("Binance server: %s %s failed", request.method, path)
-                err = api_error(c.ErrorCode.UNKNOWN)
-                status, text = err.status, dumps(err.body())
+                unknown = api_error(c.ErrorCode.UNKNOWN)
+                status, text = unknown.status, dumps(unknown.body())
             headers.update(self.limiter.weight_headers())
             if counts_order:
                 headers.update(self.limiter.order_headers())
