@@ -9,8 +9,8 @@ BinanceWebSocket: connect, subscribe, read, reconnect.
 - Answers the venue's pings (the websockets library does) and pings the venue itself, so a
   half-open connection is noticed within `ping_interval_s + ping_timeout_s`.
 - Reconnects with exponential back-off (`backoff_initial_s` doubling up to `backoff_max_s`,
-  reset after a connection that worked) and rotates proactively after `rotate_after_s`, before
-  Binance's 24 h limit cuts the connection mid-stream.
+  reset after a connection that worked: the kit's `ReconnectingWebSocket`) and rotates proactively
+  after `rotate_after_s`, before Binance's 24 h limit cuts the connection mid-stream.
 - Combined-stream frames (`{"stream": ..., "data": ...}`) are unwrapped; handlers get the data.
 
 The user data stream: listenKey lifecycle and the private WebSocket.
@@ -34,16 +34,16 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.asyncio.client import ClientConnection
 
 from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.parse import parse_listen_key
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
+from pmm.connectors.common.backoff import Backoff
+from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
-from pmm.core.events import ConnectionChanged
 from pmm.errors import PmmError
 
 log = logging.getLogger("pmm.binance.ws")
@@ -64,7 +64,9 @@ def redact(text: str) -> str:
 
 
 class BinanceWebSocket:
-    """A self-healing WebSocket. `start()` runs it as a task; `stop()` ends it."""
+    """A self-healing WebSocket: the kit's `ReconnectingWebSocket` running Binance's session
+    (SUBSCRIBE and its acknowledgement, combined-frame unwrapping, rotation before 24 h).
+    `start()` runs it as a task; `stop()` ends it."""
 
     def __init__(self, *, name: str, connector_id: str, url: UrlSource, on_message: Handler, emit: Emit,
                  clock: Clock, subscriptions: Sequence[str] = (), on_connected: Callable[[], None] | None = None,
@@ -73,106 +75,41 @@ class BinanceWebSocket:
                  rotate_after_s: float = c.WS_ROTATE_AFTER_S, ping_interval_s: float = c.WS_PING_INTERVAL_S,
                  ping_timeout_s: float = c.WS_PING_TIMEOUT_S, sleep: Sleep = asyncio.sleep) -> None:
         self.name = name
-        self.connector_id = connector_id
-        self._url = url
         self._on_message = on_message
-        self._emit = emit
         self._clock = clock
         self.subscriptions = list(subscriptions)
-        self._on_connected = on_connected
-        self._on_disconnected = on_disconnected
-        self._backoff_initial_s = backoff_initial_s
-        self._backoff_max_s = backoff_max_s
         self._rotate_after_s = rotate_after_s
-        self._ping_interval_s = ping_interval_s
-        self._ping_timeout_s = ping_timeout_s
-        self._sleep = sleep
         self._ids = itertools.count(1)
-        self._task: asyncio.Task[None] | None = None
-        self._ws: ClientConnection | None = None
-        self._stopping = False
-        self._requested_reason: str | None = None
-        self.connected = False
-        self.connections = 0  # successful connections so far (tests and status)
         self.bad_frames = 0  # frames that were not JSON or that the handler failed on (each logged)
+        self._socket = ReconnectingWebSocket(
+            name=name, connector_id=connector_id, url=url, session=self._session, emit=emit, clock=clock,
+            on_connected=on_connected, on_disconnected=on_disconnected,
+            backoff=Backoff(backoff_initial_s, backoff_max_s), sleep=sleep, redact=redact,
+            ping_interval_s=ping_interval_s, ping_timeout_s=ping_timeout_s)
+
+    @property
+    def connected(self) -> bool:
+        return self._socket.connected
+
+    @property
+    def connections(self) -> int:
+        """Connections that came up so far (tests and status)."""
+        return self._socket.connections
 
     def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"binance-ws-{self.name}")
+        self._socket.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        task, self._task = self._task, None
-        if self._ws is not None:
-            await self._ws.close()
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await self._socket.stop()
 
     async def reconnect(self, reason: str) -> None:
         """Drop the connection now and connect again at once (no back-off)."""
-        self._requested_reason = reason
-        if self._ws is not None:
-            await self._ws.close()
+        await self._socket.reconnect(reason)
 
     def backoff(self, attempt: int) -> float:
-        return min(self._backoff_max_s, self._backoff_initial_s * (2 ** attempt))
+        return self._socket.backoff.delay(attempt)
 
-    async def _resolve_url(self) -> str:
-        return self._url if isinstance(self._url, str) else await self._url()
-
-    async def _run(self) -> None:
-        attempt = 0
-        while not self._stopping:
-            reason = "closed"
-            worked = False
-            try:
-                url = await self._resolve_url()
-                async with connect(url, ping_interval=self._ping_interval_s, ping_timeout=self._ping_timeout_s,
-                                   max_size=2 ** 24, open_timeout=10, close_timeout=2) as ws:
-                    self._ws = ws
-                    reason = await self._session(ws)
-                    worked = True
-            except asyncio.CancelledError:
-                raise
-            except ConnectionClosed as exc:
-                reason = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
-                worked = self.connected
-            except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-                reason = f"cannot connect: {type(exc).__name__}: {exc}"
-            except Exception as exc:  # noqa: BLE001 - a URL source (listen key) failing, a protocol surprise
-                reason = f"{type(exc).__name__}: {exc}"
-            finally:
-                self._ws = None
-            immediate = self._requested_reason is not None
-            if immediate:
-                reason, self._requested_reason = self._requested_reason or reason, None
-                worked = True
-            reason = redact(reason)
-            was_connected, self.connected = self.connected, False
-            if self._stopping:
-                break
-            if was_connected:
-                now = self._clock.now()
-                self._emit(ConnectionChanged(self.connector_id, self.name, False, reason, now, now))
-                if self._on_disconnected is not None:
-                    self._on_disconnected(reason)
-            if worked:
-                attempt = 0
-                log.info("%s stream disconnected (%s); reconnecting", self.name, reason)
-                if not immediate:
-                    await self._sleep(self._backoff_initial_s)
-                continue
-            delay = self.backoff(attempt)
-            attempt += 1
-            log.warning("%s stream: %s; retrying in %.1f s", self.name, reason, delay)
-            await self._sleep(delay)
-
-    async def _session(self, ws: ClientConnection) -> str:
+    async def _session(self, ws: ClientConnection, up: Callable[[], None]) -> str:
         """Subscribe, report up, read until closed or due for rotation. Returns why it ended."""
         opened = self._clock.now()
         ack_id: int | None = None
@@ -181,7 +118,7 @@ class BinanceWebSocket:
             await ws.send(json.dumps({"method": c.WS_SUBSCRIBE, "params": self.subscriptions, "id": ack_id}))
             ack_deadline = opened + _SUBSCRIBE_TIMEOUT_S
         else:
-            self._up()
+            up()
         while True:
             now = self._clock.now()
             deadline = opened + self._rotate_after_s
@@ -195,8 +132,9 @@ class BinanceWebSocket:
                 if ack_id is not None and self._clock.now() >= ack_deadline:
                     return f"no answer to SUBSCRIBE within {_SUBSCRIBE_TIMEOUT_S:g} s"
                 log.info("%s stream: rotating the connection before the 24 h limit", self.name)
-                self._requested_reason = "rotating before the 24 h connection limit"
-                return self._requested_reason
+                reason = "rotating before the 24 h connection limit"
+                await self._socket.reconnect(reason)  # at once, without back-off
+                return reason
             recv_ts = self._clock.now()
             try:
                 message = decode_json(raw if isinstance(raw, str) else raw.decode())
@@ -209,7 +147,7 @@ class BinanceWebSocket:
                     return f"SUBSCRIBE refused: {message['error']}"
                 if ack_id is not None and message.get("id") == ack_id:
                     ack_id = None
-                    self._up()
+                    up()
                 continue
             if isinstance(message, dict) and "stream" in message and "data" in message:
                 message = message["data"]
@@ -218,14 +156,6 @@ class BinanceWebSocket:
             except Exception:  # one bad payload must not take the stream down
                 self.bad_frames += 1
                 log.exception("%s stream: handler failed on a message", self.name)
-
-    def _up(self) -> None:
-        self.connected = True
-        self.connections += 1
-        now = self._clock.now()
-        self._emit(ConnectionChanged(self.connector_id, self.name, True, "connected", now, now))
-        if self._on_connected is not None:
-            self._on_connected()
 
 
 _user_log = logging.getLogger("pmm.binance.user_stream")
