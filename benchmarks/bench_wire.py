@@ -145,7 +145,7 @@ def _pct(ns: list[float], q: float) -> float:
 
 
 async def _wire(n: int, workdir: Path) -> tuple[list[float], dict[str, Any]]:
-    from pmm.connectors.binance_perpetual.server_options import ServerOptions
+    from pmm.connectors.binance_perpetual.server.options import ServerOptions
     from pmm.core.events import BookDelta, BookSnapshot, FundingInfoUpdated
     from pmm.core.model import FundingInfo, Side
     from pmm.sim.exchange import SimExchange

@@ -36,7 +36,7 @@ from pmm.connectors.binance_perpetual.book import BookSync, SyncState
 from pmm.connectors.binance_perpetual.feed import BinanceFeed
 from pmm.connectors.binance_perpetual.gateway import BinanceGateway
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
-from pmm.connectors.binance_perpetual.user_stream import UserStream
+from pmm.connectors.binance_perpetual.streams import UserStream
 from pmm.connectors.bybit_perpetual import parse as yparse
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
 from pmm.connectors.bybit_perpetual.feed import BookSync as BybitBookSync

@@ -62,6 +62,7 @@ def build(config: Any, *, fast: bool, restored_state: dict[str, Any] | None = No
         account=account_label(rest_url, key),
         rate_limit_use=rest.rate_limit_use,
         dead_man_switch=gateway,
+        conditional_orders=gateway,
     )
 
 

@@ -379,6 +379,8 @@ ERROR_MESSAGES: Final[dict[int, str]] = {
     -2010: "NEW_ORDER_REJECTED",
     -2011: "Unknown order sent.",
     -2013: "Order does not exist.",
+    -2021: "Order would immediately trigger.",
+    -4120: "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
     -2014: "API-key format invalid.",
     -2015: "Invalid API-key, IP, or permissions for action.",
     -2019: "Margin is insufficient.",
@@ -473,3 +475,28 @@ MARK_PRICE_FAST_INTERVAL_S: Final = 1.0
 # --- dead-man switch (appended) ----------------------------------------------------------------
 COUNTDOWN_CANCEL_ALL_PATH: Final = "/fapi/v1/countdownCancelAll"
 WEIGHTS[("POST", COUNTDOWN_CANCEL_ALL_PATH)] = 10
+
+# --- conditional orders: Binance's Algo Service (since 2025-12-09 STOP / TAKE_PROFIT orders are
+# refused on /fapi/v1/order with -4120 STOP_ORDER_SWITCH_ALGO and go to these endpoints) ----------
+ALGO_ORDER_PATH: Final = "/fapi/v1/algoOrder"  # POST place, DELETE cancel, GET query
+OPEN_ALGO_ORDERS_PATH: Final = "/fapi/v1/openAlgoOrders"
+ALGO_OPEN_ORDERS_PATH: Final = "/fapi/v1/algoOpenOrders"  # DELETE: cancel all of a symbol
+ALGO_TYPE_CONDITIONAL: Final = "CONDITIONAL"
+ORDER_TYPE_STOP_MARKET: Final = "STOP_MARKET"
+ORDER_TYPE_STOP: Final = "STOP"  # a limit order when triggered
+ORDER_TYPE_TAKE_PROFIT_MARKET: Final = "TAKE_PROFIT_MARKET"
+ORDER_TYPE_TAKE_PROFIT: Final = "TAKE_PROFIT"
+WORKING_TYPE_MARK: Final = "MARK_PRICE"
+WORKING_TYPE_CONTRACT: Final = "CONTRACT_PRICE"  # the last price; Binance's default
+ALGO_STATUS_NEW: Final = "NEW"
+ALGO_STATUS_CANCELED: Final = "CANCELED"
+ALGO_STATUS_TRIGGERED: Final = "TRIGGERED"
+ALGO_STATUS_FINISHED: Final = "FINISHED"
+ALGO_STATUS_REJECTED: Final = "REJECTED"
+EVENT_ALGO_UPDATE: Final = "ALGO_UPDATE"
+ERR_STOP_ORDER_SWITCH_ALGO: Final = -4120
+WEIGHTS[("POST", ALGO_ORDER_PATH)] = 0  # counts on the order limits, as new orders do
+WEIGHTS[("DELETE", ALGO_ORDER_PATH)] = 1
+WEIGHTS[("GET", ALGO_ORDER_PATH)] = 1
+WEIGHTS[("GET", OPEN_ALGO_ORDERS_PATH)] = 1
+WEIGHTS[("DELETE", ALGO_OPEN_ORDERS_PATH)] = 1

@@ -107,6 +107,7 @@ ERROR_TABLE: Final[dict[int, type[PmmError]]] = {
     E.REDUCE_ONLY_MARGIN_CHECK_FAILED: ReduceOnlyRejected,
     E.MARKET_ORDER_REJECT: OrderError,
     E.MIN_NOTIONAL: BelowMinNotional,
+    c.ERR_STOP_ORDER_SWITCH_ALGO: OrderError,  # a stop sent to /fapi/v1/order, not the algo endpoint
     # 50xx: execution.
     E.FOK_ORDER_REJECT: OrderError,
     E.GTX_ORDER_REJECT: PostOnlyWouldCross,

@@ -34,7 +34,7 @@ from pmm.connectors.binance_perpetual.parse_events import (
     parse_trade,
 )
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
-from pmm.connectors.binance_perpetual.ws import BinanceWebSocket
+from pmm.connectors.binance_perpetual.streams import BinanceWebSocket
 from pmm.core.clock import Clock
 from pmm.core.model import TradingRules
 from pmm.errors import PmmError

@@ -4,7 +4,7 @@ Orders: LIMIT (GTC), LIMIT_MAKER (LIMIT + timeInForce GTX, post-only) and MARKET
 engine's client order id as `newClientOrderId` (the parameters: `order_params.py`). Cancels go by
 `origClientOrderId`.
 
-Outcomes arrive as events from the user data stream (`user_stream.py`); the REST answers of
+Outcomes arrive as events from the user data stream (`streams.py`); the REST answers of
 place and cancel are also turned into `OrderAccepted` / `OrderCancelled` (the engine ignores the
 duplicate). After the stream reconnects, positions, balances and our live orders are re-read so
 nothing missed while it was down stays missed (`common/account_gateway.py`, shared with every
@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.base import Emit
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual import history
 from pmm.connectors.binance_perpetual.errors import ALREADY_SET_CODES
-from pmm.connectors.binance_perpetual.order_params import order_params
+from pmm.connectors.binance_perpetual.order_params import order_params, stop_order_params
 from pmm.connectors.binance_perpetual.parse import (
     BAD_PAYLOAD,
     SymbolMap,
@@ -40,7 +41,7 @@ from pmm.connectors.binance_perpetual.parse_events import (
     parse_order_trade_update,
 )
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient, Sleep
-from pmm.connectors.binance_perpetual.user_stream import UserStream
+from pmm.connectors.binance_perpetual.streams import UserStream
 from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.core.clock import Clock
 from pmm.core.events import (
@@ -62,6 +63,8 @@ from pmm.core.model import (
     OrderRequest,
     Position,
     PositionMode,
+    PositionSide,
+    Side,
 )
 from pmm.errors import OrderError, PmmError
 
@@ -167,6 +170,26 @@ class BinanceGateway(AccountGateway):
         await self._rest.signed("POST", c.COUNTDOWN_CANCEL_ALL_PATH,
                                 [("symbol", self._track(market)), ("countdownTime", "0")],
                                 what=f"disarm the cancel-all countdown of {market}")
+
+    # --- conditional orders (Binance's Algo Service) --------------------------------------------
+
+    async def place_stop_order(self, market: str, client_id: ClientOrderId, side: Side, amount: Decimal,
+                               trigger_price: Decimal, *, trigger_on_mark: bool = True,
+                               limit_price: Decimal | None = None,
+                               position_side: PositionSide = PositionSide.BOTH) -> ExchangeOrderId:
+        """Rest a reduce-only stop at Binance: when the mark (or last) price reaches `trigger_price`,
+        a market order (or a limit at `limit_price`) closes `amount`. Returns Binance's algoId."""
+        params = stop_order_params(self._track(market), client_id, side, amount, trigger_price,
+                                   trigger_on_mark=trigger_on_mark, limit_price=limit_price,
+                                   position_side=position_side, hedge=bool(self._hedge))
+        reply = await self._rest.signed("POST", c.ALGO_ORDER_PATH, params, order_call=True,
+                                        what=f"place stop {client_id}")
+        return ExchangeOrderId(str(reply["algoId"]))
+
+    async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None:
+        await self._rest.signed("DELETE", c.ALGO_ORDER_PATH, [("symbol", self._track(market)),
+                                                               ("clientAlgoId", client_id)],
+                                order_call=True, what=f"cancel stop {client_id}")
 
     # --- account set-up -------------------------------------------------------------------------
 

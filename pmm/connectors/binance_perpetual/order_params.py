@@ -55,3 +55,31 @@ def order_params(request: OrderRequest, symbol_of: Callable[[str], str], *, hedg
         params.append(("reduceOnly", c.TRUE))
     params.append(("newClientOrderId", request.client_id))
     return params
+
+
+def stop_order_params(market_symbol: str, client_id: str, side: Side, amount: Decimal, trigger_price: Decimal, *,
+                      trigger_on_mark: bool, limit_price: Decimal | None, position_side: PositionSide,
+                      hedge: bool) -> list[tuple[str, str]]:
+    """The parameters of a reduce-only stop on Binance's Algo Service (POST /fapi/v1/algoOrder):
+    STOP_MARKET, or STOP with a GTC limit at `limit_price`; `workingType` MARK_PRICE or
+    CONTRACT_PRICE (the last price). One-way mode sends `reduceOnly=true`; hedge mode names the
+    position it closes (`positionSide`) and never `reduceOnly` (Binance refuses it there)."""
+    if not _CLIENT_ID.match(client_id):
+        raise OrderError(f"client order id {client_id!r} does not fit Binance's rule "
+                         "^[.A-Z:/a-z0-9_-]{1,36}$; the stop was not sent.")
+    params = [("algoType", c.ALGO_TYPE_CONDITIONAL), ("symbol", market_symbol),
+              ("side", c.SIDE_BUY if side is Side.BUY else c.SIDE_SELL)]
+    if hedge:
+        closes = position_side if position_side is not PositionSide.BOTH else \
+            (PositionSide.LONG if side is Side.SELL else PositionSide.SHORT)
+        params.append(("positionSide", c.POSITION_SIDE_LONG if closes is PositionSide.LONG else c.POSITION_SIDE_SHORT))
+    if limit_price is None:
+        params.append(("type", c.ORDER_TYPE_STOP_MARKET))
+    else:
+        params += [("type", c.ORDER_TYPE_STOP), ("price", fmt(limit_price)), ("timeInForce", c.TIF_GTC)]
+    params += [("quantity", fmt(amount)), ("triggerPrice", fmt(trigger_price)),
+               ("workingType", c.WORKING_TYPE_MARK if trigger_on_mark else c.WORKING_TYPE_CONTRACT)]
+    if not hedge:
+        params.append(("reduceOnly", c.TRUE))
+    params.append(("clientAlgoId", client_id))
+    return params

@@ -26,10 +26,10 @@ SPEC: Final = VenueSpec(
     testnet_hosts=Hosts(rest="https://testnet.binancefuture.com", ws="wss://fstream.binancefuture.com",
                         public_ws_path="/public/stream", private_ws_path="/private/ws"),
     symbols=SymbolMapping("{base}{quote}", quote_assets=("FDUSD", "USDT", "USDC", "BUSD", "BTC", "ETH", "BNB")),
-    capabilities=Capabilities(hedge_mode=True, dead_man_switch=True),
+    capabilities=Capabilities(hedge_mode=True, dead_man_switch=True, conditional_orders=True),
     spot_feed_id="binance",
     spot_feed=f"{_HERE}.build:build_price_feed",
-    spot_server=f"{_HERE}.server_spot:BinanceSpotServer",
+    spot_server=f"{_HERE}.server:BinanceSpotServer",
     server=f"{_HERE}.server:make_server",
     public_time_path="/fapi/v1/time",
 )

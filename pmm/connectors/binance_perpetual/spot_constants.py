@@ -1,5 +1,5 @@
 """Binance *spot* public market data literals: the `binance` price source (spot_feed.py) and its
-loopback server (server_spot.py). Public endpoints and streams only: no keys, no orders.
+loopback server (server/spot.py). Public endpoints and streams only: no keys, no orders.
 
 Sources: Binance spot API docs (REST `GET /api/v3/exchangeInfo`, `/api/v3/depth`,
 `/api/v3/ticker/bookTicker`; WebSocket "Diff. Depth Stream" and "How to manage a local order book

@@ -27,7 +27,7 @@ from pmm.connectors.binance_perpetual.feed import BinanceFeed
 from pmm.connectors.binance_perpetual.parse import ms_to_s, to_symbol
 from pmm.connectors.binance_perpetual.parse_events import DepthUpdate, parse_trade
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
-from pmm.connectors.binance_perpetual.ws import BinanceWebSocket
+from pmm.connectors.binance_perpetual.streams import BinanceWebSocket
 from pmm.connectors.common.payloads import BAD_PAYLOAD, Payload, book_levels, dec
 from pmm.core.clock import Clock
 from pmm.core.events import BookDelta

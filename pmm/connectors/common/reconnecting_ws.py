@@ -40,7 +40,8 @@ class ReconnectingWebSocket:
                  clock: Clock, on_connected: Callable[[], None] | None = None,
                  on_disconnected: Callable[[str], None] | None = None, backoff: Backoff | None = None,
                  open_timeout_s: float = 10.0, max_size: int = 2 ** 24, sleep: Sleep = asyncio.sleep,
-                 redact: Callable[[str], str] = lambda url: url) -> None:
+                 redact: Callable[[str], str] = lambda url: url, ping_interval_s: float | None = None,
+                 ping_timeout_s: float | None = None) -> None:
         self.name = name
         self.connector_id = connector_id
         self._url = url
@@ -54,6 +55,9 @@ class ReconnectingWebSocket:
         self._max_size = max_size
         self._sleep = sleep
         self._redact = redact
+        # Library pings (None: the venue session pings, or nobody does); a half-open connection is
+        # then noticed within ping_interval_s + ping_timeout_s.
+        self._ping_interval_s, self._ping_timeout_s = ping_interval_s, ping_timeout_s
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._stopping = False
@@ -109,7 +113,8 @@ class ReconnectingWebSocket:
             url = self.name
             try:
                 url = await self._resolve_url()
-                async with connect(url, ping_interval=None, max_size=self._max_size,
+                async with connect(url, ping_interval=self._ping_interval_s, ping_timeout=self._ping_timeout_s,
+                                   max_size=self._max_size,
                                    open_timeout=self._open_timeout_s, close_timeout=2) as ws:
                     self._ws = ws
                     reason = await self._session(ws, self._up)

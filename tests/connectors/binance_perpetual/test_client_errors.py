@@ -92,6 +92,7 @@ CASES = [
     (-4067, VenueSetupError, VenueSetupError),
     (-4068, VenueSetupError, VenueSetupError),
     (-4116, OrderError, OrderError),
+    (-4120, OrderError, OrderError),  # a stop sent to /fapi/v1/order instead of the Algo Service
     (-4118, ReduceOnlyRejected, ReduceOnlyRejected),
     (-4131, OrderError, OrderError),
     (-4164, BelowMinNotional, BelowMinNotional),

@@ -12,7 +12,7 @@ from test_client_fakes import FakeBinance, fixture, wait_until
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.feed import BinanceFeed
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
-from pmm.connectors.binance_perpetual.ws import BinanceWebSocket
+from pmm.connectors.binance_perpetual.streams import BinanceWebSocket
 from pmm.core.book import OrderBook
 from pmm.core.clock import LiveClock
 from pmm.core.events import (

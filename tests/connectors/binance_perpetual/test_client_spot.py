@@ -18,7 +18,7 @@ from test_client_fakes import fixture, wait_until
 
 from pmm.connectors.binance_perpetual.parse_events import DepthUpdate
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
-from pmm.connectors.binance_perpetual.server_spot import BinanceSpotServer
+from pmm.connectors.binance_perpetual.server.spot import BinanceSpotServer
 from pmm.connectors.binance_perpetual.spot_feed import (
     BinanceSpotFeed,
     SpotBookSync,

@@ -17,7 +17,7 @@ from test_client_fakes import (
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.auth import BinanceAuth
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
-from pmm.connectors.binance_perpetual.user_stream import ListenKey, UserStream
+from pmm.connectors.binance_perpetual.streams import ListenKey, UserStream
 from pmm.core.clock import LiveClock
 from pmm.core.events import ConnectionChanged
 from pmm.errors import ExchangeUnavailable

@@ -7,7 +7,7 @@ import pytest
 from test_server_kit import KEY, SYMBOL, MinuteStartClock, rest_client, run, serving, sign
 
 from pmm.connectors.binance_perpetual.server import ServerOptions
-from pmm.connectors.binance_perpetual.server_auth import hmac_hex, signature_valid, split_signature
+from pmm.connectors.binance_perpetual.server.auth import hmac_hex, signature_valid, split_signature
 
 # Official vector, USD-M "SIGNED Endpoint Examples for POST /fapi/v1/order" (exchange_apis.md §A2).
 DOC_SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"

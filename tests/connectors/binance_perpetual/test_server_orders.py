@@ -8,7 +8,7 @@ import pytest
 from test_server_kit import SYMBOL, rest_client, run, serving, static_settings
 
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_codes import REJECTION_CODES, rejection_error
+from pmm.connectors.binance_perpetual.server.codes import REJECTION_CODES, rejection_error
 
 D = Decimal
 ORDER = "/fapi/v1/order"
@@ -129,7 +129,8 @@ def test_ioc_takes_what_it_can_and_expires_the_rest() -> None:
     (limit("64000", positionSide="LONG"), -4061),
     (limit("64000", tif="GTD"), -1115),
     ({**limit("64000"), "side": "UP"}, -1117),
-    ({**limit("64000"), "type": "STOP"}, -1116),
+    ({**limit("64000"), "type": "STOP"}, -4120),  # stops go to the Algo Service (/fapi/v1/algoOrder)
+    ({**limit("64000"), "type": "ICEBERG"}, -1116),
     ({**limit("64000"), "symbol": "ETHUSDT"}, -1121),
     ({k: v for k, v in limit("64000").items() if k != "price"}, -1102),
     ({**limit("64000"), "newClientOrderId": "has spaces"}, -4015),

@@ -33,7 +33,7 @@ def _kind(value: Any) -> str:
 
 # The docs' order examples are trailing-stop orders; these fields exist only for those, and the
 # simulator has none (the user-stream equivalents AP/cr are sent, as every documented field is).
-TRAILING_STOP_ONLY = {"activatePrice", "priceRate"}
+TRAILING_STOP_ONLY = {"activatePrice", "priceRate", "callbackRate"}
 
 
 def shape_problems(actual: Any, documented: Any, where: str = "") -> list[str]:

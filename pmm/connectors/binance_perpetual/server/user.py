@@ -23,9 +23,9 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_codes import api_error
-from pmm.connectors.binance_perpetual.server_orders import OrderDesk, OrderRecord
-from pmm.connectors.binance_perpetual.server_wire import (
+from pmm.connectors.binance_perpetual.server.codes import api_error
+from pmm.connectors.binance_perpetual.server.orders import OrderDesk, OrderRecord
+from pmm.connectors.binance_perpetual.server.wire import (
     SymbolMap,
     margin_type_lower,
     money,

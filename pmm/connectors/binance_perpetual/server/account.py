@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server_auth import RawParams
-from pmm.connectors.binance_perpetual.server_market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server_orders import OrderDesk
-from pmm.connectors.binance_perpetual.server_streams import MarketStreams
-from pmm.connectors.binance_perpetual.server_wire import (
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.streams import MarketStreams
+from pmm.connectors.binance_perpetual.server.wire import (
     SymbolMap,
     margin_type_lower,
     money,

@@ -21,11 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server_auth import RawParams
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server_market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server_streams import Channel
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
+from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.streams import Channel
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import fixed, ms, plain
 from pmm.connectors.common.trade_stats import Candle, CandleSeries, Interval, TradeWindow
 from pmm.core.clock import Clock

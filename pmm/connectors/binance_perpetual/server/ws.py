@@ -23,8 +23,8 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server_options import ServerOptions
-from pmm.connectors.binance_perpetual.server_streams import Channel, parse_stream
+from pmm.connectors.binance_perpetual.server.options import ServerOptions
+from pmm.connectors.binance_perpetual.server.streams import Channel, parse_stream
 from pmm.connectors.common.wire_json import dumps
 from pmm.connectors.common.ws_queue import QueuedSocket
 from pmm.core.clock import Clock

@@ -9,11 +9,11 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_auth import RawParams
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, missing
-from pmm.connectors.binance_perpetual.server_options import ServerOptions
-from pmm.connectors.binance_perpetual.server_streams import MarketStreams
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap, money
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing
+from pmm.connectors.binance_perpetual.server.options import ServerOptions
+from pmm.connectors.binance_perpetual.server.streams import MarketStreams
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap, money
 from pmm.connectors.common.numbers import ms, plain
 from pmm.core.clock import Clock
 from pmm.core.model import Side

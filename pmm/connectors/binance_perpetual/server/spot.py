@@ -26,12 +26,12 @@ from aiohttp import web
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual import spot_constants as s
-from pmm.connectors.binance_perpetual.server_auth import RawParams
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, missing
-from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector
-from pmm.connectors.binance_perpetual.server_options import ServerOptions
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap
-from pmm.connectors.binance_perpetual.server_ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing
+from pmm.connectors.binance_perpetual.server.faults import Failure, FaultInjector
+from pmm.connectors.binance_perpetual.server.options import ServerOptions
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap
+from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
 from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import ms, plain
 from pmm.connectors.common.sim_driver import SimDriver

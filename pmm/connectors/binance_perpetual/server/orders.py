@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server_wire import money
+from pmm.connectors.binance_perpetual.server.wire import money
 from pmm.connectors.common.numbers import Grid, ms
 from pmm.core.events import (
     AccountEvent,

@@ -11,9 +11,9 @@ import asyncio
 import logging
 from typing import Any
 
-from pmm.connectors.binance_perpetual.server_market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server_trade import TradeHandlers
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap
+from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.trade import TradeHandlers
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 
 log = logging.getLogger("pmm.binance.server")
 

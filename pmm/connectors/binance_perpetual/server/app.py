@@ -9,14 +9,15 @@ simulated exchange (DESIGN.md §5), for end-to-end tests of Binance clients and 
 
 Composition (the only place that wires the parts):
     SimDriver        common/sim_driver.py   the sim's time: follows the clock; settles synchronous requests
-    RawParams, Authenticator, RateLimiter   server_auth.py   params, HMAC/timestamp/key, weights
+    RawParams, Authenticator, RateLimiter   auth.py   params, HMAC/timestamp/key, weights
     MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
-    OrderDesk        server_orders.py   orders in Binance's terms, kept from the sim's private events
-    MarketStreams    server_streams.py  depth diffs + ids, trades, mark price, funding history
-    MarketStats      server_stats.py    24 h tickers, recent trades, klines (REST and streams)
-    UserStreams, ListenKeys  server_user.py   user data events and listenKeys
-    StreamHub        server_ws.py       WebSocket paths, subscriptions, fan-out
-    FaultInjector    server_faults.py   drops, gaps, error answers, delays, rejections, expiries
+    OrderDesk        orders.py   orders in Binance's terms, kept from the sim's private events
+    AlgoOrders       algo.py     conditional orders (Algo Service) over common/server/triggers.py
+    MarketStreams    streams.py  depth diffs + ids, trades, mark price, funding history
+    MarketStats      stats.py    24 h tickers, recent trades, klines (REST and streams)
+    UserStreams, ListenKeys  user.py   user data events and listenKeys
+    StreamHub        ws.py       WebSocket paths, subscriptions, fan-out
+    FaultInjector    faults.py   drops, gaps, error answers, delays, rejections, expiries
     LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
 """
 
@@ -30,21 +31,22 @@ from typing import Any
 from aiohttp import web
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server_account import AccountHandlers
-from pmm.connectors.binance_perpetual.server_auth import Authenticator, RateLimiter, RawParams
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error
-from pmm.connectors.binance_perpetual.server_faults import Failure, FaultInjector, SkewedClock
-from pmm.connectors.binance_perpetual.server_market import MarketHandlers
-from pmm.connectors.binance_perpetual.server_options import ServerOptions
-from pmm.connectors.binance_perpetual.server_orders import OrderDesk
-from pmm.connectors.binance_perpetual.server_setup import SetupHandlers
-from pmm.connectors.binance_perpetual.server_stats import MarketStats
-from pmm.connectors.binance_perpetual.server_streams import MarketStreams
-from pmm.connectors.binance_perpetual.server_countdown import CountdownCancelAll
-from pmm.connectors.binance_perpetual.server_trade import TradeHandlers
-from pmm.connectors.binance_perpetual.server_user import ListenKeys, UserStreams
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap
-from pmm.connectors.binance_perpetual.server_ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.binance_perpetual.server.account import AccountHandlers
+from pmm.connectors.binance_perpetual.server.algo import AlgoOrders
+from pmm.connectors.binance_perpetual.server.auth import Authenticator, RateLimiter, RawParams
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error
+from pmm.connectors.binance_perpetual.server.faults import Failure, FaultInjector, SkewedClock
+from pmm.connectors.binance_perpetual.server.market import MarketHandlers
+from pmm.connectors.binance_perpetual.server.options import ServerOptions
+from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.setup import SetupHandlers
+from pmm.connectors.binance_perpetual.server.stats import MarketStats
+from pmm.connectors.binance_perpetual.server.streams import MarketStreams
+from pmm.connectors.binance_perpetual.server.countdown import CountdownCancelAll
+from pmm.connectors.binance_perpetual.server.trade import TradeHandlers
+from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap
+from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
 from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
@@ -61,6 +63,7 @@ Handler = Callable[[RawParams], Awaitable[Any]]
 AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Endpoint security types: public, API-key header only, signed (key + timestamp + signature).
 _NONE, _KEY, _SIGNED = "NONE", "USER_STREAM", "SIGNED"
+_ORDER_CALLS = (("POST", c.ORDER_PATH), ("POST", c.ALGO_ORDER_PATH))  # count on the account's order limits
 
 
 def request_weight(method: str, path: str, params: RawParams) -> int:
@@ -82,6 +85,8 @@ class BinanceServer(LoopbackVenueServer):
     """Binance USD-M futures over a `SimExchange`, listening on loopback only (see module doc)."""
 
     venue = "Binance"
+    faults: FaultInjector  # Binance's own (order rejections, listenKey expiry) and stream hub
+    hub: StreamHub
 
     def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
                  port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
@@ -99,6 +104,9 @@ class BinanceServer(LoopbackVenueServer):
         self.users = UserStreams(exchange, self.symbols, self.desk, self.hub.publish_user)
         self.desk.listen(self.users.on_order_event)
         exchange.subscribe_public(self.streams.on_public)
+        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.driver, self.clock, self.hub.publish_user)
+        exchange.subscribe_public(self.algos.on_public)
+        self.desk.listen(self.algos.on_order_event)
         exchange.subscribe_private(self.desk.on_private)
         self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
         self.hub.faults = self.faults
@@ -147,6 +155,11 @@ class BinanceServer(LoopbackVenueServer):
             ("GET", c.OPEN_ORDERS_PATH, trade.open_orders, _SIGNED),
             ("GET", c.ALL_ORDERS_PATH, trade.all_orders, _SIGNED),
             ("DELETE", c.ALL_OPEN_ORDERS_PATH, trade.cancel_all, _SIGNED),
+            ("POST", c.ALGO_ORDER_PATH, self.algos.new_algo_order, _SIGNED),
+            ("GET", c.ALGO_ORDER_PATH, self.algos.query_algo_order, _SIGNED),
+            ("DELETE", c.ALGO_ORDER_PATH, self.algos.cancel_algo_order, _SIGNED),
+            ("GET", c.OPEN_ALGO_ORDERS_PATH, self.algos.open_algo_orders, _SIGNED),
+            ("DELETE", c.ALGO_OPEN_ORDERS_PATH, self.algos.cancel_all_algo_orders, _SIGNED),
             ("POST", c.COUNTDOWN_CANCEL_ALL_PATH, self.countdown.arm, _SIGNED),
             ("POST", c.LEVERAGE_PATH, setup.leverage, _SIGNED),
             ("POST", c.MARGIN_TYPE_PATH, setup.margin_type, _SIGNED),
@@ -170,8 +183,8 @@ class BinanceServer(LoopbackVenueServer):
             ("GET", c.SAPI_MARGIN_ALL_PAIRS_PATH, market.empty_list, _SIGNED),
         ]
         for method, path, handler, security in routes:
-            app.router.add_route(method, path, self._rest(handler, security, counts_order=(method, path) == (
-                "POST", c.ORDER_PATH)))
+            counts_order = (method, path) in _ORDER_CALLS
+            app.router.add_route(method, path, self._rest(handler, security, counts_order=counts_order))
         for pattern in WS_ROUTE_PATTERNS:
             app.router.add_get(pattern, self._websocket)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
@@ -201,8 +214,8 @@ class BinanceServer(LoopbackVenueServer):
                 raise
             except Exception:
                 log.exception("Binance server: %s %s failed", request.method, path)
-                err = api_error(c.ErrorCode.UNKNOWN)
-                status, text = err.status, dumps(err.body())
+                unknown = api_error(c.ErrorCode.UNKNOWN)
+                status, text = unknown.status, dumps(unknown.body())
             headers.update(self.limiter.weight_headers())
             if counts_order:
                 headers.update(self.limiter.order_headers())

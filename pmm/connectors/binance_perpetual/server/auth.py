@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, missing
-from pmm.connectors.binance_perpetual.server_options import ServerOptions
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing
+from pmm.connectors.binance_perpetual.server.options import ServerOptions
 from pmm.core.clock import Clock
 
 _SIGNATURE_PREFIX = c.SIGNATURE_PARAM + "="

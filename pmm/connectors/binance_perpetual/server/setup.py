@@ -11,13 +11,13 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_auth import RawParams
-from pmm.connectors.binance_perpetual.server_codes import api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server_market import symbol_param
-from pmm.connectors.binance_perpetual.server_orders import OrderDesk
-from pmm.connectors.binance_perpetual.server_trade import bool_param
-from pmm.connectors.binance_perpetual.server_user import ListenKeys, UserStreams
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.codes import api_error, invalid, missing
+from pmm.connectors.binance_perpetual.server.market import symbol_param
+from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.trade import bool_param
+from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.core.clock import Clock
 from pmm.core.model import MarginMode, PositionMode
 from pmm.errors import VenueSetupError

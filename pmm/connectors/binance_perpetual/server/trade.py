@@ -17,12 +17,12 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server_auth import RawParams
-from pmm.connectors.binance_perpetual.server_codes import BinanceApiError, api_error, invalid, missing, rejection_error
-from pmm.connectors.binance_perpetual.server_faults import FaultInjector
-from pmm.connectors.binance_perpetual.server_market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server_orders import OrderDesk, OrderRecord, sim_order_type
-from pmm.connectors.binance_perpetual.server_wire import (
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing, rejection_error
+from pmm.connectors.binance_perpetual.server.faults import FaultInjector
+from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.orders import OrderDesk, OrderRecord, sim_order_type
+from pmm.connectors.binance_perpetual.server.wire import (
     SymbolMap,
     position_side_in,
     side_in,
@@ -35,6 +35,8 @@ from pmm.core.model import ClientOrderId, OrderRequest, PositionAction, Position
 from pmm.sim.exchange import SimExchange
 
 _CLIENT_ID = re.compile(c.CLIENT_ORDER_ID_PATTERN)
+_ALGO_TYPES = (c.ORDER_TYPE_STOP_MARKET, c.ORDER_TYPE_STOP, c.ORDER_TYPE_TAKE_PROFIT_MARKET, c.ORDER_TYPE_TAKE_PROFIT,
+               "TRAILING_STOP_MARKET")
 _LIMIT_TIFS = (c.TIF_GTC, c.TIF_IOC, c.TIF_FOK, c.TIF_GTX)
 _CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
@@ -95,6 +97,8 @@ class TradeHandlers:
         if side is None:
             raise api_error(E.INVALID_SIDE)
         order_type = (params.get("type") or "").upper()
+        if order_type in _ALGO_TYPES:
+            raise api_error(c.ERR_STOP_ORDER_SWITCH_ALGO)  # Binance moved them to /fapi/v1/algoOrder
         if order_type not in (c.ORDER_TYPE_LIMIT, c.ORDER_TYPE_MARKET):
             raise api_error(E.INVALID_ORDER_TYPE)
         qty = self._decimal(params, "quantity")

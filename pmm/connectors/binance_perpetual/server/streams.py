@@ -11,7 +11,7 @@ simulator steps every `book_interval_s`), not batched on 100/250/500 ms boundari
 Also: partial depth (@depth5/10/20), @bookTicker and !bookTicker on every top-of-book change,
 @aggTrade and @trade from the simulator's market trades, @markPrice every 3 s / @markPrice@1s every
 second, and the funding-rate history (a settlement is seen when the advertised next funding time
-moves on). Tickers and klines: server_stats.py.
+moves on). Tickers and klines: stats.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server_faults import FaultInjector
-from pmm.connectors.binance_perpetual.server_wire import SymbolMap, money
+from pmm.connectors.binance_perpetual.server.faults import FaultInjector
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap, money
 from pmm.connectors.common.numbers import ms
 from pmm.core.book import OrderBook
 from pmm.core.events import BookDelta, BookSnapshot, FundingInfoUpdated, Level, MarketEvent, Trade
@@ -100,7 +100,7 @@ class MarketStreams:
         self._top: dict[str, tuple[Level | None, Level | None]] = {}
         self._mark_due: dict[str, float] = {"1s": 0.0, "3s": 0.0}
         # Told of every printed trade with its id (symbol, id, price, qty, buyer is maker, ts): the
-        # statistics (server_stats.py) list the same ids as @aggTrade.
+        # statistics (stats.py) list the same ids as @aggTrade.
         self.trade_listeners: list[Callable[[str, int, Decimal, Decimal, bool, float], None]] = []
 
     # --- the simulator's public events ----------------------------------------------------------
