@@ -89,6 +89,11 @@ async def _run(config: Any, options: StartOptions, metrics: BotMetrics | None, *
         build_options["ask_password"] = ask_password
     bundle = registry.build_connector(config.derivative, config, fast=options.fast, restored_state=restored,
                                       **build_options)
+    if config.exchange_stop_loss and bundle.conditional_orders is None:
+        raise ConfigError(f"`exchange_stop_loss` is true, but {config.derivative} cannot rest a stop at the venue "
+                          f"(no conditional orders: the simulated venue and paper trading have none). Set "
+                          f"`exchange_stop_loss` to false (the bot's own stop-loss still works), or trade on a venue "
+                          f"with conditional orders.")
     run_id = options.run_id or uuid.uuid4().hex
     # Before anything touches the venue: a second bot on this account and market is refused.
     lease = await asyncio.to_thread(_claim_lease, options.db_url, bundle, params.market, run_id)
@@ -136,7 +141,7 @@ async def _run_claimed(config: Any, options: StartOptions, bundle: Any, run_id: 
     external = params_external_market(config)
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=recorder, run_id=run_id,
                     options=engine_options, external_market=external, risk=config.risk.to_limits(),
-                    external_source=external_source)
+                    external_source=external_source, exchange_stop_loss=config.exchange_stop_loss)
     if metrics is not None:
         metrics.read_status_from(engine.status)
     writer.submit(RunStarted(run_id=run_id, started_ts=bundle.clock.now(), pid=os.getpid(),

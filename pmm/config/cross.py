@@ -152,13 +152,13 @@ def problems(config: BotConfig, skip: frozenset[str]) -> list[Problem]:
                 )
             )
 
-    if ok("exchange_stop_loss") and c.exchange_stop_loss:
+    if ok("exchange_stop_loss", "stop_loss_spread") and c.exchange_stop_loss and c.stop_loss_spread == 0:
         found.append(
             Problem(
-                ("exchange_stop_loss",),
-                "`exchange_stop_loss` must be false (or left out): the resting stop at the venue is "
-                "not built yet (it needs conditional orders in the connectors); the bot's own "
-                "stop-loss (`stop_loss_spread`) still works, was true.",
+                ("stop_loss_spread",),
+                "`stop_loss_spread` must be above 0 when `exchange_stop_loss` is true (the stop resting at "
+                "the venue triggers at the stop-loss price, entry -/+ stop_loss_spread); set it, or set "
+                "`exchange_stop_loss` to false, was 0.",
             )
         )
 

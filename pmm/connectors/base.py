@@ -95,13 +95,15 @@ class ConditionalOrders(Protocol):
     reaches `trigger_price`, the venue itself closes `amount` (base units) at market, or with a limit
     at `limit_price`, so a position keeps its stop-loss when the bot is gone or cut off.
     `place_stop_order` returns the venue's id of the stop; `cancel_stop_order` takes the client id
-    the stop was placed with."""
+    the stop was placed with. `resting_stop_orders` lists the client ids of the stops resting in
+    `market` (not yet triggered), whoever placed them: a new run finds the stops an earlier one left."""
 
     async def place_stop_order(self, market: str, client_id: ClientOrderId, side: Side, amount: Decimal,
                                trigger_price: Decimal, *, trigger_on_mark: bool = True,
                                limit_price: Decimal | None = None,
                                position_side: PositionSide = PositionSide.BOTH) -> ExchangeOrderId: ...
     async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None: ...
+    async def resting_stop_orders(self, market: str) -> list[ClientOrderId]: ...
 
 
 class Pacer(Protocol):

@@ -36,7 +36,8 @@ from pmm.core.events import (
     PositionUpdated,
     Trade,
 )
-from pmm.core.model import OrderStatus, TradingRules
+from pmm.core.model import OrderStatus, PositionMode, TradingRules
+from pmm.engine.exchange_stop import ExchangeStop
 from pmm.engine.external_source import ExternalPriceSource, not_ready_report, waiting_for
 from pmm.engine.order_manager import OrderManager
 from pmm.core.pacer import WakeEvent
@@ -96,9 +97,11 @@ class Engine:
     def __init__(self, *, bundle: ConnectorBundle, strategy: PerpetualMarketMaking, params: PmmParams,
                  recorder: Recorder, run_id: str, options: EngineOptions,
                  external_market: str | None = None, risk: RiskLimits | None = None,
-                 external_source: ExternalPriceSource | None = None) -> None:
+                 external_source: ExternalPriceSource | None = None, exchange_stop_loss: bool = False) -> None:
         """`external_market`: a second market of this connector as the price source; `external_source`:
-        another connector's feed as the price source (its book is kept under `external_source.key`)."""
+        another connector's feed as the price source (its book is kept under `external_source.key`);
+        `exchange_stop_loss`: keep a stop resting at the venue while a position is open (the composition
+        root refuses it for a connector without conditional orders)."""
         self.bundle = bundle
         self.clock = bundle.clock
         self.connector_id = bundle.connector_id
@@ -125,6 +128,12 @@ class Engine:
                                    client_id_prefix=f"pmm-{run_id[:8]}-", market=self.market)
         self.reconciler = Reconciler(self)
         self.safety = Safety(self, risk or RiskLimits())
+        stops = bundle.conditional_orders
+        self.exchange_stop = ExchangeStop(
+            stops, market=self.market, rules=self.rules, stop_loss_spread=params.stop_loss_spread,
+            hedge=params.position_mode is PositionMode.HEDGE,
+            positions=lambda: self.account.market_positions(self.market), clock=self.clock, spawn=self._spawn,
+            run_id=run_id) if exchange_stop_loss and stops is not None else None
         self._last_decision: Decision | None = None
         self._skipped_ref: Decimal | None = None  # the reference price of the last skipped evaluation
         self.custom_price: Decimal | None = None
@@ -193,6 +202,8 @@ class Engine:
             await self.external_source.start(self.emit)
         await self.reconciler.set_up_account()
         await self.reconciler.at_start()
+        if self.exchange_stop is not None:
+            await self.exchange_stop.at_start()
         now = self.clock.now()
         self._timers["status"] = now
         self._timers["stuck"] = now + self.options.stuck_check_interval_s
@@ -253,6 +264,8 @@ class Engine:
                     self._timers[name] = now + self.options.stuck_check_interval_s
                     if self.tracker.stuck(now, self.options.stuck_timeout_s):
                         self._spawn(self.reconciler.settle_stuck_orders())
+                    if self.exchange_stop is not None:
+                        self.exchange_stop.on_timer(now)
                 case "venue_state":
                     self._timers[name] = now + self.options.venue_state_interval_s
                     self.record_venue_state()
@@ -365,6 +378,8 @@ class Engine:
                 self.account.set_position(event.market, event.side, event.position)
                 self.recorder.position(event.market, event.side, event.position, event.ts)
                 self._dirty = self._risk_check = True
+                if self.exchange_stop is not None:
+                    self.exchange_stop.on_position_changed()
             case ConnectionChanged():
                 self.safety.on_connection(event)
                 self._dirty = True
@@ -400,6 +415,8 @@ class Engine:
             session.fees += event.fee
         self.strategy.on_fill(event, order.as_live() if order is not None else None, now)
         self._risk_check = True
+        if self.exchange_stop is not None:
+            self.exchange_stop.on_position_changed()
         log.info("filled %s %s %s @ %s (%s, fee %s %s)%s", event.side, event.amount, event.market, event.price,
                  event.liquidity, event.fee, event.fee_asset, "" if event.remaining > 0 else " - order complete")
         self._dirty = True
@@ -542,6 +559,9 @@ class Engine:
             await self._cancel_everything()
             if self.safety.flatten_requested:
                 await self.safety.flatten()
+            if self.exchange_stop is not None:
+                await self._refresh_account()  # the stop is kept only for a position the venue still has
+                await self.exchange_stop.at_stop()
             await self.reconciler.at_stop()
             switch = self.bundle.dead_man_switch
             if switch is not None and "dead_man" in self._timers:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pmm.core.events import FundingPaymentReceived, OrderAccepted, OrderCancelled, OrderFilled
 from pmm.core.model import OrderPurpose, OrderReport, OrderRequest, OrderStatus, OrderType
+from pmm.engine.exchange_stop import is_stop_client_id
 from pmm.engine.tracker import TrackedOrder
 from pmm.errors import PmmError, VenueSetupError
 from pmm.log_repeats import SAME_UP_TO_FIGURES
@@ -76,6 +77,8 @@ class Reconciler:
         for balance in await gateway.balances():
             engine.account.balances[balance.asset] = balance
         for report in await gateway.open_orders(market):
+            if is_stop_client_id(report.client_id):
+                continue  # an exchange-side stop, where a venue lists them among open orders: ExchangeStop's
             if report.client_id.startswith("pmm-"):
                 # Ours, from an earlier run: adopt it so its cancel is tracked and confirmed like any other.
                 log.warning("cancelling order %s left open by an earlier run", report.client_id)

@@ -1,4 +1,4 @@
-"""The `quoting:` section and the refused `exchange_stop_loss` key."""
+"""The `quoting:` section and the `exchange_stop_loss` key."""
 
 from __future__ import annotations
 
@@ -56,7 +56,10 @@ def test_invalid_quoting_keys_are_named(section: str, words: list[str]) -> None:
         assert w in found[0], found
 
 
-def test_exchange_stop_loss_is_refused_until_built() -> None:
+def test_exchange_stop_loss_needs_a_stop_loss_spread() -> None:
     found = problems(BASE + "exchange_stop_loss: true\n")
-    assert len(found) == 1 and "`exchange_stop_loss`" in found[0] and "not built yet" in found[0]
+    assert len(found) == 1 and "`stop_loss_spread` must be above 0" in found[0], found
+    assert "`exchange_stop_loss`" in found[0]
+    config = parse_config_text(BASE + "exchange_stop_loss: true\nstop_loss_spread: 2\n")
+    assert config.exchange_stop_loss is True and config.stop_loss_spread == Decimal(2)
     assert parse_config_text(BASE + "exchange_stop_loss: false\n").exchange_stop_loss is False

@@ -254,6 +254,15 @@ class BybitGateway(AccountGateway):
         body = {"category": c.CATEGORY_LINEAR, "symbol": self._track(market), "orderLinkId": client_id}
         await self._rest.post(c.ORDER_CANCEL_PATH, body, order_call=True, what=f"cancel stop {client_id}")
 
+    async def resting_stop_orders(self, market: str) -> list[ClientOrderId]:
+        """The client ids (orderLinkId) of the market's conditional orders not yet triggered."""
+        rows = await history.pages(self._rest, c.ORDER_REALTIME_PATH,
+                                   [("category", c.CATEGORY_LINEAR), ("symbol", self._track(market)),
+                                    ("orderFilter", c.ORDER_FILTER_STOP)],
+                                   c.ORDER_REALTIME_PAGE_LIMIT, what=f"read resting stops of {market}")
+        return [ClientOrderId(str(r.get("orderLinkId") or f"bybit-{r['orderId']}")) for r in rows
+                if r.get("orderStatus") == c.ORDER_STATUS_UNTRIGGERED]
+
     # --- dead-man switch: Bybit's Disconnection Protection (dcp.py) ------------------------------
 
     async def arm_dead_man_switch(self, market: str, seconds: float) -> None:

@@ -39,6 +39,7 @@ from pmm.connectors.okx_perpetual.parse import (
     BAD_PAYLOAD,
     STAND_IN_PREFIX,
     Instrument,
+    client_id_of,
     funding_rate_times,
     parse_balances,
     parse_fee_rates,
@@ -340,6 +341,20 @@ class OkxGateway(AccountGateway):
         ref = {"algoId": algo_id} if algo_id else {"algoClOrdId": to_cl_ord_id(client_id)}
         await self._rest.post(spec.CANCEL_ALGOS_PATH, [{"instId": self._track(market), **ref}], order_call=True,
                               what=f"cancel stop {client_id}")
+
+    async def resting_stop_orders(self, market: str) -> list[ClientOrderId]:
+        """The client ids of the market's conditional stops not yet triggered (orders-algo-pending);
+        their algo ids are remembered, as OKX cancels an algo order only by its algo id."""
+        rows = await history.pages(self._rest, spec.ALGO_PENDING_PATH,
+                                   [("ordType", "conditional"), ("instType", spec.INST_TYPE),
+                                    ("instId", self._track(market))],
+                                   cursor="algoId", what=f"read resting stops of {market}")
+        found = []
+        for row in rows:
+            client_id = client_id_of({"clOrdId": row.get("algoClOrdId"), "ordId": row["algoId"]})
+            self._algo_ids[client_id] = ExchangeOrderId(str(row["algoId"]))
+            found.append(client_id)
+        return found
 
     # --- account set-up -------------------------------------------------------------------------
 

@@ -53,3 +53,26 @@ def test_a_reduce_only_stop_rests_at_bybit_and_closes_the_position_when_the_mark
             assert not any(e.client_id.startswith("pmm-stop") for e in c.of(OrderAccepted))
 
     asyncio.run(main())
+
+
+def test_resting_stops_are_listed_by_client_id_until_they_fire_or_are_cancelled() -> None:
+    async def main() -> None:
+        async with connected(settings()) as c:
+            gw: ConditionalOrders = c.gateway
+            await c.gateway.place_order(order("pmm-s-open", Side.BUY, OrderType.MARKET, None, "0.02"))
+            await c.until(lambda: any(e.position is not None for e in c.of(PositionUpdated)))
+            assert await gw.resting_stop_orders(MARKET) == []
+            await c.gateway.place_order(order("pmm-quote-1", Side.BUY, OrderType.LIMIT, "60000", "0.01"))
+            await gw.place_stop_order(MARKET, ClientOrderId("pmm-stop-ab-1"), Side.SELL, D("0.02"), D("64000"))
+            await gw.place_stop_order(MARKET, ClientOrderId("pmm-stop-ab-2"), Side.SELL, D("0.01"), D("63000"))
+            # Stops only, not the resting quote.
+            assert sorted(await gw.resting_stop_orders(MARKET)) == ["pmm-stop-ab-1", "pmm-stop-ab-2"]
+            await gw.cancel_stop_order(MARKET, ClientOrderId("pmm-stop-ab-2"))
+            assert await gw.resting_stop_orders(MARKET) == ["pmm-stop-ab-1"]
+            now = c.server.clock.now()
+            c.server.stops.on_public(FundingInfoUpdated(
+                FundingInfo(MARKET, D("63990"), D("63990"), D("0.0001"), now + 3600), now, now))
+            await c.until(lambda: any(e.position is None for e in c.of(PositionUpdated)))
+            assert await gw.resting_stop_orders(MARKET) == []  # fired: no longer resting
+
+    asyncio.run(main())

@@ -362,3 +362,20 @@ def test_a_fill_pushed_twice_is_reported_once(caplog):
             assert len(c.of(OrderFilled, client_id="pmm-u-1")) == 1
 
     run(scenario)
+
+
+def test_a_new_gateway_lists_the_stops_an_earlier_one_left_and_cancels_them_by_their_algo_id():
+    async def scenario() -> None:
+        async with okx() as c:
+            await c.gw.place_order(order("pmm-s-1", Side.BUY, "0.003"))
+            await c.until(lambda: any(e.position is not None for e in c.of(PositionUpdated)))
+            await c.gw.place_stop_order(M, ClientOrderId("pmm-stop-ab-1"), Side.SELL, D("0.003"), D("50000"))
+            # A new run's gateway: it never placed the stop, so it knows no algo id (OKX's cancel-algos
+            # takes only algo ids) until it lists the resting stops.
+            later = OkxGateway(c.rest, ws_url=c.server.ws_url, clock=LiveClock(), markets=[M], funding_poll_s=None)
+            assert await later.resting_stop_orders(M) == [ClientOrderId("pmm-stop-ab-1")]
+            await later.cancel_stop_order(M, ClientOrderId("pmm-stop-ab-1"))
+            assert c.server.triggers.live(M) == []
+            assert await later.resting_stop_orders(M) == []
+
+    run(scenario)
