@@ -191,6 +191,13 @@ class BinanceGateway(AccountGateway):
                                                                ("clientAlgoId", client_id)],
                                 order_call=True, what=f"cancel stop {client_id}")
 
+    async def resting_stop_orders(self, market: str) -> list[ClientOrderId]:
+        """The client ids (clientAlgoId) of the market's conditional orders waiting for their trigger."""
+        rows = await self._rest.signed("GET", c.OPEN_ALGO_ORDERS_PATH, [("symbol", self._track(market))],
+                                       what=f"read resting stops of {market}")
+        return [ClientOrderId(str(r["clientAlgoId"])) for r in rows
+                if r.get("algoStatus") == c.ALGO_STATUS_NEW and r.get("clientAlgoId")]
+
     # --- account set-up -------------------------------------------------------------------------
 
     async def set_leverage(self, market: str, leverage: int) -> None:

@@ -34,8 +34,10 @@ def test_a_stop_rests_is_canceled_and_closes_the_position_when_the_price_crosses
             assert (resting.algo_id, resting.client_id, resting.trigger_on, resting.reduce_only) == (
                 algo_id, "pmm-stop-1", TriggerOn.MARK, True)
             assert [r.client_id for r in await gateway.open_orders(MARKET)] == []  # not an order until it fires
+            assert await gateway.resting_stop_orders(MARKET) == ["pmm-stop-1"]  # an earlier run's stops are found
             await gateway.cancel_stop_order(MARKET, ClientOrderId("pmm-stop-1"))
             assert triggers.live(MARKET) == []
+            assert await gateway.resting_stop_orders(MARKET) == []
             with pytest.raises(OrderError, match="-2021"):  # a stop-loss above the mark would fire at once
                 await gateway.place_stop_order(MARKET, ClientOrderId("pmm-stop-2"), Side.SELL, D("0.020"), D("65500"))
 
@@ -47,5 +49,6 @@ def test_a_stop_rests_is_canceled_and_closes_the_position_when_the_price_crosses
                                          for f in client.of(OrderFilled)), timeout=10.0)
             assert await gateway.positions() == []
             assert triggers.live(MARKET) == []
+            assert await gateway.resting_stop_orders(MARKET) == []  # a fired stop no longer rests
 
     run(main())
