@@ -161,14 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regimes", nargs="+", choices=sorted(REGIMES), default=list(REGIMES))
     parser.add_argument("--models", nargs="+", choices=("hummingbot", "glft"), default=["hummingbot", "glft"])
     args = parser.parse_args(argv)
-    logging.disable(logging.INFO)
-    print(f"{args.days:g} simulated days per run, seed {args.seed}; USDT and BTC")
-    print(HEADER, flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for regime in args.regimes:
-            for model in args.models:
-                result = asyncio.run(run_one(regime, model, args.days, args.seed, Path(tmp)))
-                print(row(result), flush=True)
+    logging.disable(logging.INFO)  # the runs' own log lines; given back below (tests call main())
+    try:
+        print(f"{args.days:g} simulated days per run, seed {args.seed}; USDT and BTC")
+        print(HEADER, flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            for regime in args.regimes:
+                for model in args.models:
+                    result = asyncio.run(run_one(regime, model, args.days, args.seed, Path(tmp)))
+                    print(row(result), flush=True)
+    finally:
+        logging.disable(logging.NOTSET)
     return 0
 
 
