@@ -19,7 +19,7 @@ Composition (the only place that wires the parts):
     MarketKlines     server/klines.py   candles: the kline endpoint and topics
     PrivateStreams   server/private.py  order / execution / position / wallet topics
     DisconnectProtection   server/dcp.py   disconnected-cancel-all and the `dcp` topics
-    StreamHub        server/ws.py       WebSocket ops, subscriptions, fan-out
+    StreamHub + BybitStreams   common/server/stream_hub.py + server/ws.py   sockets; Bybit's ops
     FaultInjector    server/faults.py   drops, gaps, restarts, error answers, delays, rejections
     LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
 """
@@ -52,8 +52,9 @@ from pmm.connectors.bybit_perpetual.server.topics import TopicParser
 from pmm.connectors.bybit_perpetual.server.trade import TradeHandlers
 from pmm.connectors.bybit_perpetual.server.views import AccountViews
 from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
-from pmm.connectors.bybit_perpetual.server.ws import PRIVATE, PUBLIC, StreamHub
+from pmm.connectors.bybit_perpetual.server.ws import PRIVATE, PUBLIC, BybitStreams, make_hub
 from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
 from pmm.connectors.common.wire_json import dumps
@@ -89,26 +90,27 @@ class BybitServer(LoopbackVenueServer):
         self.limiter = RateLimiter(self.clock, self.options)
         topics = TopicParser(self.symbols)
         self.streams: MarketStreams
-        self.hub: StreamHub = StreamHub(self.options, self.clock, self.auth, self.faults, topics.parse,
-                             lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
-        self.streams = MarketStreams(self.symbols, exchange.book, self.hub.publish, self.hub.has_subscribers,
+        self.hub: StreamHub = make_hub(self.options, self.clock, self.faults, "Bybit server")
+        self.ws = BybitStreams(self.hub, self.clock, self.auth, self.faults, topics.parse,
+                               lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
+        self.streams = MarketStreams(self.symbols, exchange.book, self.ws.publish, self.ws.has_subscribers,
                                      self.faults, self.options)
-        self.klines = MarketKlines(self.symbols, self.hub.publish, self.hub.has_subscribers, self.clock)
+        self.klines = MarketKlines(self.symbols, self.ws.publish, self.ws.has_subscribers, self.clock)
         self.desk = OrderDesk()
         self.ledger = Ledger(exchange, self.symbols)
         self.views = AccountViews(exchange, self.symbols, self.ledger)
-        self.private = PrivateStreams(exchange, self.symbols, self.ledger, self.views, self.hub.publish_private,
+        self.private = PrivateStreams(exchange, self.symbols, self.ledger, self.views, self.ws.publish_private,
                                       self.clock)
         self.desk.listen(self.private.on_event)
         self.stops = StopOrders(exchange, self.desk, self.driver, self.clock,
                                 lambda market: self.streams.state[self.symbols.symbol(market)].last_price)
         self.dcp = DisconnectProtection(self.options, self.clock, exchange, self.desk)
-        self.hub.watch(self.dcp)
+        self.ws.watch(self.dcp)
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_public(self.klines.on_public)
         exchange.subscribe_public(self.stops.on_public)
         exchange.subscribe_private(self.desk.on_private)
-        self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_auth,
+        self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_logins,
                          restart=lambda: self.streams.restart(self.clock.now()))
         for hook in (self.streams.on_tick, self.klines.on_tick, self.hub.on_tick, self.dcp.on_tick):
             self.driver.on_tick(hook)
