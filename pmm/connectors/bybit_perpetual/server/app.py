@@ -110,8 +110,7 @@ class BybitServer(LoopbackVenueServer):
         exchange.subscribe_public(self.klines.on_public)
         exchange.subscribe_public(self.stops.on_public)
         exchange.subscribe_private(self.desk.on_private)
-        self.faults.bind(drop=self.hub.drop, expire=self.hub.expire_logins,
-                         restart=lambda: self.streams.restart(self.clock.now()))
+        self.faults.bind_server(self.hub, restart=lambda: self.streams.restart(self.clock.now()))
         for hook in (self.streams.on_tick, self.klines.on_tick, self.hub.on_tick, self.dcp.on_tick):
             self.driver.on_tick(hook)
         self._api_key = api_key

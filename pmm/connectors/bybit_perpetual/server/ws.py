@@ -148,7 +148,7 @@ class BybitStreams:
             self._hub.send(conn, self._ack(conn, c.WS_OP_AUTH, req_id, False, c.WS_MSG_ALREADY_AUTHED))
             return
         problem = self._auth.check_ws_auth(args)
-        if problem is None and self._faults.take_auth_rejection():
+        if problem is None and self._faults.take_login_rejection():
             problem = c.WS_MSG_AUTH_PARAMS
         conn.logged_in = problem is None
         self._hub.send(conn, self._ack(conn, c.WS_OP_AUTH, req_id, conn.logged_in, problem or ""))
