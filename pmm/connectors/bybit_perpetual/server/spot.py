@@ -28,7 +28,7 @@ from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual import spot_constants as s
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server.app import envelope
+from pmm.connectors.bybit_perpetual.server.dialect import envelope
 from pmm.connectors.bybit_perpetual.server.auth import Authenticator, RawRequest
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
 from pmm.connectors.bybit_perpetual.server.faults import Failure, FaultInjector
