@@ -48,8 +48,8 @@ _PYBIT_URLS = threading.Lock()
 
 
 def _private_topics_subscribed(server: ServerThread) -> bool:
-    hub = server.server.hub
-    return server.call(lambda: all(hub.has_private_subscribers(kind)
+    streams = server.server.ws
+    return server.call(lambda: all(streams.has_private_subscribers(kind)
                                            for kind in ("order", "execution", "position", "wallet")))
 
 

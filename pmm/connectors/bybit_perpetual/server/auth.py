@@ -30,6 +30,7 @@ from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
 from pmm.connectors.bybit_perpetual.server.options import ServerOptions
 from pmm.connectors.common.numbers import ms, plain
+from pmm.connectors.common.server.wire import WireRequest
 from pmm.core.clock import Clock
 
 
@@ -63,6 +64,11 @@ class RawRequest:
         else:
             params = {}
         return cls(method, path, query, text, params)
+
+    @classmethod
+    def of(cls, req: WireRequest) -> RawRequest:
+        """Bybit's reading of a request the kit received."""
+        return cls.parse(req.method, req.path, req.target, req.body.encode("utf-8", "surrogateescape"))
 
     @property
     def payload(self) -> str:

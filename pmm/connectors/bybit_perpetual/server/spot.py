@@ -12,7 +12,7 @@ other categories list nothing, an unknown symbol lists nothing, as Bybit answers
 `orderbook.{1|50|200|1000}.{symbol}` (snapshot, then deltas with `u` = previous `u` + 1 and the
 cross sequence `seq`) and `publicTrade.{symbol}`, with the linear server's ops (subscribe,
 unsubscribe, ping). The book numbering, the topic fan-out and the faults (gaps, restarts at u=1,
-dropped sockets, duplicated frames) are the linear server's (`server_streams`, `server_ws`).
+dropped sockets, duplicated frames) are the linear server's (`streams.py`, `ws.py`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual import spot_constants as s
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server.app import envelope
+from pmm.connectors.bybit_perpetual.server.dialect import envelope
 from pmm.connectors.bybit_perpetual.server.auth import Authenticator, RawRequest
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
 from pmm.connectors.bybit_perpetual.server.faults import Failure, FaultInjector
@@ -36,8 +36,9 @@ from pmm.connectors.bybit_perpetual.server.options import ServerOptions
 from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
 from pmm.connectors.bybit_perpetual.server.topics import Topic, TopicParser
 from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
-from pmm.connectors.bybit_perpetual.server.ws import PUBLIC, StreamHub
+from pmm.connectors.bybit_perpetual.server.ws import PUBLIC, BybitStreams, make_hub
 from pmm.connectors.common.numbers import plain
+from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer
 from pmm.connectors.common.wire_json import dumps
@@ -66,13 +67,13 @@ class BybitSpotServer(LoopbackVenueServer):
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Bybit spot server")
         self._topics = TopicParser(self.symbols)
         self.streams: MarketStreams
-        self.hub: StreamHub = StreamHub(self.options, self.clock, Authenticator("", "", self.clock), self.faults,
-                             self._parse_topic,
-                             lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
-        self.streams = MarketStreams(self.symbols, exchange.book, self.hub.publish, self.hub.has_subscribers,
+        self.hub: StreamHub = make_hub(self.options, self.clock, self.faults, "Bybit spot server")
+        self.ws = BybitStreams(self.hub, self.clock, Authenticator("", "", self.clock), self.faults, self._parse_topic,
+                               lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
+        self.streams = MarketStreams(self.symbols, exchange.book, self.ws.publish, self.ws.has_subscribers,
                                      self.faults, self.options)
         exchange.subscribe_public(self.streams.on_public)
-        self.faults.bind(drop=self.hub.drop, expire=lambda: 0, restart=lambda: self.streams.restart(self.clock.now()))
+        self.faults.bind_server(self.hub, restart=lambda: self.streams.restart(self.clock.now()))
         for hook in (self.streams.on_tick, self.hub.on_tick):
             self.driver.on_tick(hook)
 

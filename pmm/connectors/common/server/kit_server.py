@@ -116,11 +116,11 @@ class KitServer(LoopbackVenueServer):
             if failure is not None and not failure.execute:
                 return self._failure_response(failure)
             req = WireRequest(request.method, path, request.raw_path, await request.read(), request.headers)
-            status, body, headers = await self._answer(route, req)
+            response = await self._answer(route, req)
             if failure is not None:
                 return self._failure_response(failure)
             await self._delay(path, "after")
-            return self._json(status, body, headers)
+            return response
 
         return serve
 
@@ -136,27 +136,25 @@ class KitServer(LoopbackVenueServer):
         """Headers of a successful answer (a venue's rate-limit headers, say). Default: none."""
         return {}
 
-    async def _answer(self, route: Route, req: WireRequest) -> tuple[int, Any, dict[str, str]]:
+    async def _answer(self, route: Route, req: WireRequest) -> web.Response:
         try:
             self.admit(route, req)
             if route.signed:
                 self.dialect.verify(req)
             data = await route.handler(req)
-            return 200, self.dialect.success(data), self.response_headers(route, req)
+            headers = {**req.reply_headers, **self.response_headers(route, req)}
+            return self._json(200, self.dialect.success(data), headers)
         except WireError as err:
-            return err.status, self.dialect.refusal(err), err.headers
+            return self._refusal(err, req.reply_headers)
         except ParamError as err:
-            refusal = self.dialect.param_error(err)
-            return refusal.status, self.dialect.refusal(refusal), refusal.headers
+            return self._refusal(self.dialect.param_error(err), req.reply_headers)
         except BadBody:
-            refusal = self.dialect.bad_body()
-            return refusal.status, self.dialect.refusal(refusal), refusal.headers
+            return self._refusal(self.dialect.bad_body(), req.reply_headers)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("%s server: %s %s failed", self.venue, req.method, req.path)
-            refusal = self.dialect.internal_error()
-            return refusal.status, self.dialect.refusal(refusal), refusal.headers
+            return self._refusal(self.dialect.internal_error(), req.reply_headers)
 
     def _websocket(self, kind: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
@@ -167,16 +165,23 @@ class KitServer(LoopbackVenueServer):
 
     async def _unknown(self, request: web.Request) -> web.StreamResponse:
         req = WireRequest(request.method, request.path, request.raw_path, await request.read(), request.headers)
-        err = self.dialect.not_found(req)
-        return self._json(err.status, self.dialect.refusal(err), err.headers)
+        return self._refusal(self.dialect.not_found(req))
 
     def _failure_response(self, failure: Failure) -> web.Response:
-        err = self.dialect.injected(failure)
-        headers = dict(err.headers)
+        headers: dict[str, str] = {}
         if failure.retry_after is not None:
             seconds = failure.retry_after
             headers["Retry-After"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
-        return self._json(failure.status, self.dialect.refusal(err), headers)
+        return self._refusal(self.dialect.injected(failure), headers, status=failure.status)
+
+    def _refusal(self, err: WireError, headers: dict[str, str] | None = None, *,
+                 status: int | None = None) -> web.Response:
+        """The venue's refusal: its envelope, or the plain text the error carries; `err.headers` win."""
+        status = err.status if status is None else status
+        all_headers = {**(headers or {}), **err.headers}
+        if err.text is not None:
+            return web.Response(status=status, text=err.text, headers=all_headers)
+        return self._json(status, self.dialect.refusal(err), all_headers)
 
     @staticmethod
     def _json(status: int, body: Any, headers: dict[str, str]) -> web.Response:

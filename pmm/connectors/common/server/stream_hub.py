@@ -9,7 +9,8 @@ after a login, and `expire_logins` ends every logged-in session as a venue does 
 
 Faults (`KitFaults`): `drop` cuts TCP without a close frame; frames published with `shape="depth"`
 or `"user"` go through the injector's duplicate / reorder rules; a connection silent for longer
-than `idle_cutoff_s` is closed, as venues close idle sockets.
+than `idle_cutoff_s` (or its own `Conn.idle_cutoff_s`, set by the dialect when a venue lets the client
+choose) is closed with the venue's `idle_close` frame, as venues close idle sockets.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Conn(QueuedSocket):
         self.subscriptions: set[Hashable] = set()
         self.logged_in = False
         self.last_seen = opened
+        self.idle_cutoff_s: float | None = None  # this socket's own idle rule (None: the hub's)
 
 
 class StreamDialect(Protocol):
@@ -54,11 +56,13 @@ class StreamHub:
     """Every WebSocket connection of one server, indexed by subscription key."""
 
     def __init__(self, clock: Clock, faults: FaultInjector, *, name: str, idle_cutoff_s: float,
-                 queue_max: int = 10_000) -> None:
+                 queue_max: int = 10_000,
+                 idle_close: tuple[int, bytes] = (WSCloseCode.POLICY_VIOLATION, b"No data received in time")) -> None:
         self._clock = clock
         self._faults = faults
         self._name = name
         self.idle_cutoff_s = idle_cutoff_s
+        self._idle_close = idle_close  # the close frame a venue sends a silent socket
         self._queue_max = queue_max
         self.dialect: StreamDialect | None = None
         self.clients: set[Conn] = set()
@@ -117,9 +121,12 @@ class StreamHub:
         return len(victims)
 
     def on_tick(self, now: float) -> None:
-        """Close the sockets that were silent for `idle_cutoff_s` (the venue's idle rule)."""
-        for conn in [c for c in self.clients if not c.closing and now - c.last_seen >= self.idle_cutoff_s]:
-            self._close_later(conn, WSCloseCode.POLICY_VIOLATION, b"No data received in time")
+        """Close the sockets that were silent for their idle cutoff (the venue's idle rule)."""
+        for conn in [c for c in self.clients if not c.closing and now - c.last_seen >= self._cutoff(c)]:
+            self._close_later(conn, *self._idle_close)
+
+    def _cutoff(self, conn: Conn) -> float:
+        return conn.idle_cutoff_s if conn.idle_cutoff_s is not None else self.idle_cutoff_s
 
     def _close_later(self, conn: Conn, code: int, message: bytes) -> None:
         conn.finish()

@@ -26,13 +26,14 @@ class WireError(Exception):
     """A refusal in the venue's terms: its code, message, HTTP status, and optional data/headers."""
 
     def __init__(self, code: int | str, msg: str, status: int = 200, *, data: Any = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None, text: str | None = None) -> None:
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
         self.status = status
         self.data = data
         self.headers = dict(headers or {})
+        self.text = text  # a plain-text body instead of the venue's envelope (a venue's IP-ban page)
 
 
 class ParamError(Exception):
@@ -51,7 +52,8 @@ class BadBody(Exception):
 class WireRequest:
     """One HTTP request: raw target/query/body as received, headers, and parsed parameters."""
 
-    __slots__ = ("method", "path", "target", "query", "body", "headers", "query_params", "_json", "_parsed")
+    __slots__ = ("method", "path", "target", "query", "body", "headers", "query_params", "reply_headers", "_json",
+                 "_parsed")
 
     def __init__(self, method: str, path: str, target: str, body: bytes, headers: Mapping[str, str]) -> None:
         self.method = method.upper()
@@ -62,6 +64,8 @@ class WireRequest:
         self.body = body.decode("utf-8", "surrogateescape")
         self.headers = headers
         self.query_params: dict[str, str] = dict(parse_qsl(self.query, keep_blank_values=True))
+        # Headers the venue adds to this request's answer, success or refusal (its rate-limit state).
+        self.reply_headers: dict[str, str] = {}
         self._json: Any = None
         self._parsed = False
 
