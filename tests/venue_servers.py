@@ -82,9 +82,12 @@ class ServerThread:
         return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(30)
 
     def _kit_desk(self) -> Any:
-        from pmm.connectors.common.server.kit_server import KitServer
+        """The kit's order desk, where the server keeps its orders on it (a kit server may keep its
+        venue's own desk instead, which hands the orders to the sim)."""
+        from pmm.connectors.common.server.order_desk import OrderDesk
 
-        return self.server.desk if isinstance(self.server, KitServer) else None
+        desk = getattr(self.server, "desk", None)
+        return desk if isinstance(desk, OrderDesk) else None
 
     def open_client_ids(self) -> set[str]:
         """The client ids (as the wire writes them) of the account's open orders. Call on the server's
