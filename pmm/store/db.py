@@ -140,7 +140,7 @@ def _check_writable(engine: Engine, url: URL, path: Path | None) -> None:
         raise db_errors.read_only(url, path, exc) from None
 
 
-def _create_tables(engine: Engine, attempts: int = 3) -> None:
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
     for attempt in range(attempts):
         try:
             Base.metadata.create_all(engine)
@@ -151,7 +151,10 @@ def _create_tables(engine: Engine, attempts: int = 3) -> None:
             if "readonly database" in str(exc):
                 return
             # Two processes may both see a table missing and both create it; the loser gets
-            # "table ... already exists". The next create_all sees it and does nothing.
-            if "already exists" not in str(exc) or attempt == attempts - 1:
+            # "table ... already exists". The next create_all sees it and does nothing. A reader
+            # whose snapshot went stale while another process created the tables gets "database is
+            # locked" at once (SQLite does not wait there: waiting could deadlock): try again too.
+            retry = "already exists" in str(exc) or "database is locked" in str(exc)
+            if not retry or attempt == attempts - 1:
                 raise
-            time.sleep(0.05)
+            time.sleep(0.05 * (attempt + 1))
