@@ -13,12 +13,14 @@ venue's spot feed; each spec's `spot_feed` builder builds either.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from pmm.connectors.base import ConnectorBundle, MarketDataFeed
 from pmm.connectors.common.venue_spec import ConnectorMode, PlannedVenue, VenueSpec, by_connector_id, load
-from pmm.core.clock import Clock
 from pmm.errors import ConfigError
+
+if TYPE_CHECKING:  # annotations only: `pmm --help` reads the registry without asyncio and the contract
+    from pmm.connectors.base import ConnectorBundle, MarketDataFeed
+    from pmm.core.clock import Clock
 
 _SPECS: Final = (
     "pmm.connectors.sim_perpetual.spec",
