@@ -47,6 +47,7 @@ from pmm.connectors.bybit_perpetual.parse_events import parse_execution
 from pmm.connectors.common.account_gateway import PlacedOrder
 from pmm.connectors.common.backoff import Backoff
 from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
+from pmm.connectors.common.socket_session import SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
 from pmm.core.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
@@ -64,7 +65,7 @@ class HandshakeFailed(Exception):
     pass
 
 
-class BybitWebSocket:
+class BybitWebSocket(SocketSession):
     """A self-healing Bybit socket. `start()` runs it as a task; `stop()` ends it."""
 
     def __init__(self, *, name: str, connector_id: str, url: str, on_message: Handler, emit: Emit, clock: Clock,
@@ -100,37 +101,6 @@ class BybitWebSocket:
 
     def __repr__(self) -> str:
         return f"BybitWebSocket({self.name!r}, {self.url!r}, connected={self.connected})"
-
-    @property
-    def connected(self) -> bool:
-        return self._socket.connected
-
-    @property
-    def connections(self) -> int:
-        return self._socket.connections
-
-    @property
-    def last_reason(self) -> str:
-        return self._socket.last_reason
-
-    def start(self) -> None:
-        self._socket.start()
-
-    async def stop(self) -> None:
-        await self._socket.stop()
-
-    async def reconnect(self, reason: str) -> None:
-        await self._socket.reconnect(reason)
-
-    async def wait_up(self, timeout_s: float) -> bool:
-        """Wait until the first connection is up (authenticated and subscribed), or auth was refused."""
-        waiters = [asyncio.ensure_future(self.up_event.wait()), asyncio.ensure_future(self.auth_failed.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        return self.up_event.is_set()
 
     async def resubscribe(self, topics: Sequence[str]) -> bool:
         """Unsubscribe and subscribe `topics` again (a fresh snapshot follows). False if not connected."""

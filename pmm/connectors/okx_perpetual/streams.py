@@ -28,6 +28,7 @@ from pmm.connectors.base import Emit
 from pmm.connectors.common.backoff import Backoff
 from pmm.connectors.common.rate_limits import Sleep
 from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
+from pmm.connectors.common.socket_session import SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.connectors.okx_perpetual import spec
 from pmm.connectors.okx_perpetual.auth import OkxAuth
@@ -43,7 +44,7 @@ class HandshakeFailed(Exception):
     pass
 
 
-class OkxSocket:
+class OkxSocket(SocketSession):
     """A self-healing OKX socket. `start()` runs it as a task; `stop()` ends it."""
 
     def __init__(self, *, name: str, connector_id: str, url: str, args: Sequence[Arg], on_message: Handler,
@@ -73,37 +74,6 @@ class OkxSocket:
 
     def __repr__(self) -> str:
         return f"OkxSocket({self.name!r}, connected={self.connected})"
-
-    @property
-    def connected(self) -> bool:
-        return self._socket.connected
-
-    @property
-    def connections(self) -> int:
-        return self._socket.connections
-
-    @property
-    def last_reason(self) -> str:
-        return self._socket.last_reason
-
-    def start(self) -> None:
-        self._socket.start()
-
-    async def stop(self) -> None:
-        await self._socket.stop()
-
-    async def reconnect(self, reason: str) -> None:
-        await self._socket.reconnect(reason)
-
-    async def wait_up(self, timeout_s: float) -> bool:
-        """Wait until the first connection is up (logged in and subscribed), or the login was refused."""
-        waiters = [asyncio.ensure_future(self.up_event.wait()), asyncio.ensure_future(self.auth_failed.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        return self.up_event.is_set()
 
     async def resubscribe(self, args: Sequence[Arg]) -> bool:
         """Unsubscribe and subscribe `args` again (a fresh snapshot follows). False if not connected."""
