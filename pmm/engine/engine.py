@@ -36,7 +36,7 @@ from pmm.core.events import (
     PositionUpdated,
     Trade,
 )
-from pmm.core.model import OrderStatus, PositionMode, TradingRules
+from pmm.core.model import OrderPurpose, OrderStatus, PositionMode, TradingRules
 from pmm.engine.exchange_stop import ExchangeStop
 from pmm.engine.external_source import ExternalPriceSource, not_ready_report, waiting_for
 from pmm.engine.order_manager import OrderManager
@@ -59,6 +59,7 @@ strategy_log = logging.getLogger("pmm.strategy")
 
 _EMPTY = Decision()  # probes the guards: `Safety.shape` returns it unchanged when no guard applies
 _DEDUP_WINDOW = 50_000  # remembered trade ids / funding keys; bounded so memory stays flat
+_CLOSING = (OrderPurpose.TAKE_PROFIT, OrderPurpose.STOP_LOSS, OrderPurpose.FLATTEN)  # orders that reduce a position
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,10 @@ class Engine:
             self._timers["dead_man"] = now
         self._dirty = True
 
+    async def _reread_positions(self, reason: str) -> None:
+        if await self.reconciler.reread_positions(reason):
+            self._dirty = self._risk_check = True
+
     async def _step(self, evaluate: bool) -> None:
         if self.bundle.pacer.virtual and self._tasks:
             # Virtual time must not move while a gateway call is still being handed to the venue.
@@ -362,6 +367,11 @@ class Engine:
                     log.warning("order %s rejected: %s", event.client_id, event.reason)
                     self.recorder.order_changed(order)
                     self._dirty = True
+                    if order.request.purpose in _CLOSING:
+                        # A refused exit usually means the venue holds another position than we think
+                        # (a lost or reordered stream frame): ask the venue rather than retry forever.
+                        self._spawn(self._reread_positions(
+                            f"the venue refused {order.request.purpose} order {event.client_id}"))
             case OrderCancelled():
                 order = self.tracker.finish(event.client_id, OrderStatus.CANCELLED, now)
                 if order is not None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("pmm.reconcile")
 
 _MAX_CANCEL_ATTEMPTS = 5
+# A refused closing order means the bot's position may be wrong; it is re-read at most this often.
+POSITION_REREAD_MIN_S = 5.0
 # At a clean stop, fills and funding payments of (at most) this much of the run are read again.
 FINAL_BACKFILL_S = 3600.0
 
@@ -45,6 +47,7 @@ class Reconciler:
         self._engine = engine
         self._busy = False
         self._started_ts: float | None = None
+        self._positions_read_ts: float | None = None
 
     async def set_up_account(self) -> None:
         """Position mode, margin mode and leverage before any order (DESIGN.md §6)."""
@@ -87,6 +90,30 @@ class Reconciler:
             else:
                 log.warning("order %s on %s was not placed by pmm; leaving it alone", report.client_id, market)
         await self.backfill(engine.options.backfill_since_ts)
+
+    async def reread_positions(self, reason: str) -> bool:
+        """Replace the bot's positions with the venue's (at most once per POSITION_REREAD_MIN_S).
+
+        The stream is the usual source; this is for when the venue contradicts it, e.g. it refuses a
+        take-profit because there is no position to reduce.
+        """
+        engine = self._engine
+        now = engine.clock.now()
+        if self._positions_read_ts is not None and now - self._positions_read_ts < POSITION_REREAD_MIN_S:
+            return False
+        self._positions_read_ts = now
+        log.warning("re-reading positions from the venue: %s", reason)
+        try:
+            positions = await engine.bundle.gateway.positions()
+        except PmmError as exc:
+            log.warning("could not re-read positions (%s); trying again at the next refusal", exc)
+            return False
+        before = set(engine.account.positions)
+        engine.account.replace_positions(positions)
+        now = engine.clock.now()
+        for market, side in sorted(before | set(engine.account.positions)):
+            engine.recorder.position(market, side, engine.account.positions.get((market, side)), now)
+        return True
 
     async def at_stop(self) -> None:
         """Read the run's last fills and funding payments once more before the bot goes.

@@ -135,3 +135,42 @@ def test_the_start_backfill_reports_the_fills_it_added_not_those_it_read(tmp_pat
     assert len(lines) == 1 and re.match(r"reconciled 2 fill\(s\)", lines[0]), lines
     with sqlite3.connect(tmp_path / "pmm.sqlite") as conn:
         assert conn.execute("SELECT count(*) FROM fills").fetchone()[0] >= first.fills  # the two are back
+
+
+class _RejectionRecorder(NullRecorder):
+    def __init__(self) -> None:
+        self.rejected: list[Any] = []
+
+    def order_changed(self, order: Any) -> None:
+        from pmm.core.model import OrderStatus
+
+        if order.status is OrderStatus.REJECTED:
+            self.rejected.append(order)
+
+
+def test_a_refused_take_profit_makes_the_bot_read_its_position_again(tmp_path):
+    """The stream lost the event that closed the position: the bot believes it still holds one. The
+    venue refuses the take-profit (nothing to reduce); the bot asks the venue and goes back to quoting
+    instead of offering the same refused exit every tick."""
+    from pmm.core.events import PositionUpdated
+    from pmm.core.model import OrderPurpose
+
+    engine, _, exchange = _engine(tmp_path, hours=12)
+    recorder = engine.recorder = _RejectionRecorder()
+    deliver = engine.emit
+    lost: list[PositionUpdated] = []
+
+    def lose_first_close(event: Any) -> None:
+        if isinstance(event, PositionUpdated) and event.position is None and engine.account.positions and not lost:
+            lost.append(event)
+            return
+        deliver(event)
+
+    engine.emit = lose_first_close  # type: ignore[method-assign]
+    asyncio.run(engine.run())
+    assert lost, "the run must close a position"
+    refused = [o for o in recorder.rejected if o.request.purpose is not OrderPurpose.QUOTE]
+    assert refused, "the stale position must lead to a refused exit"
+    assert len(refused) <= 3, f"{len(refused)} refused exits: the position was not read again"
+    venue = {(p.market, p.side): p.amount for p in exchange.positions() if p.amount != 0}
+    assert {k: p.amount for k, p in engine.account.positions.items()} == venue

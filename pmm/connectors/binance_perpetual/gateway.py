@@ -320,7 +320,7 @@ class BinanceGateway(AccountGateway):
         update = parse_account_update(message, self._symbols.market, recv_ts,
                                       lambda market: self._leverage.get(market, 1))
         for position_event in update.positions:
-            self._emit_event(position_event)
+            self._emit_streamed_position(position_event)
         for balance_event in parse_balance_events(update, self._balances, recv_ts):
             self._balances[balance_event.balance.asset] = balance_event.balance
             self._emit_event(balance_event)

@@ -381,7 +381,7 @@ class BybitGateway(AccountGateway):
                     for update in parse_position_update(row, self._symbols.market, recv_ts,
                                                         lambda _: self._margin_mode,
                                                         lambda m: self._leverage.get(m, 1)):
-                        self._emit_event(update)
+                        self._emit_streamed_position(update)
             elif topic == c.TOPIC_WALLET:
                 for balance_event in parse_wallet_update(message, recv_ts):
                     self._balances[balance_event.balance.asset] = balance_event.balance

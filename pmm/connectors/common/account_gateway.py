@@ -4,6 +4,9 @@
   jobs run as tasks that `stop` ends; the shared REST session is released at `stop`.
 - The markets the gateway touched are tracked; the first touch reads the market's fee rates in the
   background (`fee_rates` answers the venue's defaults until then).
+- A position pushed by the stream that is older (by the venue's own timestamp) than one already
+  passed on for the same market and side is dropped: a stream may deliver frames out of order, and
+  the older frame would otherwise overwrite the newer position for good.
 - After account events may have been missed (the private stream reconnected, a message could not
   be read), `_resync` re-reads positions and balances and settles the orders the gateway believes
   live: one the venue no longer lists gets its missed fills, then ends.
@@ -78,6 +81,9 @@ class AccountGateway:
         self._balances: dict[str, Balance] = {}
         self._emit: Emit | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # The venue timestamp of the last streamed position per (market, side): older frames are stale.
+        self._position_ts: dict[tuple[str, PositionSide], float] = {}
+        self.stale_positions = 0  # streamed positions dropped as older than one already passed on
         self.bad_messages = 0  # unreadable account messages dropped (each logged, each followed by a resync)
 
     def __repr__(self) -> str:
@@ -110,6 +116,18 @@ class AccountGateway:
     def _emit_event(self, event: Any) -> None:
         if self._emit is not None:
             self._emit(event)
+
+    def _emit_streamed_position(self, event: PositionUpdated) -> None:
+        """Pass on a position the stream pushed, unless the venue stamped it before the last one."""
+        key = (event.market, event.side)
+        last = self._position_ts.get(key)
+        if last is not None and event.ts < last:
+            self.stale_positions += 1
+            self._log.info("dropped a %s %s position stamped %.3f: the venue already reported one stamped %.3f "
+                           "(frames arrived out of order)", event.market, event.side, event.ts, last)
+            return
+        self._position_ts[key] = event.ts
+        self._emit_event(event)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)

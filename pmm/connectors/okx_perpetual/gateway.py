@@ -447,7 +447,7 @@ class OkxGateway(AccountGateway):
                     if inst is not None:
                         ts = int(str(row.get("uTime") or 0)) / 1000 or recv_ts
                         for side, position in positions_of_row(row, inst):
-                            self._emit_event(PositionUpdated(inst.market, side, position, ts, recv_ts))
+                            self._emit_streamed_position(PositionUpdated(inst.market, side, position, ts, recv_ts))
             elif channel == spec.CHANNEL_ACCOUNT:
                 for balance in parse_balances(message.get("data", ())):
                     self._balances[balance.asset] = balance

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -178,6 +179,28 @@ def test_user_stream_events_become_pmm_events() -> None:
         assert [(p.side, p.position is None) for p in positions] == [(PositionSide.SHORT, False),
                                                                      (PositionSide.LONG, True)]
         await wait_until(lambda: sum(isinstance(e, BalanceUpdated) for e in events) >= 3)  # event + REST refresh
+
+    run(body)
+
+
+def test_a_position_frame_older_than_the_last_is_dropped() -> None:
+    """Frames out of order (a reconnect, a proxy): the newer flat position must not be overwritten."""
+    async def body(fake: FakeBinance, gateway: BinanceGateway, events: list[Any]) -> None:
+        opened = fixture("ws_account_update_oneway_short.json")
+        flat = copy.deepcopy(opened)
+        flat["T"] = opened["T"] + 5
+        flat["E"] = opened["E"] + 5
+        for row in flat["a"]["P"]:
+            row["pa"] = "0"
+        await fake.push("private", flat)
+        await fake.push("private", opened)  # stamped before `flat`, delivered after it
+        await wait_until(lambda: gateway.stale_positions > 0)
+        short = [e for e in events if isinstance(e, PositionUpdated) and e.side is PositionSide.SHORT]
+        assert [e.position for e in short] == [None]  # the flat one only; the stale short never reached the engine
+        await fake.push("private", dict(opened, T=flat["T"] + 1, E=flat["E"] + 1))  # a later open goes through
+        await wait_until(lambda: sum(isinstance(e, PositionUpdated) and e.side is PositionSide.SHORT
+                                     for e in events) == 2)
+        assert [e for e in events if isinstance(e, PositionUpdated) and e.side is PositionSide.SHORT][-1].position
 
     run(body)
 
