@@ -7,6 +7,7 @@ price sources (`SPOT`); the server comes from its spec's factory.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import subprocess
@@ -26,7 +27,10 @@ from pmm.sim.settings import SimMarketSettings, SimSettings, SyntheticMarket
 
 API_KEY, API_SECRET, API_PASSPHRASE = "e2e-key", "e2e-secret", "e2e-passphrase"
 #: The venues with a loopback server, by venue id (the live connector id).
-VENUES: dict[str, VenueSpec] = {spec.venue: spec for spec in registry.server_venues()}
+#: PMM_TEST_VENUES=a,b narrows them for a focused local run (the campaigns, the live e2e tests); CI runs all.
+_ONLY = {v for v in os.environ.get("PMM_TEST_VENUES", "").split(",") if v}
+VENUES: dict[str, VenueSpec] = {spec.venue: spec for spec in registry.server_venues()
+                                if not _ONLY or spec.venue in _ONLY}
 #: Spot public market data (price sources) a venue serves, by spot id: no account, no keys.
 SPOT: dict[str, VenueSpec] = {spec.spot_feed_id: spec for spec in registry.VENUES
                               if spec.spot_server is not None and spec.spot_feed_id is not None}
