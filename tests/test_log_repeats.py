@@ -108,10 +108,10 @@ def test_an_unreachable_venue_asked_every_second_logs_a_line_a_minute():
             raise ExchangeUnavailable(f"Binance did not answer GET /fapi/v1/openOrders within 10 s "
                                       f"(attempt {Gateway.calls})")
 
-    engine = SimpleNamespace(clock=clock, market="BTC-USDT", options=SimpleNamespace(stuck_timeout_s=5.0),
-                             tracker=SimpleNamespace(stuck=lambda now, timeout: ["an order"]),
-                             bundle=SimpleNamespace(gateway=Gateway()))
-    reconciler = Reconciler(engine)  # type: ignore[arg-type]
+    desk = SimpleNamespace(clock=clock, market="BTC-USDT",
+                           tracker=SimpleNamespace(stuck=lambda now, timeout: ["an order"]))
+    reconciler = Reconciler(desk, Gateway(), control=None, emit=print, params=None,  # type: ignore[arg-type]
+                            connector_id="a_venue", options=lambda: SimpleNamespace(stuck_timeout_s=5.0))
 
     async def ten_minutes_down() -> None:
         for _ in range(600):

@@ -18,6 +18,7 @@ from typing import Any
 
 from pmm.connectors.base import ConnectorBundle
 from pmm.core.book import OrderBook
+from pmm.core.clock import LiveClock
 from pmm.core.events import (
     BalanceUpdated,
     ConnectionChanged,
@@ -46,7 +47,8 @@ from pmm.engine.recorder import Recorder
 from pmm.engine.risk import RiskLimits
 from pmm.engine.safety import Safety
 from pmm.engine.state import AccountState, MarketState, SessionPnl
-from pmm.engine.status import build_status, unrealized_at
+from pmm.engine.desk import Desk, unrealized_at
+from pmm.engine.status import ExternalSource, RunFacts, RunState, build_status
 from pmm.engine.tracker import OrderTracker
 from pmm.errors import PmmError
 from pmm.log_repeats import SAME_UP_TO_FIGURES
@@ -94,6 +96,14 @@ class _Dedup:
         return True
 
 
+def _clock_kind(bundle: ConnectorBundle) -> str:
+    """virtual (--fast), simulated (real-time pace at a simulated account's later time) or live."""
+    if bundle.pacer.virtual:
+        return "virtual"
+    clock = bundle.clock
+    return "simulated" if isinstance(clock, LiveClock) and clock.offset_s > 0 else "live"
+
+
 class Engine:
     def __init__(self, *, bundle: ConnectorBundle, strategy: PerpetualMarketMaking, params: PmmParams,
                  recorder: Recorder, run_id: str, options: EngineOptions,
@@ -111,7 +121,6 @@ class Engine:
         self.params = params
         self.strategy = strategy
         self.options = options
-        self.recorder = recorder
         self.external_source = external_source
         self.external_market = external_source.key if external_source is not None else external_market
         self.external_name = (external_source.description if external_source is not None
@@ -127,14 +136,18 @@ class Engine:
         self.tracker = OrderTracker()
         self.orders = OrderManager(bundle.gateway, self.tracker, self.clock, recorder, self._spawn, self.emit,
                                    client_id_prefix=f"pmm-{run_id[:8]}-", market=self.market)
-        self.reconciler = Reconciler(self)
-        self.safety = Safety(self, risk or RiskLimits())
+        self.desk = Desk(self.clock, self.market, self.markets, self.account, self.tracker, self.orders, recorder)
+        self.reconciler = Reconciler(self.desk, bundle.gateway, self, emit=self.emit, params=params,
+                                     connector_id=self.connector_id, options=lambda: self.options)
+        self.safety = Safety(self.desk, risk or RiskLimits(), self, params=params, session=self.session,
+                             prices=self, settle_stuck_orders=self.reconciler.settle_stuck_orders)
         stops = bundle.conditional_orders
         self.exchange_stop = ExchangeStop(
             stops, market=self.market, rules=self.rules, stop_loss_spread=params.stop_loss_spread,
             hedge=params.position_mode is PositionMode.HEDGE,
             positions=lambda: self.account.market_positions(self.market), clock=self.clock, spawn=self._spawn,
             run_id=run_id) if exchange_stop_loss and stops is not None else None
+        self._facts = RunFacts(run_id, self.connector_id, _clock_kind(bundle), bundle.rate_limit_use)
         self._last_decision: Decision | None = None
         self._skipped_ref: Decimal | None = None  # the reference price of the last skipped evaluation
         self.custom_price: Decimal | None = None
@@ -155,6 +168,14 @@ class Engine:
         self._last_reason = ""
 
     # --- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.desk.recorder
+
+    @recorder.setter
+    def recorder(self, recorder: Recorder) -> None:  # tests swap in a recorder of their own
+        self.desk.recorder = recorder
 
     def emit(self, event: Event) -> None:
         self._inbox.append(event)
@@ -454,12 +475,10 @@ class Engine:
         )
 
     def mark_price(self) -> Decimal | None:
-        funding = self.markets[self.market].funding
-        return funding.mark_price if funding is not None else None
+        return self.desk.mark_price()
 
     def unrealized(self) -> Decimal:
-        mark = self.mark_price()
-        return sum((unrealized_at(p, mark) for p in self.account.market_positions(self.market)), Decimal(0))
+        return self.desk.unrealized()
 
     @property
     def last_decision(self) -> Decision | None:
@@ -550,7 +569,15 @@ class Engine:
     # --- recording ------------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        return build_status(self, self.state)
+        run = RunState(self.state, self.stop_reason, self.last_decision, self.safety, self.session,
+                       self.orders.placed, self.orders.cancelled, self.strategy.model_status(self.desk.positions()))
+        external = None
+        if self.external_market is not None:
+            source = self.external_source
+            external = ExternalSource(
+                self.external_market, source.source_id if source is not None else self.connector_id,
+                source.market if source is not None else self.external_market, self.external_wait())
+        return build_status(self.desk, self._facts, run, external)
 
     def record_status(self) -> None:
         now = self.clock.now()

@@ -10,18 +10,22 @@ are recorded exactly once like any other.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from pmm.core.events import FundingPaymentReceived, OrderAccepted, OrderCancelled, OrderFilled
+from pmm.core.events import Event, FundingPaymentReceived, OrderAccepted, OrderCancelled, OrderFilled
 from pmm.core.model import OrderPurpose, OrderReport, OrderRequest, OrderStatus, OrderType
+from pmm.engine.desk import Control, Desk
 from pmm.engine.exchange_stop import is_stop_client_id
 from pmm.engine.tracker import TrackedOrder
 from pmm.errors import PmmError, VenueSetupError
 from pmm.log_repeats import SAME_UP_TO_FIGURES
 
 if TYPE_CHECKING:
-    from pmm.engine.engine import Engine
+    from pmm.connectors.base import OrderGateway
+    from pmm.engine.engine import EngineOptions
+    from pmm.strategy.params import PmmParams
 
 log = logging.getLogger("pmm.reconcile")
 
@@ -43,22 +47,30 @@ def _adopted(report: OrderReport, now: float) -> TrackedOrder:
 
 
 class Reconciler:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    """`options` is read at each use: a test may tune the engine's options after it is built."""
+
+    def __init__(self, desk: Desk, gateway: OrderGateway, control: Control, *, emit: Callable[[Event], None],
+                 params: PmmParams, connector_id: str, options: Callable[[], EngineOptions]) -> None:
+        self._desk = desk
+        self._gateway = gateway
+        self._control = control
+        self._emit = emit
+        self._params = params
+        self._connector_id = connector_id
+        self._options = options
         self._busy = False
         self._started_ts: float | None = None
         self._positions_read_ts: float | None = None
 
     async def set_up_account(self) -> None:
         """Position mode, margin mode and leverage before any order (DESIGN.md §6)."""
-        engine = self._engine
-        gateway, params = engine.bundle.gateway, engine.params
+        desk, gateway, params = self._desk, self._gateway, self._params
         steps = (
             (f"set position mode to {params.position_mode}", gateway.set_position_mode(params.position_mode)),
-            (f"set margin mode of {engine.market} to {params.margin_mode}",
-             gateway.set_margin_mode(engine.market, params.margin_mode)),
-            (f"set leverage of {engine.market} to {params.leverage}x",
-             gateway.set_leverage(engine.market, params.leverage)),
+            (f"set margin mode of {desk.market} to {params.margin_mode}",
+             gateway.set_margin_mode(desk.market, params.margin_mode)),
+            (f"set leverage of {desk.market} to {params.leverage}x",
+             gateway.set_leverage(desk.market, params.leverage)),
         )
         for what, call in steps:
             try:
@@ -67,29 +79,28 @@ class Reconciler:
                 for _, pending in steps:
                     pending.close()
                 raise VenueSetupError(
-                    f"Could not {what} on {engine.connector_id}: {exc}. Close open positions and orders "
+                    f"Could not {what} on {self._connector_id}: {exc}. Close open positions and orders "
                     f"on that account or change the config, then start again."
                 ) from exc
             log.info("%s: done", what)
 
     async def at_start(self) -> None:
-        engine = self._engine
-        gateway, market = engine.bundle.gateway, engine.market
-        self._started_ts = engine.clock.now()
-        engine.account.replace_positions(await gateway.positions())
+        desk, gateway, market = self._desk, self._gateway, self._desk.market
+        self._started_ts = desk.clock.now()
+        desk.account.replace_positions(await gateway.positions())
         for balance in await gateway.balances():
-            engine.account.balances[balance.asset] = balance
+            desk.account.balances[balance.asset] = balance
         for report in await gateway.open_orders(market):
             if is_stop_client_id(report.client_id):
                 continue  # an exchange-side stop, where a venue lists them among open orders: ExchangeStop's
             if report.client_id.startswith("pmm-"):
                 # Ours, from an earlier run: adopt it so its cancel is tracked and confirmed like any other.
                 log.warning("cancelling order %s left open by an earlier run", report.client_id)
-                engine.tracker.adopt(_adopted(report, engine.clock.now()))
-                engine.orders.cancel(report.client_id, "left open by an earlier run")
+                desk.tracker.adopt(_adopted(report, desk.clock.now()))
+                desk.orders.cancel(report.client_id, "left open by an earlier run")
             else:
                 log.warning("order %s on %s was not placed by pmm; leaving it alone", report.client_id, market)
-        await self.backfill(engine.options.backfill_since_ts)
+        await self.backfill(self._options().backfill_since_ts)
 
     async def reread_positions(self, reason: str) -> bool:
         """Replace the bot's positions with the venue's (at most once per POSITION_REREAD_MIN_S).
@@ -97,22 +108,22 @@ class Reconciler:
         The stream is the usual source; this is for when the venue contradicts it, e.g. it refuses a
         take-profit because there is no position to reduce.
         """
-        engine = self._engine
-        now = engine.clock.now()
+        desk = self._desk
+        now = desk.clock.now()
         if self._positions_read_ts is not None and now - self._positions_read_ts < POSITION_REREAD_MIN_S:
             return False
         self._positions_read_ts = now
         log.warning("re-reading positions from the venue: %s", reason)
         try:
-            positions = await engine.bundle.gateway.positions()
+            positions = await self._gateway.positions()
         except PmmError as exc:
             log.warning("could not re-read positions (%s); trying again at the next refusal", exc)
             return False
-        before = set(engine.account.positions)
-        engine.account.replace_positions(positions)
-        now = engine.clock.now()
-        for market, side in sorted(before | set(engine.account.positions)):
-            engine.recorder.position(market, side, engine.account.positions.get((market, side)), now)
+        before = set(desk.account.positions)
+        desk.account.replace_positions(positions)
+        now = desk.clock.now()
+        for market, side in sorted(before | set(desk.account.positions)):
+            desk.recorder.position(market, side, desk.account.positions.get((market, side)), now)
         return True
 
     async def at_stop(self) -> None:
@@ -122,10 +133,10 @@ class Reconciler:
         book a settlement in its ledger seconds after the funding time; an event can be lost with a
         dropped stream): it is recorded now, not only by the next start.
         """
-        engine = self._engine
+        desk = self._desk
         if self._started_ts is None:
             return  # never started: nothing of this run to read
-        since = max(self._started_ts, engine.clock.now() - FINAL_BACKFILL_S)
+        since = max(self._started_ts, desk.clock.now() - FINAL_BACKFILL_S)
         try:
             await self.backfill(since, quiet=True)
         except PmmError as exc:
@@ -135,44 +146,43 @@ class Reconciler:
     async def backfill(self, since_ts: float, *, quiet: bool = False) -> None:
         """Record fills and funding payments the venue has after `since_ts` that the store lacks
         (the store ignores duplicates too; what it held at start is not sent again nor counted)."""
-        engine = self._engine
-        gateway, market = engine.bundle.gateway, engine.market
-        known_fills, known_funding = engine.options.recorded_trade_ids, engine.options.recorded_funding_ms
+        desk, gateway, market = self._desk, self._gateway, self._desk.market
+        known_fills, known_funding = self._options().recorded_trade_ids, self._options().recorded_funding_ms
         fills = [f for f in await gateway.fills_since(since_ts, market) if f.trade_id not in known_fills]
         for f in fills:
-            engine.recorder.fill(OrderFilled(
+            desk.recorder.fill(OrderFilled(
                 f.client_id, f.exchange_id, f.trade_id, f.market, f.side, OrderType.LIMIT, f.price, f.amount,
                 Decimal(0), f.fee, f.fee_asset, f.liquidity, f.position_side, f.realized_pnl, f.ts, f.ts))
         payments = [p for p in await gateway.funding_payments_since(since_ts, market)
                     if p.funding_time_ms not in known_funding]
         for p in payments:
             ts = p.funding_time_ms / 1000
-            engine.recorder.funding(FundingPaymentReceived(
+            desk.recorder.funding(FundingPaymentReceived(
                 p.market, p.funding_time_ms, p.rate, p.amount, p.asset, p.position_amount, p.mark_price, ts, ts))
         if (fills or payments) and not quiet:
             log.info("reconciled %d fill(s) and %d funding payment(s) from the venue", len(fills), len(payments))
 
     async def settle_stuck_orders(self, force: list[TrackedOrder] | None = None) -> None:
         """Ask the venue about orders whose placement or cancel went unanswered."""
-        engine = self._engine
+        desk = self._desk
         if self._busy:
             return
         self._busy = True
         try:
-            now = engine.clock.now()
-            stuck = force or engine.tracker.stuck(now, engine.options.stuck_timeout_s)
+            now = desk.clock.now()
+            stuck = force or desk.tracker.stuck(now, self._options().stuck_timeout_s)
             if not stuck:
                 return
-            gateway, market = engine.bundle.gateway, engine.market
+            gateway, market = self._gateway, desk.market
             open_at_venue = {r.client_id: r for r in await gateway.open_orders(market)}
             for order in stuck:
                 report = open_at_venue.get(order.client_id)
                 if report is not None:
                     if order.exchange_id is None:
-                        engine.emit(OrderAccepted(order.client_id, report.exchange_id, market, now, now))
+                        self._emit(OrderAccepted(order.client_id, report.exchange_id, market, now, now))
                     if order.cancel_sent_ts is not None and order.cancel_attempts < _MAX_CANCEL_ATTEMPTS:
                         log.warning("cancel of %s unanswered; sending it again", order.client_id)
-                        engine.orders.resend_cancel(order)
+                        desk.orders.resend_cancel(order)
                     continue
                 # Gone from the venue: pick up any fills we missed, then close it.
                 fills = [f for f in await gateway.fills_since(order.created_ts - 1.0, market)
@@ -180,13 +190,13 @@ class Reconciler:
                 filled = Decimal(0)
                 for f in sorted(fills, key=lambda f: f.ts):
                     filled += f.amount
-                    engine.emit(OrderFilled(
+                    self._emit(OrderFilled(
                         f.client_id, f.exchange_id, f.trade_id, f.market, f.side, order.request.order_type,
                         f.price, f.amount, order.request.amount - filled, f.fee, f.fee_asset, f.liquidity,
                         f.position_side, f.realized_pnl, f.ts, now))
                 log.warning("order %s is not open at the venue; settled from its %d fill(s)", order.client_id,
                             len(fills))
-                engine.emit(OrderCancelled(order.client_id, order.exchange_id, market, now, now))
+                self._emit(OrderCancelled(order.client_id, order.exchange_id, market, now, now))
         except PmmError as exc:
             # The venue is unreachable, rate limited or banning us: the orders stay in flight and
             # the next stuck check asks again.
@@ -197,10 +207,9 @@ class Reconciler:
 
     async def cancel_leftovers(self) -> None:
         """After shutdown cancels: anything of ours still open at the venue is cancelled again."""
-        engine = self._engine
-        gateway, market = engine.bundle.gateway, engine.market
+        desk, gateway, market = self._desk, self._gateway, self._desk.market
         try:
-            leftovers = [r for r in await gateway.open_orders(market) if engine.orders.owns(r.client_id)]
+            leftovers = [r for r in await gateway.open_orders(market) if desk.orders.owns(r.client_id)]
         except PmmError as exc:
             log.error("could not check open orders at shutdown: %s", exc)
             return
@@ -211,4 +220,4 @@ class Reconciler:
             except PmmError as exc:
                 log.error("could not cancel %s: %s", report.client_id, exc)
         if leftovers:
-            await engine.settle_pending()
+            await self._control.settle_pending()

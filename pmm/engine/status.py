@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pmm.core.clock import LiveClock
 from pmm.core.model import FundingInfo, Position, Side
+from pmm.engine.desk import Desk, unrealized_at
 
 if TYPE_CHECKING:
-    from pmm.engine.engine import Engine
+    from pmm.engine.safety import Safety
+    from pmm.engine.state import SessionPnl
+    from pmm.strategy.views import Decision
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What does not change during a run."""
+
+    run_id: str
+    connector_id: str
+    clock_kind: str  # virtual (--fast), simulated (real-time pace at a simulated account's time) or live
+    rate_limit_use: Callable[[], Any] | None
+
+
+@dataclass(frozen=True)
+class ExternalSource:
+    """The external price source's book as shown: where it comes from and what it waits for."""
+
+    key: str  # its book in `Desk.markets`
+    connector: str
+    market: str
+    waiting_for: str
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where the run is now, beyond the desk."""
+
+    state: str  # starting, running, stopping, stopped
+    stop_reason: str | None
+    decision: Decision | None
+    safety: Safety
+    session: SessionPnl
+    orders_placed: int
+    orders_cancelled: int
+    model_status: Any
 
 
 def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
-
-
-def unrealized_at(position: Position, mark: Decimal | None) -> Decimal:
-    if mark is None:
-        return position.unrealized_pnl
-    return (mark - position.entry_price) * position.signed_amount
 
 
 def estimated_funding(positions: tuple[Position, ...], info: FundingInfo | None) -> Decimal | None:
@@ -30,45 +62,37 @@ def estimated_funding(positions: tuple[Position, ...], info: FundingInfo | None)
     return -(size * info.mark_price * info.rate)
 
 
-def _blocked(engine: Engine, state: str) -> str | None:
+def _blocked(run: RunState) -> str | None:
     """A guard that blocks quoting now (stale data, a connection down), worded as of now: the last
     decision may be older (nothing is evaluated while no data arrives), and its "down for 1 s"
     would be shown for as long as the connection stays down."""
-    if state != "running" or engine.last_decision is None:
+    if run.state != "running" or run.decision is None:
         return None
-    return engine.safety.blocked_reason()
+    return run.safety.blocked_reason()
 
 
-def _reason(engine: Engine, state: str, decision: Any, blocked: str | None) -> str:
-    if state in ("stopping", "stopped"):
-        return f"{state}: {engine.stop_reason or 'stop requested'}"
-    if decision is None:
+def _reason(run: RunState, blocked: str | None) -> str:
+    if run.state in ("stopping", "stopped"):
+        return f"{run.state}: {run.stop_reason or 'stop requested'}"
+    if run.decision is None:
         return "starting"
     if blocked is not None:
         return f"not quoting: {blocked}"
-    return str(decision.reason)
+    return str(run.decision.reason)
 
 
-def _clock_kind(engine: Engine) -> str:
-    """virtual (--fast), simulated (real-time pace at a simulated account's later time) or live."""
-    if engine.bundle.pacer.virtual:
-        return "virtual"
-    clock = engine.clock
-    return "simulated" if isinstance(clock, LiveClock) and clock.offset_s > 0 else "live"
-
-
-def build_status(engine: Engine, state: str) -> dict[str, Any]:
-    now = engine.clock.now()
-    market = engine.market
-    mstate = engine.markets[market]
+def build_status(desk: Desk, facts: RunFacts, run: RunState, external: ExternalSource | None) -> dict[str, Any]:
+    now = desk.clock.now()
+    market = desk.market
+    mstate = desk.state
     book = mstate.book
-    decision = engine.last_decision
+    decision = run.decision
     ref = decision.ref_price if decision else None
     mark = mstate.funding.mark_price if mstate.funding else None
-    positions = engine.account.market_positions(market)
+    positions = desk.positions()
     unrealized = sum((unrealized_at(p, mark) for p in positions), Decimal(0))
     markets = [{
-        "connector": engine.connector_id,
+        "connector": facts.connector_id,
         "market": market,
         "best_bid": _s(book.best_bid),
         "best_ask": _s(book.best_ask),
@@ -76,18 +100,15 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
         "ref_price_type": decision.ref_price_type if decision else "",
         "book_ready": mstate.ready,
     }]
-    if engine.external_market is not None:
-        ext = engine.markets[engine.external_market].book
-        source = engine.external_source
+    if external is not None:
+        ext = desk.markets[external.key]
         markets.append({
-            "connector": source.source_id if source is not None else engine.connector_id,
-            "market": source.market if source is not None else engine.external_market,
-            "best_bid": _s(ext.best_bid), "best_ask": _s(ext.best_ask), "ref_price": None,
-            "ref_price_type": "price source", "book_ready": engine.markets[engine.external_market].ready,
-            "waiting_for": engine.external_wait(),
+            "connector": external.connector, "market": external.market,
+            "best_bid": _s(ext.book.best_bid), "best_ask": _s(ext.book.best_ask), "ref_price": None,
+            "ref_price_type": "price source", "book_ready": ext.ready, "waiting_for": external.waiting_for,
         })
     orders = []
-    for o in sorted(engine.tracker.active(market), key=lambda o: o.request.price or Decimal(0), reverse=True):
+    for o in sorted(desk.active_orders(), key=lambda o: o.request.price or Decimal(0), reverse=True):
         price = o.request.price
         spread = None
         if ref and price is not None:
@@ -108,23 +129,23 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
             "next_funding_ts": info.next_funding_ts, "countdown_s": max(0.0, info.next_funding_ts - now),
             "estimated_payment": _s(estimated_funding(positions, info)),
         }
-    session = engine.session
-    blocked = _blocked(engine, state)
+    session = run.session
+    blocked = _blocked(run)
     return {
-        "run_id": engine.run_id,
-        "state": state,
+        "run_id": facts.run_id,
+        "state": run.state,
         "ts": now,
-        "clock": _clock_kind(engine),
-        "connector": engine.connector_id,
+        "clock": facts.clock_kind,
+        "connector": facts.connector_id,
         "market": market,
-        "quoting": state == "running" and blocked is None and bool(decision and decision.quoting),
-        "reason": _reason(engine, state, decision, blocked),
+        "quoting": run.state == "running" and blocked is None and bool(decision and decision.quoting),
+        "reason": _reason(run, blocked),
         "last_decision_reason": decision.reason if decision else "",
         "markets": markets,
         "assets": [
             {"asset": b.asset, "total": str(b.total), "available": str(b.available),
              "margin_in_use": str(b.margin_in_use)}
-            for b in engine.account.balances.values()
+            for b in desk.account.balances.values()
         ],
         "orders": orders,
         "positions": [
@@ -135,18 +156,18 @@ def build_status(engine: Engine, state: str) -> dict[str, Any]:
             for p in positions
         ],
         "funding": funding,
-        "quoting_model": engine.strategy.model_status(positions),
+        "quoting_model": run.model_status,
         "session": {
             "fills": session.fills, "realized_pnl": str(session.realized), "fees": str(session.fees),
             "funding": str(session.funding), "unrealized_pnl": str(unrealized),
             "net_pnl": str(session.net(unrealized)), "volume_quote": str(session.volume_quote),
         },
-        "orders_placed": engine.orders.placed,
-        "orders_cancelled": engine.orders.cancelled,
+        "orders_placed": run.orders_placed,
+        "orders_cancelled": run.orders_cancelled,
         # health, for metrics and `pmm status --json`
         "book_age_s": None if mstate.last_book_ts is None else round(max(0.0, now - mstate.last_book_ts), 3),
-        "reconnects": engine.safety.reconnects,
-        "rate_limit_use": None if engine.bundle.rate_limit_use is None else engine.bundle.rate_limit_use(),
-        "kill_switch": engine.safety.monitor.tripped,
+        "reconnects": run.safety.reconnects,
+        "rate_limit_use": None if facts.rate_limit_use is None else facts.rate_limit_use(),
+        "kill_switch": run.safety.monitor.tripped,
     }
 
