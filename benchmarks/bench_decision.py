@@ -79,7 +79,7 @@ async def _measure(stream: Stream, frames: list[bytes], *, no_skip: bool = False
     engine = Engine(bundle=bundle, strategy=strategy, params=params, recorder=NullRecorder(), run_id="b" * 32,
                     options=EngineOptions())
     if no_skip:  # ablation: evaluate the strategy on every book change (the engine before the skip)
-        engine._book_changed = engine._evaluate  # type: ignore[method-assign]
+        engine.decider.books_moved = engine.decider.evaluate  # type: ignore[method-assign]
     engine.account.balances["USDT"] = Balance("USDT", Decimal(10000), Decimal(10000))
 
     # The Binance feed's depth path, wired to the engine as `BinanceFeed.start` wires it (no socket).
@@ -93,15 +93,7 @@ async def _measure(stream: Stream, frames: list[bytes], *, no_skip: bool = False
     book.on_snapshot(parse_depth_snapshot(snapshot, MARKET, t0))
 
     def step() -> None:  # Engine._step after its wait (pmm/engine/engine.py)
-        engine._drain()
-        engine._fire_timers()
-        if engine._risk_check:
-            engine._risk_check = False
-            engine.safety.check_kill()
-        if engine._dirty:
-            engine._evaluate()
-        elif engine._book_dirty:
-            engine._book_changed()
+        engine._react(evaluate=True)
 
     from pmm.core.events import OrderAccepted, OrderCancelled
     from pmm.core.model import OrderStatus
@@ -120,7 +112,7 @@ async def _measure(stream: Stream, frames: list[bytes], *, no_skip: bool = False
             step()
 
     engine._drain()
-    engine._evaluate()
+    engine.decider.evaluate()
     venue_answers()
     on_public = feed._on_public
     perf = time.perf_counter_ns

@@ -47,19 +47,16 @@ from pmm.engine.recorder import Recorder
 from pmm.engine.risk import RiskLimits
 from pmm.engine.safety import Safety
 from pmm.engine.state import AccountState, MarketState, SessionPnl
+from pmm.engine.decider import Decider
 from pmm.engine.desk import Desk, unrealized_at
 from pmm.engine.status import ExternalSource, RunFacts, RunState, build_status
 from pmm.engine.tracker import OrderTracker
 from pmm.errors import PmmError
-from pmm.log_repeats import SAME_UP_TO_FIGURES
 from pmm.strategy import PerpetualMarketMaking
 from pmm.strategy.params import PmmParams
-from pmm.strategy.views import Decision, StrategyView
+from pmm.strategy.views import Decision
 
 log = logging.getLogger("pmm.engine")
-strategy_log = logging.getLogger("pmm.strategy")
-
-_EMPTY = Decision()  # probes the guards: `Safety.shape` returns it unchanged when no guard applies
 _DEDUP_WINDOW = 50_000  # remembered trade ids / funding keys; bounded so memory stays flat
 _CLOSING = (OrderPurpose.TAKE_PROFIT, OrderPurpose.STOP_LOSS, OrderPurpose.FLATTEN)  # orders that reduce a position
 
@@ -139,6 +136,7 @@ class Engine:
         self.desk = Desk(self.clock, self.market, self.markets, self.account, self.tracker, self.orders, recorder)
         self.reconciler = Reconciler(self.desk, bundle.gateway, self, emit=self.emit, params=params,
                                      connector_id=self.connector_id, options=lambda: self.options)
+        self._timers: dict[str, float] = {}
         self.safety = Safety(self.desk, risk or RiskLimits(), self, params=params, session=self.session,
                              prices=self, settle_stuck_orders=self.reconciler.settle_stuck_orders)
         stops = bundle.conditional_orders
@@ -148,24 +146,21 @@ class Engine:
             positions=lambda: self.account.market_positions(self.market), clock=self.clock, spawn=self._spawn,
             run_id=run_id) if exchange_stop_loss and stops is not None else None
         self._facts = RunFacts(run_id, self.connector_id, _clock_kind(bundle), bundle.rate_limit_use)
-        self._last_decision: Decision | None = None
-        self._skipped_ref: Decimal | None = None  # the reference price of the last skipped evaluation
         self.custom_price: Decimal | None = None
         self.custom_price_reason = "waiting for the first custom API price"
+        self.decider = Decider(self.desk, strategy, self.safety, self, quote_asset=self.quote_asset,
+                               maker_fee=self.maker_fee, external_key=self.external_market, timers=self._timers)
         self.stop_reason: str | None = None
         self.state = "starting"
         self.events_processed = 0
         self._inbox: deque[Event] = deque()
         self._wake = WakeEvent()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timers: dict[str, float] = {}
         self._dirty = False  # something the strategy reads changed: evaluate
         self._book_dirty = False  # only the books / last trade price changed: evaluate unless idle
-        self._idle_view: StrategyView | None = None  # the view of the last idle decision (see _book_changed)
         self._risk_check = False
         self._fills_seen = _Dedup(_DEDUP_WINDOW)
         self._funding_seen = _Dedup(_DEDUP_WINDOW)
-        self._last_reason = ""
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -254,6 +249,10 @@ class Engine:
         deadline = min(self._timers.values()) if self._timers else None
         await self.bundle.pacer.wait(deadline, self._wake)
         self._wake.clear()
+        self._react(evaluate)
+
+    def _react(self, evaluate: bool) -> None:
+        """What a step does once woken: handle the events and due timers, then decide if needed."""
         self._drain()
         self._fire_timers()
         if self._risk_check:
@@ -261,9 +260,11 @@ class Engine:
             self.safety.check_kill()
         if evaluate and self.stop_reason is None:
             if self._dirty:
-                self._evaluate()
+                self._dirty = self._book_dirty = False
+                self.decider.evaluate()
             elif self._book_dirty:
-                self._book_changed()
+                self._book_dirty = False
+                self.decider.books_moved()
 
     def _is_exhausted(self) -> bool:
         return self.bundle.pacer.finished() and not self._inbox
@@ -454,26 +455,6 @@ class Engine:
 
     # --- deciding -----------------------------------------------------------------------------------
 
-    def strategy_view(self) -> StrategyView:
-        state = self.markets[self.market]
-        balance = self.account.balances.get(self.quote_asset)
-        ext = self.markets.get(self.external_market) if self.external_market else None
-        return StrategyView(
-            now=self.clock.now(),
-            book=state.book,
-            book_ready=state.ready and not state.book.is_empty,
-            orders=self.tracker.live_orders(self.market),
-            positions=self.account.market_positions(self.market),
-            available_margin=balance.available if balance is not None else Decimal(0),
-            maker_fee=self.maker_fee,
-            funding=state.funding,
-            external_book=ext.book if ext is not None else None,
-            external_ready=bool(ext and ext.ready and not ext.book.is_empty),
-            external_reason=self.external_wait(),
-            custom_price=self.custom_price,
-            custom_price_reason=self.custom_price_reason,
-        )
-
     def mark_price(self) -> Decimal | None:
         return self.desk.mark_price()
 
@@ -482,89 +463,7 @@ class Engine:
 
     @property
     def last_decision(self) -> Decision | None:
-        decision = self._last_decision
-        ref = self._skipped_ref
-        if decision is not None and ref is not None:
-            self._skipped_ref = None
-            if ref is not decision.ref_price:
-                decision = self._last_decision = replace(decision, ref_price=ref)
-        return decision
-
-    @last_decision.setter
-    def last_decision(self, decision: Decision | None) -> None:
-        self._last_decision = decision
-        self._skipped_ref = None
-
-    def _book_changed(self) -> None:
-        """Only the books moved since the last evaluation: skip it when it cannot change anything.
-
-        After an idle decision (nothing placed or cancelled, no timer due, see
-        `PerpetualMarketMaking.still_idle`), a new evaluation on a view that differs only in its
-        books and time gives the same decision with a new reference price, unless that price
-        crosses a quote's minimum spread, the book becomes unusable, or a guard trips. Every
-        other input (orders, positions, margin, prices pushed in, connections) is compared with
-        the idle decision's view; the timers (strategy wake-up, stale check) still fire as before.
-        """
-        idle = self._idle_view
-        if idle is None:
-            self._evaluate()
-            return
-        view = self.strategy_view()
-        if (view.orders != idle.orders or view.positions != idle.positions
-                or view.available_margin != idle.available_margin or view.maker_fee != idle.maker_fee
-                or view.book_ready != idle.book_ready or view.external_ready != idle.external_ready
-                or view.custom_price != idle.custom_price or view.custom_price_reason != idle.custom_price_reason):
-            self._evaluate()
-            return
-        safety = self.safety
-        if safety.blocked_reason() is not None or safety.shape(_EMPTY, None) is not _EMPTY:
-            self._evaluate()
-            return
-        ref = self.strategy.still_idle(view)
-        if ref is None:
-            self._evaluate()
-            return
-        self._book_dirty = False
-        self._skipped_ref = ref.price
-        self._set_stale_timer()
-
-    def _set_stale_timer(self) -> None:
-        stale_check = self.safety.next_stale_check()
-        if stale_check is not None and stale_check > self.clock.now():
-            self._timers["stale"] = stale_check
-        else:  # already stale (re-checked on the next data) or disabled
-            self._timers.pop("stale", None)
-
-    def _evaluate(self) -> None:
-        self._dirty = self._book_dirty = False
-        self._idle_view = None
-        blocked = self.safety.blocked_reason()
-        view = self.strategy_view()
-        if blocked is not None:
-            # Stale or untrustworthy data: pull quotes now and let the strategy see no book.
-            self.safety.pull_quotes(blocked)
-            view = replace(view, book_ready=False)
-        raw = self.strategy.decide(view)
-        decision = self.safety.shape(raw, blocked)
-        if blocked is None and decision is raw and not (raw.places or raw.cancels or raw.logs):
-            self._idle_view = view  # the strategy says in still_idle whether it was idle
-        self._set_stale_timer()
-        self.last_decision = decision
-        # A decision that places nothing only restates conditions ("... is omitted"): those lines
-        # collapse in the log even as their prices move (pmm.log_repeats).
-        extra = None if decision.places else SAME_UP_TO_FIGURES
-        for line in decision.logs:
-            strategy_log.info(line, extra=extra)
-        if decision.reason != self._last_reason:
-            self._last_reason = decision.reason
-            if decision.reason:
-                strategy_log.info("%s", decision.reason)
-        self.orders.execute(decision)
-        wakeup = self.strategy.next_wakeup()
-        if wakeup is not None:
-            self._timers["strategy"] = wakeup
-        else:
-            self._timers.pop("strategy", None)
+        return self.decider.last_decision
 
     # --- recording ------------------------------------------------------------------------------------
 
