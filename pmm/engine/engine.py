@@ -469,7 +469,8 @@ class Engine:
 
     def status(self) -> dict[str, Any]:
         run = RunState(self.state, self.stop_reason, self.last_decision, self.safety, self.session,
-                       self.orders.placed, self.orders.cancelled, self.strategy.model_status(self.desk.positions()))
+                       self.orders.placed, self.orders.cancelled, self.strategy.model_status(self.desk.positions()),
+                       self.exchange_stop.report() if self.exchange_stop is not None else None)
         external = None
         if self.external_market is not None:
             source = self.external_source

@@ -147,6 +147,19 @@ class ExchangeStop:
                             "position by hand", client_id, target.position_side, self._market,
                             target.trigger_price)
 
+    def report(self) -> list[dict[str, Any]]:
+        """The stops as `pmm status` shows them: one per open position side, resting or refused."""
+        rows: list[dict[str, Any]] = []
+        wanted = stop_targets(self._positions(), self._spread, self._rules, self._hedge)
+        for side, target in sorted(wanted.items()):
+            current = self.resting.get(side)
+            state = ("resting" if current is not None and current[1] == target
+                     else "refused, retrying" if self._refused.get(side) == target else "being placed")
+            rows.append({"position_side": str(side), "side": str(target.side), "amount": str(target.amount),
+                         "trigger_price": str(target.trigger_price), "trigger": "mark", "state": state,
+                         "client_id": current[0] if current is not None and state == "resting" else None})
+        return rows
+
     # --- the one path ---------------------------------------------------------------------------
 
     async def _sync_until_settled(self) -> None:

@@ -48,6 +48,7 @@ class RunState:
     orders_placed: int
     orders_cancelled: int
     model_status: Any
+    exchange_stops: list[dict[str, Any]] | None  # None: `exchange_stop_loss` is off
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -157,6 +158,7 @@ def build_status(desk: Desk, facts: RunFacts, run: RunState, external: ExternalS
         ],
         "funding": funding,
         "quoting_model": run.model_status,
+        "exchange_stops": run.exchange_stops,
         "session": {
             "fills": session.fills, "realized_pnl": str(session.realized), "fees": str(session.fees),
             "funding": str(session.funding), "unrealized_pnl": str(unrealized),

@@ -86,6 +86,14 @@ def render_status(payload: dict[str, Any], *, funding: bool = False, now: float 
     else:
         parts.append(Text("No open positions."))
 
+    stops = payload.get("exchange_stops")
+    for stop in stops or ():
+        when = "falls to" if stop["side"] == "sell" else "rises to"
+        parts.append(Text(f"Exchange-side stop ({stop['position_side']} position): {stop['side']} "
+                          f"{fmt_dec(stop['amount'])} at market when the {stop['trigger']} {when} "
+                          f"{fmt_dec(stop['trigger_price'])} - {stop['state']}",
+                          style="green" if stop["state"] == "resting" else "yellow"))
+
     info = payload.get("funding")
     if info and funding:
         table = _table("Funding", "Market", "Rate %", "Mark", "Index", "Next Funding", "Countdown", "Est. Payment")

@@ -220,3 +220,33 @@ def test_a_connector_without_conditional_orders_is_refused_at_start(tmp_path) ->
     with pytest.raises(ConfigError, match="cannot rest a stop at the venue") as err:
         run_fast(cfg, db_url(tmp_path), 5.0)
     assert err.value.exit_code == 2 and "`exchange_stop_loss`" in str(err.value)
+
+
+def test_status_shows_each_stop_resting_or_refused() -> None:
+    from rich.console import Console
+
+    from pmm.ui.status_view import render_status
+
+    def shown(rows: list[dict[str, Any]]) -> str:
+        console = Console(width=200, record=True)
+        console.print(render_status({"quoting": True, "reason": "", "exchange_stops": rows, "ts": 0}))
+        return console.export_text()
+
+    async def main() -> None:
+        h = Harness()
+        assert h.stop.report() == []  # flat: no stop to show
+        h.venue.refuse = "trigger already crossed by the mark"
+        await h.changed(position(PositionSide.LONG, "0.02", "65000"))
+        [refused] = h.stop.report()
+        assert (refused["side"], D(refused["trigger_price"]), refused["state"]) == ("sell", D("63700"),
+                                                                                  "refused, retrying")
+        h.venue.refuse = None
+        await h.changed(position(PositionSide.SHORT, "0.01", "65000"))
+        [resting] = h.stop.report()
+        assert resting["state"] == "resting" and resting["client_id"] in h.venue.resting
+        assert (resting["side"], D(resting["amount"]), D(resting["trigger_price"])) == ("buy", D("0.01"), D("66300"))
+        text = shown([resting])
+        assert "Exchange-side stop (short position): buy 0.01 at market when the mark rises to 66" in text, text
+        assert "resting" in text
+
+    run(main())
