@@ -108,7 +108,8 @@ class BitmartGateway(AccountGateway):
         self._margin: dict[str, MarginMode] = {}
         self._stop_ids: dict[ClientOrderId, str] = {}  # plan orders placed, by client id
         self.live = LiveOrders()
-        self.pushes = OrderPushes(self.live, self._emit_event, clock, self.fee_rates)
+        self.pushes = OrderPushes(self.live, self._emit_event, clock, self.fee_rates, read_trades=self._recent_trades,
+                                  spawn=self._spawn, sleep=sleep)
         self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
                                     lookback_s=funding_lookback_s)
         self._funding_poll_s = funding_poll_s
@@ -373,6 +374,10 @@ class BitmartGateway(AccountGateway):
             client_id = await self._client_id_of(inst, str(row["order_id"]))
             out.append(parse_fill_report(row, inst, client_id, self.position_mode_wire))
         return sorted(out, key=lambda f: f.ts)
+
+    async def _recent_trades(self, symbol: str, since: float) -> list[dict[str, Any]]:
+        """The account's trade rows of `symbol` since `since`: the details a pushed fill lacks."""
+        return await history.fills(self._rest, symbol, since, self._clock.now(), what="read the details of new fills")
 
     async def _client_id_of(self, inst: Instrument, order_id: str) -> ClientOrderId:
         """A trade row names its order id only: the client id we know, else the order's own."""
