@@ -445,9 +445,9 @@ class BitmartGateway(AccountGateway):
             elif group.startswith(spec.CHANNEL_ASSET + ":"):
                 balance = parse_balance(data)
                 known = self._balances.get(balance.asset)
-                if known is not None:  # the push's sum holds the unrealized PnL the REST read last saw
-                    balance = Balance(balance.asset, balance.total - known.unrealized_pnl, balance.available,
-                                      balance.margin_in_use, known.unrealized_pnl)
+                if known is not None:  # the push says nothing of unrealized PnL: keep the last read
+                    balance = Balance(balance.asset, balance.total, balance.available, balance.margin_in_use,
+                                      known.unrealized_pnl)
                 self._balances[balance.asset] = balance
                 self._emit_event(BalanceUpdated(balance, recv_ts, recv_ts))
                 self._funding_hint(recv_ts)

@@ -171,9 +171,10 @@ class Views:
 
     @staticmethod
     def asset(balance: Balance) -> dict[str, Any]:
-        """An assets-detail row; the push carries the first four fields."""
+        """An assets-detail row; the push carries the first four fields. Available + frozen + position
+        deposit is the wallet (unrealized PnL apart: `equity` - `unrealized`), read the same way from both."""
         return {"currency": balance.asset, "position_deposit": money(balance.margin_in_use), "frozen_balance": "0",
-                "available_balance": money(balance.available),
+                "available_balance": money(balance.total - balance.margin_in_use),
                 "equity": money(balance.total + balance.unrealized_pnl), "unrealized": money(balance.unrealized_pnl)}
 
     # --- plan orders ------------------------------------------------------------------------------
