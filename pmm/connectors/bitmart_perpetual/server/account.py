@@ -61,7 +61,8 @@ class AccountHandlers:
     async def open_orders(self, req: WireRequest) -> list[dict[str, Any]]:
         fields = req.fields()
         symbol, kind, limit = fields.text("symbol"), fields.text("type"), fields.integer("limit", 100)
-        rows = [self._views.order(o) for o in reversed(self._desk.orders()) if o.is_open
+        rows = [{k: v for k, v in self._views.order(o).items() if k != "account"}  # not in this list's rows
+                for o in reversed(self._desk.orders()) if o.is_open
                 and (symbol is None or self._views.symbols.symbol(o.market) == symbol)]
         return [r for r in rows if kind is None or r["type"] == kind][:limit]
 
