@@ -137,7 +137,8 @@ def test_bad_orders_get_their_codes(server):
     assert signed(base, spec.SUBMIT_ORDER_PATH, order)[1]["code"] == 40043  # off the 0.1 tick
     assert signed(base, spec.SUBMIT_ORDER_PATH, {**order, "side": 7})[1]["code"] == 40041
     assert signed(base, spec.SUBMIT_ORDER_PATH, {**order, "symbol": "DOGEUSDT"})[1]["code"] == 40034
-    assert signed(base, spec.SUBMIT_ORDER_PATH, {**order, "price": "100.1", "client_order_id": "a-b"})[1]["code"] == 40048
+    dashed = {**order, "price": "100.1", "client_order_id": "a-b"}
+    assert signed(base, spec.SUBMIT_ORDER_PATH, dashed)[1]["code"] == 40048
     sell = {"symbol": SYMBOL, "side": 3, "type": "market", "size": 1}  # one-way: sell reduce-only, nothing held
     assert signed(base, spec.SUBMIT_ORDER_PATH, sell)[1]["code"] == 40020
 
