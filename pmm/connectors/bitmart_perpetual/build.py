@@ -20,6 +20,7 @@ from pmm.connectors.bitmart_perpetual.auth import BitmartAuth
 from pmm.connectors.bitmart_perpetual.feed import BitmartFeed
 from pmm.connectors.bitmart_perpetual.gateway import BitmartGateway
 from pmm.connectors.bitmart_perpetual.rest import BitmartRestClient
+from pmm.connectors.bitmart_perpetual.spot_feed import SPOT_REST_URL, SPOT_SOURCE_ID, SPOT_WS_URL, BitmartSpotFeed
 from pmm.connectors.common.credentials import account_label
 from pmm.core.clock import Clock, LiveClock
 from pmm.core.pacer import RealTimePacer
@@ -85,11 +86,16 @@ def build_paper(config: Any, *, fast: bool, restored_state: dict[str, Any] | Non
 
 
 def build_price_feed(source_id: str, config: Any, clock: Clock) -> MarketDataFeed:
-    """A public feed (no keys) of a BitMart perpetual connector id for `price_source: external_market`.
+    """A public feed (no keys) for `price_source: external_market`: BitMart spot (`bitmart`) or a
+    BitMart perpetual connector id.
     Hosts from `connector.price_source_rest_url` / `connector.price_source_ws_url` when the config
     sets them (a local server), else BitMart's; a paper-trade id reads the live venue's book."""
     overrides = getattr(config, "connector", None)
+    rest_url = getattr(overrides, "price_source_rest_url", None)
+    ws_url = getattr(overrides, "price_source_ws_url", None)
+    if source_id == SPOT_SOURCE_ID:
+        return BitmartSpotFeed(BitmartRestClient(rest_url or SPOT_REST_URL, clock=clock), ws_url=ws_url or SPOT_WS_URL,
+                               clock=clock)
     venue = source_id if source_id in spec.REST_URLS else spec.CONNECTOR_ID
-    rest_url = getattr(overrides, "price_source_rest_url", None) or spec.REST_URLS[venue]
-    ws_url = getattr(overrides, "price_source_ws_url", None) or spec.WS_URLS[venue]
-    return BitmartFeed(BitmartRestClient(rest_url, clock=clock), ws_url=ws_url, clock=clock, connector_id=source_id)
+    return BitmartFeed(BitmartRestClient(rest_url or spec.REST_URLS[venue], clock=clock),
+                       ws_url=ws_url or spec.WS_URLS[venue], clock=clock, connector_id=source_id)

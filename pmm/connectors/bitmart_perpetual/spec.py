@@ -186,8 +186,9 @@ SPEC: Final = VenueSpec(
     contract_sizes=True,
     capabilities=Capabilities(hedge_mode=HEDGE_MODE, dead_man_switch=DEAD_MAN_SWITCH,
                               conditional_orders=CONDITIONAL_ORDERS, passphrase_name="memo"),
-    spot_feed_id=None,  # no BitMart spot feed yet: `price_source_derivative: bitmart` is refused at load
-    spot_feed=f"{_HERE}.build:build_price_feed",  # its perpetual ids as price sources
+    spot_feed_id="bitmart",  # BitMart spot's public data as a price source (`spot_feed.py`)
+    spot_feed=f"{_HERE}.build:build_price_feed",  # `bitmart`, or its perpetual ids
+    spot_server=f"{_HERE}.server.spot:BitmartSpotServer",
     server=f"{_HERE}.server:make_server",
     public_time_path=SERVER_TIME_PATH,
 )

@@ -11,7 +11,8 @@ stream up, so nothing is trusted from a half-set-up socket. Then it reads, and s
 of a ping is replaced.
 
 `request(topics)` asks for a one-shot push on the live connection (`{"action": "request"}`): a
-fresh depth snapshot after a version gap. A refused login is kept in `auth_error`.
+fresh depth snapshot after a version gap. A refused login is kept in `auth_error`. The spot socket
+(`words=SPOT`) says `op` / `event` / `topic` / `table` instead, and its host deflates frames.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -38,7 +41,23 @@ log = logging.getLogger("pmm.bitmart.ws")
 
 Handler = Callable[[dict[str, Any], float], None]
 PING, PONG = "ping", "pong"
-_CONTROL = ("access", "subscribe", "unsubscribe", "request", "ping")
+_CONTROL = ("access", "subscribe", "unsubscribe", "request", "ping", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """Where a BitMart socket puts things: futures say `{"action", "args"}` and answer
+    `{"action", "group", "success"}`, data under `group`; spot says `{"op", "args"}` and answers
+    `{"event", "topic"}` (or `{"event": "error", "errorCode"}`), data under `table`."""
+
+    verb: str = "action"
+    answer: str = "action"
+    answer_topic: str = "group"
+    data: str = "group"
+
+
+FUTURES = Words()
+SPOT = Words(verb="op", answer="event", answer_topic="topic", data="table")
 
 
 class HandshakeFailed(Exception):
@@ -52,8 +71,10 @@ class BitmartSocket(SocketSession):
                  emit: Emit, clock: Clock, auth: BitmartAuth | None = None,
                  on_connected: Callable[[], None] | None = None, on_disconnected: Callable[[str], None] | None = None,
                  ping_interval_s: float = spec.WS_PING_INTERVAL_S, pong_timeout_s: float = 8.0,
-                 ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep) -> None:
+                 ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep,
+                 words: Words = FUTURES) -> None:
         self.name = name
+        self.words = words
         self.topics = list(topics)
         self._on_message = on_message
         self._clock = clock
@@ -78,7 +99,7 @@ class BitmartSocket(SocketSession):
         """Ask for a one-shot push of `topics` (a depth snapshot). False if not connected."""
         if not self.connected:
             return False
-        return await self._socket.send(json.dumps({"action": "request", "args": list(topics)}))
+        return await self._socket.send(json.dumps({self.words.verb: "request", "args": list(topics)}))
 
     # --- the session ------------------------------------------------------------------------------
 
@@ -113,15 +134,17 @@ class BitmartSocket(SocketSession):
             self.auth_failed.clear()
         if not self.topics:
             return
-        await ws.send(json.dumps({"action": "subscribe", "args": self.topics}))
+        words = self.words
+        await ws.send(json.dumps({words.verb: "subscribe", "args": self.topics}))
         pending = set(self.topics)
         while pending:
             reply = await self._await_control(ws, early)
-            if reply.get("action") != "subscribe":
-                continue
-            if reply.get("success") is not True:
-                raise HandshakeFailed(f"subscription refused by BitMart: {reply.get('error')} ({reply.get('group')})")
-            pending.discard(str(reply.get("group")))
+            answer = reply.get(words.answer)
+            if answer == "error" or reply.get("success") is False:
+                raise HandshakeFailed(f"subscription refused by BitMart: {reply.get('error') or reply.get('message')} "
+                                      f"({reply.get(words.answer_topic) or reply.get('errorCode')})")
+            if answer == "subscribe":
+                pending.discard(str(reply.get(words.answer_topic)))
 
     async def _await_control(self, ws: ClientConnection, early: list[tuple[dict[str, Any], float]]) -> dict[str, Any]:
         """Read until an access / subscribe answer arrives; data that comes first is kept for later."""
@@ -135,9 +158,9 @@ class BitmartSocket(SocketSession):
             message = self._decode(raw)
             if message is None:
                 continue
-            if message.get("action") in _CONTROL:
+            if message.get(self.words.answer) in _CONTROL and "data" not in message:
                 return message
-            if "group" in message:
+            if self.words.data in message:
                 early.append((message, recv_ts))
 
     async def _read(self, ws: ClientConnection) -> str:
@@ -163,14 +186,14 @@ class BitmartSocket(SocketSession):
             message = self._decode(raw)
             if message is None:
                 continue
-            if "group" in message and "data" in message:
+            if self.words.data in message and "data" in message:
                 self._dispatch(message, recv_ts)
-            elif message.get("success") is False:
-                log.warning("%s stream: BitMart refused %s: %s", self.name, message.get("action"),
-                            message.get("error"))
+            elif message.get("success") is False or message.get(self.words.answer) == "error":
+                log.warning("%s stream: BitMart refused %s: %s", self.name, message.get(self.words.answer),
+                            message.get("error") or message.get("message"))
 
     def _decode(self, raw: str | bytes) -> dict[str, Any] | None:
-        text = raw if isinstance(raw, str) else raw.decode()
+        text = raw if isinstance(raw, str) else _inflate(raw)
         if text == PONG:
             return None
         try:
@@ -187,3 +210,11 @@ class BitmartSocket(SocketSession):
         except Exception:  # one bad payload must not take the stream down
             self.bad_frames += 1
             log.exception("%s stream: handler failed on a message", self.name)
+
+
+def _inflate(raw: bytes) -> str:
+    """A binary frame: raw DEFLATE on BitMart's compressing spot host, else plain UTF-8."""
+    try:
+        return zlib.decompress(raw, -zlib.MAX_WBITS).decode()
+    except zlib.error:
+        return raw.decode()

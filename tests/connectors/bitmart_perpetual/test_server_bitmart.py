@@ -127,6 +127,8 @@ def test_orders_answer_in_the_documented_shapes(server):
     assert (status, unknown["code"]) == (400, 40035)
     _, assets, _ = keyed(base, spec.ASSETS_PATH)
     assert set(assets["data"][0]) == set(fixture_data("rest_assets_detail")[0])
+    _, fees, _ = keyed(base, spec.TRADE_FEE_PATH, f"symbol={SYMBOL}")
+    assert set(fees["data"]) == set(fixture_data("rest_trade_fee_rate"))
     _, details, _ = call(base, "GET", spec.DETAILS_PATH, query=f"symbol={SYMBOL}")
     assert set(details["data"]["symbols"][0]) == set(fixture_data("rest_contract_details")["symbols"][0])
 

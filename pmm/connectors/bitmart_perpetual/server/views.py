@@ -32,7 +32,8 @@ from pmm.sim.exchange import SimExchange
 
 _STATES = {State.PENDING: spec.STATE_APPROVAL, State.OPEN: spec.STATE_CHECK, State.PARTIALLY_FILLED: spec.STATE_CHECK,
            State.FILLED: spec.STATE_FINISH, State.CANCELED: spec.STATE_FINISH, State.REJECTED: spec.STATE_FINISH}
-# transaction-history `flow_type` -> the `type` its rows carry (3 is documented; 2 and 4 follow BitMart's list order).
+# transaction-history `flow_type` -> the `type` its rows carry (the SDK's list: 2 Realized PNL, 3 Funding Fee,
+# 4 Commission Fee; the `type` words of 2 and 4 are the docs' example rows', "Realized PNL" assumed).
 FLOW_TYPES = {"2": "Realized PNL", "3": spec.FUNDING_FEE_TYPE, "4": "Commission Fee"}
 
 
