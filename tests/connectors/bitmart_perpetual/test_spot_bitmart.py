@@ -88,3 +88,19 @@ def test_the_spot_feed_follows_the_servers_book_and_trades():
             exchange.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_exchange_sim_serves_bitmart_spot_data_without_keys():
+    import urllib.request
+
+    from venue_servers import serve_cli, stop_cli
+
+    proc, line, base = serve_cli("bitmart")
+    try:
+        with urllib.request.urlopen(f"{base}{spot_feed.SYMBOLS_DETAILS_PATH}", timeout=10) as resp:
+            body = json.loads(resp.read())
+        assert body["code"] == 1000 and [s["symbol"] for s in body["data"]["symbols"]] == ["BTC_USDT"]
+        stop_cli(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
