@@ -39,6 +39,7 @@ from pmm.connectors.bitmart_perpetual.parse import (
     client_id_of,
     dec_or_zero,
     funding_rate_times,
+    parse_funding_row,
     parse_balance,
     parse_fill_report,
     parse_order_report,
@@ -51,13 +52,11 @@ from pmm.connectors.bitmart_perpetual.streams import BitmartSocket
 from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.connectors.common.funding_watch import FundingWatch
 from pmm.connectors.common.live_orders import LiveOrders
-from pmm.connectors.common.payloads import dec
 from pmm.connectors.common.rate_limits import Sleep
 from pmm.connectors.common.symbols import MarketSymbols
 from pmm.core.clock import Clock
 from pmm.core.events import BalanceUpdated, PositionUpdated
 from pmm.core.model import (
-    ZERO,
     Balance,
     ClientOrderId,
     ExchangeOrderId,
@@ -404,20 +403,7 @@ class BitmartGateway(AccountGateway):
             return []
         rates = funding_rate_times(await history.funding_rates(self._rest, inst.symbol))
         held = {p.side: p for p in await self.positions() if p.market == market}
-        out = []
-        for row in rows:
-            time_ms, amount = int(str(row["time"])), dec(row["amount"])
-            nearest = min(rates, key=lambda t: abs(t - time_ms), default=None)
-            rate = rates[nearest] if nearest is not None and abs(nearest - time_ms) <= 60_000 else ZERO
-            long_side = (amount < 0) == (rate > 0) if rate and amount else True
-            position = held.get(PositionSide.LONG if long_side else PositionSide.SHORT)
-            size = position.amount if position is not None else ZERO
-            mark = position.mark_price if position is not None and position.mark_price else ZERO
-            if not mark and rate and size:
-                mark = abs(amount) / (size * abs(rate))
-            out.append(FundingPaymentReport(market, time_ms, rate, amount, str(row.get("asset") or inst.quote),
-                                            size if long_side else -size, mark))
-        return sorted(out, key=lambda p: p.funding_time_ms)
+        return sorted((parse_funding_row(row, inst, rates, held) for row in rows), key=lambda p: p.funding_time_ms)
 
     async def _load_fees(self, market: str) -> None:
         try:

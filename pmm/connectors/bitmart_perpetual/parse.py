@@ -36,6 +36,7 @@ from pmm.core.model import (
     ClientOrderId,
     ExchangeOrderId,
     FillReport,
+    FundingPaymentReport,
     Liquidity,
     MarginMode,
     OrderReport,
@@ -334,3 +335,24 @@ def parse_balance(row: Payload) -> Balance:
 def funding_rate_times(data: Payload) -> dict[int, Decimal]:
     """GET /contract/public/funding-rate-history data -> {funding_time ms: the rate that settled}."""
     return {int(str(r["funding_time"])): dec(r["funding_rate"]) for r in data.get("list", ())}
+
+
+FUNDING_TIME_MATCH_MS = 60_000  # a funding transaction is stamped within a minute of its settlement
+
+
+def parse_funding_row(row: Payload, inst: Instrument, rates: dict[int, Decimal],
+                      held: dict[PositionSide, Position]) -> FundingPaymentReport:
+    """One transaction-history row of type "Funding Fee" -> a funding payment. The row says only the
+    amount (signed for the account): the rate is the settled rate nearest its time, the side follows
+    from who paid (at a positive rate longs pay), the size and mark from the position `held` now."""
+    time_ms, amount = int(str(row["time"])), dec(row["amount"])
+    nearest = min(rates, key=lambda t: abs(t - time_ms), default=None)
+    rate = rates[nearest] if nearest is not None and abs(nearest - time_ms) <= FUNDING_TIME_MATCH_MS else ZERO
+    long_side = (amount < 0) == (rate > 0) if rate and amount else True
+    position = held.get(PositionSide.LONG if long_side else PositionSide.SHORT)
+    size = position.amount if position is not None else ZERO
+    mark = position.mark_price if position is not None and position.mark_price else ZERO
+    if not mark and rate and size:
+        mark = abs(amount) / (size * abs(rate))
+    return FundingPaymentReport(inst.market, time_ms, rate, amount, str(row.get("asset") or inst.quote),
+                                size if long_side else -size, mark)

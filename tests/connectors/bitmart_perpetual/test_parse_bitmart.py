@@ -235,3 +235,19 @@ def test_errors_are_classified_by_code_with_the_code_in_the_message():
     assert isinstance(errors.translate(what="place", status=500, code=40012, msg="", order_call=True),
                       OrderOutcomeUnknown)
     assert errors.http_status(30013) == 429 and errors.http_status(30017) == errors.IP_BAN_STATUS
+
+
+def test_a_funding_row_takes_the_nearest_rate_and_the_side_of_who_paid(inst):
+    from pmm.core.model import Position
+
+    long = Position("BTC-USDT", PositionSide.LONG, D("0.5"), D("60000"), 5, MarginMode.CROSS, mark_price=D("61000"))
+    rates = {1733979600000: D("0.0001")}
+    row = {"symbol": "BTCUSDT", "type": "Funding Fee", "amount": "-3.05000000", "asset": "USDT",
+           "time": "1733979600123", "tran_id": "1"}
+    paid = parse.parse_funding_row(row, inst, rates, {PositionSide.LONG: long})
+    assert (paid.rate, paid.amount, paid.position_amount, paid.mark_price) == (D("0.0001"), D("-3.05"), D("0.5"),
+                                                                             D("61000"))
+    received = parse.parse_funding_row(dict(row, amount="2"), inst, rates, {})
+    assert received.position_amount == 0 and received.rate == D("0.0001")  # a short was paid: none held now
+    late = parse.parse_funding_row(dict(row, time="1733979700000"), inst, rates, {})
+    assert late.rate == 0  # no settlement within a minute of it
