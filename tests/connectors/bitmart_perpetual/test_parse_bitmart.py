@@ -251,3 +251,13 @@ def test_a_funding_row_takes_the_nearest_rate_and_the_side_of_who_paid(inst):
     assert received.position_amount == 0 and received.rate == D("0.0001")  # a short was paid: none held now
     late = parse.parse_funding_row(dict(row, time="1733979700000"), inst, rates, {})
     assert late.rate == 0  # no settlement within a minute of it
+
+
+def test_credentials_never_show_the_secret_or_the_memo():
+    import pickle
+
+    signer = auth.BitmartAuth("bitmart-key-0123456789", "s3cr3t-value", "m3mo-value", VirtualClock(1.0))
+    shown = repr(signer) + str(signer) + repr(vars(signer))
+    assert "s3cr3t-value" not in shown and "m3mo-value" not in shown
+    with pytest.raises(TypeError):
+        pickle.dumps(signer)
