@@ -40,21 +40,12 @@ def clients_of(venue: str) -> dict[str, Callable[[ServerThread], RoundTripClient
     return {} if module is None else module.CLIENTS
 
 
-def ccxt_unavailable(venue: str) -> str | None:
-    """Why no ccxt can drive the venue's server (the venue's `CCXT_UNAVAILABLE`), or None."""
-    module = _module_of(venue)
-    return None if module is None else getattr(module, "CCXT_UNAVAILABLE", None)
-
-
 CASES = [(venue, name) for venue in sorted(VENUES) for name in sorted(clients_of(venue))]
 
 
 @pytest.mark.parametrize("venue", sorted(VENUES))
 def test_every_venue_server_is_driven_by_its_sdk_and_ccxt(venue):
     names = clients_of(venue)
-    if ccxt_unavailable(venue):  # e.g. ccxt dropped the venue before the version pmm pins: its SDK alone
-        assert names and not any(name.startswith("ccxt") for name in names), (venue, sorted(names))
-        return
     assert len(names) >= 2 and any(name.startswith("ccxt") for name in names), (
         f"{venue}: the conformance suite needs the venue's own SDK and ccxt in "
         f"tests/connectors/{venue}/conformance_clients.py (CLIENTS), has {sorted(names)}")

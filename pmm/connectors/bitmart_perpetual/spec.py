@@ -95,6 +95,7 @@ SUBMIT_LEVERAGE_PATH: Final = "/contract/private/submit-leverage"
 SET_POSITION_MODE_PATH: Final = "/contract/private/set-position-mode"
 GET_POSITION_MODE_PATH: Final = "/contract/private/get-position-mode"
 TRADE_FEE_PATH: Final = "/contract/private/trade-fee-rate"
+CURRENCIES_PATH: Final = "/account/v1/currencies"   # spot host; ccxt loads it with its markets
 
 # Calls whose outcome may be unknown after a timeout (the order may or may not exist).
 ORDER_CALL_PATHS: Final = frozenset({SUBMIT_ORDER_PATH, CANCEL_ORDER_PATH, CANCEL_ORDERS_PATH,

@@ -1,19 +1,22 @@
-"""BitMart's independent client for the conformance round trip (tests/connectors/conformance.py): the
-official bitmart-python-sdk-api (`APIContract` over requests, `FuturesSocketClient` over
-websocket-client threads).
+"""BitMart's independent clients for the conformance round trip (tests/connectors/conformance.py):
+ccxt 4.5.70's `bitmart` (ccxt.pro: async REST and WebSocket; the last ccxt with BitMart, the one pmm
+pins) and the official bitmart-python-sdk-api (`APIContract` over requests, `FuturesSocketClient`
+over websocket-client threads).
 
-ccxt is not here: BitMart left ccxt after 4.5.70, and pmm pins ccxt 4.5.90 for the other venues
-(one ccxt per environment), so no ccxt `bitmart` can run in CI (`CCXT_UNAVAILABLE`).
+Redirects (reference/exchange_apis_more.md §L1): ccxt's `urls["api"]` `spot` and `swap` (REST; its
+market load reads the spot currency and symbol lists too) and `ws.swap.{public,private}`, with the
+memo as `uid`; the SDK's `APIContract(url=...)` and `FuturesSocketClient(stream_url=...)`. ccxt signs
+every private call (GETs over their query string); the SDK sends private GETs KEYED (the key alone)
+and POSTs signed with the memo, and logs in with `{"action": "access"}`. The SDK's socket client
+re-arms a `threading.Timer` for its ping forever, even after `stop()`: the adapter's subclass keeps
+the timer so that `close()` can end it (the SDK's code is otherwise unchanged).
 
-Redirects (reference/exchange_apis_more.md §L1): `APIContract(url=...)` and
-`FuturesSocketClient(stream_url=...)`. The SDK sends private GETs KEYED (the key alone) and POSTs
-signed with the memo, and logs in with `{"action": "access"}`. Its socket client re-arms a
-`threading.Timer` for its ping forever, even after `stop()`: the adapter's subclass keeps the timer
-so that `close()` can end it (the SDK's code is otherwise unchanged).
-
-BitMart sizes are contracts (`contract_size` base units each): the adapter turns every size it reads
-into base units and sends contracts. An order request is answered with its id only; the adapter
-reads the order back (`GET /contract/private/order`), as a client must to see the venue's view.
+BitMart sizes are contracts (`contract_size` base units each): the adapters turn every size they
+read into base units and send contracts. An order request is answered with its id only; the adapters
+read the order back (`GET /contract/private/order`), as a client must to see the venue's view. A
+finished order (`state` 4) is filled or canceled by its `deal_size`; ccxt calls both "closed".
+ccxt reads the book from the legacy `futures/depth50` channel (a whole side per push) and fills from
+the `last_trade` of `futures/order` pushes (it has no private trades channel for swaps).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import ccxt.pro as ccxtpro
 from bitmart.api_contract import APIContract
 from bitmart.websocket.futures_socket_client import FuturesSocketClient
 from conformance import (
@@ -35,16 +39,14 @@ from conformance import (
     Streamed,
     TradeView,
 )
-from conformance_runtime import Level, decimal, wait_until
+from conformance_runtime import Level, LoopThread, decimal, wait_until
 from venue_servers import API_KEY, API_PASSPHRASE, API_SECRET, ServerThread
 
 from pmm.core.model import OrderStatus, PositionSide, Side
 
-SYMBOL, QUOTE, OPEN_TYPE = "BTCUSDT", "USDT", "cross"
+SYMBOL, CCXT_SYMBOL, QUOTE, OPEN_TYPE = "BTCUSDT", "BTC/USDT:USDT", "USDT", "cross"
 DEPTH_TOPIC = f"futures/depthIncrease50:{SYMBOL}@200ms"
 PRIVATE_TOPICS = ("futures/order", "futures/position", f"futures/asset:{QUOTE}")
-CCXT_UNAVAILABLE = ("ccxt has no BitMart after 4.5.70 and pmm pins ccxt 4.5.90 for the other venues: one ccxt per "
-                    "environment, so only BitMart's own SDK drives this server in CI")
 
 
 def _status(row: dict[str, Any]) -> OrderStatus:
@@ -57,6 +59,145 @@ def _status(row: dict[str, Any]) -> OrderStatus:
 
 def _side(number: Any) -> Side:
     return Side.BUY if int(number) in (1, 2) else Side.SELL
+
+
+def _wallet(row: dict[str, Any]) -> Decimal:
+    """An asset row's wallet: available + frozen + position deposit (unrealized PnL apart)."""
+    return sum((decimal(row[k]) for k in ("available_balance", "frozen_balance", "position_deposit")), Decimal(0))
+
+
+class CcxtBitmart(Streamed):
+    """ccxt.pro `bitmart` (4.5.70): REST calls and `watch_*` loops on one event loop of its own."""
+
+    def __init__(self, server: ServerThread) -> None:
+        super().__init__()
+        self._server = server
+        self._loop = LoopThread("ccxt bitmart")
+        self._ex = self._loop.run(self._create(server))
+        self._contract_size = Decimal(0)  # base units per contract, from load_markets
+        self._fill_ids: set[str] = set()
+
+    @staticmethod
+    async def _create(server: ServerThread) -> Any:
+        ex = ccxtpro.bitmart({"apiKey": API_KEY, "secret": API_SECRET, "uid": API_PASSPHRASE,
+                              "enableRateLimit": False, "options": {"defaultType": "swap"}})
+        ex.urls["api"] = {"spot": server.rest_url, "swap": server.rest_url,
+                          "ws": {"swap": {"public": server.server.public_ws_url,
+                                          "private": server.server.private_ws_url}}}
+        return ex
+
+    def _run(self, coro: Any) -> Any:
+        return self._loop.run(coro)
+
+    def _base(self, contracts: Any) -> Decimal:
+        return decimal(contracts) * self._contract_size
+
+    def _contracts(self, base: Decimal) -> int:
+        return int(base / self._contract_size)
+
+    def _order(self, raw: dict[str, Any], short: OrderStatus = OrderStatus.CANCELLED) -> OrderView:
+        """ccxt's order; "closed" is BitMart's state 4 (REST) or a match push (`action` 1), filled when
+        all is dealt, else `short`: canceled (REST) or partly filled (a push)."""
+        status = {"open": OrderStatus.OPEN, "canceled": OrderStatus.CANCELLED}.get(raw["status"])
+        if raw["status"] == "closed":
+            status = OrderStatus.FILLED if raw["filled"] >= raw["amount"] else short
+        assert status is not None, raw
+        price = decimal(raw["price"]) if raw["type"] == "limit" else None
+        return OrderView(raw["id"], raw["clientOrderId"] or None, Side(raw["side"]), price,
+                         self._base(raw["amount"]), status)
+
+    def _position(self, raw: dict[str, Any]) -> PositionView:
+        return PositionView(PositionSide(raw["side"]), self._base(raw["contracts"]), decimal(raw["entryPrice"]))
+
+    async def _forever(self, watch: Callable[[], Any], keep: Callable[[Any], None]) -> None:
+        try:
+            while True:
+                keep(await watch())
+        except Exception as exc:  # noqa: BLE001 - reported by the next streamed_* read
+            self.failure = exc
+
+    def _keep_orders(self, raw: list[dict[str, Any]]) -> None:
+        for order in raw:
+            self.seen_orders.append(self._order(order, OrderStatus.PARTIALLY_FILLED))
+            for trade in order["trades"] or []:  # a match push's `last_trade`, known by its id
+                if trade["id"] not in self._fill_ids:
+                    self._fill_ids.add(trade["id"])
+                    self.seen_fills.append(FillView(order["id"], Side(order["side"]), decimal(trade["price"]),
+                                                    self._base(trade["amount"])))
+
+    def _keep_balance(self, raw: dict[str, Any]) -> None:
+        # ccxt's `total` is available + frozen; the wallet adds the position deposit, read from `info`:
+        # a `futures/asset:USDT` push, or the assets-detail answer of ccxt's REST snapshot
+        info = raw["info"]
+        rows = info["data"] if isinstance(info["data"], list) else [info["data"]]
+        for row in rows:
+            if row["currency"] == QUOTE:
+                self.seen_balance = _wallet(row)
+
+    def _keep_book(self, raw: Any) -> None:
+        self.seen_book = ([(decimal(p), self._base(q)) for p, q in raw["bids"][:20]],
+                          [(decimal(p), self._base(q)) for p, q in raw["asks"][:20]])
+
+    def load_markets(self) -> MarketView:
+        market = self._run(self._ex.load_markets())[CCXT_SYMBOL]
+        self._contract_size = decimal(market["contractSize"])
+        return MarketView(decimal(market["precision"]["price"]), self._base(market["precision"]["amount"]),
+                          self._base(market["limits"]["amount"]["min"]))
+
+    def watch(self) -> None:
+        ex, spawn = self._ex, self._loop.spawn
+        spawn(self._forever(lambda: ex.watch_order_book(CCXT_SYMBOL), self._keep_book))
+        spawn(self._forever(lambda: ex.watch_trades(CCXT_SYMBOL), lambda raw: self.seen_trades.extend(
+            TradeView(decimal(t["price"]), self._base(t["amount"]), Side(t["side"])) for t in raw)))
+        spawn(self._forever(lambda: ex.watch_orders(CCXT_SYMBOL), self._keep_orders))
+        spawn(self._forever(lambda: ex.watch_positions([CCXT_SYMBOL]), lambda raw: self.seen_positions.extend(
+            self._position(p) for p in raw if p["contracts"])))
+        spawn(self._forever(lambda: ex.watch_balance(), self._keep_balance))
+        wait_until("ccxt's private topics subscribed", lambda: _private_topics_subscribed(self._server), bool)
+
+    def set_leverage(self, leverage: int) -> int:
+        answer = self._run(self._ex.set_leverage(leverage, CCXT_SYMBOL, {"marginMode": OPEN_TYPE}))
+        assert answer["data"]["open_type"] == OPEN_TYPE, answer
+        return int(answer["data"]["leverage"])
+
+    def _read_back(self, order_id: str) -> OrderView:
+        return self._order(self._run(self._ex.fetch_order(order_id, CCXT_SYMBOL)))
+
+    def place_post_only(self, side: Side, price: Decimal, amount: Decimal, client_id: str) -> OrderView:
+        placed = self._run(self._ex.create_order(CCXT_SYMBOL, "limit", side.value, self._contracts(amount),
+                                                 float(price), {"postOnly": True, "clientOrderId": client_id}))
+        return self._read_back(placed["id"])
+
+    def open_orders(self) -> list[OrderView]:
+        return [self._order(o) for o in self._run(self._ex.fetch_open_orders(CCXT_SYMBOL))]
+
+    def cancel(self, order_id: str) -> str:
+        self._run(self._ex.cancel_order(order_id, CCXT_SYMBOL))  # BitMart answers {}: read the order back
+        order = self._read_back(order_id)
+        assert order.status is OrderStatus.CANCELLED, order
+        return order.order_id
+
+    def place_market(self, side: Side, amount: Decimal, client_id: str) -> OrderView:
+        placed = self._run(self._ex.create_order(CCXT_SYMBOL, "market", side.value, self._contracts(amount), None,
+                                                 {"clientOrderId": client_id}))
+        return self._read_back(placed["id"])
+
+    def positions(self) -> list[PositionView]:
+        return [self._position(p) for p in self._run(self._ex.fetch_positions([CCXT_SYMBOL])) if p["contracts"]]
+
+    def funding_rate(self) -> Decimal:
+        return decimal(self._run(self._ex.fetch_funding_rate(CCXT_SYMBOL))["fundingRate"])
+
+    def funding_payments(self) -> list[FundingPaymentView]:
+        # ccxt reads the transaction history's funding flow (flow_type 3); `amount` is signed
+        rows = self._run(self._ex.fetch_funding_history(CCXT_SYMBOL))
+        return [FundingPaymentView(row["timestamp"], decimal(row["amount"])) for row in rows]
+
+    def close(self) -> None:
+        try:
+            self._run(self._ex.close())
+        finally:
+            self._loop.stop()
 
 
 class _Socket(FuturesSocketClient):
@@ -159,8 +300,7 @@ class BitmartSdk(Streamed):
                              self._base(p["hold_volume"]), decimal(p["hold_avg_price"]))
                 for p in data if p["symbol"] == SYMBOL and decimal(p["hold_volume"]))
         elif group == f"futures/asset:{QUOTE}":
-            self.seen_balance = sum((decimal(data[k]) for k in ("available_balance", "frozen_balance",
-                                                                "position_deposit")), Decimal(0))
+            self.seen_balance = _wallet(data)
 
     def _on_book(self, data: dict[str, Any]) -> None:
         """BitMart's rule: a snapshot resets the book; each update's version is the last one + 1."""
@@ -252,4 +392,5 @@ class BitmartSdk(Streamed):
 
 CLIENTS: dict[str, Callable[[ServerThread], RoundTripClient]] = {
     "bitmart-python-sdk-api": BitmartSdk,
+    "ccxt-bitmart": CcxtBitmart,
 }

@@ -1,6 +1,7 @@
 """The BitMart server's wire: KEYED and SIGNED checks with their codes, BitMart's rate-limit headers,
-documented shapes, the depthIncrease version rule with `request`, plan orders and the per-symbol
-cancel-all-after, and `pmm exchange-sim bitmart_perpetual` checking the key's memo."""
+documented shapes, the depthIncrease version rule with `request`, the whole-side depth channel and
+the spot lists ccxt reads, plan orders and the per-symbol cancel-all-after, and
+`pmm exchange-sim bitmart_perpetual` checking the key's memo."""
 
 from __future__ import annotations
 
@@ -183,6 +184,49 @@ def test_depth_versions_chain_a_skip_breaks_it_and_request_brings_a_snapshot(ser
             raise AssertionError("no snapshot after the request")
 
     asyncio.run(scenario())
+
+
+def test_the_depth_channel_pushes_whole_sides_both_on_subscribe_and_takes_an_optional_speed(server):
+    async def subscribe(ws: aiohttp.ClientWebSocketResponse, topic: str) -> bool:
+        await ws.send_str(json.dumps({"action": "subscribe", "args": [topic]}))
+        while True:
+            (frame,) = await _frames(ws, 1)
+            if frame.get("action") == "subscribe" and frame["group"] == topic:
+                return frame["success"]
+
+    async def pushes(ws: aiohttp.ClientWebSocketResponse, topic: str, count: int) -> list[dict[str, Any]]:
+        out = []
+        while len(out) < count:  # past the pushes and acks of topics left before
+            out += [f for f in await _frames(ws, 1) if f.get("group") == topic and "data" in f]
+        return out
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session, session.ws_connect(server.server.public_ws_url) as ws:
+            for bad in (f"futures/depth50:{SYMBOL}@300ms", f"futures/depth7:{SYMBOL}",
+                        f"futures/depthIncrease50:{SYMBOL}", f"futures/trade:{SYMBOL}@100ms"):
+                assert await subscribe(ws, bad) is False, bad
+            for depth, topic in ((5, f"futures/depth5:{SYMBOL}"), (20, f"futures/depth20:{SYMBOL}@200ms")):
+                assert await subscribe(ws, topic) is True
+                bids, asks = await pushes(ws, topic, 2)  # the two sides, the bids first
+                assert (bids["data"]["way"], asks["data"]["way"]) == (1, 2)
+                bid_prices = [Decimal(level["price"]) for level in bids["data"]["depths"]]
+                ask_prices = [Decimal(level["price"]) for level in asks["data"]["depths"]]
+                assert len(bid_prices) == len(ask_prices) == depth
+                assert bid_prices == sorted(bid_prices, reverse=True) and ask_prices == sorted(ask_prices)
+                assert bid_prices[0] < ask_prices[0]
+                assert all(Decimal(level["vol"]) > 0 for level in bids["data"]["depths"] + asks["data"]["depths"])
+                later = await pushes(ws, topic, 4)  # then each side whose top N changed, whole
+                assert all(len(f["data"]["depths"]) == depth and f["data"]["ms_t"] >= bids["data"]["ms_t"]
+                           for f in later)
+                await ws.send_str(json.dumps({"action": "unsubscribe", "args": [topic]}))
+
+    asyncio.run(scenario())
+
+
+def test_the_spot_lists_ccxt_loads_with_its_markets_are_served_empty(server):
+    for path, key in ((spec.CURRENCIES_PATH, "currencies"), ("/spot/v1/symbols/details", "symbols")):
+        status, body, _ = call(server.rest_url, "GET", path)
+        assert (status, body["code"], body["data"]) == (200, 1000, {key: []}), body
 
 
 def test_private_login_refusal_closes_the_socket_and_topics_need_a_login(server):

@@ -31,7 +31,7 @@ from pmm.connectors.bitmart_perpetual.auth import Verifier
 from pmm.connectors.bitmart_perpetual.server import routes
 from pmm.connectors.bitmart_perpetual.server.dialect import BitmartRestDialect
 from pmm.connectors.bitmart_perpetual.server.private import PrivateStreams
-from pmm.connectors.bitmart_perpetual.server.streams import PublicStreams
+from pmm.connectors.bitmart_perpetual.server.streams import WHOLE_DEPTH_CHANNELS, PublicStreams
 from pmm.connectors.bitmart_perpetual.server.views import Views
 from pmm.connectors.bitmart_perpetual.server.wire import BitmartSymbols, id_maker
 from pmm.connectors.bitmart_perpetual.server.ws import PRIVATE, PUBLIC, BitmartStreamDialect
@@ -158,6 +158,8 @@ class BitmartServer(KitServer):
         if channel.startswith("futures/depthIncrease"):
             snapshot = self.streams.depth_snapshot(topic)
             return [snapshot] if snapshot is not None else []
+        if channel in WHOLE_DEPTH_CHANNELS and symbol in self.symbols.symbols():
+            return self.streams.whole_depth(topic, symbol, WHOLE_DEPTH_CHANNELS[channel])
         makers: dict[str, Callable[[str], dict[str, Any] | None]] = {
             spec.CHANNEL_TICKER: self.streams.ticker, spec.CHANNEL_FUNDING: self.streams.funding_rate}
         if channel in makers and symbol in self.symbols.symbols():

@@ -1,5 +1,8 @@
 """Public REST endpoints of the BitMart server (Futures V2 "Futures Market Data"): system time,
-contract details, depth, current funding rate, funding-rate history and recent market trades.
+contract details, depth, current funding rate, funding-rate history and recent market trades; and
+the two spot lists ccxt's `bitmart` reads with its markets (`/account/v1/currencies`,
+`/spot/v1/symbols/details`), in their spot shapes and empty: this server simulates futures only
+(the spot book is `pmm exchange-sim bitmart`) and the account has no spot wallet.
 
 Contract details: each simulated market is a trading USDT perpetual whose `contract_size` is the
 market's size step (one contract = one step), `vol_precision` 1, `min_volume` the minimum size in
@@ -68,6 +71,12 @@ class MarketHandlers:
             "funding_interval_hours": round(info.interval_s / 3600) if info else 8, "status": "Trading",
             "delist_time": 0,
         }
+
+    async def currencies(self, req: WireRequest) -> dict[str, Any]:
+        return {"currencies": []}
+
+    async def spot_symbols(self, req: WireRequest) -> dict[str, Any]:
+        return {"symbols": []}
 
     async def depth(self, req: WireRequest) -> dict[str, Any]:
         return self._streams.rest_depth(self._symbol(req.fields()))

@@ -1,7 +1,7 @@
 """The BitMart server's endpoints: path, method, handler, auth kind and BitMart's request limit
 (requests per 2 s; exchange_apis_more.md §K5; over it: 30013, HTTP 429). Private GETs are KEYED,
-POSTs SIGNED (both go through `dialect.verify`). ccxt's extra reads (spot currencies and symbols,
-the wallet) are not served: ccxt 4.5.90, the version pmm pins, has no BitMart.
+POSTs SIGNED (both go through `dialect.verify`; ccxt signs its GETs too). ccxt 4.5.70's `bitmart`
+(the ccxt pmm pins) also reads the spot currency and symbol lists with its markets: served, empty.
 
 Handlers are built here from the server's parts, so `app.py` stays the composition and this file
 the list a reader checks against BitMart's docs.
@@ -16,6 +16,7 @@ from pmm.connectors.bitmart_perpetual.server.account import AccountHandlers
 from pmm.connectors.bitmart_perpetual.server.market import MarketHandlers
 from pmm.connectors.bitmart_perpetual.server.orders_in import OrderParser
 from pmm.connectors.bitmart_perpetual.server.trade import TradeHandlers
+from pmm.connectors.bitmart_perpetual.spot_feed import SYMBOLS_DETAILS_PATH
 from pmm.connectors.common.fault_injector import SkewedClock
 from pmm.connectors.common.server.kit_server import Handler, Route
 
@@ -49,6 +50,7 @@ def build(server: BitmartServer, limits: dict[str, tuple[int, float]] | None) ->
         ("GET", spec.DEPTH_PATH, market.depth), ("GET", spec.FUNDING_RATE_PATH, market.funding_rate),
         ("GET", spec.FUNDING_RATE_HISTORY_PATH, market.funding_rate_history),
         ("GET", spec.MARKET_TRADE_PATH, market.market_trades),
+        ("GET", spec.CURRENCIES_PATH, market.currencies), ("GET", SYMBOLS_DETAILS_PATH, market.spot_symbols),
     ]
     private: list[tuple[str, str, Handler]] = [
         ("POST", spec.SUBMIT_ORDER_PATH, trade.submit), ("POST", spec.CANCEL_ORDER_PATH, trade.cancel),

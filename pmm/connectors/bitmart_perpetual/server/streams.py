@@ -6,6 +6,9 @@
   deletes); each message's `version` is the previous one + 1. An injected skip
   (`faults.skip_depth_update_ids(n)`) loses n versions: the next update is n + 1 past the last one
   a client saw, and clients must request a new snapshot. Levels are `{"price", "vol"}`.
+- `futures/depth{5,20,50}:<symbol>[@100ms|@200ms]` (the older depth channel, which ccxt reads): a
+  whole side's top N per push, `{symbol, way (1 bids, 2 asks), depths [{price, vol}], ms_t}`; both
+  sides on subscribe, then each side whose top N changed.
 - `futures/trade:<symbol>`: `[{trade_id, symbol, deal_price, deal_vol, m, created_at}]`, `m` true when
   the buyer made (the taker sold).
 - `futures/ticker:<symbol>`: last, mark, index, best bid and ask, on every change.
@@ -36,12 +39,20 @@ from pmm.core.model import Liquidity, Side
 
 DEPTHS = (5, 20, 50)
 SPEEDS = ("100ms", "200ms")
+_WAYS = ((Side.BUY, 1), (Side.SELL, 2))  # the depth channel's `way` of each side
 FUNDING_CAP = "0.0375"
 _FIRST_VERSION = 980_361
 
 
 def depth_channel(depth: int) -> str:
     return f"futures/depthIncrease{depth}"
+
+
+def whole_depth_channel(depth: int) -> str:
+    return f"futures/depth{depth}"
+
+
+WHOLE_DEPTH_CHANNELS = {whole_depth_channel(d): d for d in DEPTHS}
 
 
 def parse_topic(topic: str) -> tuple[str, str, str] | None:
@@ -107,6 +118,12 @@ class PublicStreams:
                 topic = f"{depth_channel(depth)}:{symbol}@{speed}"
                 if self._hub.has_subscribers(topic):
                     self._hub.publish(topic, {"data": data, "group": topic}, shape="depth")
+            changed_sides = {side for side, levels in ((Side.BUY, bids), (Side.SELL, asks)) if levels}
+            for suffix in ("", *(f"@{speed}" for speed in SPEEDS)):
+                topic = f"{whole_depth_channel(depth)}:{symbol}{suffix}"
+                if self._hub.has_subscribers(topic):
+                    for push in self.whole_depth(topic, symbol, depth, changed_sides):
+                        self._hub.publish(topic, push)
         if skip and not changed:
             self._faults.skip_depth_update_ids(skip)  # nothing went out: the gap waits for the next change
         self._publish(spec.CHANNEL_TICKER, symbol, self.ticker)
@@ -167,6 +184,14 @@ class PublicStreams:
                 "bids": self.levels(symbol, stream.levels(Side.BUY, depth)),
                 "ms_t": ms(stream.ts or self._clock.now()), "version": stream.seq, "type": "snapshot"}
         return {"data": data, "group": topic}
+
+    def whole_depth(self, topic: str, symbol: str, depth: int, sides: set[Side] | None = None) -> list[dict[str, Any]]:
+        """`futures/depth{N}` pushes: each of `sides` (both when None) as its whole top N."""
+        stream = self.tapes[symbol].books[depth]
+        return [{"group": topic, "data": {"symbol": symbol, "way": way,
+                                          "depths": self.levels(symbol, stream.levels(side, depth)),
+                                          "ms_t": ms(stream.ts or self._clock.now())}}
+                for side, way in _WAYS if sides is None or side in sides]
 
     def rest_depth(self, symbol: str) -> dict[str, Any]:
         """GET /contract/public/depth: `[price, vol, cumulative vol]` rows, 50 levels a side."""

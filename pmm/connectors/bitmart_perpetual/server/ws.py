@@ -26,14 +26,20 @@ from aiohttp import WSCloseCode
 
 from pmm.connectors.bitmart_perpetual import spec
 from pmm.connectors.bitmart_perpetual.auth import Verifier
-from pmm.connectors.bitmart_perpetual.server.streams import DEPTHS, SPEEDS, depth_channel, parse_topic
+from pmm.connectors.bitmart_perpetual.server.streams import (
+    DEPTHS,
+    SPEEDS,
+    WHOLE_DEPTH_CHANNELS,
+    depth_channel,
+    parse_topic,
+)
 from pmm.connectors.bitmart_perpetual.server.wire import BitmartSymbols
 from pmm.connectors.common.server.faults import KitFaults
 from pmm.connectors.common.server.stream_hub import Conn, StreamHub
 
 PUBLIC, PRIVATE = "public", "private"
 PUBLIC_CHANNELS = (spec.CHANNEL_TRADE, spec.CHANNEL_TICKER, spec.CHANNEL_FUNDING,
-                   *(depth_channel(d) for d in DEPTHS))
+                   *(depth_channel(d) for d in DEPTHS), *WHOLE_DEPTH_CHANNELS)
 PRIVATE_CHANNELS = (spec.CHANNEL_ORDER, spec.CHANNEL_POSITION)
 ASSETS = ("USDT", "BTC", "ETH")
 _CLOSE_DELAY_S = 0.05  # the refusal frame goes out before the close
@@ -137,7 +143,11 @@ class BitmartStreamDialect:
         parts = parse_topic(topic)
         if parts is None or parts[0] not in PUBLIC_CHANNELS or parts[1] not in self._symbols.symbols():
             return f"topic {topic} not found"
-        is_depth = parts[0].startswith("futures/depthIncrease")
-        if is_depth != (parts[2] in SPEEDS) or (not is_depth and parts[2]):
-            return f"topic {topic} not found"
-        return None
+        channel, _, speed = parts
+        if channel.startswith("futures/depthIncrease"):
+            known_speed = speed in SPEEDS  # the versioned book names its speed
+        elif channel in WHOLE_DEPTH_CHANNELS:
+            known_speed = speed in ("", *SPEEDS)  # optional: ccxt subscribes without one
+        else:
+            known_speed = not speed
+        return None if known_speed else f"topic {topic} not found"
