@@ -86,6 +86,7 @@ CODES: Final[dict[int, Code]] = {
     40402: Code(OrderError, "orderId or clientOId format error"),
     40404: Code(ExchangeUnavailable, "Request URL NOT FOUND", 404),
     40706: Code(InvalidPrice, "Wrong order price"),
+    40823: Code(OrderError, "The transaction or reasonable marked price does not exist"),
     40808: Code(OrderError, "Parameter verification exception {0}"),
     40811: Code(OrderError, "The parameter {0} should not be null"),
     # Orders.
@@ -94,6 +95,7 @@ CODES: Final[dict[int, Code]] = {
     40757: Code(ReduceOnlyRejected, "Not enough position is available."),
     40762: Code(InsufficientMargin, "The order amount exceeds the balance"),
     40774: Code(OrderError, "The order type for unilateral position must also be the unilateral position type."),
+    40109: Code(UnknownOrder, "The data of the order cannot be found, please confirm the order number"),
     43001: Code(UnknownOrder, "The order does not exist"),
     43004: Code(UnknownOrder, "There is no order to cancel"),
     43008: Code(InvalidPrice, "The current order price cannot be less than {0}{1}"),
