@@ -15,11 +15,19 @@ to see the venue's view of it.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import ccxt.pro as ccxtpro
+import websockets
+from websockets import exceptions as ws_exceptions
+from websockets.protocol import State
+from bitget_api_client.client import BitgetApiClient
+from bitget_api_client.modules import websocket_client
 from conformance import (
     FillView,
     FundingPaymentView,
@@ -30,7 +38,7 @@ from conformance import (
     Streamed,
     TradeView,
 )
-from conformance_runtime import LoopThread, decimal, wait_until
+from conformance_runtime import Level, LoopThread, decimal, wait_until
 from venue_servers import API_KEY, API_PASSPHRASE, API_SECRET, ServerThread
 
 from pmm.core.model import OrderStatus, PositionSide, Side
@@ -178,6 +186,209 @@ class CcxtBitget(Streamed):
             self._loop.stop()
 
 
+class _TeeConnection:
+    """A websockets connection as bitget-api-client 0.1.8 expects one: with the `closed` flag that
+    websockets 14 dropped (without it the client reconnects on every send and never reads), and
+    every received frame also handed to the adapter (the client parses frames but passes them to
+    no callback). Everything else is the connection itself."""
+
+    def __init__(self, conn: Any, on_frame: Callable[[str], None]) -> None:
+        self._conn = conn
+        self._on_frame = on_frame
+
+    @property
+    def closed(self) -> bool:
+        return self._conn.state is State.CLOSED
+
+    async def recv(self) -> Any:
+        frame = await self._conn.recv()
+        self._on_frame(frame if isinstance(frame, str) else frame.decode())
+        return frame
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class BitgetApiClientAdapter(Streamed):
+    """bitget-api-client 0.1.8: its async REST client (`client.contract.*`) and its WebSocketClient
+    (connect, login, ping, subscribe) on a loop thread; the adapter keeps a local book from the
+    `books` channel by Bitget's rule (a snapshot, then updates with a rising `seq`)."""
+
+    def __init__(self, server: ServerThread) -> None:
+        super().__init__()
+        self._server = server
+        self._loop = LoopThread("bitget-api-client")
+        self._api: Any = self._loop.run(self._create(server))
+        self._lock = threading.Lock()
+        self._levels: dict[str, dict[Decimal, Decimal]] = {"bids": {}, "asks": {}}
+        self._seq: int | None = None
+        self._logged_in = threading.Event()
+        self._fill_ids: set[str] = set()
+        self._sockets: list[Any] = []
+
+    @staticmethod
+    async def _create(server: ServerThread) -> Any:
+        api = BitgetApiClient(API_KEY, API_SECRET, API_PASSPHRASE)
+        api.base_url = server.rest_url
+        return api
+
+    def _call(self, coro: Any) -> Any:
+        answer = self._loop.run(coro)
+        assert answer["code"] == "00000", answer
+        return answer["data"]
+
+    @staticmethod
+    def _order(raw: dict[str, Any]) -> OrderView:
+        price = decimal(raw["price"]) if raw.get("price") else None
+        return OrderView(raw["orderId"], raw["clientOid"] or None, Side(raw["side"]), price, decimal(raw["size"]),
+                         STATUS[raw.get("state") or raw["status"]])
+
+    @staticmethod
+    def _position(raw: dict[str, Any]) -> PositionView:
+        return PositionView(PositionSide(raw["holdSide"]), decimal(raw["total"]), decimal(raw["openPriceAvg"]))
+
+    # --- streams (called on the sockets' loop) ------------------------------------------------------
+
+    def _on_frame(self, text: str) -> None:
+        if text == "pong":
+            return
+        try:
+            self._handle(json.loads(text))
+        except Exception as exc:  # noqa: BLE001 - reported by the next streamed_* read
+            self.failure = exc
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if event == "error":
+            raise AssertionError(f"the server refused a request: {message}")
+        if event == "login":
+            self._logged_in.set()
+        if event is not None:
+            return
+        channel = message.get("arg", {}).get("channel")
+        rows = message.get("data", [])
+        if channel == "books":
+            self._on_book(message["action"], rows[0])
+        elif channel == "trade" and message.get("action") == "update":
+            self.seen_trades.extend(TradeView(decimal(t["price"]), decimal(t["size"]), Side(t["side"])) for t in rows)
+        elif channel == "orders":
+            self.seen_orders.extend(self._order(r) for r in rows if r["instId"] == SYMBOL)
+        elif channel == "fill":
+            for r in rows:
+                if r["symbol"] == SYMBOL and r["tradeId"] not in self._fill_ids:
+                    self._fill_ids.add(r["tradeId"])
+                    self.seen_fills.append(FillView(r["orderId"], Side(r["side"]), decimal(r["price"]),
+                                                    decimal(r["baseVolume"])))
+        elif channel == "positions":
+            self.seen_positions.extend(self._position(p) for p in rows if p["instId"] == SYMBOL)
+        elif channel == "account":
+            wallet = _wallet(rows)
+            if wallet is not None:
+                self.seen_balance = wallet
+
+    def _on_book(self, action: str, data: dict[str, Any]) -> None:
+        """Bitget's rule: a snapshot resets the book; each update's `seq` is above the last one."""
+        with self._lock:
+            if action == "snapshot":
+                self._levels = {"bids": {}, "asks": {}}
+            elif self._seq is None or data["seq"] <= self._seq:
+                raise AssertionError(f"books seq {data['seq']} after {self._seq}")
+            self._seq = data["seq"]
+            for side in ("bids", "asks"):
+                for price, size in data[side]:
+                    if decimal(size):
+                        self._levels[side][decimal(price)] = decimal(size)
+                    else:
+                        self._levels[side].pop(decimal(price), None)
+            bids: list[Level] = sorted(self._levels["bids"].items(), reverse=True)[:20]
+            self.seen_book = (bids, sorted(self._levels["asks"].items())[:20])
+
+    async def _connect(self, url: str) -> Any:
+        """The library's WebSocketClient, its `websockets.connect` answering a `_TeeConnection`."""
+        async def connect(target: str) -> _TeeConnection:
+            return _TeeConnection(await websockets.connect(target), self._on_frame)
+
+        websocket_client.ws_lib = SimpleNamespace(connect=connect, exceptions=ws_exceptions)  # type: ignore
+        # (put back at close: the library's module keeps no other state)
+        ws = websocket_client.WebSocketClient(url, API_KEY, API_SECRET, API_PASSPHRASE)
+        await ws.connect()  # connects, logs in, starts its ping and receive tasks
+        self._sockets.append(ws)
+        return ws
+
+    async def _subscribe(self, ws: Any, channels: list[tuple[str, str]], key: str = "instId") -> None:
+        await ws.send_message({"op": "subscribe", "args": [
+            {"instType": PRODUCT, "channel": channel, ("coin" if channel == "account" else key): target}
+            for channel, target in channels]})
+
+    def watch(self) -> None:
+        public = self._loop.run(self._connect(self._server.server.public_ws_url))
+        self._loop.run(self._subscribe(public, [("books", SYMBOL), ("trade", SYMBOL)]))
+        self._logged_in.clear()
+        private = self._loop.run(self._connect(self._server.server.private_ws_url))
+        wait_until("bitget-api-client logged in", self._logged_in.is_set, bool)
+        self._loop.run(self._subscribe(private, [(c, "default") for c in PRIVATE_CHANNELS]))
+        wait_until("bitget-api-client's private channels subscribed",
+                   lambda: _private_channels_subscribed(self._server), bool)
+
+    # --- the scenario -------------------------------------------------------------------------------
+
+    def load_markets(self) -> MarketView:
+        [info] = self._call(self._api.contract.get_contract_config(PRODUCT, SYMBOL))
+        tick = decimal(info["priceEndStep"]).scaleb(-int(info["pricePlace"]))
+        return MarketView(tick, decimal(info["sizeMultiplier"]), decimal(info["minTradeNum"]))
+
+    def set_leverage(self, leverage: int) -> int:
+        answer = self._call(self._api.contract.change_leverage(SYMBOL, PRODUCT, QUOTE, leverage=str(leverage)))
+        account = self._call(self._api.contract.get_single_account(SYMBOL, PRODUCT, QUOTE))
+        assert answer["crossMarginLeverage"] == account["crossedMarginLeverage"], (answer, account)
+        return int(account["crossedMarginLeverage"])
+
+    def _read_back(self, order_id: str) -> OrderView:
+        return self._order(self._call(self._api.contract.get_order_detail(SYMBOL, PRODUCT, orderId=order_id)))
+
+    def place_post_only(self, side: Side, price: Decimal, amount: Decimal, client_id: str) -> OrderView:
+        placed = self._call(self._api.contract.place_order(SYMBOL, PRODUCT, "crossed", QUOTE, str(amount), side.value,
+                                                           "limit", price=str(price), force="post_only",
+                                                           clientOid=client_id))
+        return self._read_back(placed["orderId"])
+
+    def open_orders(self) -> list[OrderView]:
+        data = self._call(self._api.contract.get_pending_orders(PRODUCT, symbol=SYMBOL))
+        return [self._order(o) for o in data["entrustedList"] or []]
+
+    def cancel(self, order_id: str) -> str:
+        return self._call(self._api.contract.cancel_order(SYMBOL, PRODUCT, orderId=order_id, marginCoin=QUOTE))["orderId"]
+
+    def place_market(self, side: Side, amount: Decimal, client_id: str) -> OrderView:
+        placed = self._call(self._api.contract.place_order(SYMBOL, PRODUCT, "crossed", QUOTE, str(amount), side.value,
+                                                           "market", clientOid=client_id))
+        return self._read_back(placed["orderId"])
+
+    def positions(self) -> list[PositionView]:
+        rows = self._call(self._api.contract.get_all_positions(PRODUCT, marginCoin=QUOTE))
+        return [self._position(p) for p in rows if p["symbol"] == SYMBOL and decimal(p["total"])]
+
+    def funding_rate(self) -> Decimal:
+        [row] = self._call(self._api.contract.get_current_funding_rate(PRODUCT, symbol=SYMBOL))
+        return decimal(row["fundingRate"])
+
+    def funding_payments(self) -> list[FundingPaymentView]:
+        # the library reads /api/v2/mix/account/account-bill (the documented path is .../bill)
+        data = self._call(self._api.contract.get_account_bills(PRODUCT, marginCoin=QUOTE, limit="100"))
+        return [FundingPaymentView(int(b["cTime"]), decimal(b["amount"])) for b in data["bills"]
+                if b["businessType"] == "contract_settle_fee" and b["symbol"] == SYMBOL]
+
+    def close(self) -> None:
+        try:
+            for ws in self._sockets:
+                self._loop.run(ws.close())
+            self._loop.run(self._api.close())
+        finally:
+            websocket_client.ws_lib = websockets
+            self._loop.stop()
+
+
 CLIENTS: dict[str, Callable[[ServerThread], RoundTripClient]] = {
     "ccxt-bitget": CcxtBitget,
+    "bitget-api-client": BitgetApiClientAdapter,
 }

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 _1S = 1.0
 SPOT_COINS_PATH = "/api/v2/spot/public/coins"
 MARGIN_CURRENCIES_PATH = "/api/v2/margin/currencies"
+# bitget-api-client reads its bills here (undocumented; the documented path is spec.BILL_PATH)
+ACCOUNT_BILL_ALIAS_PATH = "/api/v2/mix/account/account-bill"
 
 LIMITS: dict[str, tuple[int, float]] = {
     spec.SERVER_TIME_PATH: (20, _1S), spec.CONTRACTS_PATH: (20, _1S), spec.MERGE_DEPTH_PATH: (20, _1S),
@@ -76,6 +78,7 @@ def build(server: BitgetServer, limits: dict[str, tuple[int, float]] | None) -> 
         ("POST", spec.SET_LEVERAGE_PATH, account.set_leverage),
         ("POST", spec.SET_MARGIN_MODE_PATH, account.set_margin_mode),
         ("POST", spec.SET_POSITION_MODE_PATH, account.set_position_mode), ("GET", spec.BILL_PATH, account.bills),
+        ("GET", ACCOUNT_BILL_ALIAS_PATH, account.bills),
     ]
     table = limits or {}
     return ([Route(m, p, h, signed=False, limit=table.get(p)) for m, p, h in public]

@@ -4,7 +4,7 @@
 - Text `ping` is answered with text `pong`; a socket silent for two minutes is closed.
 - `{"op": "login", "args": [{apiKey, passphrase, timestamp, sign}]}` (timestamp in seconds or
   milliseconds, a string or a number; ccxt adds a top-level "url", ignored) ->
-  `{"event": "login", "code": 0, "msg": ""}`, or `{"event": "error", "code", "msg"}` with the
+  `{"event": "login", "code": "0", "msg": ""}`, or `{"event": "error", "code", "msg"}` with the
   reason's code (30011 key, 30013 / 30014 timestamp, 30012 passphrase, 30015 signature; 30005 for
   an injected refusal), after which the socket is closed, as Bitget does.
 - `{"op": "subscribe" | "unsubscribe", "args": [{instType, channel, instId | coin}]}` -> one
@@ -65,7 +65,7 @@ class BitgetStreamDialect:
         return None
 
     def _error(self, conn: Conn, code: int, msg: str | None = None, arg: Any = None) -> None:
-        reply: dict[str, Any] = {"event": "error", "code": code, "msg": msg or errors.message(code)}
+        reply: dict[str, Any] = {"event": "error", "code": str(code), "msg": msg or errors.message(code)}
         if arg is not None:
             reply["arg"] = arg
         self._hub.send(conn, reply)
@@ -106,7 +106,7 @@ class BitgetStreamDialect:
             task.add_done_callback(self._tasks.discard)
             return
         conn.logged_in = True
-        self._hub.send(conn, {"event": "login", "code": 0, "msg": ""})
+        self._hub.send(conn, {"event": "login", "code": "0", "msg": ""})
 
     def _subscription(self, conn: Conn, op: str, arg: dict[str, Any]) -> None:
         try:
