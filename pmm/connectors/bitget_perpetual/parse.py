@@ -108,9 +108,13 @@ def trade_side_of(row: Payload) -> Side:
 
 
 def position_side_of(row: Payload) -> PositionSide:
-    """posSide / holdSide: "net" (one-way) -> BOTH; in hedge mode "long" / "short"."""
-    value = str(row.get("posSide") or row.get("holdSide") or "net").lower()
-    if not is_hedge_row(row) or value == "net":
+    """posSide / holdSide: "net" (one-way) -> BOTH; in hedge mode "long" / "short" (a fill row
+    names neither: its `side` names the position there)."""
+    if not is_hedge_row(row):
+        return PositionSide.BOTH
+    default = {"buy": "long", "sell": "short"}.get(str(row.get("side")).lower(), "net")
+    value = str(row.get("posSide") or row.get("holdSide") or default).lower()
+    if value == "net":
         return PositionSide.BOTH
     if value == "long":
         return PositionSide.LONG
