@@ -439,24 +439,22 @@ class BitgetGateway(AccountGateway):
             self._funding_read = self._spawn(self.funding.fetch(list(self._markets), expect_new=True))
 
     def _on_positions(self, rows: list[dict[str, Any]], ts: float, recv_ts: float) -> None:
-        """A positions push lists every open position: the sides it leaves out are closed."""
+        """A positions push lists every open position: the sides it leaves out are closed. The whole
+        list is the account at the push's time `ts` (a row's own uTime is when that position last
+        changed, which may be before an earlier push)."""
         seen: dict[tuple[str, PositionSide], Position | None] = {}
-        stamps: dict[tuple[str, PositionSide], float] = {}
         for row in rows:
             market = self._market_of(str(row.get("instId") or row.get("symbol")))
             if market not in self._markets:
                 continue
-            row_ts = int(str(row.get("uTime") or 0)) / 1000 or ts
             for side, position in positions_of_row(row, market):
                 if seen.get((market, side)) is None:
                     seen[(market, side)] = position
-                    stamps[(market, side)] = row_ts
         for market in self._markets:
             for side in (PositionSide.LONG, PositionSide.SHORT):
                 seen.setdefault((market, side), None)
         for (market, side), position in seen.items():
-            self._emit_streamed_position(PositionUpdated(market, side, position, stamps.get((market, side), ts),
-                                                         recv_ts))
+            self._emit_streamed_position(PositionUpdated(market, side, position, ts, recv_ts))
 
     def _on_order(self, row: dict[str, Any], recv_ts: float) -> None:
         market = self._market_of(str(row.get("instId") or row.get("symbol")))
