@@ -42,6 +42,10 @@ SNAPSHOT_WAIT_S = 10.0  # after a resubscription without a snapshot this long, r
 
 
 class BitgetFeed:
+    # What the feed subscribes per market, and whether it follows mark / index / funding (spot has none).
+    channels: tuple[str, ...] = (spec.CHANNEL_BOOKS, spec.CHANNEL_TRADE, spec.CHANNEL_TICKER)
+    follows_funding = True
+
     def __init__(self, rest: BitgetRestClient, *, ws_url: str, clock: Clock, connector_id: str = spec.CONNECTOR_ID,
                  inst_type: str = spec.PRODUCT_TYPE, ws_options: dict[str, Any] | None = None,
                  sleep: Sleep = asyncio.sleep) -> None:
@@ -52,7 +56,7 @@ class BitgetFeed:
         self._inst_type = inst_type
         self._ws_options = ws_options or {}
         self._sleep = sleep
-        self._contracts: dict[str, Contract] = {}  # by market
+        self._rules: dict[str, TradingRules] = {}  # by market
         self._books: dict[str, BookSync] = {}
         self._texts: dict[str, TextBook] = {}
         self._funding: dict[str, dict[str, Any]] = {}
@@ -77,15 +81,19 @@ class BitgetFeed:
     async def prepare(self, markets: Sequence[str]) -> None:
         """Load the contracts (grids, minimums) of `markets`. Idempotent."""
         for market in markets:
-            if market not in self._contracts:
-                self._contracts[market] = await self._rest.contract(market)
+            if market not in self._rules:
+                self._rules[market] = await self._load_rules(market)
+
+    async def _load_rules(self, market: str) -> TradingRules:
+        contract: Contract = await self._rest.contract(market)
+        return contract.rules()
 
     def trading_rules(self, market: str) -> TradingRules:
-        contract = self._contracts.get(market)
-        if contract is None:
-            raise RuntimeError(f"trading rules of {market} are not loaded: await BitgetFeed.prepare([{market!r}]) "
-                               "first")
-        return contract.rules()
+        rules = self._rules.get(market)
+        if rules is None:
+            raise RuntimeError(f"trading rules of {market} are not loaded: await {type(self).__name__}.prepare("
+                               f"[{market!r}]) first")
+        return rules
 
     async def start(self, markets: Sequence[str], emit: Emit) -> None:
         self._rest.retain()
@@ -95,8 +103,7 @@ class BitgetFeed:
         self._texts = {m: TextBook() for m in markets}
         args: list[dict[str, str]] = []
         for market in markets:
-            args += [self._arg(spec.CHANNEL_BOOKS, market), self._arg(spec.CHANNEL_TRADE, market),
-                     self._arg(spec.CHANNEL_TICKER, market)]
+            args += [self._arg(channel, market) for channel in self.channels]
         url = spec.ws_endpoint(self._ws_url, spec.WS_PUBLIC_PATH)
         self._ws = BitgetSocket(name="public", connector_id=self.connector_id, url=url, args=args,
                                 on_message=self._on_message, emit=emit, clock=self._clock,
@@ -104,8 +111,9 @@ class BitgetFeed:
         for book in self._books.values():
             book.invalidate("starting: waiting for the first order book snapshot")
         self._ws.start()
-        for market in markets:
-            await self._seed_funding(market)
+        if self.follows_funding:
+            for market in markets:
+                await self._seed_funding(market)
 
     async def stop(self) -> None:
         if self._ws is not None:

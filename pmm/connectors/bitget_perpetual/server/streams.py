@@ -51,8 +51,9 @@ class PublicStreams:
     """Every market's public state and channels (see module docstring)."""
 
     def __init__(self, symbols: BitgetSymbols, book_of: Any, hub: StreamHub, faults: FaultInjector,
-                 triggers: TriggerDesk, clock: Clock) -> None:
+                 triggers: TriggerDesk | None, clock: Clock, inst_type: str = spec.PRODUCT_TYPE) -> None:
         self._symbols = symbols
+        self.inst_type = inst_type  # USDT-FUTURES, or SPOT for the spot server
         self._book_of = book_of
         self._hub = hub
         self._faults = faults
@@ -66,7 +67,7 @@ class PublicStreams:
               shape: str | None = None) -> None:
         key = (channel, symbol)
         if self._hub.has_subscribers(key):
-            self._hub.publish(key, {"action": action, "arg": arg_of(channel, symbol), "data": rows,
+            self._hub.publish(key, {"action": action, "arg": arg_of(channel, symbol, self.inst_type), "data": rows,
                                     "ts": ms(self._clock.now())}, shape=shape)
 
     # --- the simulator's public events --------------------------------------------------------------
@@ -116,14 +117,16 @@ class PublicStreams:
         done = self.tapes[symbol].on_trade(trade.price, trade.amount, trade.aggressor, trade.ts)
         self._push(spec.CHANNEL_TRADE, symbol, "update", [self.trade_row(symbol, done)])
         self._push(spec.CHANNEL_TICKER, symbol, "snapshot", self._rows(self.ticker, symbol))
-        self._triggers.on_price(trade.market, TriggerOn.LAST, trade.price)
+        if self._triggers is not None:
+            self._triggers.on_price(trade.market, TriggerOn.LAST, trade.price)
 
     def _on_funding(self, event: FundingInfoUpdated) -> None:
         info = event.info
         symbol = self._symbols.symbol(info.market)
         self.tapes[symbol].on_funding(info)
         self._push(spec.CHANNEL_TICKER, symbol, "snapshot", self._rows(self.ticker, symbol))
-        self._triggers.on_price(info.market, TriggerOn.MARK, info.mark_price)
+        if self._triggers is not None:
+            self._triggers.on_price(info.market, TriggerOn.MARK, info.mark_price)
 
     @staticmethod
     def _rows(make: Callable[[str], dict[str, Any] | None], symbol: str) -> list[dict[str, Any]]:
@@ -160,7 +163,7 @@ class PublicStreams:
             rows = [self.trade_row(symbol, t) for t in list(tape.trades)[-_SNAPSHOT_TRADES:][::-1]]
         else:
             rows = self._rows(self.ticker, symbol)
-        return [{"action": "snapshot", "arg": arg_of(channel, symbol), "data": rows, "ts": now}]
+        return [{"action": "snapshot", "arg": arg_of(channel, symbol, self.inst_type), "data": rows, "ts": now}]
 
     def trade_row(self, symbol: str, trade: Any) -> dict[str, Any]:
         grid = self._symbols.grid(symbol)

@@ -49,7 +49,10 @@ class BitgetStreamDialect:
 
     def __init__(self, hub: StreamHub, verifier: Verifier, faults: KitFaults, symbols: BitgetSymbols,
                  public_first: Callable[[str, str], list[dict[str, Any]]],
-                 private_first: Callable[[tuple[Any, ...]], list[dict[str, Any]]]) -> None:
+                 private_first: Callable[[tuple[Any, ...]], list[dict[str, Any]]],
+                 inst_type: str = spec.PRODUCT_TYPE, public_channels: tuple[str, ...] = PUBLIC_CHANNELS) -> None:
+        self._inst_type = inst_type  # USDT-FUTURES, or SPOT for the spot server
+        self._public_channels = public_channels
         self._hub = hub
         self._verifier = verifier
         self._faults = faults
@@ -127,11 +130,11 @@ class BitgetStreamDialect:
     def _key(self, conn: Conn, arg: dict[str, Any]) -> tuple[Any, ...]:
         """The subscription key of one arg; `_Refused` when Bitget would refuse it."""
         channel, inst_type = arg.get("channel"), str(arg.get("instType") or "").upper()
-        if not isinstance(channel, str) or inst_type != spec.PRODUCT_TYPE:
+        if not isinstance(channel, str) or inst_type != self._inst_type:
             raise _Refused(30001, f"instType:{arg.get('instType')},channel:{channel} doesn't exist")
         if conn.kind == PUBLIC:
             symbol = str(arg.get("instId") or "")
-            if channel not in PUBLIC_CHANNELS or self._symbols.market(symbol) is None:
+            if channel not in self._public_channels or self._symbols.market(symbol) is None:
                 raise _Refused(30001, f"instType:{inst_type},channel:{channel},instId:{symbol} doesn't exist")
             return channel, symbol.upper()
         if channel not in PRIVATE_CHANNELS:
