@@ -96,6 +96,12 @@ CODES: Final[dict[int, Code]] = {
     40762: Code(InsufficientMargin, "The order amount exceeds the balance"),
     40774: Code(OrderError, "The order type for unilateral position must also be the unilateral position type."),
     40109: Code(UnknownOrder, "The data of the order cannot be found, please confirm the order number"),
+    40830: Code(OrderError, "The take profit price of the long position should be greater than the current price"),
+    40832: Code(OrderError, "The take profit price of short positions should be less than the current price"),
+    40834: Code(OrderError, "The stop loss price of the long position should be less than the current price"),
+    40836: Code(OrderError, "The stop loss price of the short position should be greater than the current price"),
+    40837: Code(ReduceOnlyRejected, "There is no position in this position, so stop-profit and stop-loss orders "
+                                    "cannot be made"),
     43001: Code(UnknownOrder, "The order does not exist"),
     43004: Code(UnknownOrder, "There is no order to cancel"),
     43008: Code(InvalidPrice, "The current order price cannot be less than {0}{1}"),

@@ -96,6 +96,7 @@ FILLS_PATH: Final = "/api/v2/mix/order/fills"
 FILL_HISTORY_PATH: Final = "/api/v2/mix/order/fill-history"
 PLACE_PLAN_PATH: Final = "/api/v2/mix/order/place-plan-order"
 CANCEL_PLAN_PATH: Final = "/api/v2/mix/order/cancel-plan-order"
+PLACE_TPSL_PATH: Final = "/api/v2/mix/order/place-tpsl-order"
 PLAN_PENDING_PATH: Final = "/api/v2/mix/order/orders-plan-pending"
 ACCOUNTS_PATH: Final = "/api/v2/mix/account/accounts"
 ACCOUNT_PATH: Final = "/api/v2/mix/account/account"
@@ -111,7 +112,7 @@ SPOT_ORDERBOOK_PATH: Final = "/api/v2/spot/market/orderbook"
 
 # Calls whose outcome may be unknown after a timeout (the order may or may not exist).
 ORDER_CALL_PATHS: Final = frozenset({PLACE_ORDER_PATH, CANCEL_ORDER_PATH, BATCH_CANCEL_PATH, CANCEL_ALL_PATH,
-                                     PLACE_PLAN_PATH, CANCEL_PLAN_PATH})
+                                     PLACE_PLAN_PATH, CANCEL_PLAN_PATH, PLACE_TPSL_PATH})
 
 PAGE_LIMIT: Final = 100         # fills, bills, orders: at most 100 rows per page (`idLessThan` pages on)
 BILL_SPAN_MS: Final = 30 * 24 * 3600 * 1000   # bills: startTime..endTime at most 30 days apart

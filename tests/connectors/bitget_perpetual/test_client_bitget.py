@@ -45,7 +45,7 @@ from pmm.core.model import (
     PositionSide,
     Side,
 )
-from pmm.errors import AuthError, BelowMinSize, InsufficientMargin, UnknownOrder
+from pmm.errors import AuthError, BelowMinSize, InsufficientMargin, OrderError, ReduceOnlyRejected, UnknownOrder
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimMarketSettings, SimSettings, StaticMarket
 
@@ -256,5 +256,27 @@ def test_a_wrong_passphrase_is_an_auth_error_before_any_order():
             with pytest.raises(AuthError, match="40012"):
                 await c.gw.start(c.events.append)
             assert not c.of(OrderAccepted)
+
+    run(scenario)
+
+
+def test_tpsl_orders_close_the_position_they_guard():
+    async def scenario() -> None:
+        async with bitget() as c:
+            body = {"marginCoin": "USDT", "productType": "USDT-FUTURES", "symbol": "BTCUSDT", "planType": "pos_loss",
+                    "triggerPrice": "64000", "triggerType": "mark_price", "holdSide": "buy"}
+            with pytest.raises(ReduceOnlyRejected, match="40837"):  # nothing to guard yet
+                await c.rest.post(spec.PLACE_TPSL_PATH, body, order_call=True)
+            await c.gw.place_order(order("pmm-t-1", Side.BUY, "0.02"))
+            await c.until(lambda: c.exchange.positions())
+            with pytest.raises(OrderError, match="40834"):  # a long's stop-loss above the mark
+                await c.rest.post(spec.PLACE_TPSL_PATH, {**body, "triggerPrice": "66000"}, order_call=True)
+            placed = await c.rest.post(spec.PLACE_TPSL_PATH, body, order_call=True)
+            listed = await c.rest.get(spec.PLAN_PENDING_PATH, [("productType", "USDT-FUTURES"),
+                                                               ("planType", "profit_loss")])
+            assert [(r["orderId"], r["planType"]) for r in listed["entrustedList"]] == [(placed["orderId"], "pos_loss")]
+            assert await c.gw.resting_stop_orders(M) == []  # normal plan orders only
+            c.server.triggers.on_price(M, TriggerOn.MARK, D("63900"))
+            await c.until(lambda: c.exchange.positions() == [])
 
     run(scenario)

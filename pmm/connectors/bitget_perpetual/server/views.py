@@ -198,6 +198,9 @@ class Views:
         index = self.symbols.symbols().index(symbol)
         return str(1_100_000_000_000_000_000 + index * 10 + (1 if side is PositionSide.LONG else 2))
 
+    def open_positions(self) -> list[Position]:
+        return self._exchange.positions()
+
     def positions(self, now: float, symbol: str | None = None) -> list[dict[str, Any]]:
         return [self.position(p, now) for p in self._exchange.positions()
                 if symbol is None or self.symbols.symbol(p.market) == symbol]
@@ -229,7 +232,7 @@ class Views:
         qty = grid.qty(t.qty) if t.qty is not None else "0"
         price = grid.price(t.order_price) if t.order_price is not None else ""
         row: dict[str, Any] = {
-            "planType": spec.PLAN_NORMAL, "symbol": symbol, "size": qty, "orderId": t.algo_id,
+            "planType": t.extra.get("planType", spec.PLAN_NORMAL), "symbol": symbol, "size": qty, "orderId": t.algo_id,
             "clientOid": t.client_id, "price": price, "executePrice": price or "0", "callbackRatio": "",
             "triggerPrice": grid.price(t.trigger_price),
             "triggerType": spec.TRIGGER_MARK if t.trigger_on.value == "mark" else spec.TRIGGER_LAST,
