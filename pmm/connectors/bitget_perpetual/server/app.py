@@ -117,12 +117,8 @@ class BitgetServer(KitServer):
 
     def response_headers(self, route: Route, req: WireRequest) -> dict[str, str]:
         """`x-mbx-used-remain-limit`: what is left of the endpoint's window."""
-        if route.limit is None:
-            return {}
-        count, window = route.limit
-        hits = self.limiter._hits.get(f"{route.method} {route.path}")
-        used = sum(1 for t in hits or () if t > self.clock.now() - window)
-        return {REMAINING_HEADER: str(max(0, count - used))}
+        left = self.limiter.remaining(f"{route.method} {route.path}", route.limit)
+        return {} if left is None else {REMAINING_HEADER: str(left)}
 
 
 def make_server(exchange: SimExchange, *, api_key: str, api_secret: str, passphrase: str | None = None,
