@@ -357,7 +357,8 @@ class BitgetApiClientAdapter(Streamed):
         return [self._order(o) for o in data["entrustedList"] or []]
 
     def cancel(self, order_id: str) -> str:
-        return self._call(self._api.contract.cancel_order(SYMBOL, PRODUCT, orderId=order_id, marginCoin=QUOTE))["orderId"]
+        answer = self._call(self._api.contract.cancel_order(SYMBOL, PRODUCT, orderId=order_id, marginCoin=QUOTE))
+        return answer["orderId"]
 
     def place_market(self, side: Side, amount: Decimal, client_id: str) -> OrderView:
         placed = self._call(self._api.contract.place_order(SYMBOL, PRODUCT, "crossed", QUOTE, str(amount), side.value,
