@@ -28,13 +28,13 @@ _SPECS: Final = (
     "pmm.connectors.bybit_perpetual.spec",
     "pmm.connectors.okx_perpetual.spec",
     "pmm.connectors.bitmart_perpetual.spec",
+    "pmm.connectors.bitget_perpetual.spec",
 )
 
 #: Venues a config may name before they are built: it loads, and `pmm start` says not built yet.
 PLANNED: Final[tuple[PlannedVenue, ...]] = (
     PlannedVenue("gate_io_perpetual", "Gate.io", spot_feed_id="gate_io"),
     PlannedVenue("kucoin_perpetual", "KuCoin", spot_feed_id="kucoin"),
-    PlannedVenue("bitget_perpetual", "Bitget", spot_feed_id="bitget"),
 )
 
 VENUES: Final[tuple[VenueSpec, ...]] = tuple(importlib.import_module(name).SPEC for name in _SPECS)

@@ -83,6 +83,14 @@ class WindowLimiter:
         hits.extend([now] * weight)
         return True
 
+    def remaining(self, key: str, limit: tuple[int, float] | None) -> int | None:
+        """What is left of `key`'s window now (a venue's rate-limit header); None without a limit."""
+        if limit is None:
+            return None
+        count, window = limit
+        now = self._clock.now()
+        return max(0, count - sum(1 for t in self._hits.get(key, ()) if t > now - window))
+
 
 class KitServer(LoopbackVenueServer):
     """A venue's REST endpoints and WebSocket paths over the kit (see module docstring)."""

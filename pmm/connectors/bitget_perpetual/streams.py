@@ -1,0 +1,186 @@
+"""Bitget v2 WebSocket connections (public, private) that stay up, over `common/reconnecting_ws.py`.
+
+On every (re)connection the session logs in when it has keys (`{"op": "login"}` with the
+passphrase and a signed unix-seconds timestamp, `auth.py`), subscribes its channels and waits for
+every acknowledgement before it reports the stream up, so nothing is trusted from a half-set-up
+socket. Then it reads, and sends the text `ping` (Bitget answers `pong`) whenever
+`ping_interval_s` passed without a frame sent (Bitget drops a socket that sent no ping for two
+minutes, and asks for one every 30 s); one that brings nothing within `pong_timeout_s` of a ping
+is replaced.
+
+`resubscribe(args)` unsubscribes and subscribes again on the live connection: Bitget then sends a
+new book snapshot (the cure for a sequence gap or a checksum mismatch). A refused login is kept in
+`auth_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+
+from pmm.connectors.base import Emit
+from pmm.connectors.bitget_perpetual import spec
+from pmm.connectors.bitget_perpetual.auth import BitgetAuth
+from pmm.connectors.common.backoff import Backoff
+from pmm.connectors.common.rate_limits import Sleep
+from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
+from pmm.connectors.common.socket_session import SocketSession
+from pmm.connectors.common.wire_json import decode_json
+from pmm.core.clock import Clock
+
+log = logging.getLogger("pmm.bitget.ws")
+
+Handler = Callable[[dict[str, Any], float], None]
+Arg = dict[str, str]
+
+
+class HandshakeFailed(Exception):
+    pass
+
+
+def _matches(acked: dict[str, Any], arg: Arg) -> bool:
+    return all(str(acked.get(k, "")).upper() == str(v).upper() for k, v in arg.items())
+
+
+class BitgetSocket(SocketSession):
+    """A self-healing Bitget socket. `start()` runs it as a task; `stop()` ends it."""
+
+    def __init__(self, *, name: str, connector_id: str, url: str, args: Sequence[Arg], on_message: Handler,
+                 emit: Emit, clock: Clock, auth: BitgetAuth | None = None,
+                 on_connected: Callable[[], None] | None = None, on_disconnected: Callable[[str], None] | None = None,
+                 ping_interval_s: float = spec.WS_PING_INTERVAL_S, pong_timeout_s: float = 8.0,
+                 ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep) -> None:
+        self.name = name
+        self.args = list(args)
+        self._on_message = on_message
+        self._clock = clock
+        self._auth = auth
+        self._ping_interval_s = ping_interval_s
+        self._pong_timeout_s = pong_timeout_s
+        self._ack_timeout_s = ack_timeout_s
+        self.auth_error: str | None = None
+        self.bad_frames = 0
+        self.pings_sent = 0
+        self.up_event = asyncio.Event()
+        self.auth_failed = asyncio.Event()
+        self._socket = ReconnectingWebSocket(
+            name=name, connector_id=connector_id, url=url, session=self._session, emit=emit, clock=clock,
+            on_connected=on_connected, on_disconnected=on_disconnected, backoff=backoff or Backoff(0.5, 30.0),
+            sleep=sleep)
+
+    def __repr__(self) -> str:
+        return f"BitgetSocket({self.name!r}, connected={self.connected})"
+
+    async def resubscribe(self, args: Sequence[Arg]) -> bool:
+        """Unsubscribe and subscribe `args` again (a fresh snapshot follows). False if not connected."""
+        if not self.connected:
+            return False
+        return await self._request("unsubscribe", args) and await self._request("subscribe", args)
+
+    async def _request(self, op: str, args: Sequence[Arg]) -> bool:
+        return await self._socket.send(json.dumps({"op": op, "args": list(args)}))
+
+    # --- the session ------------------------------------------------------------------------------
+
+    async def _session(self, ws: ClientConnection, up: Callable[[], None]) -> str:
+        early: list[tuple[dict[str, Any], float]] = []
+        try:
+            await asyncio.wait_for(self._handshake(ws, early), self._ack_timeout_s)
+        except TimeoutError:
+            return f"no answer to login/subscribe within {self._ack_timeout_s:g} s"
+        except HandshakeFailed as exc:
+            return str(exc)
+        up()
+        self.up_event.set()
+        for message, recv_ts in early:
+            self._dispatch(message, recv_ts)
+        return await self._read(ws)
+
+    async def _handshake(self, ws: ClientConnection, early: list[tuple[dict[str, Any], float]]) -> None:
+        if self._auth is not None:
+            await ws.send(json.dumps(self._auth.ws_login_message()))
+            reply = await self._await_event(ws, early)
+            if reply.get("event") != "login" or str(reply.get("code", "0")) not in ("0", "00000"):
+                self.auth_error = f"{reply.get('msg') or 'login refused'} (code {reply.get('code')})"
+                self.auth_failed.set()
+                raise HandshakeFailed(f"login refused by Bitget: {self.auth_error}")
+            self.auth_error = None
+            self.auth_failed.clear()
+        if not self.args:
+            return
+        await ws.send(json.dumps({"op": "subscribe", "args": self.args}))
+        pending = [dict(a) for a in self.args]
+        while pending:
+            reply = await self._await_event(ws, early)
+            if reply.get("event") == "error":
+                raise HandshakeFailed(f"subscription refused by Bitget: {reply.get('msg')} (code {reply.get('code')})")
+            acked = reply.get("arg") or {}
+            if reply.get("event") == "subscribe":
+                pending = [a for a in pending if not _matches(acked, a)]
+
+    async def _await_event(self, ws: ClientConnection, early: list[tuple[dict[str, Any], float]]) -> dict[str, Any]:
+        """Read until a login / subscribe / error event arrives; data that comes first is kept for later."""
+        while True:
+            raw = await ws.recv()
+            recv_ts = self._clock.now()
+            message = self._decode(raw)
+            if message is None:
+                continue
+            if message.get("event") in ("login", "subscribe", "error"):
+                return message
+            if "data" in message:
+                early.append((message, recv_ts))
+
+    async def _read(self, ws: ClientConnection) -> str:
+        last_rx = last_tx = self._clock.now()
+        pinged_at: float | None = None
+        while True:
+            now = self._clock.now()
+            if pinged_at is None and now - min(last_rx, last_tx) >= self._ping_interval_s:
+                # Bitget wants a ping every 30 s whatever the traffic: ping even while data flows in.
+                await ws.send(spec.WS_PING)
+                self.pings_sent += 1
+                last_tx = pinged_at = now
+            elif pinged_at is not None and now - pinged_at >= self._pong_timeout_s:
+                return f"no data or pong for {now - last_rx:.0f} s"
+            due = pinged_at + self._pong_timeout_s if pinged_at is not None else \
+                min(last_rx, last_tx) + self._ping_interval_s
+            try:
+                async with asyncio.timeout(max(0.0, due - now)):
+                    raw = await ws.recv()
+            except TimeoutError:
+                continue
+            recv_ts = last_rx = self._clock.now()
+            pinged_at = None  # anything received shows the connection alive
+            message = self._decode(raw)
+            if message is None:
+                continue
+            event = message.get("event")
+            if event == "error":
+                log.warning("%s stream: Bitget error %s: %s", self.name, message.get("code"), message.get("msg"))
+            elif event is None:
+                self._dispatch(message, recv_ts)
+
+    def _decode(self, raw: str | bytes) -> dict[str, Any] | None:
+        text = raw if isinstance(raw, str) else raw.decode()
+        if text == spec.WS_PONG:
+            return None
+        try:
+            message = decode_json(text)
+        except ValueError:
+            self.bad_frames += 1
+            log.warning("%s stream: ignoring a frame that is not JSON", self.name)
+            return None
+        return message if isinstance(message, dict) else None
+
+    def _dispatch(self, message: dict[str, Any], recv_ts: float) -> None:
+        try:
+            self._on_message(message, recv_ts)
+        except Exception:  # one bad payload must not take the stream down
+            self.bad_frames += 1
+            log.exception("%s stream: handler failed on a message", self.name)
