@@ -42,6 +42,7 @@ from pmm.connectors.kucoin_perpetual.parse import (
     Instrument,
     OrderChange,
     client_id_of,
+    margin_mode_of,
     ms_to_s,
     parse_account,
     parse_fill,
@@ -152,6 +153,7 @@ class KucoinGateway(AccountGateway):
             await self.balances()  # fails fast (AuthError) on a bad key, before any order
             for market in self._markets:
                 await self._rest.instrument(market)
+                await self._margin_of(market)
             self.lots.seed(await self.positions())
             await self._start_stream()
         except BaseException:
@@ -205,10 +207,19 @@ class KucoinGateway(AccountGateway):
     def _margin_wire(self, market: str) -> str:
         return spec.MARGIN_CROSS if self._margin.get(market) is MarginMode.CROSS else spec.MARGIN_ISOLATED
 
+    async def _margin_of(self, market: str) -> MarginMode:
+        """The market's margin mode at KuCoin (read once; `set_margin_mode` keeps it current)."""
+        if market not in self._margin:
+            data = await self._rest.get(spec.MARGIN_MODE_PATH, [("symbol", self._track(market))],
+                                        what=f"read the margin mode of {market}")
+            self._margin[market] = margin_mode_of((data or {}).get("marginMode"))
+        return self._margin[market]
+
     async def order_body(self, request: OrderRequest) -> dict[str, Any]:
         """The place-order body for `request`, its size in lots."""
         inst = await self._rest.instrument(request.market)
         self._track(request.market)
+        await self._margin_of(request.market)
         lots = inst.to_lots(request.amount)
         if lots < inst.lot_size:
             raise BelowMinSize(f"order {request.client_id} of {request.amount} {inst.base} is below KuCoin's minimum "
@@ -279,6 +290,7 @@ class KucoinGateway(AccountGateway):
         (falling for a sell, rising for a buy), a market order (or a limit at `limit_price`) closes
         `amount` (base units). Returns KuCoin's order id of the stop."""
         inst = await self._rest.instrument(market)
+        await self._margin_of(market)
         body: dict[str, Any] = {
             "clientOid": to_client_oid(client_id), "symbol": inst.symbol, "side": side.value.lower(),
             "type": "market" if limit_price is None else "limit", "size": int(inst.to_lots(amount)),
@@ -341,10 +353,9 @@ class KucoinGateway(AccountGateway):
 
     async def set_margin_mode(self, market: str, mode: MarginMode) -> None:
         symbol = self._track(market)
-        data = await self._rest.get(spec.MARGIN_MODE_PATH, [("symbol", symbol)],
-                                    what=f"read the margin mode of {market}")
+        self._margin.pop(market, None)
         wanted = spec.MARGIN_CROSS if mode is MarginMode.CROSS else spec.MARGIN_ISOLATED
-        if str((data or {}).get("marginMode")) != wanted:
+        if await self._margin_of(market) is not mode:
             await self._rest.post(spec.CHANGE_MARGIN_MODE_PATH, {"symbol": symbol, "marginMode": wanted},
                                   what=f"set the margin mode of {market} to {mode}")
         self._margin[market] = mode
