@@ -88,6 +88,7 @@ log = logging.getLogger("pmm.kucoin.gateway")
 
 DEFAULT_FEES = (Decimal("0.0002"), Decimal("0.0006"))  # KuCoin Futures' base tier maker / taker
 _Q8 = Decimal("0.00000001")
+LOTS_HISTORY_S = 7 * 86400.0  # how far back the fills are read to rebuild the lots at start
 
 
 class _Symbols(MarketSymbols):
@@ -154,7 +155,7 @@ class KucoinGateway(AccountGateway):
             for market in self._markets:
                 await self._rest.instrument(market)
                 await self._margin_of(market)
-            self.lots.seed(await self.positions())
+            await self._rebuild_lots()
             await self._start_stream()
         except BaseException:
             await self.stop()
@@ -178,6 +179,19 @@ class KucoinGateway(AccountGateway):
         await self._end_tasks(self._funding_task)
         self._funding_task = None
         await self._leave_rest()
+
+    async def _rebuild_lots(self) -> None:
+        """Rebuild the lots that give each fill its PnL from the recent fills (`pnl.py`)."""
+        positions = await self.positions()
+        self.lots.seed(positions)
+        since = self._clock.now() - LOTS_HISTORY_S
+        for market in self._markets:
+            inst = await self._rest.instrument(market)
+            rows = await history.fills(self._rest, inst.symbol, since, what=f"read the recent fills of {market}")
+            fills = sorted((parse_fill(r, inst) for r in rows), key=lambda f: (f.ts, f.trade_id))
+            if not self.lots.rebuild(market, fills, positions):
+                log.warning("no moment without a position on %s in the last %.0f days of fills: realised PnL of the "
+                            "coming fills counts from the average entry price", market, LOTS_HISTORY_S / 86400)
 
     def _live_orders(self) -> dict[ClientOrderId, PlacedOrder]:
         return self.live.orders

@@ -1,7 +1,7 @@
 """Realised PnL of each fill, which KuCoin's order pushes and fill rows do not carry.
 
-The gateway keeps the account's open lots per market and position side, seeded from the positions
-the venue reports at start (one lot at `avgEntryPrice`), and books every fill once (by trade id):
+The gateway keeps the account's open lots per market and position side and books every fill once
+(by trade id):
 a fill that reduces a side closes its oldest lots first and realises (exit - entry) x size for a
 long, the reverse for a short; the rest of the fill opens a lot. The same fill reached again (the
 stream and a fill read after a reconnect) gets the PnL it got the first time.
@@ -9,6 +9,12 @@ stream and a fill read after a reconnect) gets the PnL it got the first time.
 KuCoin documents its position's realised PnL (`realisedGrossPnl`) but no rule per fill; first in,
 first out is pmm's choice (see the closing note of issue 12): over a position opened and closed
 completely, every rule gives the same total.
+
+At start the lots are rebuilt from the account's recent fills (`rebuild`): going back from the
+positions the venue reports now, the earliest moment the account held nothing in the market is
+found, and every fill since is booked again in order, which gives each its PnL and leaves the lots
+exactly as they are. Without such a moment in the history read, the positions are the lots (one
+lot at `avgEntryPrice`) and the older fills keep a PnL of 0.
 """
 
 from __future__ import annotations
@@ -16,9 +22,35 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from decimal import Decimal
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from pmm.core.model import ZERO, Position, PositionSide, Side
 
 _KEPT = 100_000  # trade ids remembered with their PnL
+
+
+class Fill(Protocol):
+    @property
+    def trade_id(self) -> str: ...
+    @property
+    def market(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def position_side(self) -> PositionSide: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def amount(self) -> Decimal: ...
+
+
+def _moves(fill: Fill) -> dict[PositionSide, Decimal]:
+    """What one fill does to the held amounts: one-way as a signed net (LONG key), hedge per side."""
+    if fill.position_side is PositionSide.BOTH:
+        return {PositionSide.LONG: fill.amount if fill.side is Side.BUY else -fill.amount}
+    opening = (fill.side is Side.BUY) == (fill.position_side is PositionSide.LONG)
+    return {fill.position_side: fill.amount if opening else -fill.amount}
 
 
 class LotBook:
@@ -31,6 +63,36 @@ class LotBook:
         self._lots = {}
         for p in positions:
             self._lots[(p.market, p.side)] = deque([[p.amount, p.entry_price]])
+
+    def rebuild(self, market: str, fills: Sequence[Fill], positions: Sequence[Position]) -> bool:
+        """Rebuild the market's lots from `fills` (oldest first) and the venue's `positions` now
+        (see module docstring); False when no flat moment was found (the positions seed the lots)."""
+        held = {side: ZERO for side in (PositionSide.LONG, PositionSide.SHORT)}
+        for p in positions:
+            if p.market == market:
+                held[p.side] += p.amount
+        hedge = any(f.position_side is not PositionSide.BOTH for f in fills)
+        state = dict(held) if hedge else {PositionSide.LONG: held[PositionSide.LONG] - held[PositionSide.SHORT]}
+        start = None
+        if all(v == 0 for v in state.values()):
+            start = len(fills)
+        for index in range(len(fills) - 1, -1, -1):
+            for side, move in _moves(fills[index]).items():
+                state[side] = state.get(side, ZERO) - move
+            if all(v == 0 for v in state.values()):
+                start = index
+        for key in [k for k in self._lots if k[0] == market]:
+            del self._lots[key]
+        if start is None:
+            for p in positions:
+                if p.market == market:
+                    self._lots[(p.market, p.side)] = deque([[p.amount, p.entry_price]])
+        for index, fill in enumerate(fills):
+            if start is None or index < start:
+                self._booked[f"{market}/{fill.trade_id}"] = ZERO  # before what the lots know: never rebooked
+            else:
+                self.book(fill.trade_id, market, fill.side, fill.position_side, fill.price, fill.amount)
+        return start is not None
 
     def held(self, market: str, side: PositionSide) -> Decimal:
         return sum((lot[0] for lot in self._lots.get((market, side), ())), ZERO)

@@ -82,7 +82,7 @@ class MarketHandlers:
             "indexPrice": num(rules.floor_price(info.index_price)) if info else 0,
             "lastTradePrice": num(last.price) if last else 0,
             "nextFundingRateTime": max(0, ms(info.next_funding_ts) - ms(now)) if info else 0,
-            "maxLeverage": rules.max_leverage, "sourceExchanges": ["binance", "okex", "bybit"],
+            "maxLeverage": rules.max_leverage, "sourceExchanges": [],
             "premiumsSymbol1M": f".{symbol}PI", "premiumsSymbol8H": f".{symbol}PI8H",
             "fundingBaseSymbol1M": f".{symbol[:-5]}INT", "fundingQuoteSymbol1M": f".{rules.quote}INT",
             "lowPrice": num(day.low(last.price)) if last else 0, "highPrice": num(day.high(last.price)) if last else 0,

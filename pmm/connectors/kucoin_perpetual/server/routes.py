@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pmm.connectors.common.fault_injector import SkewedClock
 from pmm.connectors.common.server.kit_server import Handler, Route
 from pmm.connectors.kucoin_perpetual import spec
 from pmm.connectors.kucoin_perpetual.server.account import AccountHandlers
@@ -25,7 +26,9 @@ ACCOUNT_MODE_PATH = "/api/ua/v1/account/mode"
 
 
 def build(server: KucoinServer) -> list[Route]:
-    market = MarketHandlers(server.exchange, server.symbols, server.streams, server.clock, server.bullet)
+    # The venue's clock as it tells it (`/api/v1/timestamp`): skewed with the signature check's.
+    market = MarketHandlers(server.exchange, server.symbols, server.streams, SkewedClock(server.clock, server.faults),
+                            server.bullet)
     orders = OrderHandlers(server.exchange, server.symbols, server.desk, server.triggers, server.ledger, server.views,
                            server.faults, server.clock, server.new_order_id, server.streams.last_price)
     account = AccountHandlers(server.exchange, server.views, server.ledger, server.clock, server.bullet,
