@@ -154,6 +154,7 @@ SPEC: Final = VenueSpec(
                               conditional_orders=CONDITIONAL_ORDERS, passphrase_name="passphrase"),
     spot_feed_id=SPOT_FEED_ID,
     spot_feed=f"{_HERE}.build:build_price_feed",
+    spot_server=f"{_HERE}.server:make_spot_server",
     server=f"{_HERE}.server:make_server",
     public_time_path=SERVER_TIME_PATH,
 )

@@ -29,7 +29,7 @@ from pmm.connectors.common.server.faults import KitFaults
 from pmm.connectors.common.server.stream_hub import Conn, StreamHub
 from pmm.connectors.kucoin_perpetual import spec
 from pmm.connectors.kucoin_perpetual.server.streams import PUBLIC_TOPICS
-from pmm.connectors.kucoin_perpetual.server.wire import KucoinSymbols
+from pmm.connectors.common.symbols import ListedSymbols
 from pmm.core.clock import Clock
 
 PUBLIC, PRIVATE = "public", "private"
@@ -40,15 +40,17 @@ ACCOUNT_TOPICS = (spec.TOPIC_TRADE_ORDERS, spec.TOPIC_WALLET, spec.TOPIC_POSITIO
 class KucoinStreamDialect:
     """The KuCoin server's `StreamDialect` (see module docstring)."""
 
-    def __init__(self, hub: StreamHub, faults: KitFaults, symbols: KucoinSymbols, clock: Clock,
+    def __init__(self, hub: StreamHub, faults: KitFaults, symbols: ListedSymbols, clock: Clock,
                  token_kind: Callable[[str], bool | None],
-                 first_messages: Callable[[tuple[str, str | None]], list[dict[str, Any]]]) -> None:
+                 first_messages: Callable[[tuple[str, str | None]], list[dict[str, Any]]],
+                 public_topics: tuple[str, ...] = PUBLIC_TOPICS) -> None:
         self._hub = hub
         self._faults = faults
         self._symbols = symbols
         self._clock = clock
         self._token_kind = token_kind  # token -> True private, False public, None unknown
         self._first_messages = first_messages
+        self._public_topics = public_topics
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def on_open(self, conn: Conn) -> None:
@@ -94,7 +96,7 @@ class KucoinStreamDialect:
             return
         prefix, sep, names = topic.partition(":")
         private = prefix in ACCOUNT_TOPICS or prefix == spec.TOPIC_POSITION
-        if not private and prefix not in PUBLIC_TOPICS:
+        if not private and prefix not in self._public_topics:
             self._error(conn, msg_id, 404, f"topic {topic} is not found")
             return
         if private and not conn.logged_in:
