@@ -35,7 +35,16 @@ from pmm.core.events import (
     OrderRejected,
     PositionUpdated,
 )
-from pmm.core.model import ClientOrderId, MarginMode, OrderRequest, OrderType, PositionAction, PositionSide, Side
+from pmm.core.model import (
+    ClientOrderId,
+    MarginMode,
+    OrderRequest,
+    OrderType,
+    PositionAction,
+    PositionMode,
+    PositionSide,
+    Side,
+)
 from pmm.errors import AuthError, BelowMinSize, InsufficientMargin, RateLimited
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimMarketSettings, SimSettings, StaticMarket
@@ -242,5 +251,25 @@ def test_funding_settlements_are_read_from_the_funding_history():
             paid = c.of(FundingPaymentReceived)[0]
             venue = {p.funding_time_ms: p for p in c.exchange.funding_payments_since(0)}
             assert paid.amount == venue[paid.funding_time_ms].amount and paid.asset == "USDT"
+
+    run(scenario)
+
+
+def test_hedge_mode_orders_name_their_position_side_and_close_it():
+    async def scenario() -> None:
+        async with kucoin() as c:
+            await c.gw.set_position_mode(PositionMode.HEDGE)
+            assert c.gw.hedge_mode and c.exchange.position_mode() is PositionMode.HEDGE
+            await c.gw.place_order(order("pmm-hd-1", Side.BUY, "0.01"))
+            await c.until(lambda: c.of(OrderFilled, client_id="pmm-hd-1"))
+            (position,) = await c.gw.positions()
+            assert (position.side, position.amount) == (PositionSide.LONG, D("0.01"))
+            await c.gw.place_order(order("pmm-hd-2", Side.SELL, "0.01", reduce_only=True))
+            await c.until(lambda: c.of(OrderFilled, client_id="pmm-hd-2"))
+            (close,) = c.of(OrderFilled, client_id="pmm-hd-2")
+            assert close.position_side is PositionSide.LONG and close.realized_pnl == D("-0.2")
+            await c.until(lambda: not c.exchange.positions())
+            await c.gw.set_position_mode(PositionMode.ONEWAY)
+            assert c.exchange.position_mode() is PositionMode.ONEWAY
 
     run(scenario)
