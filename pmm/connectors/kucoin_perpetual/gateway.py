@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -120,6 +121,8 @@ class KucoinGateway(AccountGateway):
         self._opened: set[ClientOrderId] = set()  # orders KuCoin said are open (in the book)
         self._cancelling: set[ClientOrderId] = set()
         self._stop_ids: dict[ClientOrderId, ExchangeOrderId] = {}
+        # orderId -> our client id, from the place answers: KuCoin's documented order push has no clientOid.
+        self._client_ids: dict[str, ClientOrderId] = {}
         self.lots = LotBook()
         self.live = LiveOrders()
         self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
@@ -273,6 +276,7 @@ class KucoinGateway(AccountGateway):
         live = self.live.get(request.client_id)
         if live is None:
             return  # the private stream already finished it (a refused post-only, an instant fill)
+        self._client_ids[str(data["orderId"])] = request.client_id
         if live.exchange_id is None:
             live.exchange_id = ExchangeOrderId(str(data["orderId"]))
             now = self._clock.now()
@@ -426,7 +430,11 @@ class KucoinGateway(AccountGateway):
             if prefix == spec.TOPIC_TRADE_ORDERS:
                 inst = self._rest.instruments.get(str(data.get("symbol")))
                 if inst is not None:
-                    self._on_order(parse_order_change(data, inst), recv_ts)
+                    change = parse_order_change(data, inst)
+                    known = self._client_ids.get(change.exchange_id)
+                    if known is not None and change.client_id != known:
+                        change = replace(change, client_id=known)
+                    self._on_order(change, recv_ts)
             elif prefix == spec.TOPIC_POSITION:
                 self._on_position(str(message.get("subject")), data, recv_ts)
             elif prefix == spec.TOPIC_WALLET:
@@ -471,6 +479,7 @@ class KucoinGateway(AccountGateway):
             else:
                 events.append(OrderCancelled(change.client_id, change.exchange_id, change.market, ts, recv_ts))
         if change.kind in ("filled", "canceled"):
+            self._client_ids.pop(change.exchange_id, None)
             self._opened.discard(change.client_id)
             self._cancelling.discard(change.client_id)
         for event in events:

@@ -31,6 +31,7 @@ from pmm.core.events import (
     FundingInfoUpdated,
     FundingPaymentReceived,
     OrderAccepted,
+    OrderCancelled,
     OrderFilled,
     OrderRejected,
     PositionUpdated,
@@ -271,5 +272,26 @@ def test_hedge_mode_orders_name_their_position_side_and_close_it():
             await c.until(lambda: not c.exchange.positions())
             await c.gw.set_position_mode(PositionMode.ONEWAY)
             assert c.exchange.position_mode() is PositionMode.ONEWAY
+
+    run(scenario)
+
+
+def test_an_order_push_without_client_oid_is_matched_by_its_order_id():
+    """KuCoin's documented tradeOrders push carries no clientOid: the place answer's orderId names it."""
+    async def scenario() -> None:
+        async with kucoin() as c:
+            documented = c.server.views.order_push
+
+            def without_client_oid(*args: Any, **kwargs: Any) -> dict[str, Any]:
+                row = documented(*args, **kwargs)
+                row.pop("clientOid")
+                return row
+
+            c.server.views.order_push = without_client_oid  # type: ignore[method-assign]
+            await c.gw.place_order(order("pmm-nc-1", Side.BUY, "0.01", "64000"))
+            await c.until(lambda: c.of(OrderAccepted, client_id="pmm-nc-1"))
+            await c.gw.cancel_order(M, ClientOrderId("pmm-nc-1"))
+            await c.until(lambda: c.of(OrderCancelled, client_id="pmm-nc-1"))
+            assert not [e for e in c.events if getattr(e, "client_id", "").startswith("kucoin-")]
 
     run(scenario)
