@@ -2,8 +2,8 @@
 ccxt's `kucoinfutures` (ccxt.pro: async REST and WebSocket) and KuCoin's official
 kucoin-universal-sdk (its REST services and its WebSocket services on threads of their own).
 
-Redirects (reference/exchange_apis_more.md §L1): ccxt takes every REST base in `urls["api"]`
-(`options.uta` False: a classic account, no `/api/ua/v1/account/mode` probe); the SDK takes the
+Redirects (reference/exchange_apis_more.md §L1): ccxt takes every REST base in `urls["api"]` (it
+probes `/api/ua/v1/account/mode` at load, and the server answers a classic account); the SDK takes the
 futures, spot and broker endpoints in its `ClientOption`. Both learn the WebSocket endpoint from the
 server's bullet answer (`encrypt` false, ws:// on loopback). ccxt's `watch_positions` reads the
 unified-account push service, so the adapter watches the classic `/contract/position:` topic with
@@ -96,7 +96,7 @@ class CcxtKucoinFutures(Streamed):
     @staticmethod
     async def _create(server: ServerThread) -> Any:
         ex = ccxtpro.kucoinfutures({"apiKey": API_KEY, "secret": API_SECRET, "password": API_PASSPHRASE,
-                                    "enableRateLimit": False, "options": {"uta": False}})
+                                    "enableRateLimit": False})
         ex.urls["api"] = _redirect(ex.urls["api"], server.rest_url)
         return ex
 
