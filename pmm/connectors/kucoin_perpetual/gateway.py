@@ -10,12 +10,9 @@ with `DELETE /api/v3/orders?symbol=`.
 
 Outcomes arrive on the private stream: `/contractMarket/tradeOrders` (`open`, `match` with the
 fill, `filled`, `canceled`), `/contract/position:{symbol}` (positions; `position.settlement` makes
-the gateway read its funding history), `/contractAccount/wallet`. KuCoin's order push carries no
-fee and no realised PnL: the fee is the order's value times the account's rate for the liquidity
-(from the contract), rounded to 8 decimals, and the PnL comes from the gateway's lots (`pnl.py`);
-fills read back from `/api/v1/fills` carry KuCoin's own fee. A post-only order that would have
-taken is cancelled by KuCoin before it ever opens: a `canceled` push for such an order without an
-`open` before it and nothing filled is its refusal (OrderRejected).
+the gateway read its funding history), `/contractAccount/wallet`. What an order push means
+(its fee and PnL, a post-only order KuCoin cancelled as a refusal) is `order_pushes.py`; fills read
+back from `/api/v1/fills` carry KuCoin's own fee and their PnL from the same lots (`pnl.py`).
 
 Conditional orders: `place_stop_order` rests a reduce-only stop order (`stop` down/up,
 `stopPriceType` MP mark or TP last, market or limit when triggered) at KuCoin.
@@ -25,9 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.base import Emit
@@ -54,6 +50,7 @@ from pmm.connectors.kucoin_perpetual.parse import (
     parse_wallet,
     to_client_oid,
 )
+from pmm.connectors.kucoin_perpetual.order_pushes import OrderPushes
 from pmm.connectors.kucoin_perpetual.pnl import LotBook
 from pmm.connectors.kucoin_perpetual.rest import KucoinRestClient, path_of
 from pmm.connectors.kucoin_perpetual.streams import KucoinSocket
@@ -61,9 +58,7 @@ from pmm.core.clock import Clock
 from pmm.core.events import (
     BalanceUpdated,
     OrderAccepted,
-    OrderCancelled,
     OrderFilled,
-    OrderRejected,
     PositionUpdated,
 )
 from pmm.core.model import (
@@ -72,7 +67,6 @@ from pmm.core.model import (
     ExchangeOrderId,
     FillReport,
     FundingPaymentReport,
-    Liquidity,
     MarginMode,
     OrderReport,
     OrderRequest,
@@ -88,7 +82,6 @@ from pmm.errors import AuthError, BelowMinSize, OrderError, OrderOutcomeUnknown,
 log = logging.getLogger("pmm.kucoin.gateway")
 
 DEFAULT_FEES = (Decimal("0.0002"), Decimal("0.0006"))  # KuCoin Futures' base tier maker / taker
-_Q8 = Decimal("0.00000001")
 LOTS_HISTORY_S = 7 * 86400.0  # how far back the fills are read to rebuild the lots at start
 
 
@@ -118,13 +111,11 @@ class KucoinGateway(AccountGateway):
         self._hedge = False
         self._leverage: dict[str, int] = {}
         self._margin: dict[str, MarginMode] = {}
-        self._opened: set[ClientOrderId] = set()  # orders KuCoin said are open (in the book)
-        self._cancelling: set[ClientOrderId] = set()
         self._stop_ids: dict[ClientOrderId, ExchangeOrderId] = {}
-        # orderId -> our client id, from the place answers: KuCoin's documented order push has no clientOid.
-        self._client_ids: dict[str, ClientOrderId] = {}
         self.lots = LotBook()
         self.live = LiveOrders()
+        self.pushes = OrderPushes(self.live, self.lots, self.fee_rates,
+                                  lambda market: self._rest.instruments[spec.to_venue_symbol(market)].quote)
         self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
                                     lookback_s=funding_lookback_s)
         self._funding_poll_s = funding_poll_s
@@ -276,7 +267,7 @@ class KucoinGateway(AccountGateway):
         live = self.live.get(request.client_id)
         if live is None:
             return  # the private stream already finished it (a refused post-only, an instant fill)
-        self._client_ids[str(data["orderId"])] = request.client_id
+        self.pushes.placed(str(data["orderId"]), request.client_id)
         if live.exchange_id is None:
             live.exchange_id = ExchangeOrderId(str(data["orderId"]))
             now = self._clock.now()
@@ -284,7 +275,7 @@ class KucoinGateway(AccountGateway):
 
     async def cancel_order(self, market: str, client_id: ClientOrderId) -> None:
         symbol = self._track(market)
-        self._cancelling.add(client_id)
+        self.pushes.cancelling([client_id])
         if client_id.startswith(STAND_IN_PREFIX):
             path = path_of(spec.ORDER_PATH, orderId=client_id[len(STAND_IN_PREFIX):])
             await self._rest.delete(path, order_call=True, what=f"cancel order {client_id}")
@@ -294,7 +285,7 @@ class KucoinGateway(AccountGateway):
 
     async def cancel_all(self, market: str) -> None:
         """Cancel every open order of `market` (`DELETE /api/v3/orders?symbol=`)."""
-        self._cancelling.update(self.live.orders)
+        self.pushes.cancelling(list(self.live.orders))
         await self._rest.delete(spec.CANCEL_ALL_V3_PATH, [("symbol", self._track(market))], order_call=True,
                                 what=f"cancel all orders on {market}")
 
@@ -430,11 +421,7 @@ class KucoinGateway(AccountGateway):
             if prefix == spec.TOPIC_TRADE_ORDERS:
                 inst = self._rest.instruments.get(str(data.get("symbol")))
                 if inst is not None:
-                    change = parse_order_change(data, inst)
-                    known = self._client_ids.get(change.exchange_id)
-                    if known is not None and change.client_id != known:
-                        change = replace(change, client_id=known)
-                    self._on_order(change, recv_ts)
+                    self._on_order(parse_order_change(data, inst), recv_ts)
             elif prefix == spec.TOPIC_POSITION:
                 self._on_position(str(message.get("subject")), data, recv_ts)
             elif prefix == spec.TOPIC_WALLET:
@@ -459,47 +446,11 @@ class KucoinGateway(AccountGateway):
             self._emit_streamed_position(PositionUpdated(inst.market, side, position, ts, recv_ts))
 
     def _on_order(self, change: OrderChange, recv_ts: float) -> None:
-        live = self.live.get(change.client_id)
-        ts = change.ts or recv_ts
-        events: list[Any] = []
-        if change.kind == "open":
-            self._opened.add(change.client_id)
-            if live is None or live.exchange_id is None:
-                events.append(OrderAccepted(change.client_id, change.exchange_id, change.market, ts, recv_ts))
-        elif change.kind == "match":
-            if live is not None and live.exchange_id is None:  # the fill came before the place reply
-                events.append(OrderAccepted(change.client_id, change.exchange_id, change.market, ts, recv_ts))
-            events.append(self._fill(change, live, ts, recv_ts))
-        elif change.kind == "canceled":
-            refused = (live is not None and live.request.order_type is OrderType.LIMIT_MAKER and change.filled == 0
-                       and change.client_id not in self._opened and change.client_id not in self._cancelling)
-            if refused:
-                events.append(OrderRejected(change.client_id, change.market, "post-only order would have crossed the "
-                                            "book (KuCoin cancelled it before it opened)", None, ts, recv_ts))
-            else:
-                events.append(OrderCancelled(change.client_id, change.exchange_id, change.market, ts, recv_ts))
-        if change.kind in ("filled", "canceled"):
-            self._client_ids.pop(change.exchange_id, None)
-            self._opened.discard(change.client_id)
-            self._cancelling.discard(change.client_id)
-        for event in events:
+        for event in self.pushes.events(self.pushes.named(change), recv_ts):
             if self.live.on_event(event):
                 self._emit_event(event)
             elif isinstance(event, OrderFilled):
                 log.info("dropped a fill KuCoin pushed again (trade %s of order %s)", event.trade_id, event.client_id)
-
-    def _fill(self, change: OrderChange, live: PlacedOrder | None, ts: float, recv_ts: float) -> OrderFilled:
-        maker, taker = self.fee_rates(change.market)
-        rate = maker if change.liquidity is Liquidity.MAKER else taker
-        fee = (change.match_price * change.match_size * rate).quantize(_Q8, rounding=ROUND_HALF_UP)
-        inst = self._rest.instruments[spec.to_venue_symbol(change.market)]
-        position_side = change.position_side if live is None or live.position_side is None else live.position_side
-        pnl = self.lots.book(change.trade_id, change.market, change.side, position_side, change.match_price,
-                             change.match_size)
-        order_type = live.request.order_type if live is not None else OrderType.LIMIT
-        return OrderFilled(change.client_id, change.exchange_id, change.trade_id, change.market, change.side,  # type: ignore[arg-type]
-                           order_type, change.match_price, change.match_size, change.remaining, fee, inst.quote,
-                           change.liquidity, position_side, pnl, ts, recv_ts)
 
     def _on_connected(self) -> None:
         if self.stream.connections > 1:
