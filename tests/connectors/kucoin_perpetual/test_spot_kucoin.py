@@ -93,3 +93,50 @@ def test_exchange_sim_serves_kucoin_spot_market_data_without_keys():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_bot_on_kucoin_quotes_around_the_kucoin_spot_price_source(tmp_path, monkeypatch):
+    """`price_source_derivative: kucoin`: the bot on the KuCoin server quotes around KuCoin spot's mid."""
+    from helpers import db_url, write_config
+    from venue_servers import credentials_env, running_server
+
+    from pmm.app import StartOptions, run_bot
+    from pmm.config import load_config
+    from pmm.sim.settings import SimMarketSettings, SimSettings, StaticMarket
+
+    def static(bid: str, ask: str) -> SimSettings:
+        book = StaticMarket(bids=((D(bid), D("500")),), asks=((D(ask), D("500")),))
+        return SimSettings(markets=(SimMarketSettings("SOL-USDT", book, tick_size=D("0.01"), step_size=D("0.01"),
+                                                      min_size=D("0.01")),))
+
+    for key, value in credentials_env("kucoin_perpetual").items():
+        monkeypatch.setenv(key, value)
+    with running_server("kucoin_perpetual", static("149.80", "149.90")) as perp, \
+            running_server("kucoin", static("149.99", "150.01")) as spot:
+        connector = (f"{{rest_url: '{perp.rest_url}', ws_url: '{perp.ws_url}', price_source_rest_url: "
+                     f"'{spot.rest_url}', price_source_ws_url: '{spot.ws_url}'}}")
+        config = load_config(write_config(tmp_path, "spot_price_source.yml", derivative="kucoin_perpetual",
+                                          price_source_derivative="kucoin", connector=connector))
+
+        async def first_quotes() -> list[Any]:
+            engines: list[Any] = []
+            task = asyncio.create_task(run_bot(config, StartOptions(db_url=db_url(tmp_path)),
+                                               on_engine=engines.append, install_signal_handlers=False))
+            deadline = asyncio.get_running_loop().time() + 60
+            try:
+                while True:
+                    if task.done():
+                        task.result()
+                        raise AssertionError("the bot stopped before quoting")
+                    orders = await asyncio.to_thread(perp.call, lambda: perp.exchange.open_orders())
+                    if len(orders) >= 2 or asyncio.get_running_loop().time() > deadline:
+                        return orders
+                    await asyncio.sleep(0.2)
+            finally:
+                if engines:
+                    engines[0].request_stop("test done")
+                await asyncio.wait_for(task, 60)
+
+        orders = asyncio.run(first_quotes())
+    # reference = spot mid 150.00: bid 150 x (1 - 0.2 %) = 149.70, ask 150 x (1 + 0.2 %) = 150.30
+    assert sorted(o.price for o in orders) == [D("149.70"), D("150.30")]
