@@ -205,6 +205,27 @@ def stop(
     typer.echo(message)
 
 
+@app.command()
+def record(
+    connector: Annotated[str, typer.Option("--connector", help="Connector id whose public feed to record, e.g. "
+                                           f"{registry.example([i for i in registry.price_sources() if registry.spec_of(i)], 1)}.")],
+    market: Annotated[str, typer.Option("--market", help="The market, e.g. BTC-USDT.")],
+    out: Annotated[Path, typer.Option("--out", help="The recording to write (gzip JSON lines, "
+                                      "docs/replay_format.md).")],
+    duration: Annotated[float | None, typer.Option("--duration", min=0.0, help="Stop after this many seconds "
+                        "(default: until Ctrl-C).")] = None,
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="Take endpoint overrides (`connector:`) "
+                                                "from this config.")] = None,
+) -> None:
+    """Record a venue's public market data (book, trades, mark, funding) for `pmm backtest`. No keys."""
+    from pmm.backtest.cli_record import run_record
+
+    try:
+        run_record(connector, market.upper(), out, duration, config)
+    except Exception as exc:
+        _fail(exc)
+
+
 @app.command("exchange-sim")
 def exchange_sim(
     venue: Annotated[str, typer.Argument(help=f"The venue: {_SERVER_VENUES}; or a spot id ({_SPOT_SERVERS}) for "
