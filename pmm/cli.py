@@ -208,7 +208,7 @@ def stop(
 @app.command()
 def record(
     connector: Annotated[str, typer.Option("--connector", help="Connector id whose public feed to record, e.g. "
-                                           f"{registry.example([i for i in registry.price_sources() if registry.spec_of(i)], 1)}.")],
+                                           f"{_KEYED_EXAMPLE}; or sim_perpetual with -c (its `sim:` market).")],
     market: Annotated[str, typer.Option("--market", help="The market, e.g. BTC-USDT.")],
     out: Annotated[Path, typer.Option("--out", help="The recording to write (gzip JSON lines, "
                                       "docs/replay_format.md).")],
@@ -222,6 +222,34 @@ def record(
 
     try:
         run_record(connector, market.upper(), out, duration, config)
+    except Exception as exc:
+        _fail(exc)
+
+
+@app.command()
+def backtest(
+    config: Annotated[Path, typer.Option("-c", "--config", help="Strategy config YAML file (its `sim:` section "
+                                         "gives balances, fees and margin).")],
+    data: Annotated[list[Path], typer.Option("--data", help="Recorded market data: `pmm record` recordings "
+                                             "(repeat --data for several, in time order) or Tardis.dev CSVs "
+                                             "(incremental_book_L2, trades, derivative_ticker).")],
+    t_from: Annotated[str | None, typer.Option("--from", help="Start here: UTC date/time (2026-01-01T08:00) or "
+                                               "epoch seconds.")] = None,
+    t_to: Annotated[str | None, typer.Option("--to", help="Stop here (same forms as --from).")] = None,
+    latency_ms: Annotated[str | None, typer.Option("--latency-ms", help="Order entry and cancel latency, one way: "
+                          "milliseconds, or `recorded` (the recording's receive minus venue time); default: the "
+                          "config's `sim.latency_ms`.")] = None,
+    queue: Annotated[str, typer.Option("--queue", help="Queue position model: risk_averse (no cancel ahead of "
+                                       "us), probabilistic, or none (a print at our price fills us).")] = "risk_averse",
+    report: Annotated[Path, typer.Option("--report", help="Folder for report.json and the pictures.")] = Path(
+        "backtest-report"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log the bot's lines (orders, fills) too.")] = False,
+) -> None:
+    """Run the strategy and the engine over recorded market data on a virtual clock; write a report."""
+    from pmm.backtest.cli_backtest import run_backtest_command
+
+    try:
+        run_backtest_command(config, data, t_from, t_to, latency_ms, queue, report, verbose)
     except Exception as exc:
         _fail(exc)
 

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from pmm.backtest.progress import ProgressLine, hms, size_text
-from pmm.backtest.record import RecordProgress, record
+from pmm.backtest.record import RecordProgress, record, record_simulated
 from pmm.errors import ConfigError
 
 
@@ -39,8 +39,17 @@ def run_record(connector: str, market: str, out: Path, duration_s: float | None,
         raise ConfigError(f"--out {out} is a folder; give a file name, e.g. {out / 'btc.jsonl.gz'}.")
     config = _endpoint_config(connector, config_path)
     line = ProgressLine()
-    result = asyncio.run(record(connector, market, out, duration_s=duration_s, config=config,
-                                progress=lambda p: line.show(_progress_text(p))))
+    from pmm.connectors import registry
+
+    spec = registry.spec_of(connector)
+    if spec is not None and spec.simulated and config is not None:
+        if duration_s is None:
+            raise ConfigError("Recording the simulated market runs on a virtual clock: give --duration S (simulated "
+                              "seconds from the config's `sim.start_time`).")
+        result = record_simulated(config, market, out, duration_s, progress=lambda p: line.show(_progress_text(p)))
+    else:
+        result = asyncio.run(record(connector, market, out, duration_s=duration_s, config=config,
+                                    progress=lambda p: line.show(_progress_text(p))))
     line.clear()
     stats = result.stats
     typer.echo(f"recorded {connector} {market} for {hms(result.elapsed_s)} ({result.reason}): {stats.records:,} "

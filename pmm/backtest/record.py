@@ -57,9 +57,9 @@ def public_feed(connector_id: str, config: Any, clock: LiveClock) -> Any:
         raise ConfigError(f"Unknown connector `{connector_id}`. Connectors with a public feed to record: "
                           f"{', '.join(recordable)}.")
     if connector_id not in recordable:
-        raise ConfigError(f"`{connector_id}` has no public feed to record (the simulated exchange generates its "
-                          f"market in-process: `pmm start --fast` runs it). Record a venue instead: "
-                          f"{', '.join(recordable)}.")
+        raise ConfigError(f"`{connector_id}` has no public feed to record over the network: the simulated exchange "
+                          f"generates its market in-process. Record it with -c CONFIG (its `sim:` market) and "
+                          f"--duration S, or record a venue: {', '.join(recordable)}.")
     overrides = getattr(config, "connector", None) if config is not None else None
     # The registry's feed builder reads the price-source host overrides: hand it the connector's own.
     hosts = SimpleNamespace(price_source_rest_url=getattr(overrides, "rest_url", None),
@@ -142,3 +142,40 @@ async def record(connector_id: str, market: str, out: Path, *, duration_s: float
     if progress is not None:
         progress(RecordProgress(elapsed, duration_s, writer.stats, writer.bytes_written))
     return RecordResult(out, reason, elapsed, writer.stats, writer.bytes_written)
+
+
+def record_simulated(config: Any, market: str, out: Path, duration_s: float,
+                     progress: Progress | None = None) -> RecordResult:
+    """The public feed of the config's simulated market (`sim:`), generated on a virtual clock from
+    `sim.start_time` for `duration_s`: what a `--fast` run of the same config sees, bot or not (the
+    simulated market never moves because of our orders)."""
+    import time
+
+    from pmm.config.names import SIM_CONNECTOR
+    from pmm.sim.exchange import SimExchange
+
+    settings = config.to_sim_settings()
+    if market not in [m.market for m in settings.markets]:
+        raise ConfigError(f"The config's `sim.markets` has no market {market}; it has "
+                          f"{', '.join(m.market for m in settings.markets) or 'none'}.")
+    exchange = SimExchange(settings)
+    start, end = settings.start_ts, settings.start_ts + duration_s
+    writer = RecordingWriter(out, SIM_CONNECTOR, market, exchange.trading_rules(market), start)
+    exchange.subscribe_public(lambda event: writer.add(event, event.recv_ts) if _of(event) == market else None)
+    shown = time.monotonic()
+    try:
+        while (t := exchange.next_event_time()) is not None and t <= end:
+            exchange.advance_to(t)
+            if progress is not None and time.monotonic() - shown >= PROGRESS_INTERVAL_S:
+                shown = time.monotonic()
+                progress(RecordProgress(t - start, duration_s, writer.stats, writer.bytes_written))
+    finally:
+        writer.close(f"--duration of {duration_s:g} s reached")
+        exchange.close()
+    return RecordResult(out, f"--duration of {duration_s:g} s reached", duration_s, writer.stats,
+                        writer.bytes_written)
+
+
+def _of(event: Event) -> str | None:
+    info = getattr(event, "info", None)
+    return info.market if info is not None else getattr(event, "market", None)

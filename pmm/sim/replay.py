@@ -193,6 +193,11 @@ class ReplayReader:
         finally:
             self._parsed_offset, self._parsed_line_no, self.last_ts = offset, line_no, last_ts
 
+    def raw_position(self) -> int:
+        """Bytes of the file (compressed, for a gzip recording) read so far: progress of a long read."""
+        raw = getattr(self._file, "_raw", self._file)
+        return int(raw.tell())
+
     def close(self) -> None:
         self._file.close()
 
