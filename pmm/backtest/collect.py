@@ -79,6 +79,10 @@ class BacktestRecorder:
         self.funding_payments: list[FundingRow] = []
         self.mid: Callable[[], Decimal | None] = lambda: None
         self._purposes: dict[str, str] = {}  # of the orders not finished yet
+        # Unique as in the store (fills by trade id, funding by time): the engine's last read of the
+        # venue at its stop tells again what it has already told.
+        self._trade_ids: set[str] = set()
+        self._funding_ms: set[int] = set()
 
     def order_changed(self, order: Any) -> None:
         if order.status in _FINISHED:
@@ -87,12 +91,18 @@ class BacktestRecorder:
             self._purposes[order.client_id] = str(order.request.purpose)
 
     def fill(self, event: OrderFilled) -> None:
+        if event.trade_id in self._trade_ids:
+            return
+        self._trade_ids.add(event.trade_id)
         # (the engine tells the fill before the order's change, so a last fill still finds its purpose)
         purpose = self._purposes.get(event.client_id, str(OrderPurpose.EXTERNAL))
         self.fills.append(FillRow(event.ts, event.side, event.price, event.amount, event.fee, event.realized_pnl,
                                   event.liquidity is Liquidity.MAKER, purpose, self.mid()))
 
     def funding(self, event: FundingPaymentReceived) -> None:
+        if event.funding_time_ms in self._funding_ms:
+            return
+        self._funding_ms.add(event.funding_time_ms)
         self.funding_payments.append(FundingRow(event.ts, event.amount, event.rate, event.position_amount))
 
     def position(self, market: str, side: PositionSide, position: Position | None, ts: float) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pmm.backtest.bundle import backtest_bundle
 from pmm.backtest.collect import BacktestRecorder, Sampler
-from pmm.backtest.data import MarketData, open_data
+from pmm.backtest.data import LATENCY_SAMPLES, MarketData, open_data
 from pmm.core.model import TradingRules
 from pmm.errors import ConfigError
 from pmm.sim.queue import QUEUE_MODELS
@@ -90,7 +90,7 @@ def _latency(option: str | None, settings: SimSettings, data: MarketData) -> tup
     if option is None:
         return settings.latency_s, "the config's `sim.latency_ms`"
     if option == RECORDED:
-        recorded = data.recorded_latency_s()
+        recorded = data.recorded_latency_s()  # the samples of its look-ahead (see run_backtest)
         if recorded is None:
             raise ConfigError("--latency-ms recorded needs the venue's times in the data (`venue_ts` of a `pmm "
                               "record` recording, `timestamp` of Tardis CSVs); this data has none. Give "
@@ -103,6 +103,19 @@ def _latency(option: str | None, settings: SimSettings, data: MarketData) -> tup
     if not 0 <= ms <= 60_000:
         raise ConfigError(f"--latency-ms must be milliseconds between 0 and 60000, or `recorded`; was {option!r}.")
     return ms / 1000, "--latency-ms"
+
+
+def _log_handler(clock: Any) -> logging.Handler:
+    """--verbose: the bot's log lines on stderr, stamped with the data's time (the virtual clock)."""
+    from datetime import UTC, datetime
+
+    class DataTime(logging.Formatter):
+        def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+            return datetime.fromtimestamp(clock.now(), UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(DataTime("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    return handler
 
 
 def _check_config(config: Any) -> None:
@@ -125,6 +138,13 @@ async def run_backtest(config: Any, options: BacktestOptions,
                      funding_interval_s=base_settings.funding_interval_s,
                      fallback_rules=_fallback_rules(base_settings, params.market))
     rules = data.rules or _fallback_rules(base_settings, params.market)
+    if options.latency == RECORDED:
+        # The latency comes from the data's first records: read them once, from a second reader.
+        sample = open_data(options.data, params.market, t_from=options.t_from, t_to=options.t_to,
+                           funding_interval_s=base_settings.funding_interval_s)
+        while len(sample.latency_samples) < LATENCY_SAMPLES and sample.next_time() is not None:
+            sample.pop()
+        data.latency_samples = sample.latency_samples
     latency_s, latency_source = _latency(options.latency, base_settings, data)
     settings = dataclasses.replace(base_settings, latency_s=latency_s,
                                    queue_model=None if options.queue == "none" else options.queue)
@@ -149,12 +169,18 @@ async def run_backtest(config: Any, options: BacktestOptions,
     recorder.mid = lambda: engine.markets[params.market].book.mid
     logger = logging.getLogger("pmm")
     level = logger.level
-    if not options.verbose:
+    handler = _log_handler(engine.clock) if options.verbose else None
+    if handler is not None:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    else:
         logger.setLevel(logging.WARNING)
     try:
         reason = await engine.run()
     finally:
         logger.setLevel(level)
+        if handler is not None:
+            logger.removeHandler(handler)
         exchange.close()
     end = data.last_ts if data.last_ts is not None else start
     sampler.sample(max(end, engine.clock.now()))
