@@ -174,6 +174,8 @@ def history(
     market: Annotated[str | None, typer.Option("--market", help="Only this market, e.g. BTC-USDT.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the fills and funding payments "
                                                   "to this CSV file.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Instead, draw equity, inventory and funding into "
+                                              "this PNG file (needs matplotlib: the `plot` extra).")] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -181,7 +183,7 @@ def history(
     from pmm.ui.history_view import show_history
 
     try:
-        show_history(_db_url(db), days=days, market=market, csv_path=csv_path, as_json=json_out)
+        show_history(_db_url(db), days=days, market=market, csv_path=csv_path, as_json=json_out, plot_path=plot)
     except Exception as exc:
         _fail(exc)
 
