@@ -23,7 +23,7 @@ from pmm.engine.status import unrealized_at
 if TYPE_CHECKING:
     from pmm.engine.engine import Engine
 
-MAX_SAMPLES = 4000
+MAX_SAMPLES = 2000
 FIRST_INTERVAL_S = 1.0
 _ZERO = Decimal(0)
 _FINISHED = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
