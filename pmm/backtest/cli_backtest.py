@@ -64,7 +64,8 @@ def run_backtest_command(config_path: Path, data: list[Path], t_from: str | None
     if report_dir.exists() and not report_dir.is_dir():
         raise ConfigError(f"--report {report_dir} is a file; give a folder for report.json and the pictures.")
     line = ProgressLine()
-    result = asyncio.run(run_backtest(config, options, progress=lambda p: line.show(_progress_text(p))))
+    result = asyncio.run(run_backtest(config, options, progress=lambda p: line.show(_progress_text(p)),
+                                      install_signal_handlers=True))
     line.clear()
     from pmm.backtest.plots import write_pictures
     from pmm.backtest.report import build_report

@@ -10,8 +10,10 @@ than trading them.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -118,18 +120,25 @@ def _log_handler(clock: Any) -> logging.Handler:
     return handler
 
 
-def _check_config(config: Any) -> None:
-    if config.price_source is not PriceSource.CURRENT_MARKET and str(config.price_source) != "current_market":
+def _check_config(config: Any) -> list[str]:
+    """Refuses what a recording cannot feed; returns warnings about what the backtest leaves out."""
+    if config.price_source != PriceSource.CURRENT_MARKET:
         raise ConfigError(f"`price_source` {config.price_source} needs a second live feed, which a recording does not "
                           "have. Backtest with `price_source: current_market`.")
+    warnings = []
+    if config.exchange_stop_loss:
+        warnings.append("`exchange_stop_loss` is ignored: the backtest's venue keeps no resting stop orders (the "
+                        "bot's own stop-loss still runs).")
+    return warnings
 
 
-async def run_backtest(config: Any, options: BacktestOptions,
-                       progress: Callable[[Progress], None] | None = None) -> BacktestResult:
+async def run_backtest(config: Any, options: BacktestOptions, progress: Callable[[Progress], None] | None = None,
+                       install_signal_handlers: bool = False) -> BacktestResult:
     from pmm.engine.engine import Engine, EngineOptions
     from pmm.strategy import PerpetualMarketMaking
 
-    _check_config(config)
+    for warning in _check_config(config):
+        log.warning("%s", warning)
     if options.queue not in QUEUE_CHOICES:
         raise ConfigError(f"--queue must be one of {', '.join(QUEUE_CHOICES)}, was {options.queue!r}.")
     params = config.to_strategy_params()
@@ -175,9 +184,17 @@ async def run_backtest(config: Any, options: BacktestOptions,
         logger.setLevel(logging.INFO)
     else:
         logger.setLevel(logging.WARNING)
+    loop = asyncio.get_running_loop()
+    if install_signal_handlers:
+        # Ctrl-C stops at the data reached so far: the bot shuts down as at the end, and the report is written.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, engine.request_stop, f"received {signal.Signals(sig).name}")
     try:
         reason = await engine.run()
     finally:
+        if install_signal_handlers:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
         logger.setLevel(level)
         if handler is not None:
             logger.removeHandler(handler)

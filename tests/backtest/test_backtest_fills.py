@@ -114,6 +114,18 @@ def _tardis(tmp_path: Path) -> list[Path]:
     return paths
 
 
+def test_several_recordings_are_played_one_after_the_other(tmp_path):
+    first = write_recording(tmp_path / "a.jsonl", START + TAPE[:3])
+    second = write_recording(tmp_path / "b.jsonl", TAPE[3:])
+    # Given in any order: they are played in time order, as one recording.
+    code, output, report = backtest(tmp_path, [second, first], "--queue", "risk_averse", "--latency-ms", "0")
+    assert code == 0, output
+    assert buy_fills(report) == EXPECTED["risk_averse"]
+    overlapping = write_recording(tmp_path / "c.jsonl", TAPE[1:])
+    code, output, _ = backtest(tmp_path, [first, overlapping])
+    assert code == 2 and "starts before the data before it ends" in output
+
+
 def test_tardis_csv_exports_give_the_same_fills(tmp_path):
     code, output, report = backtest(tmp_path, _tardis(tmp_path), "--queue", "risk_averse", "--latency-ms", "0")
     assert code == 0, output

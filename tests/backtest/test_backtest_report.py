@@ -79,3 +79,25 @@ def test_without_matplotlib_the_report_says_how_to_get_the_pictures(recorded, tm
     assert report["pictures"]["files"] == []
     assert 'pip install -e ".[plot]"' in report["pictures"]["note"] and 'pip install -e ".[plot]"' in result.output
     assert not list((tmp_path / "out").glob("*.png"))
+
+
+def test_ctrl_c_stops_at_the_data_reached_and_still_reports(recorded):
+    import asyncio
+    import os
+    import signal
+
+    from pmm.backtest.run import BacktestOptions, run_backtest
+
+    config, recording = recorded
+    sent = []
+
+    def progress(p):
+        if not sent:  # the first progress call: Ctrl-C now
+            sent.append(p.data_ts)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    result = asyncio.run(run_backtest(load_config(config), BacktestOptions(data=(recording,), queue="none"),
+                                      progress=progress, install_signal_handlers=True))
+    assert result.reason == "received SIGINT"
+    assert result.data_end < result.data_start + 7200 - 60, "it stopped long before the end of the data"
+    assert result.sampler.samples[-1].ts >= sent[0]
