@@ -242,7 +242,8 @@ def backtest(
                           "milliseconds, or `recorded` (the recording's receive minus venue time); default: the "
                           "config's `sim.latency_ms`.")] = None,
     queue: Annotated[str, typer.Option("--queue", help="Queue position model: risk_averse (no cancel ahead of "
-                                       "us), probabilistic, or none (a print at our price fills us).")] = "risk_averse",
+                                       "us), probabilistic, trade_through (only prints through our price fill us), "
+                                       "or none (a print at our price fills us).")] = "risk_averse",
     report: Annotated[Path, typer.Option("--report", help="Folder for report.json and the pictures.")] = Path(
         "backtest-report"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log the bot's lines (orders, fills) too.")] = False,

@@ -13,6 +13,8 @@ size the book shows there is ahead of it. Then, per price level of ours:
   - `probabilistic`: a cancel of `d` is ahead of us with probability f(back) / (f(back) + f(front)),
     f(x) = x**3, front = the queue ahead, back = the rest of the level (hftbacktest's power
     probabilistic queue model): the more of the level is behind us, the likelier a cancel is there;
+  - `trade_through`: the queue ahead never clears: a print at our price never fills us, only one
+    through it (or the book crossing it) does: the most conservative reading of a recording;
 - a snapshot resets nothing but caps the queue ahead at the level's new size;
 - the book moving through our price (a crossing level) fills us as without a model.
 
@@ -26,8 +28,9 @@ from typing import Final
 
 from pmm.core.model import ClientOrderId, Side
 
-QUEUE_MODELS: Final = ("risk_averse", "probabilistic")
+QUEUE_MODELS: Final = ("risk_averse", "probabilistic", "trade_through")
 _ZERO = Decimal(0)
+_ENDLESS = Decimal("Infinity")  # `trade_through`: the queue ahead of every order
 _POWER = 3
 
 
@@ -40,7 +43,7 @@ class QueueTracker:
 
     def join(self, client_id: ClientOrderId, visible_size: Decimal) -> None:
         """An order came to rest: everything visible at its price is ahead of it."""
-        self._ahead[client_id] = visible_size
+        self._ahead[client_id] = _ENDLESS if self.model == "trade_through" else visible_size
 
     def leave(self, client_id: ClientOrderId) -> None:
         self._ahead.pop(client_id, None)
@@ -61,8 +64,8 @@ class QueueTracker:
         """The book's size at the order's price went from `old_size` to `new_size` (not ours: the
         recorded book never holds our orders)."""
         ahead = self._ahead.get(client_id)
-        if ahead is None or new_size >= old_size:
-            return  # joined behind us
+        if ahead is None or new_size >= old_size or ahead.is_infinite():
+            return  # joined behind us (or, trading only through, nothing moves us up)
         if self.model == "probabilistic" and ahead > 0:
             cancelled = old_size - new_size
             back = old_size - ahead if old_size > ahead else _ZERO
@@ -76,7 +79,7 @@ class QueueTracker:
     def capped(self, client_id: ClientOrderId, level_size: Decimal) -> None:
         """A snapshot: the queue ahead is at most what the level now holds."""
         ahead = self._ahead.get(client_id)
-        if ahead is not None and ahead > level_size:
+        if ahead is not None and not ahead.is_infinite() and ahead > level_size:
             self._ahead[client_id] = level_size
 
 

@@ -43,6 +43,7 @@ TAPE = [
 #   (= 1.3142857...). Level 2 -> 1: front 46/35, back 24/35, p = 24^3 / (24^3 + 46^3) = 13824 / 111160,
 #   ahead = 46/35 - (97336 / 111160) = 0.43865300467794170564951421... The print of 1.2 fills
 #   1.2 - 0.438653... = 0.76134699532205829435048578... at T+4, the print through fills the rest at T+5.
+# - trade_through: no print at 99.9 fills it; the print through 99.9 (2 at 99.8) fills all of it at T+5.
 _AHEAD = Decimal(46) / Decimal(35) - Decimal(97336) / Decimal(111160)
 _PLACES = Decimal("1e-15")  # the model computes in 28 significant digits, in another order than here
 
@@ -54,6 +55,7 @@ def _amount(value: Decimal | str) -> str:
 EXPECTED = {
     "none": [(1.0, "1")],
     "risk_averse": [(4.0, "0.2"), (5.0, "0.8")],
+    "trade_through": [(5.0, "1")],
     "probabilistic": [(4.0, _amount(Decimal("1.2") - _AHEAD)), (5.0, _amount(1 - (Decimal("1.2") - _AHEAD)))],
 }
 
