@@ -22,7 +22,7 @@ from typing import Any
 from pmm.backtest.recording import RecordingStats, RecordingWriter
 from pmm.core.clock import LiveClock
 from pmm.core.events import Event
-from pmm.errors import ConfigError, ExchangeUnavailable
+from pmm.errors import ConfigError, ExchangeUnavailable, PmmError
 
 log = logging.getLogger("pmm.record")
 
@@ -97,7 +97,7 @@ async def record(connector_id: str, market: str, out: Path, *, duration_s: float
     try:
         try:
             await feed.prepare([market])
-        except ConfigError:
+        except PmmError:  # the venue client's own message says what and what to do
             raise
         except Exception as exc:
             raise ExchangeUnavailable(f"Cannot read the trading rules of {market} from {connector_id} ({exc}). "

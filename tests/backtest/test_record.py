@@ -143,3 +143,15 @@ def test_record_refuses_the_simulated_exchange_and_unknown_connectors():
                                "BTC-USDT", "--out", "/dev/null"], cwd=REPO, capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 2 and why in proc.stderr
+
+
+def test_an_unreachable_venue_exits_4_and_writes_nothing(tmp_path):
+    venue = next(iter(VENUES))
+    config = write_config(tmp_path, derivative=venue,
+                          connector="{rest_url: 'http://127.0.0.1:1', ws_url: 'ws://127.0.0.1:1'}")
+    out = tmp_path / "none.jsonl.gz"
+    proc = subprocess.run([sys.executable, "-m", "pmm.cli", "record", "--connector", venue, "--market", "BTC-USDT",
+                           "--duration", "2", "--out", str(out), "-c", str(config)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 4, proc.stderr
+    assert "127.0.0.1:1" in proc.stderr and not out.exists()
