@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pmm.backtest.data import MarketData
 from pmm.connectors.base import ConnectorBundle, Emit
@@ -30,6 +30,9 @@ from pmm.core.model import TradingRules
 from pmm.core.pacer import WakeSignal
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import ExternalMarket, SimMarketSettings, SimSettings
+
+if TYPE_CHECKING:
+    from pmm.backtest.collect import Sampler
 
 CONNECTOR_ID = "backtest"
 STEPS_PER_YIELD = 256
@@ -70,7 +73,7 @@ class RecordedPacer:
         self._on_step = on_step
         self._steps = 0
         self.records = 0
-        self.sampler: Any = None  # collect.Sampler: reads the bot's state every so much data time
+        self.sampler: Sampler | None = None  # reads the bot's state every so much data time
 
     def finished(self) -> bool:
         return self._data.next_time() is None
@@ -111,8 +114,9 @@ class RecordedPacer:
             await asyncio.sleep(0)
 
 
-def backtest_bundle(settings: SimSettings, data: MarketData, rules: TradingRules,
-                    on_step: Callable[[float], None] | None = None) -> tuple[ConnectorBundle, SimExchange, Any]:
+def backtest_bundle(
+    settings: SimSettings, data: MarketData, rules: TradingRules, on_step: Callable[[float], None] | None = None,
+) -> tuple[ConnectorBundle, SimExchange, RecordedPacer]:
     """(bundle, its simulated exchange, its pacer) for `data`; `settings` gives fees, balances,
     latency, margin and the queue model (its markets are replaced by the recorded one)."""
     start = data.next_time()
