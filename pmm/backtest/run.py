@@ -173,6 +173,9 @@ async def run_backtest(config: Any, options: BacktestOptions, progress: Callable
                     run_id=run_id, options=EngineOptions(status_interval_s=3600.0, venue_state_interval_s=1e9,
                                                          stuck_timeout_s=max(5.0, 20 * latency_s)),
                     risk=config.risk.to_limits())
+    # One book for both: the engine reads the venue's copy of the recorded book, which has already
+    # applied each record when the engine gets it (its own application of the same delta is a no-op).
+    engine.markets[params.market].book = exchange.book(params.market)
     sampler = Sampler(engine, next_due=start)
     pacer.sampler = sampler
     recorder.mid = lambda: engine.markets[params.market].book.mid
