@@ -233,7 +233,7 @@ def backtest(
     config: Annotated[Path, typer.Option("-c", "--config", help="Strategy config YAML file (its `sim:` section "
                                          "gives balances, fees and margin).")],
     data: Annotated[list[Path], typer.Option("--data", help="Recorded market data: `pmm record` recordings "
-                                             "(repeat --data for several, in time order) or Tardis.dev CSVs "
+                                             "(repeat --data for several; they are played in time order) or Tardis.dev CSVs "
                                              "(incremental_book_L2, trades, derivative_ticker).")],
     t_from: Annotated[str | None, typer.Option("--from", help="Start here: UTC date/time (2026-01-01T08:00) or "
                                                "epoch seconds.")] = None,
