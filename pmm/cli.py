@@ -233,8 +233,8 @@ def backtest(
     config: Annotated[Path, typer.Option("-c", "--config", help="Strategy config YAML file (its `sim:` section "
                                          "gives balances, fees and margin).")],
     data: Annotated[list[Path], typer.Option("--data", help="Recorded market data: `pmm record` recordings "
-                                             "(repeat --data for several; they are played in time order) or Tardis.dev CSVs "
-                                             "(incremental_book_L2, trades, derivative_ticker).")],
+                                             "(repeat --data for several; they are played in time order) or "
+                                             "Tardis.dev CSVs (incremental_book_L2, trades, derivative_ticker).")],
     t_from: Annotated[str | None, typer.Option("--from", help="Start here: UTC date/time (2026-01-01T08:00) or "
                                                "epoch seconds.")] = None,
     t_to: Annotated[str | None, typer.Option("--to", help="Stop here (same forms as --from).")] = None,
