@@ -5,8 +5,8 @@ recorded event goes first to the simulated exchange (`SimExchange.feed`: its cop
 book moves and our resting orders are matched against it, with the queue model if one is set),
 then to the engine, unchanged. Funding is settled at the recording's announced funding times with
 its rates and marks; fees, margin and liquidation are the simulated exchange's, from the config's
-`sim:` section. Orders reach the venue `latency_s` after they are sent, and their answers come
-back `latency_s` later.
+`sim:` section. Orders and cancels reach the venue `latency_s` after they are sent (the venue's
+answer is back at that moment).
 
 The pacer is the whole clock: when the engine waits, it moves the virtual clock straight to the
 next thing that can happen (the next record, an order arriving at the venue, a funding time, or an
