@@ -43,6 +43,7 @@ SCALES: dict[str, dict[str, Any]] = {
 
 def _benchmarks(scale: dict[str, Any]) -> dict[int, Callable[[], Section]]:
     from benchmarks import (
+        bench_backtest,
         bench_book,
         bench_decision,
         bench_replay,
@@ -59,7 +60,19 @@ def _benchmarks(scale: dict[str, Any]) -> dict[int, Callable[[], Section]]:
         5: lambda: bench_startup.run_startup(repeats=scale["repeats"], fills=scale["history_fills"]),
         6: lambda: bench_startup.run_memory(hold_s=scale["hold_s"], days=scale["days"]),
         7: lambda: bench_store.run(n=scale["store_fills"]),
+        8: lambda: _merged(bench_backtest.run_backtest_throughput(n=scale["n"]),
+                           bench_backtest.run_book_from_strings(n=scale["n"])),
     }
+
+
+def _merged(first: Section, second: Section) -> Section:
+    """Two measurements of one numbered benchmark as one section."""
+    first.figures += second.figures
+    first.checks.update(second.checks)
+    first.seconds += second.seconds
+    if second.status != "ok":
+        first.status, first.note = second.status, (first.note + " " + second.note).strip()
+    return first
 
 
 def _fmt(x: float) -> str:
@@ -103,7 +116,7 @@ def table(sections: list[Section]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="comma-separated benchmark numbers (1-7), default all")
+    ap.add_argument("--only", default="", help="comma-separated benchmark numbers (1-8), default all")
     ap.add_argument("--scale", choices=sorted(SCALES), default="full")
     ap.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})")
     args = ap.parse_args(argv)

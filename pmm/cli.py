@@ -174,6 +174,8 @@ def history(
     market: Annotated[str | None, typer.Option("--market", help="Only this market, e.g. BTC-USDT.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the fills and funding payments "
                                                   "to this CSV file.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Instead, draw equity, inventory and funding into "
+                                              "this PNG file (needs matplotlib: the `plot` extra).")] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -181,7 +183,7 @@ def history(
     from pmm.ui.history_view import show_history
 
     try:
-        show_history(_db_url(db), days=days, market=market, csv_path=csv_path, as_json=json_out)
+        show_history(_db_url(db), days=days, market=market, csv_path=csv_path, as_json=json_out, plot_path=plot)
     except Exception as exc:
         _fail(exc)
 
@@ -203,6 +205,56 @@ def stop(
     except Exception as exc:
         _fail(exc)
     typer.echo(message)
+
+
+@app.command()
+def record(
+    connector: Annotated[str, typer.Option("--connector", help="Connector id whose public feed to record, e.g. "
+                                           f"{_KEYED_EXAMPLE}; or sim_perpetual with -c (its `sim:` market).")],
+    market: Annotated[str, typer.Option("--market", help="The market, e.g. BTC-USDT.")],
+    out: Annotated[Path, typer.Option("--out", help="The recording to write (gzip JSON lines, "
+                                      "docs/replay_format.md).")],
+    duration: Annotated[float | None, typer.Option("--duration", min=0.0, help="Stop after this many seconds "
+                        "(default: until Ctrl-C).")] = None,
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="Take endpoint overrides (`connector:`) "
+                                                "from this config.")] = None,
+) -> None:
+    """Record a venue's public market data (book, trades, mark, funding) for `pmm backtest`. No keys."""
+    from pmm.backtest.cli_record import run_record
+
+    try:
+        run_record(connector, market.upper(), out, duration, config)
+    except Exception as exc:
+        _fail(exc)
+
+
+@app.command()
+def backtest(
+    config: Annotated[Path, typer.Option("-c", "--config", help="Strategy config YAML file (its `sim:` section "
+                                         "gives balances, fees and margin).")],
+    data: Annotated[list[Path], typer.Option("--data", help="Recorded market data: `pmm record` recordings "
+                                             "(repeat --data for several; they are played in time order) or "
+                                             "Tardis.dev CSVs (incremental_book_L2, trades, derivative_ticker).")],
+    t_from: Annotated[str | None, typer.Option("--from", help="Start here: UTC date/time (2026-01-01T08:00) or "
+                                               "epoch seconds.")] = None,
+    t_to: Annotated[str | None, typer.Option("--to", help="Stop here (same forms as --from).")] = None,
+    latency_ms: Annotated[str | None, typer.Option("--latency-ms", help="Order entry and cancel latency, one way: "
+                          "milliseconds, or `recorded` (the recording's receive minus venue time); default: the "
+                          "config's `sim.latency_ms`.")] = None,
+    queue: Annotated[str, typer.Option("--queue", help="Queue position model: risk_averse (no cancel ahead of "
+                                       "us), probabilistic, trade_through (only prints through our price fill us), "
+                                       "or none (a print at our price fills us).")] = "risk_averse",
+    report: Annotated[Path, typer.Option("--report", help="Folder for report.json and the pictures.")] = Path(
+        "backtest-report"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log the bot's lines (orders, fills) too.")] = False,
+) -> None:
+    """Run the strategy and the engine over recorded market data on a virtual clock; write a report."""
+    from pmm.backtest.cli_backtest import run_backtest_command
+
+    try:
+        run_backtest_command(config, data, t_from, t_to, latency_ms, queue, report, verbose)
+    except Exception as exc:
+        _fail(exc)
 
 
 @app.command("exchange-sim")

@@ -25,7 +25,8 @@ restored source also does: the book saved with the account is hours old (the own
 
 Orders entered in a fed market are never added to the fed book (the venue's book does not contain
 our paper orders), and our fills never take liquidity out of it: the next update from the venue
-says what the book is. Queue position is not modelled: a print at our price fills us.
+says what the book is. Queue position: without a queue model a print at our price fills us; with one
+(`SimSettings.queue_model`, set by `pmm backtest --queue`) see pmm/sim/queue.py.
 """
 
 from __future__ import annotations

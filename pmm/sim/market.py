@@ -35,9 +35,11 @@ class VenueBook(OrderBook):
         # The last mid and the touch price objects it was computed from (see `mid`).
         self._mid_of: tuple[Decimal | None, Decimal | None] = (None, None)
         self._last_mid: Decimal | None = None
+        self._last_delta: BookDelta | None = None  # applied last: the same delta again changes nothing
 
     def defer_snapshot(self, snapshot: BookSnapshot) -> None:
         self._pending = snapshot
+        self._last_delta = None
         self.update_id = snapshot.update_id
         self.ts = snapshot.ts
 
@@ -49,9 +51,14 @@ class VenueBook(OrderBook):
 
     def apply_snapshot(self, snapshot: BookSnapshot) -> None:
         self._pending = None
+        self._last_delta = None
         super().apply_snapshot(snapshot)
 
     def apply_delta(self, delta: BookDelta) -> None:
+        if delta is self._last_delta:
+            return  # sizes are absolute: a second application of the same delta is a no-op (a backtest's
+            # engine reads this book and hands it each delta the venue already applied)
+        self._last_delta = delta
         self._flush()
         super().apply_delta(delta)
 

@@ -9,6 +9,7 @@ the file and the line number. Records' times are mapped to virtual time as
 from __future__ import annotations
 
 import json
+import zlib
 from collections import deque
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,76 @@ _DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: `json.loads(...
 _SCAN = _DECODER.scan_once
 _READ_BUFFER = 1 << 20
 _READ_AHEAD = 256  # records parsed in one go (see ReplayReader)
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_replay(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed if it is gzip (a `pmm record` recording), else as they are."""
+    # A large buffer: each refill is a system call that also hands the GIL to other threads.
+    raw = open(path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - the caller closes it
+    if raw.peek(2)[:2] != _GZIP_MAGIC:
+        return raw
+    return _GzipLines(raw)  # type: ignore[return-value]
+
+
+class _GzipLines:
+    """`readline` over a gzip file that gives every whole line before a cut-off end.
+
+    `gzip.GzipFile` raises at a truncated end and drops what it decompressed in that read (up to a
+    buffer's worth of lines); a recording whose recorder was killed is whole up to its last
+    flush. A cut-off end raises EOFError once every line before it was returned.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._lines: deque[bytes] = deque()
+        self._partial = b""
+        self._eof = False
+
+    def _fill(self) -> None:
+        while not self._lines and not self._eof:
+            chunk = self._raw.read(_READ_BUFFER)
+            if not chunk:
+                self._eof = True
+                if not self._inflate.eof:
+                    self._lines.append(b"")  # a cut-off end (see readline); its partial line is lost
+                elif self._partial:
+                    self._lines.append(self._partial)  # a last line without its newline
+                self._partial = b""
+                return
+            data = b""
+            while chunk:
+                if self._inflate.eof:  # the next gzip member (files may be concatenated)
+                    self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data += self._inflate.decompress(chunk)
+                chunk = self._inflate.unused_data if self._inflate.eof else b""
+            parts = (self._partial + data).split(b"\n")
+            self._partial = parts.pop()
+            self._lines.extend(part + b"\n" for part in parts)
+
+    def readline(self) -> bytes:
+        self._fill()
+        if not self._lines:
+            return b""
+        line = self._lines.popleft()
+        if not line:
+            raise EOFError("compressed file ended before the end-of-stream marker")
+        return line
+
+    def seek(self, offset: int) -> None:
+        """Skip `offset` decompressed bytes from the start (resuming a saved replay)."""
+        self._raw.seek(0)
+        self.__init__(self._raw)  # type: ignore[misc]
+        skipped = 0
+        while skipped < offset:
+            line = self.readline()
+            if not line:
+                return
+            skipped += len(line)
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def _decode(text: str) -> object:
@@ -54,8 +125,7 @@ class ReplayReader:
         self.path = Path(path)
         self.market = market
         try:
-            # A large buffer: each refill is a system call that also hands the GIL to other threads.
-            self._file: IO[bytes] = open(self.path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - kept open while streaming
+            self._file: IO[bytes] = open_replay(self.path)
         except OSError as exc:
             raise ConfigError(f"Cannot open replay file `{self.path}`: {exc.strerror}. "
                               "Check `sim` replay `path`.") from None
@@ -89,7 +159,15 @@ class ReplayReader:
         offset, line_no, last_ts = self._parsed_offset, self._parsed_line_no, self.last_ts
         try:
             while len(ahead) < _READ_AHEAD:
-                raw = readline()
+                try:
+                    raw = readline()
+                except (EOFError, zlib.error) as exc:
+                    # A compressed recording cut off (its recorder killed) or damaged after this line.
+                    error = ConfigError(f"Replay file `{self.path}` after line {line_no}: the compressed data "
+                                        f"is cut off or damaged ({exc}); the records before it are whole. "
+                                        "See docs/replay_format.md.")
+                    self._bad_line = (error, offset, line_no)
+                    return
                 if not raw:
                     return
                 offset += len(raw)
@@ -99,6 +177,8 @@ class ReplayReader:
                     continue
                 try:
                     record, market = parse_record(_decode(text), texts)
+                    if record is None:  # a recording's header or end line
+                        continue
                     if last_ts is not None and record.ts < last_ts:
                         raise BadRecord(f"time goes backwards ({record.ts} after {last_ts}); sort the file by time")
                 except (ValueError, RecursionError) as exc:  # JSONDecodeError and BadRecord are ValueErrors
@@ -112,6 +192,11 @@ class ReplayReader:
                     ahead.append((record, offset, line_no))
         finally:
             self._parsed_offset, self._parsed_line_no, self.last_ts = offset, line_no, last_ts
+
+    def raw_position(self) -> int:
+        """Bytes of the file (compressed, for a gzip recording) read so far: progress of a long read."""
+        raw = getattr(self._file, "_raw", self._file)
+        return int(raw.tell())
 
     def close(self) -> None:
         self._file.close()
@@ -133,6 +218,7 @@ class ReplaySource:
         self._t0: float | None = None
         self._update_id = 0
         self._trade_count = 0
+        self._resyncing = False  # after a `resync` line, until the next snapshot
 
     def start(self, t0: float) -> None:
         if self._t0 is None:
@@ -148,13 +234,23 @@ class ReplaySource:
         assert record is not None and t is not None
         self._pending_offset, self._pending_line = self._reader.offset, self._reader.line_no
         self._pending = self._reader.read()
-        return [self._item(record, t)]
+        item = self._item(record, t)
+        return [] if item is None else [item]
 
-    def _item(self, record: ReplayRecord, t: float) -> MarketItem:
+    def _item(self, record: ReplayRecord, t: float) -> MarketItem | None:
         market = self._market
         if record.type == "snapshot":
             self._update_id += 1
+            self._resyncing = False
             return BookSnapshot(market, record.bids, record.asks, self._update_id, t, t)
+        if record.type == "resync":
+            # The recorded book was not trustworthy from here: empty it (nothing fills against it,
+            # the bot sees no book) and drop deltas and trades until the next snapshot.
+            self._resyncing = True
+            self._update_id += 1
+            return BookSnapshot(market, (), (), self._update_id, t, t)
+        if self._resyncing and record.type in ("delta", "trade"):
+            return None
         if record.type == "delta":
             self._update_id += 1
             return BookDelta(market, record.bids, record.asks, self._update_id, t, t)
@@ -181,12 +277,14 @@ class ReplaySource:
             "update_id": self._update_id,
             "trade_count": self._trade_count,
             "exhausted": self._pending is None,
+            "resyncing": self._resyncing,
         }
 
     def restore_state(self, data: dict) -> None:
         self._reader.close()
         self._t0, self._file_t0 = data["t0"], data["file_t0"]
         self._update_id, self._trade_count = data["update_id"], data["trade_count"]
+        self._resyncing = bool(data.get("resyncing", False))
         self._reader = ReplayReader(self._config.path, self._market, data["offset"], data["line_no"])
         self._pending = None if data["exhausted"] else self._reader.read()
         self._pending_offset, self._pending_line = data["offset"], data["line_no"]

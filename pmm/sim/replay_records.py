@@ -18,7 +18,9 @@ from typing import Any, NamedTuple
 from pmm.core.events import Level
 from pmm.core.model import Side
 
-RECORD_TYPES = ("snapshot", "delta", "trade", "mark", "funding")
+RECORD_TYPES = ("snapshot", "delta", "trade", "mark", "funding", "resync")
+META_TYPES = ("header", "end")  # a recording's first and last line (version 2): no market content
+SUPPORTED_VERSION = 2
 
 _ZERO = Decimal(0)
 _INF = Decimal("Infinity")
@@ -47,6 +49,9 @@ class ReplayRecord(NamedTuple):
     mark_price: Decimal | None = None
     index_price: Decimal | None = None
     rate: Decimal | None = None
+    venue_ts: float | None = None  # the venue's time of the event (recordings); `ts` is when it arrived
+    next_funding_ts: float | None = None
+    reason: str = ""  # resync
 
 
 class DecimalTexts:
@@ -174,11 +179,35 @@ def _timestamp(obj: dict[str, Any]) -> float:
     return ts
 
 
-def parse_record(obj: Any, texts: DecimalTexts) -> tuple[ReplayRecord, str | None]:
-    """One decoded JSON line -> (record, its `market` or None). Raises BadRecord."""
+def check_meta(obj: dict[str, Any]) -> None:
+    """A recording's `header` (its format version must be one this pmm reads) or `end` line."""
+    if obj.get("type") == "header":
+        version = obj.get("version")
+        if obj.get("format") != "pmm-replay" or type(version) is not int:
+            raise BadRecord(f'a header needs "format": "pmm-replay" and an integer "version", was {obj!r}')
+        if version > SUPPORTED_VERSION:
+            raise BadRecord(f"recorded in replay format version {version}; this pmm reads up to version "
+                            f"{SUPPORTED_VERSION}: upgrade pmm")
+
+
+def _venue_ts(obj: dict[str, Any]) -> float | None:
+    raw = obj.get("venue_ts")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)):
+        raise BadRecord(f"`venue_ts` must be a number of seconds, was {raw!r}")
+    return float(raw)
+
+
+def parse_record(obj: Any, texts: DecimalTexts) -> tuple[ReplayRecord | None, str | None]:
+    """One decoded JSON line -> (record, its `market` or None); (None, None) for a `header` or `end`
+    line. Raises BadRecord."""
     if type(obj) is not dict:
         raise BadRecord("each line must be a JSON object")
     kind = obj.get("type")
+    if kind in META_TYPES:
+        check_meta(obj)
+        return None, None
     if kind not in RECORD_TYPES:
         raise BadRecord(f"`type` must be one of {', '.join(RECORD_TYPES)}, was {kind!r}")
     market = obj.get("market")
@@ -206,9 +235,14 @@ def parse_record(obj: Any, texts: DecimalTexts) -> tuple[ReplayRecord, str | Non
         mark = _decimal(obj, "mark_price", positive=True)
         index = _decimal(obj, "index_price", positive=True) if "index_price" in obj else mark
         record = ReplayRecord(ts, kind, mark_price=mark, index_price=index)
-    else:  # funding; `next_funding_ts` is informational: the venue settles on its own schedule
+    elif kind == "resync":
+        reason = obj.get("reason", "")
+        record = ReplayRecord(ts, kind, reason=reason if isinstance(reason, str) else str(reason))
+    else:  # funding; `next_funding_ts`: the `sim` generator settles on its own schedule, a backtest at it
         nxt = obj.get("next_funding_ts", 0)
         if isinstance(nxt, bool) or not isinstance(nxt, (int, Decimal)):
             raise BadRecord(f"`next_funding_ts` must be a number of seconds, was {nxt!r}")
-        record = ReplayRecord(ts, kind, rate=_decimal(obj, "rate"))
+        record = ReplayRecord(ts, kind, rate=_decimal(obj, "rate"), next_funding_ts=float(nxt) or None)
+    if "venue_ts" in obj:
+        record = record._replace(venue_ts=_venue_ts(obj))
     return record, market

@@ -83,3 +83,6 @@ class SimSettings:
     latency_s: float = 0.0  # one-way delay of order requests and their answers
     seed: int = 1
     start_ts: float = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the virtual clock's start in --fast runs
+    # Queue position of resting orders (pmm/sim/queue.py: "risk_averse", "probabilistic"); None: a
+    # print at our price fills us at once. Set by `pmm backtest --queue`.
+    queue_model: str | None = None

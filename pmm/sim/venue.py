@@ -48,6 +48,7 @@ from pmm.sim.matching import fill_from_levels, fill_from_trade, take_liquidity
 from pmm.sim.num import round8
 from pmm.sim.orders import SimOrder
 from pmm.sim.positions import PositionState
+from pmm.sim.queue import QueueTracker, trade_reaches
 from pmm.sim.settings import SimSettings
 from pmm.sim.validation import check_order, is_reducing
 
@@ -77,6 +78,7 @@ class Venue:
         self.next_funding = next_funding_time(settings.start_ts, settings.funding_interval_s)
         self._emit_public = emit_public
         self._emit_private = emit_private
+        self.queue = QueueTracker(settings.queue_model) if settings.queue_model is not None else None
 
     def _next_id(self, counter: str) -> int:
         self.counters[counter] += 1
@@ -105,11 +107,20 @@ class Venue:
                 self._emit_public(item)
                 resting = m.resting.bids if item.aggressor is Side.SELL else m.resting.asks
                 if resting:
-                    fill_from_trade(resting, item.price, item.amount, self._execute)
+                    if self.queue is None:
+                        fill_from_trade(resting, item.price, item.amount, self._execute)
+                    else:
+                        self._fill_from_trade_queued(resting, item.price, item.amount)
             else:
+                touched = self._queued_levels(m, item) if self.queue is not None and m.resting else ()
                 m.book.apply_delta(item)
+                for order, old_size in touched:
+                    self.queue.level_changed(order.client_id, old_size, m.book.size_at(order.side, order.price))  # type: ignore[union-attr,arg-type]
                 self._emit_public(item)
                 deltas.append(item)
+        if snapshot is not None and self.queue is not None:
+            for order in (*m.resting.bids, *m.resting.asks):
+                self.queue.capped(order.client_id, m.book.size_at(order.side, order.price))  # type: ignore[arg-type]
         book_moved = snapshot is not None or bool(deltas)
         mid_marked = book_moved and m.mark_at_mid()
         if (marked or mid_marked) and m.mark is not None:
@@ -123,6 +134,38 @@ class Venue:
             self._match_book(m, snapshot, deltas)
         if self.account.positions:
             self.check_liquidation()
+
+    def _fill_from_trade_queued(self, resting: list[SimOrder], price: Decimal, amount: Decimal) -> None:
+        """`fill_from_trade` with queue position (pmm/sim/queue.py): a print at our price reaches us
+        only past the queue ahead of us; a print through our price fills us."""
+        queue = self.queue
+        assert queue is not None
+        left = amount
+        for order in tuple(resting):  # best first; execute() removes finished orders
+            if left <= 0:
+                return
+            reaches, through = trade_reaches(order.side, order.price, price)  # type: ignore[arg-type]
+            if not reaches:
+                return
+            if not order.is_open:
+                continue
+            reach = left if through else queue.reaching(order.client_id, left)
+            if reach <= 0:
+                continue
+            remaining = order.remaining
+            left -= self._execute(order, order.price, remaining if remaining < reach else reach,  # type: ignore[arg-type]
+                                  Liquidity.MAKER)
+
+    @staticmethod
+    def _queued_levels(m: SimMarket, delta: BookDelta) -> list[tuple[SimOrder, Decimal]]:
+        """Our resting orders whose price level `delta` changes, with the level's size before it."""
+        touched = []
+        for orders, levels, side in ((m.resting.bids, delta.bids, Side.BUY), (m.resting.asks, delta.asks, Side.SELL)):
+            if not orders or not levels:
+                continue
+            prices = {price for price, _ in levels}
+            touched += [(o, m.book.size_at(side, o.price)) for o in orders if o.price in prices]  # type: ignore[arg-type]
+        return touched
 
     def _match_book(self, m: SimMarket, snapshot: BookSnapshot | None, deltas: list[BookDelta]) -> None:
         """Resting orders the book moved through fill at their price (see matching.py).
@@ -188,6 +231,8 @@ class Venue:
             else:
                 order.resting = True
                 m.resting.add(order)
+                if self.queue is not None:  # behind everything the book shows at its price
+                    self.queue.join(order.client_id, m.book.size_at(order.side, order.price))  # type: ignore[arg-type]
         if self.account.positions:
             self.check_liquidation()
 
@@ -217,6 +262,8 @@ class Venue:
         if order.resting:
             order.resting = False
             self.markets[order.market].resting.remove(order)
+            if self.queue is not None:
+                self.queue.leave(order.client_id)
 
     # --- fills --------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from pmm.ui.format import fmt_dec, fmt_ts, signed_style
 
 
 def show_history(db_url: str, *, days: float | None, market: str | None, csv_path: Path | None,
-                 as_json: bool) -> None:
+                 as_json: bool, plot_path: Path | None = None) -> None:
     from pmm.store import queries
     from pmm.store.performance import performance_report, performance_report_of
 
@@ -46,6 +46,12 @@ def show_history(db_url: str, *, days: float | None, market: str | None, csv_pat
     positions = [p for p in queries.last_position_snapshots(db) if market is None or p.market == market]
     run_positions = [p for run in runs for p in queries.last_position_snapshots(db, run.run_id)
                      if market is None or p.market == market]
+    if plot_path is not None:
+        from pmm.ui.history_plot import draw_history
+
+        draw_history(queries.fills(db, since_ts=since, market=market), funding, plot_path)
+        console_for_output().print(f"Drew the equity, inventory and funding of the store into {plot_path}")
+        return
     if csv_path is not None or as_json:
         # Every fill is written out: load them all.
         fills = queries.fills(db, since_ts=since, market=market)

@@ -111,3 +111,14 @@ def test_runner_writes_json_with_every_section(tmp_path, capsys):
     assert by_number[3]["status"] == "ok" and by_number[3]["checks"]["every_frame_answered"]
     printed = capsys.readouterr().out
     assert "json.loads of the frame" in printed and "SortedDict" in printed
+
+
+def test_backtest_benchmark_replays_the_whole_file_and_both_books_end_on_the_hash(stream, tmp_path):
+    from benchmarks import bench_backtest
+
+    section = bench_backtest.run_backtest_throughput(stream, workdir=tmp_path)
+    assert section.status == "ok", section.checks
+    assert section.checks["all_records"] and section.checks["replayed_to_the_end"] and section.checks["quoted"]
+    books = bench_backtest.run_book_from_strings(stream)
+    assert books.status == "ok", books.checks
+    assert books.figures[0].value > 0 and books.figures[0].baseline > 0
