@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -188,6 +189,19 @@ def _register_subscriptions_before_sending(socket: pybit.WebSocket) -> None:
         return send(data, *args, **kwargs)
 
     socket.ws.send = filed_then_sent
+
+    # The same race for data: pybit files a topic's callback after sending the subscription, so a
+    # snapshot that comes back first finds no callback (KeyError, the socket dropped). Wait for it:
+    # the subscribing thread files it microseconds after the send.
+    get_callback = socket._get_callback
+
+    def callback_when_filed(topic: str) -> Any:
+        deadline = time.monotonic() + 5.0
+        while topic not in socket.callback_directory and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return get_callback(topic)
+
+    socket._get_callback = callback_when_filed
 
 
 class PybitBybit(Streamed):
