@@ -39,7 +39,7 @@ HTTP_TOO_MANY_REQUESTS = 429
 
 # (what, retry_after) -> the message of the ExchangeUnavailable raised for the venue's IP block.
 IpBlockMessage = Callable[[str, float | None], str]
-# A venue's error code: a number on most venues, a label on some (Gate's "ORDER_POC_IMMEDIATE").
+# A venue's error code: a number on most venues, a word on some ("ORDER_POC_IMMEDIATE").
 VenueCode = int | str
 
 
