@@ -27,11 +27,11 @@ _SPECS: Final = (
     "pmm.connectors.binance_perpetual.spec",
     "pmm.connectors.bybit_perpetual.spec",
     "pmm.connectors.okx_perpetual.spec",
+    "pmm.connectors.gate_io_perpetual.spec",
 )
 
 #: Venues a config may name before they are built: it loads, and `pmm start` says not built yet.
 PLANNED: Final[tuple[PlannedVenue, ...]] = (
-    PlannedVenue("gate_io_perpetual", "Gate.io", spot_feed_id="gate_io"),
     PlannedVenue("kucoin_perpetual", "KuCoin", spot_feed_id="kucoin"),
     PlannedVenue("bitget_perpetual", "Bitget", spot_feed_id="bitget"),
     PlannedVenue("bitmart_perpetual", "BitMart", spot_feed_id="bitmart"),
