@@ -69,7 +69,7 @@ class Views:
             "is_liq": False, "text": o.client_id or o.extra.get("text", "api"),
             "status": "finished" if finished else "open", "update_time": seconds(o.updated),
             "close": False, "reduce_only": o.reduce_only, "stp_act": "-", "stp_id": 0, "amend_text": "-",
-            "auto_size": "", "biz_info": "-", "pos_margin_mode": self._margin(o.market),
+            "biz_info": "-", "pos_margin_mode": self._margin(o.market),
         }
         if finished:
             row["finish_time"] = seconds(o.updated)
@@ -113,7 +113,9 @@ class Views:
         base = {"contract": symbol, "text": f"{symbol}:{bill.bill_id}"}
         if bill.funding is not None:
             pay = bill.funding
-            return [{**base, "id": f"{bill.bill_id}0", "time": pay.funding_time_ms / 1000, "type": "fund",
+            # A settlement's text is the contract alone (Gate's docs; ccxt reads the market from it).
+            return [{**base, "text": symbol, "id": f"{bill.bill_id}0", "time": pay.funding_time_ms / 1000,
+                     "type": "fund",
                      "change": money(pay.amount), "balance": money(bill.balance_after), "trade_id": ""}]
         event = bill.fill
         assert event is not None
@@ -203,7 +205,7 @@ class Views:
             "initial": {"contract": symbol, "size": size,
                         "price": grid.price(t.order_price) if t.order_price is not None else "0",
                         "close": t.qty is None, "tif": "gtc" if t.order_price is not None else "ioc",
-                        "text": t.client_id or "api", "reduce_only": t.reduce_only, "auto_size": "",
+                        "text": t.client_id or "api", "reduce_only": t.reduce_only,
                         "is_reduce_only": t.reduce_only, "is_close": t.qty is None},
             "trigger": {"strategy_type": 0, "price_type": 1 if t.trigger_on is TriggerOn.MARK else 0,
                         "price": grid.price(t.trigger_price), "rule": 1 if t.rising else 2, "expiration": 0},
