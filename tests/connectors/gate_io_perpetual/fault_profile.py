@@ -44,8 +44,9 @@ PROFILE = VenueFaults(
     stale_timestamp_code="REQUEST_EXPIRED",  # type: ignore[arg-type]  # Gate's codes are labels
     # Gate has no minimum notional (its minimum is a number of contracts): no BelowMinNotional label.
     reject_codes={  # type: ignore[arg-type]
-        OrderError: "INVALID_PARAM_VALUE", InsufficientMargin: "INSUFFICIENT_AVAILABLE", InvalidPrice: "INVALID_PRICE",
-        BelowMinSize: "SIZE_TOO_SMALL", PostOnlyWouldCross: "ORDER_POC_IMMEDIATE", ReduceOnlyRejected: "REDUCE_EXCEEDED",
+        OrderError: "INVALID_PARAM_VALUE", InsufficientMargin: "INSUFFICIENT_AVAILABLE",
+        InvalidPrice: "INVALID_PRICE", BelowMinSize: "SIZE_TOO_SMALL", PostOnlyWouldCross: "ORDER_POC_IMMEDIATE",
+        ReduceOnlyRejected: "REDUCE_EXCEEDED",
         RateLimited: "TOO_MANY_REQUESTS", ExchangeUnavailable: "NOT_FOUND", OrderOutcomeUnknown: "SERVER_ERROR",
         AuthError: "INVALID_KEY", ConfigError: "CONTRACT_NOT_FOUND", VenueSetupError: "LEVERAGE_TOO_HIGH",
     },

@@ -18,8 +18,8 @@ class FixedClock(Clock):
 
 
 def test_the_documented_get_vector():
-    signature = sign("secret", rest_prehash("GET", "/api/v4/futures/orders", "contract=BTC_USD&status=finished&limit=50",
-                                            "", DOC_TS))
+    query = "contract=BTC_USD&status=finished&limit=50"
+    signature = sign("secret", rest_prehash("GET", "/api/v4/futures/orders", query, "", DOC_TS))
     assert signature.startswith("55f84ea1") and signature.endswith("8b8a")  # as the docs print it
 
 

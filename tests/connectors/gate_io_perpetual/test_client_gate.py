@@ -48,7 +48,8 @@ def _update(first: int, last: int, **extra: Any) -> Any:
 
 
 def _feed(rest: _Snapshots, events: list[Any]) -> GateFeed:
-    feed = GateFeed(rest, ws_url="ws://127.0.0.1:1", clock=LiveClock(), sleep=lambda s: asyncio.sleep(0))  # type: ignore[arg-type]
+    feed = GateFeed(rest, ws_url="ws://127.0.0.1:1", clock=LiveClock(),  # type: ignore[arg-type]
+                    sleep=lambda s: asyncio.sleep(0))
     feed._contracts[MARKET] = CONTRACT
     feed._emit = events.append
     feed._books[MARKET] = _Book(BookSync(MARKET, events.append, LiveClock()))
