@@ -73,11 +73,19 @@ def build_paper(config: Any, *, fast: bool, restored_state: dict[str, Any] | Non
 
 
 def build_price_feed(source_id: str, config: Any, clock: Clock) -> MarketDataFeed:
-    """A public feed (no keys) of a Gate perpetual connector id for `price_source: external_market`.
+    """A public feed (no keys) for `price_source: external_market`: Gate spot (`gate_io`) or a Gate
+    perpetual connector id.
     Hosts from `connector.price_source_rest_url` / `connector.price_source_ws_url` when the config
     sets them (a local server), else Gate's; a paper-trade id reads the live venue's book."""
     overrides = getattr(config, "connector", None)
+    rest_override = getattr(overrides, "price_source_rest_url", None)
+    ws_override = getattr(overrides, "price_source_ws_url", None)
+    if source_id == spec.SPOT_FEED_ID:
+        from pmm.connectors.gate_io_perpetual.spot_feed import GateSpotFeed
+
+        return GateSpotFeed(GateRestClient(rest_override or spec.SPOT_REST_URL, clock=clock),
+                            ws_url=ws_override or spec.SPOT_WS_URL, clock=clock)
     venue = source_id if source_id in spec.REST_URLS else spec.CONNECTOR_ID
-    rest_url = getattr(overrides, "price_source_rest_url", None) or spec.REST_URLS[venue]
-    ws_url = getattr(overrides, "price_source_ws_url", None) or spec.WS_URLS[venue]
+    rest_url = rest_override or spec.REST_URLS[venue]
+    ws_url = ws_override or spec.WS_URLS[venue]
     return GateFeed(GateRestClient(rest_url, clock=clock), ws_url=ws_url, clock=clock, connector_id=venue)

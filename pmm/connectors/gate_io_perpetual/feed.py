@@ -39,7 +39,7 @@ from pmm.connectors.gate_io_perpetual.parse import (
 from pmm.connectors.gate_io_perpetual.rest import GateRestClient
 from pmm.connectors.gate_io_perpetual.streams import GateSocket, Sub
 from pmm.core.clock import Clock
-from pmm.core.events import FundingInfoUpdated
+from pmm.core.events import BookSnapshot, FundingInfoUpdated, Trade
 from pmm.core.model import FundingInfo, TradingRules
 from pmm.errors import PmmError
 
@@ -105,15 +105,11 @@ class GateFeed:
         await self.prepare(markets)
         self._emit = emit
         self._books = {m: _Book(BookSync(m, emit, self._clock)) for m in markets}
-        subs: list[Sub] = []
-        for market in markets:
-            name = spec.to_venue_symbol(market)
-            subs += [Sub(spec.CHANNEL_BOOK_UPDATE, (name, spec.BOOK_INTERVAL, str(spec.BOOK_LEVELS))),
-                     Sub(spec.CHANNEL_TRADES, (name,)), Sub(spec.CHANNEL_TICKERS, (name,))]
+        subs = [sub for market in markets for sub in self._subscriptions(spec.to_venue_symbol(market))]
         self._ws = GateSocket(name="public", connector_id=self.connector_id, url=self._ws_url, subs=subs,
                               on_message=self._on_message, emit=emit, clock=self._clock,
                               on_connected=self._on_connected, on_disconnected=self._on_disconnected,
-                              sleep=self._sleep, **self._ws_options)
+                              sleep=self._sleep, ping_channel=self.ping_channel, **self._ws_options)
         for book in self._books.values():
             book.sync.invalidate("starting: waiting for the first order book snapshot")
         self._ws.start()
@@ -130,6 +126,30 @@ class GateFeed:
         if self._emit is not None:
             self._emit = None
             await self._rest.release()
+
+    # --- what the spot feed changes (spot_feed.py) -----------------------------------------------
+
+    book_channel, trades_channel, ping_channel = spec.CHANNEL_BOOK_UPDATE, spec.CHANNEL_TRADES, spec.CHANNEL_PING
+
+    def _subscriptions(self, name: str) -> list[Sub]:
+        return [Sub(spec.CHANNEL_BOOK_UPDATE, (name, spec.BOOK_INTERVAL, str(spec.BOOK_LEVELS))),
+                Sub(spec.CHANNEL_TRADES, (name,)), Sub(spec.CHANNEL_TICKERS, (name,))]
+
+    async def _read_snapshot(self, contract: Contract) -> tuple[int, BookSnapshot]:
+        body = await self._rest.public(spec.ORDER_BOOK_PATH, [
+            ("contract", contract.name), ("limit", str(spec.BOOK_LEVELS)), ("with_id", "true")])
+        return parse_book_snapshot(body, contract, self._clock.now())
+
+    def _book_update(self, result: dict[str, Any], contract: Contract, recv_ts: float) -> BookUpdate:
+        return parse_book_update(result, contract, recv_ts)
+
+    def _trades(self, result: Any, recv_ts: float) -> list[Trade]:
+        trades: list[Trade] = []
+        for row in result if isinstance(result, list) else []:
+            market = self._market_of(row.get("contract"))
+            if market is not None:
+                trades += parse_trades([row], self._contracts[market], recv_ts)
+        return trades
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -167,16 +187,13 @@ class GateFeed:
         channel, result = message.get("channel"), message.get("result")
         market: str | None = None
         try:
-            if channel == spec.CHANNEL_BOOK_UPDATE and isinstance(result, dict):
+            if channel == self.book_channel and isinstance(result, dict):
                 market = self._market_of(result.get("s"))
                 if market is not None:
-                    self._on_book(market, parse_book_update(result, self._contracts[market], recv_ts), recv_ts)
-            elif channel == spec.CHANNEL_TRADES and isinstance(result, list):
-                for row in result:
-                    market = self._market_of(row.get("contract"))
-                    if market is not None:
-                        for trade in parse_trades([row], self._contracts[market], recv_ts):
-                            self._emit(trade)
+                    self._on_book(market, self._book_update(result, self._contracts[market], recv_ts), recv_ts)
+            elif channel == self.trades_channel:
+                for trade in self._trades(result, recv_ts):
+                    self._emit(trade)
             elif channel == spec.CHANNEL_TICKERS and isinstance(result, list):
                 for row in result:
                     market = self._market_of(row.get("contract"))
@@ -187,7 +204,7 @@ class GateFeed:
             self.bad_messages += 1
             log.warning("unreadable %s message (%s: %s); dropped (%d so far)", channel, type(exc).__name__, exc,
                         self.bad_messages)
-            if channel == spec.CHANNEL_BOOK_UPDATE and market is not None:
+            if channel == self.book_channel and market is not None:
                 self._rebuild(market, f"unreadable order book message ({exc})")
 
     def _on_book(self, market: str, update: BookUpdate, recv_ts: float) -> None:
@@ -222,9 +239,7 @@ class GateFeed:
         book, contract = self._books[market], self._contracts[market]
         while self._ws is not None and self._ws.connected:
             try:
-                body = await self._rest.public(spec.ORDER_BOOK_PATH, [
-                    ("contract", contract.name), ("limit", str(spec.BOOK_LEVELS)), ("with_id", "true")])
-                snap_id, snapshot = parse_book_snapshot(body, contract, self._clock.now())
+                snap_id, snapshot = await self._read_snapshot(contract)
             except (PmmError, *BAD_PAYLOAD) as exc:
                 log.warning("order book snapshot of %s failed (%s); trying again", market, exc)
                 await self._sleep(SNAPSHOT_RETRY_S)

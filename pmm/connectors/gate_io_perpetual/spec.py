@@ -147,6 +147,26 @@ CHANNEL_PING: Final = "futures.ping"
 CHANNEL_PONG: Final = "futures.pong"
 WS_PING_INTERVAL_S: Final = 15.0
 
+# --- spot market data (the `gate_io` price source: public, no keys) --------------------------------
+
+SPOT_REST_URL: Final = "https://api.gateio.ws"
+SPOT_WS_URL: Final = "wss://api.gateio.ws"
+SPOT_WS_PATH: Final = "/ws/v4/"
+SPOT_PAIRS_PATH: Final = f"{API}/spot/currency_pairs"          # + /{currency_pair}
+SPOT_ORDER_BOOK_PATH: Final = f"{API}/spot/order_book"
+SPOT_TRADES_PATH: Final = f"{API}/spot/trades"
+SPOT_CHANNEL_BOOK_UPDATE: Final = "spot.order_book_update"     # [pair, "100ms"]: U / u as futures
+SPOT_CHANNEL_TRADES: Final = "spot.trades"
+SPOT_CHANNEL_PING: Final = "spot.ping"
+SPOT_CHANNEL_PONG: Final = "spot.pong"
+
+
+def spot_ws_endpoint(ws_url: str) -> str:
+    """The spot socket: a host plus /ws/v4/, or a URL that already names its path."""
+    base = ws_url.rstrip("/")
+    return base + "/" if base.endswith("/ws/v4") else base + SPOT_WS_PATH
+
+
 # --- capabilities ---------------------------------------------------------------------------------
 
 HEDGE_MODE: Final = True          # dual mode
@@ -174,8 +194,9 @@ SPEC: Final = VenueSpec(
     contract_sizes=True,
     capabilities=Capabilities(hedge_mode=HEDGE_MODE, dead_man_switch=DEAD_MAN_SWITCH,
                               conditional_orders=CONDITIONAL_ORDERS),
-    spot_feed_id=None,  # the `gate_io` spot feed is not built yet: `price_source_derivative: gate_io` is refused
-    spot_feed=f"{_HERE}.build:build_price_feed",  # its perpetual ids as price sources
+    spot_feed_id=SPOT_FEED_ID,
+    spot_feed=f"{_HERE}.build:build_price_feed",  # `gate_io` (spot) and its perpetual ids as price sources
+    spot_server=f"{_HERE}.server.spot:make_spot_server",
     server=f"{_HERE}.server:make_server",
     public_time_path=SERVER_TIME_PATH,
 )

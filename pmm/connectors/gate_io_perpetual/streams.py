@@ -60,8 +60,10 @@ class GateSocket(SocketSession):
                  emit: Emit, clock: Clock, auth: GateAuth | None = None,
                  on_connected: Callable[[], None] | None = None, on_disconnected: Callable[[str], None] | None = None,
                  ping_interval_s: float = spec.WS_PING_INTERVAL_S, pong_timeout_s: float = 8.0,
-                 ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep) -> None:
+                 ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep,
+                 ping_channel: str = spec.CHANNEL_PING) -> None:
         self.name = name
+        self._ping_channel = ping_channel  # "futures.ping", or "spot.ping" on the spot socket
         self.subs = list(subs)
         self._on_message = on_message
         self._clock = clock
@@ -153,7 +155,7 @@ class GateSocket(SocketSession):
         while True:
             now = self._clock.now()
             if pinged_at is None and now - min(last_rx, last_tx) >= self._ping_interval_s:
-                await ws.send(json.dumps({"time": int(now), "channel": spec.CHANNEL_PING}))
+                await ws.send(json.dumps({"time": int(now), "channel": self._ping_channel}))
                 self.pings_sent += 1
                 last_tx = pinged_at = now
             elif pinged_at is not None and now - pinged_at >= self._pong_timeout_s:
