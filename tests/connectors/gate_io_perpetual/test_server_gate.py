@@ -194,3 +194,16 @@ def test_a_private_subscribe_without_valid_auth_is_refused_with_code_4(server):
     good = GateAuth(API_KEY, API_SECRET, LiveClock())
     accepted = asyncio.run(subscribe(lambda now: good.ws_auth(spec.CHANNEL_ORDERS, "subscribe", now)))
     assert accepted["error"] is None, accepted
+
+
+def test_a_new_order_is_answered_201_created(server):
+    bid = Decimal(book(server)["bids"][0]["p"])
+    body = json.dumps({"contract": CONTRACT, "size": 1, "price": str((bid * Decimal("0.9")).quantize(Decimal("0.1"))),
+                       "tif": "gtc", "text": "t-srv-created"})
+    stamp = str(int(time.time()))
+    headers = {"KEY": API_KEY, "Timestamp": stamp, "Content-Type": "application/json",
+               "SIGN": sign(API_SECRET, rest_prehash("POST", spec.ORDERS_PATH, "", body, stamp))}
+    status, _, placed = raw(server, "POST", spec.ORDERS_PATH, headers, body)
+    assert status == 201 and placed["status"] == "open"
+    assert raw(server, "GET", f"{spec.CONTRACTS_PATH}/{CONTRACT}")[0] == 200
+    call(server, "DELETE", spec.order_path(str(placed["id"])), [("contract", CONTRACT)])

@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from pmm.connectors.common.fault_injector import SkewedClock
 from pmm.connectors.common.server.dead_man import DeadManSwitch
 from pmm.connectors.common.server.faults import KitFaults
@@ -100,6 +102,13 @@ class GateServer(KitServer):
 
     def ws_paths(self) -> dict[str, str]:
         return {path: "private" for path in spec.WS_PATHS.values()}  # one socket serves public and private
+
+    async def _answer(self, route: Route, req: WireRequest) -> web.Response:
+        """Gate answers a new order (plain or price-triggered) with 201 Created."""
+        response = await super()._answer(route, req)
+        if response.status == 200 and route.method == "POST" and route.path.endswith(routes.CREATED_TAILS):
+            response.set_status(201)
+        return response
 
     def response_headers(self, route: Route, req: WireRequest) -> dict[str, str]:
         """Gate's rate-limit state of the endpoint, and the request's in / out times (µs)."""

@@ -28,6 +28,8 @@ PUBLIC_LIMIT = (200, 10.0)
 PRIVATE_LIMIT = (200, 10.0)
 PLACE_LIMIT = (100, 1.0)
 CANCEL_LIMIT = (200, 1.0)
+# Endpoints whose success is 201 Created (a new order, a new price-triggered order).
+CREATED_TAILS = ("/orders", "/price_orders")
 # The lists ccxt reads with its markets, answered empty: the simulated venue has USDT perpetuals only.
 CCXT_MARKET_LISTS = ("/spot/currencies", "/spot/currency_pairs", "/margin/currency_pairs", "/futures/btc/contracts",
                      "/delivery/usdt/contracts", "/delivery/btc/contracts", "/options/underlyings")
