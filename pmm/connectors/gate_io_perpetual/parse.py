@@ -258,10 +258,12 @@ ContractOf = Callable[[str], Contract]  # Gate contract name -> the market's con
 
 def position_side_of(row: Payload, dual: bool, side: Side) -> PositionSide:
     """The side an order or fill works on: BOTH in single mode; in dual mode a reduce-only order
-    closes the other side of its direction, anything else opens its own."""
+    (or a fill with a `close_size`) closes the other side of its direction, anything else opens
+    its own."""
     if not dual:
         return PositionSide.BOTH
-    reduces = row.get("is_reduce_only") is True or row.get("reduce_only") is True or row.get("is_close") is True
+    reduces = row.get("is_reduce_only") is True or row.get("reduce_only") is True or row.get("is_close") is True \
+        or num(row.get("close_size")) != 0
     buying = side is Side.BUY
     return PositionSide.SHORT if buying == reduces else PositionSide.LONG
 

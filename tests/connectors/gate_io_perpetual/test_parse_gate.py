@@ -181,3 +181,11 @@ def test_client_ids_as_text():
         parse.to_text("x" * 29)
     with pytest.raises(OrderError):
         parse.to_text("pmm id")
+
+
+def test_a_dual_mode_fill_with_a_close_size_closes_the_other_side():
+    [row] = fixture("my_trades")
+    assert parse.parse_fill(row, contract_of, {}, dual=True).position_side is PositionSide.LONG  # a buy that opens
+    closing = {**row, "close_size": 100}
+    assert parse.parse_fill(closing, contract_of, {}, dual=True).position_side is PositionSide.SHORT
+    assert parse.parse_fill(closing, contract_of, {}, dual=False).position_side is PositionSide.BOTH

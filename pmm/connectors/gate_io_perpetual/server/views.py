@@ -102,7 +102,11 @@ class Views:
         if push:
             row["create_time_ms"] = ms(event.ts)
         else:
-            row.update(trade_id=trade_id(event.trade_id), close_size=0 if not decimal else "0",
+            # close_size: how much of the fill closed a position (signed as the fill): a hedge-mode
+            # close is all closing; a one-way fill that realized PnL closed (a flip counts whole).
+            closing = (order is not None and order.closing) or event.realized_pnl != 0
+            row.update(trade_id=trade_id(event.trade_id),
+                       close_size=row["size"] if closing else (0 if not decimal else "0"),
                        trade_value=money(event.price * event.amount))
         return row
 
