@@ -19,7 +19,7 @@ positions, balances and our live orders are re-read (`common/account_gateway.py`
 Dead-man switch: `countdown_cancel_all` {timeout, contract} (0 disarms, else at least 5 s).
 Conditional orders: `place_stop_order` rests a reduce-only price-triggered order (mark or last
 price, market or limit when triggered) at Gate, so a position keeps its stop-loss when the bot is
-gone. Past fills and funding: `history.py`.
+gone; both live in `stops.py`. Past fills and funding: `history.py`.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from pmm.connectors.gate_io_perpetual.parse import (
     to_text,
 )
 from pmm.connectors.gate_io_perpetual.rest import GateRestClient
+from pmm.connectors.gate_io_perpetual.stops import GateStops
 from pmm.connectors.gate_io_perpetual.streams import GateSocket, Sub
 from pmm.core.clock import Clock
 from pmm.core.events import BalanceUpdated, OrderAccepted, OrderCancelled, OrderFilled, PositionUpdated
@@ -114,7 +115,7 @@ class GateGateway(AccountGateway):
         self._leverage: dict[str, int] = {}
         self._margin: dict[str, MarginMode] = {}
         self._held: dict[str, Decimal] = {}  # market -> signed position (base units), one-way mode
-        self._stop_ids: dict[ClientOrderId, str] = {}  # price-triggered orders placed, by client id
+        self.stops = GateStops(rest)  # price-triggered orders and the countdown
         self._seen: deque[str] = deque(maxlen=_SEEN_TRADES)
         self.live = LiveOrders()
         self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
@@ -269,58 +270,27 @@ class GateGateway(AccountGateway):
 
     async def arm_dead_man_switch(self, market: str, seconds: float) -> None:
         """Gate cancels the market's orders unless this is renewed within `seconds` (at least 5)."""
-        timeout = max(round(seconds), spec.DEAD_MAN_MIN_S)
-        await self._rest.post(spec.COUNTDOWN_PATH, {"timeout": timeout, "contract": self._track(market)},
-                              what=f"arm countdown_cancel_all ({timeout} s) for {market}")
+        await self.stops.countdown(self._track(market), market, max(seconds, 1.0))
 
     async def disarm_dead_man_switch(self, market: str) -> None:
-        await self._rest.post(spec.COUNTDOWN_PATH, {"timeout": 0, "contract": self._track(market)},
-                              what=f"disarm countdown_cancel_all for {market}")
+        await self.stops.countdown(self._track(market), market, 0)
 
     async def place_stop_order(self, market: str, client_id: ClientOrderId, side: Side, amount: Decimal,
                                trigger_price: Decimal, *, trigger_on_mark: bool = True,
                                limit_price: Decimal | None = None,
                                position_side: PositionSide = PositionSide.BOTH) -> ExchangeOrderId:
-        """Rest a reduce-only price-triggered order at Gate: when the mark (or last) price reaches
-        `trigger_price`, a market order (or a limit at `limit_price`) closes `amount` (base units).
-        A sell stop fires as the price falls to the trigger, a buy stop as it rises."""
+        """Rest a reduce-only price-triggered order at Gate (`stops.py`): when the mark (or last) price
+        reaches `trigger_price`, a market order (or a limit at `limit_price`) closes `amount`."""
         contract = await self._rest.contract(market)
-        contracts = int(contract.to_contracts(amount))
-        initial: dict[str, Any] = {
-            "contract": contract.name, "size": contracts if side is Side.BUY else -contracts,
-            "price": "0" if limit_price is None else _fmt(limit_price), "tif": "ioc" if limit_price is None else "gtc",
-            "reduce_only": True, "text": to_text(client_id)}
-        trigger = {"strategy_type": 0, "price_type": spec.PRICE_TYPE_MARK if trigger_on_mark else spec.PRICE_TYPE_LAST,
-                   "price": _fmt(trigger_price),
-                   "rule": spec.TRIGGER_RULE_FALLS if side is Side.SELL else spec.TRIGGER_RULE_RISES, "expiration": 0}
-        body: dict[str, Any] = {"initial": initial, "trigger": trigger}
-        if self._dual:
-            body["order_type"] = "close-long-position" if side is Side.SELL else "close-short-position"
-        row = await self._rest.post(spec.PRICE_ORDERS_PATH, body, order_call=True, what=f"place stop {client_id}")
-        stop_id = str(row.get("id") or "") if isinstance(row, dict) else ""
-        if stop_id:
-            self._stop_ids[client_id] = stop_id
-        return ExchangeOrderId(stop_id)
+        self._track(market)
+        return await self.stops.place(contract, client_id, side, amount, trigger_price,
+                                      trigger_on_mark=trigger_on_mark, limit_price=limit_price, dual=self._dual)
 
     async def cancel_stop_order(self, market: str, client_id: ClientOrderId) -> None:
-        """Cancel a stop by its id (remembered when placed or listed; else listed first)."""
-        if client_id not in self._stop_ids:
-            await self.resting_stop_orders(market)
-        stop_id = self._stop_ids.pop(client_id, None)
-        if stop_id is None:
-            raise OrderError(f"cancel stop {client_id}: Gate lists no such price-triggered order on {market}.")
-        await self._rest.delete(spec.price_order_path(stop_id), order_call=True, what=f"cancel stop {client_id}")
+        await self.stops.cancel(self._track(market), market, client_id)
 
     async def resting_stop_orders(self, market: str) -> list[ClientOrderId]:
-        """The client ids of the market's price-triggered orders not yet fired."""
-        rows = await self._rest.get(spec.PRICE_ORDERS_PATH, [("status", "open"), ("contract", self._track(market))],
-                                    what=f"read resting stops of {market}")
-        found = []
-        for row in rows or []:
-            client_id = client_id_of({"text": (row.get("initial") or {}).get("text"), "id": row["id"]})
-            self._stop_ids[client_id] = str(row["id"])
-            found.append(client_id)
-        return found
+        return await self.stops.resting(self._track(market), market)
 
     # --- account set-up -------------------------------------------------------------------------
 

@@ -87,7 +87,7 @@ def test_the_resting_stop_is_listed_cancelled_and_fires_to_close_the_position():
             far = await gw.place_stop_order(MARKET, ClientOrderId("pmm-stop-far"), Side.SELL, Decimal("0.01"),
                                             (mark * Decimal("0.5")).quantize(Decimal("0.1")))
             listed = await gw.resting_stop_orders(MARKET)
-            gw._stop_ids.clear()  # as after a restart: found again by listing
+            gw.stops.ids.clear()  # as after a restart: found again by listing
             await gw.cancel_stop_order(MARKET, ClientOrderId("pmm-stop-far"))
             after_cancel = await gw.resting_stop_orders(MARKET)
             # A sell stop above the mark has already been crossed: it fires at the next mark price.
