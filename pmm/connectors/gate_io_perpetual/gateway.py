@@ -77,12 +77,21 @@ from pmm.core.model import (
     PositionSide,
     Side,
 )
-from pmm.errors import AuthError, BelowMinSize, OrderError, OrderOutcomeUnknown, PmmError
+from pmm.errors import (
+    AuthError,
+    BelowMinSize,
+    ExchangeUnavailable,
+    OrderError,
+    OrderOutcomeUnknown,
+    PmmError,
+    RateLimited,
+)
 
 log = logging.getLogger("pmm.gate.gateway")
 
 DEFAULT_FEES = (Decimal("0.0002"), Decimal("0.0005"))  # Gate's VIP0 USDT perpetual maker / taker
 PNL_LOOKBACK_S = 120.0  # how far before a fill its account-book PnL row is looked for
+PNL_RETRY_S = 90.0  # how long a fill waits for Gate to answer its PnL read before the account is re-read
 _SEEN_TRADES = 10_000
 
 
@@ -469,10 +478,26 @@ class GateGateway(AccountGateway):
         return held == 0 or (held > 0) != (size > 0)
 
     async def _realized(self, contract: Contract, trade_id: str, ts: float) -> dict[str, Decimal]:
-        """The realized PnL Gate booked for one trade (account book `pnl` rows; none for an opening fill)."""
-        rows = await history.account_book(self._rest, contract.name, spec.ACCOUNT_BOOK_PNL, ts - PNL_LOOKBACK_S,
-                                          self._clock.now(), what=f"read the realized PnL of trade {trade_id}")
-        return {k: v for k, v in realized_by_trade(rows).items() if k == trade_id}
+        """The realized PnL Gate booked for one trade (account book `pnl` rows; none for an opening fill).
+
+        While Gate does not answer (a 5xx, a rate limit, a refused IP) the read is retried, for up to
+        `PNL_RETRY_S`: the fill waits rather than being recorded without its PnL (the stream's later
+        messages wait behind it, keeping their order). Past that the error goes to `_drain`, which
+        reconciles the account."""
+        waited, pause = 0.0, 0.5
+        while True:
+            try:
+                rows = await history.account_book(self._rest, contract.name, spec.ACCOUNT_BOOK_PNL,
+                                                  ts - PNL_LOOKBACK_S, self._clock.now(),
+                                                  what=f"read the realized PnL of trade {trade_id}")
+                return {k: v for k, v in realized_by_trade(rows).items() if k == trade_id}
+            except (ExchangeUnavailable, RateLimited) as exc:
+                if waited >= PNL_RETRY_S:
+                    raise
+                log.warning("the realized PnL of trade %s could not be read (%s); trying again in %.1f s",
+                            trade_id, exc, pause)
+                await self._sleep(pause)
+                waited, pause = waited + pause, min(pause * 2, 8.0)
 
     def _on_order(self, row: dict[str, Any], recv_ts: float) -> None:
         contract = self._contract_of(str(row["contract"]))

@@ -6,6 +6,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from venue_servers import API_KEY, API_SECRET, running_server
 
 from pmm.connectors.common.book_sync import BookSync
@@ -122,9 +123,10 @@ def _market_order(cid: str, side: Side, reduce_only: bool = False) -> OrderReque
                         reduce_only=reduce_only)
 
 
-def test_a_streamed_fill_that_closes_carries_the_realized_pnl_gate_booked():
-    """Gate's fill push names no PnL: the gateway reads it from the account book, so the store's
-    ledger matches the venue's wallet."""
+@pytest.mark.parametrize("failed_reads", [0, 2])
+def test_a_streamed_fill_that_closes_carries_the_realized_pnl_gate_booked(failed_reads):
+    """Gate's fill push names no PnL: the gateway reads it from the account book (retrying while Gate
+    answers 503), so the store's ledger matches the venue's wallet."""
     with running_server(spec.CONNECTOR_ID) as server:
         async def scenario() -> list[OrderFilled]:
             clock = LiveClock()
@@ -139,6 +141,9 @@ def test_a_streamed_fill_that_closes_carries_the_realized_pnl_gate_booked():
                         break
                     await asyncio.sleep(0.05)
                 await asyncio.sleep(0.5)  # let the market move the price a little
+                if failed_reads:
+                    server.call(lambda: server.server.faults.fail_next(spec.ACCOUNT_BOOK_PATH, 503,
+                                                                       count=failed_reads))
                 await gateway.place_order(_market_order("pmm-pnl-close", Side.SELL, reduce_only=True))
                 for _ in range(200):
                     if any(f.client_id == "pmm-pnl-close" for f in fills):
