@@ -10,7 +10,7 @@ short. Margin mode is the leverage call's: `leverage=N` is isolated at N, `lever
 
 Outcomes arrive on the private stream, handled one message at a time in arrival order:
 `futures.usertrades` are the fills; Gate's fill names no realized PnL, so a fill that may close a
-position reads its `pnl` rows from the account book (by trade id) before it is passed on;
+position reads its `pnl` rows from the account book (by trade id, `fill_pnl.py`) before it is passed on;
 `futures.orders` say accepted / cancelled; `futures.positions` the positions; a
 `futures.balances` change re-reads the account (and, for a `fund` change, the funding payments).
 A fill pushed twice is reported once (`common/live_orders.py`). After the stream reconnects,
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -55,6 +54,7 @@ from pmm.connectors.gate_io_perpetual.parse import (
     time_of,
     to_text,
 )
+from pmm.connectors.gate_io_perpetual.fill_pnl import FillPnl
 from pmm.connectors.gate_io_perpetual.rest import GateRestClient
 from pmm.connectors.gate_io_perpetual.stops import GateStops
 from pmm.connectors.gate_io_perpetual.streams import GateSocket, Sub
@@ -80,19 +80,14 @@ from pmm.core.model import (
 from pmm.errors import (
     AuthError,
     BelowMinSize,
-    ExchangeUnavailable,
     OrderError,
     OrderOutcomeUnknown,
     PmmError,
-    RateLimited,
 )
 
 log = logging.getLogger("pmm.gate.gateway")
 
 DEFAULT_FEES = (Decimal("0.0002"), Decimal("0.0005"))  # Gate's VIP0 USDT perpetual maker / taker
-PNL_LOOKBACK_S = 120.0  # how far before a fill its account-book PnL row is looked for
-PNL_RETRY_S = 90.0  # how long a fill waits for Gate to answer its PnL read before the account is re-read
-_SEEN_TRADES = 10_000
 
 
 class _Contracts(MarketSymbols):
@@ -123,9 +118,8 @@ class GateGateway(AccountGateway):
         self._user_id = ""
         self._leverage: dict[str, int] = {}
         self._margin: dict[str, MarginMode] = {}
-        self._held: dict[str, Decimal] = {}  # market -> signed position (base units), one-way mode
+        self.pnl = FillPnl(rest, clock, sleep)  # the realized PnL of streamed fills
         self.stops = GateStops(rest)  # price-triggered orders and the countdown
-        self._seen: deque[str] = deque(maxlen=_SEEN_TRADES)
         self.live = LiveOrders()
         self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
                                     lookback_s=funding_lookback_s)
@@ -350,7 +344,7 @@ class GateGateway(AccountGateway):
                 out += [p for _, p in parse_position(row, contract) if p is not None]
         if not self._dual:  # what a fill's PnL lookup goes by (`_may_close`)
             for market in self._markets:
-                self._held[market] = sum((p.signed_amount for p in out if p.market == market), ZERO)
+                self.pnl.held[market] = sum((p.signed_amount for p in out if p.market == market), ZERO)
         return out
 
     async def open_orders(self, market: str) -> list[OrderReport]:
@@ -377,7 +371,7 @@ class GateGateway(AccountGateway):
         if not rows:
             return []
         rates = funding_rates(await history.funding_rates(self._rest, contract.name, ts - 1, now))
-        held = self._held.get(market)
+        held = self.pnl.held.get(market)
         return sorted((parse_funding(r, contract, rates, held) for r in rows), key=lambda p: p.funding_time_ms)
 
     async def _load_fees(self, market: str) -> None:
@@ -437,23 +431,21 @@ class GateGateway(AccountGateway):
 
     def _note_held(self, market: str, side: PositionSide, position: Position | None) -> None:
         if not self._dual:
-            self._held[market] = position.signed_amount if position is not None else ZERO
+            self.pnl.held[market] = position.signed_amount if position is not None else ZERO
 
     async def _on_fill(self, row: dict[str, Any], recv_ts: float) -> None:
         contract = self._contract_of(str(row["contract"]))
         trade_id = str(row["id"])
-        key = f"{contract.market}/{trade_id}"
-        if key in self._seen:
+        if self.pnl.seen(contract.market, trade_id):
             log.info("dropped a fill Gate pushed again (trade %s)", trade_id)
             return
         client_id = client_id_of(row, "order_id")
         live = self.live.get(client_id)
         realized: dict[str, Decimal] = {}
-        if self._may_close(contract.market, num(row["size"]), live):
-            realized = await self._realized(contract, trade_id, time_of(row, "create_time") or recv_ts)
+        if self.pnl.may_close(contract.market, num(row["size"]), live, self._dual):
+            realized = await self.pnl.realized(contract, trade_id, time_of(row, "create_time") or recv_ts)
         fill = parse_fill(row, self._contract_of, realized, self._dual,
                           live.position_side if live is not None else None)
-        self._seen.append(key)
         exchange_id = fill.exchange_id
         if live is not None and live.exchange_id is None:  # the fill came before the place reply
             self._emit_event(OrderAccepted(client_id, exchange_id, fill.market, fill.ts, recv_ts))
@@ -467,37 +459,6 @@ class GateGateway(AccountGateway):
                             fill.realized_pnl, fill.ts, recv_ts)
         if self.live.on_event(event):
             self._emit_event(event)
-
-    def _may_close(self, market: str, size: Decimal, live: PlacedOrder | None) -> bool:
-        """Whether a fill may realize PnL: unless it clearly adds to the position (one-way: the
-        same direction as the position held; hedge: an order pmm sent to open)."""
-        if self._dual:
-            return live is None or live.request.reduce_only or live.position_side is None or \
-                live.position_side.closing_side is live.request.side
-        held = self._held.get(market, ZERO)
-        return held == 0 or (held > 0) != (size > 0)
-
-    async def _realized(self, contract: Contract, trade_id: str, ts: float) -> dict[str, Decimal]:
-        """The realized PnL Gate booked for one trade (account book `pnl` rows; none for an opening fill).
-
-        While Gate does not answer (a 5xx, a rate limit, a refused IP) the read is retried, for up to
-        `PNL_RETRY_S`: the fill waits rather than being recorded without its PnL (the stream's later
-        messages wait behind it, keeping their order). Past that the error goes to `_drain`, which
-        reconciles the account."""
-        waited, pause = 0.0, 0.5
-        while True:
-            try:
-                rows = await history.account_book(self._rest, contract.name, spec.ACCOUNT_BOOK_PNL,
-                                                  ts - PNL_LOOKBACK_S, self._clock.now(),
-                                                  what=f"read the realized PnL of trade {trade_id}")
-                return {k: v for k, v in realized_by_trade(rows).items() if k == trade_id}
-            except (ExchangeUnavailable, RateLimited) as exc:
-                if waited >= PNL_RETRY_S:
-                    raise
-                log.warning("the realized PnL of trade %s could not be read (%s); trying again in %.1f s",
-                            trade_id, exc, pause)
-                await self._sleep(pause)
-                waited, pause = waited + pause, min(pause * 2, 8.0)
 
     def _on_order(self, row: dict[str, Any], recv_ts: float) -> None:
         contract = self._contract_of(str(row["contract"]))

@@ -137,7 +137,7 @@ def test_a_streamed_fill_that_closes_carries_the_realized_pnl_gate_booked(failed
             try:
                 await gateway.place_order(_market_order("pmm-pnl-open", Side.BUY))
                 for _ in range(200):
-                    if any(f.client_id == "pmm-pnl-open" for f in fills) and gateway._held.get(MARKET):
+                    if any(f.client_id == "pmm-pnl-open" for f in fills) and gateway.pnl.held.get(MARKET):
                         break
                     await asyncio.sleep(0.05)
                 await asyncio.sleep(0.5)  # let the market move the price a little
