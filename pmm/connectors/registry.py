@@ -30,11 +30,11 @@ _SPECS: Final = (
     "pmm.connectors.bitmart_perpetual.spec",
     "pmm.connectors.bitget_perpetual.spec",
     "pmm.connectors.kucoin_perpetual.spec",
+    "pmm.connectors.gate_io_perpetual.spec",
 )
 
 #: Venues a config may name before they are built: it loads, and `pmm start` says not built yet.
 PLANNED: Final[tuple[PlannedVenue, ...]] = (
-    PlannedVenue("gate_io_perpetual", "Gate.io", spot_feed_id="gate_io"),
 )
 
 VENUES: Final[tuple[VenueSpec, ...]] = tuple(importlib.import_module(name).SPEC for name in _SPECS)

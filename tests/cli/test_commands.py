@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from helpers import db_url, run_fast, write_config
 from pmm.cli import app
+from pmm.connectors import registry
 
 runner = CliRunner()
 
@@ -66,9 +67,12 @@ def test_balance_reads_the_simulated_account(store):
 
 
 def test_balance_of_a_venue_without_connector_is_a_clear_error(store):
-    result = runner.invoke(app, ["balance", "--derivative", "gate_io_perpetual", "--db", store])
+    if not registry.PLANNED:
+        pytest.skip("every planned venue is built")
+    venue = registry.PLANNED[0].venue
+    result = runner.invoke(app, ["balance", "--derivative", venue, "--db", store])
     assert result.exit_code == 2
-    assert "gate_io_perpetual" in result.output
+    assert venue in result.output
 
 
 def test_history_json_csv_and_filters(store, tmp_path):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pmm.errors import (
     AuthError,
@@ -38,14 +39,16 @@ HTTP_TOO_MANY_REQUESTS = 429
 
 # (what, retry_after) -> the message of the ExchangeUnavailable raised for the venue's IP block.
 IpBlockMessage = Callable[[str, float | None], str]
+# A venue's error code: a number on most venues, a word on some ("ORDER_POC_IMMEDIATE").
+VenueCode = int | str
 
 
 @dataclass(frozen=True)
 class ErrorTranslator:
     venue: str  # the venue's display name: starts every message ("<venue> refused ...")
     code_name: str  # how the venue calls its error number in a message: "code", "retCode"
-    table: Mapping[int, type[PmmError]]
-    unknown_outcome_codes: frozenset[int]
+    table: Mapping[Any, type[PmmError]]  # keyed by VenueCode (Any: a Mapping is invariant in its key)
+    unknown_outcome_codes: frozenset[VenueCode]
     advice: Mapping[type[PmmError], str]  # looked up along the class's MRO; "" means no advice
     ip_block_status: int
     ip_block_message: IpBlockMessage
@@ -58,7 +61,7 @@ class ErrorTranslator:
                 return self.advice[klass]  # type: ignore[index]
         return ""
 
-    def build(self, cls: type[PmmError], message: str, code: int | None, retry_after: float | None) -> PmmError:
+    def build(self, cls: type[PmmError], message: str, code: VenueCode | None, retry_after: float | None) -> PmmError:
         """An instance of `cls`: order errors carry the code, rate limits the wait, others advice."""
         if issubclass(cls, OrderError):
             return cls(message, None if code is None else str(code))  # type: ignore[call-arg]
@@ -67,7 +70,7 @@ class ErrorTranslator:
             return cls(text, retry_after)  # type: ignore[call-arg]
         return cls(text)
 
-    def translate(self, *, what: str, status: int, code: int | None, msg: str, order_call: bool,
+    def translate(self, *, what: str, status: int, code: VenueCode | None, msg: str, order_call: bool,
                   retry_after: float | None = None) -> PmmError:
         """The pmm error for one failed reply (see the module docstring for the order of rules).
 
