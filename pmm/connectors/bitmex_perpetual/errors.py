@@ -13,8 +13,9 @@ Handled where they occur, not here:
   retries once (`rest.py`);
 - HTTP 429 waits for `Retry-After` (or `x-ratelimit-reset`) and retries; HTTP 403 is BitMEX's ban
   of this IP or key after too many refused requests: every request stops for `IP_BAN_S`;
-- 503 "The system is currently overloaded" is BitMEX's load shedding: the request was refused
-  before the engine saw it (BitMEX's overload policy), so even an order call is a clean refusal.
+- 503 "The system is currently overloaded" is BitMEX's load shedding, documented as refused before
+  the engine saw it; pmm still reconciles an order call answered with any 5xx (`OrderOutcomeUnknown`),
+  as a proxy or a lost answer looks the same, and elsewhere it is `ExchangeUnavailable`.
 - Orders BitMEX accepts and then cancels come back as order rows, not errors: a post-only order that
   would have taken liquidity is `Canceled` with text "Canceled: Order had execInst of
   ParticipateDoNotInitiate" (`parse.py` makes it `OrderRejected`).
@@ -46,71 +47,79 @@ from pmm.errors import (
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One BitMEX error: the class a client raises, the HTTP status and error name the server sends."""
+    """One BitMEX error: pmm's number for it, the class a client raises, the HTTP status and error name
+    the server sends."""
 
+    code: int
     error: type[PmmError]
     status: int = 400
     name: str = "HTTPError"
 
 
-# The opening of BitMEX's message -> what it means. Longest openings are matched first.
+# The opening of BitMEX's message -> what it means. Longest openings are matched first. The number of each
+# row is pmm's, not BitMEX's (BitMEX has none): it names the refusal in `OrderRejected.code` and in the
+# venue server's fault injection.
 MESSAGES: Final[dict[str, Message]] = {
     # Authentication (401) and permissions (403).
-    "Missing API key.": Message(AuthError, 401),
-    "Invalid API Key.": Message(AuthError, 401),
-    "Signature not valid.": Message(AuthError, 401),
-    "This key is disabled.": Message(AuthError, 403),
-    "Access Denied": Message(AuthError, 403),
-    "Account is restricted": Message(AuthError, 403),
-    "This request has expired": Message(ExchangeUnavailable, 401),   # after one clock resync + retry
-    "Invalid expires": Message(ExchangeUnavailable, 401),
+    "Missing API key.": Message(1, AuthError, 401),
+    "Invalid API Key.": Message(2, AuthError, 401),
+    "Signature not valid.": Message(3, AuthError, 401),
+    "This key is disabled.": Message(4, AuthError, 403),
+    "Access Denied": Message(5, AuthError, 403),
+    "Account is restricted": Message(6, AuthError, 403),
+    "This request has expired": Message(40, ExchangeUnavailable, 401),  # after one clock resync + retry
+    "Invalid expires": Message(7, ExchangeUnavailable, 401),
     # Rate limits and availability.
-    "Rate limit exceeded": Message(RateLimited, 429),
-    "The system is currently overloaded.": Message(ExchangeUnavailable, 503),
-    "Service unavailable": Message(ExchangeUnavailable, 503),
-    "Server Error": Message(ExchangeUnavailable, 500),
+    "Rate limit exceeded": Message(8, RateLimited, 429),
+    "The system is currently overloaded.": Message(9, ExchangeUnavailable, 503),
+    "Service unavailable": Message(10, ExchangeUnavailable, 503),
+    "Server Error": Message(11, ExchangeUnavailable, 500),
     # Orders.
-    "Account has insufficient Available Balance": Message(InsufficientMargin, 400, "ValidationError"),
-    "Executing at order price would lead to immediate liquidation": Message(InsufficientMargin),
-    "Invalid price tickSize": Message(InvalidPrice, 400, "ValidationError"),
-    "Invalid price": Message(InvalidPrice, 400, "ValidationError"),
-    "Price greater than limit": Message(InvalidPrice),
-    "Invalid stopPx for ordType": Message(OrderError, 400, "ValidationError"),
-    "Invalid orderQty": Message(OrderError, 400, "ValidationError"),
-    "orderQty is invalid": Message(OrderError, 400, "ValidationError"),
-    "Order quantity must be a multiple of lot size": Message(OrderError, 400, "ValidationError"),
-    "Order quantity is below the minimum": Message(BelowMinSize, 400, "ValidationError"),
-    "Duplicate clOrdID": Message(OrderError),
-    "Invalid ordType": Message(OrderError, 400, "ValidationError"),
-    "Invalid execInst": Message(OrderError, 400, "ValidationError"),
-    "Invalid side": Message(OrderError, 400, "ValidationError"),
-    "Invalid symbol": Message(ConfigError, 400, "ValidationError"),
-    "Instrument not listed for trading yet": Message(ConfigError),
-    "Unable to cancel order due to existing state": Message(UnknownOrder),
-    "Invalid ordStatus": Message(UnknownOrder),
-    "Not Found": Message(UnknownOrder, 404),
-    "Invalid orderID": Message(UnknownOrder, 400, "ValidationError"),
-    "Order had execInst of ParticipateDoNotInitiate": Message(PostOnlyWouldCross),
-    "Order had execInst of ReduceOnly": Message(ReduceOnlyRejected),
-    "Order had execInst of Close or ReduceOnly": Message(ReduceOnlyRejected),
+    "Account has insufficient Available Balance": Message(12, InsufficientMargin, 400, "ValidationError"),
+    "Executing at order price would lead to immediate liquidation": Message(13, InsufficientMargin),
+    "Invalid price tickSize": Message(14, InvalidPrice, 400, "ValidationError"),
+    "Invalid price": Message(15, InvalidPrice, 400, "ValidationError"),
+    "Price greater than limit": Message(16, InvalidPrice),
+    "Invalid stopPx for ordType": Message(17, OrderError, 400, "ValidationError"),
+    "Invalid orderQty": Message(18, OrderError, 400, "ValidationError"),
+    "orderQty is invalid": Message(19, OrderError, 400, "ValidationError"),
+    "Order quantity must be a multiple of lot size": Message(20, OrderError, 400, "ValidationError"),
+    "Order quantity is below the minimum": Message(21, BelowMinSize, 400, "ValidationError"),
+    "Duplicate clOrdID": Message(22, OrderError),
+    "Invalid ordType": Message(23, OrderError, 400, "ValidationError"),
+    "Invalid execInst": Message(24, OrderError, 400, "ValidationError"),
+    "Invalid side": Message(25, OrderError, 400, "ValidationError"),
+    "Invalid symbol": Message(26, ConfigError, 400, "ValidationError"),
+    "Instrument not listed for trading yet": Message(27, ConfigError),
+    "Unable to cancel order due to existing state": Message(28, UnknownOrder),
+    "Invalid ordStatus": Message(29, UnknownOrder),
+    "Not Found": Message(30, UnknownOrder, 404),
+    "Invalid orderID": Message(31, UnknownOrder, 400, "ValidationError"),
+    "Order had execInst of ParticipateDoNotInitiate": Message(32, PostOnlyWouldCross),
+    "Order had execInst of ReduceOnly": Message(33, ReduceOnlyRejected),
+    "Order had execInst of Close or ReduceOnly": Message(34, ReduceOnlyRejected),
     # Account set-up.
-    "Invalid leverage": Message(VenueSetupError, 400, "ValidationError"),
-    "Leverage exceeds": Message(VenueSetupError),
-    "Cannot change margin type with open position": Message(VenueSetupError),
+    "Invalid leverage": Message(35, VenueSetupError, 400, "ValidationError"),
+    "Leverage exceeds": Message(36, VenueSetupError),
+    "Cannot change margin type with open position": Message(37, VenueSetupError),
     # Malformed requests.
-    "Invalid JSON": Message(ExchangeUnavailable, 400, "ValidationError"),
-    "Missing required parameter": Message(OrderError, 400, "ValidationError"),
+    "Invalid JSON": Message(38, ExchangeUnavailable, 400, "ValidationError"),
+    "Missing required parameter": Message(39, OrderError, 400, "ValidationError"),
 }
 
 _BY_LENGTH: Final = sorted(MESSAGES, key=len, reverse=True)
+BY_CODE: Final[dict[int, str]] = {row.code: text for text, row in MESSAGES.items()}
+ERROR_TABLE: Final[dict[int, type[PmmError]]] = {row.code: row.error for row in MESSAGES.values()}
 EXPIRED_PREFIXES: Final = ("This request has expired", "Invalid expires")
 OVERLOADED: Final = "The system is currently overloaded. Please try again later."
 IP_BAN_STATUS: Final = 403
+CANCELED_PREFIX: Final = "Canceled: "  # the text of an order BitMEX canceled at once names why after it
 
 
 def lookup(message: str) -> tuple[str, Message] | None:
     """The table row whose opening `message` starts with (the longest such), or None."""
     text = message.strip()
+    text = text[len(CANCELED_PREFIX):] if text.startswith(CANCELED_PREFIX) else text
     for key in _BY_LENGTH:
         if text.startswith(key):
             return key, MESSAGES[key]
@@ -167,8 +176,10 @@ def translate(*, what: str, status: int, message: str, order_call: bool,
     if row is not None and row[0] == "Not Found" and not order_call:
         row = None  # a path the venue does not serve, not an order it does not know
     known_403 = row is not None and row[1].status == IP_BAN_STATUS
-    if row is None or (status == IP_BAN_STATUS and not known_403):
+    # A 5xx on an order call may or may not have executed (the answer may be lost after the engine
+    # took it): the status rules make it OrderOutcomeUnknown, to be reconciled, never assumed.
+    if row is None or (status == IP_BAN_STATUS and not known_403) or status >= 500:
         return _TRANSLATOR.translate(what=what, status=status, code=None, msg=message, order_call=order_call,
                                      retry_after=retry_after)
     where = f"BitMEX refused {what}: {message} (HTTP {status})."
-    return _TRANSLATOR.build(row[1].error, where, None, retry_after)
+    return _TRANSLATOR.build(row[1].error, where, row[1].code, retry_after)

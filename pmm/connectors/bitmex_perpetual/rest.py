@@ -176,6 +176,7 @@ class BitmexRestClient(SharedRestSession):
                        order_call: bool, what: str) -> Any:
         if signed and self.auth is None:
             raise AuthError(f"{what} needs API keys: run `pmm connect {spec.CONNECTOR_ID}`.")
+        await self.start()
         query = encode_query(params)
         request_path = path + (f"?{query}" if query else "")
         url = URL(self.base_url + request_path, encoded=True)  # the signed bytes are the sent bytes

@@ -20,6 +20,7 @@ from pmm.errors import (
     ExchangeUnavailable,
     InsufficientMargin,
     OrderError,
+    OrderOutcomeUnknown,
     RateLimited,
     UnknownOrder,
 )
@@ -111,7 +112,8 @@ def test_prices_are_sent_as_exact_json_numbers():
     (401, "Signature not valid.", False, AuthError),
     (400, "Account has insufficient Available Balance, 601000000 USDt required", True, InsufficientMargin),
     (429, "Rate limit exceeded, retry in 1 seconds.", False, RateLimited),
-    (503, "The system is currently overloaded. Please try again later.", True, ExchangeUnavailable),
+    (503, "The system is currently overloaded. Please try again later.", True, OrderOutcomeUnknown),
+    (503, "The system is currently overloaded. Please try again later.", False, ExchangeUnavailable),
     (400, "Unable to cancel order due to existing state: Filled", True, UnknownOrder),
     (404, "Not Found", True, UnknownOrder),
     (404, "Not Found", False, ExchangeUnavailable),
