@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +47,7 @@ from pmm.connectors.bitmex_perpetual.parse import (
     rejection_of,
     to_cl_ord_id,
 )
+from pmm.connectors.bitmex_perpetual.pnl import RealizedPnl
 from pmm.connectors.bitmex_perpetual.rest import BitmexRestClient
 from pmm.connectors.bitmex_perpetual.streams import BitmexSocket
 from pmm.connectors.bitmex_perpetual.tables import KeyedTable, TableGap
@@ -57,6 +59,7 @@ from pmm.connectors.common.symbols import MarketSymbols
 from pmm.core.clock import Clock
 from pmm.core.events import BalanceUpdated, OrderAccepted, OrderFilled, PositionUpdated
 from pmm.core.model import (
+    ZERO,
     Balance,
     ClientOrderId,
     ExchangeOrderId,
@@ -106,6 +109,8 @@ class BitmexGateway(AccountGateway):
         self._stop_ids: dict[ClientOrderId, ExchangeOrderId] = {}
         self._refused: set[ClientOrderId] = set()  # answered refused by POST /order: drop the stream's echo
         self.live = LiveOrders()
+        self.pnl = RealizedPnl()
+        self._started_at: float | None = None  # fills before it were booked into the starting position
         self.positions_table = KeyedTable(spec.TABLE_POSITION, ("account", "symbol", "currency"))
         self.margin_table = KeyedTable(spec.TABLE_MARGIN, ("account", "currency"))
         self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
@@ -139,6 +144,7 @@ class BitmexGateway(AccountGateway):
             await self.balances()  # fails fast (AuthError) on a bad key, before any order
             for market in self._markets:
                 await self._rest.instrument(market)
+            await self._start_pnl_book()
             await self._start_stream()
         except BaseException:
             await self.stop()
@@ -146,6 +152,23 @@ class BitmexGateway(AccountGateway):
         if self._funding_poll_s:
             self._funding_task = asyncio.get_running_loop().create_task(
                 self.funding.poll(lambda: list(self._markets), self._funding_poll_s), name="bitmex-funding")
+
+    async def _start_pnl_book(self) -> None:
+        """Realized PnL is worked out from the position BitMEX reports now (`pnl.py`)."""
+        self._started_at = self._clock.now()
+        held = {p.market: p for p in await self.positions()}
+        for market in self._markets:
+            position = held.get(market)
+            self.pnl.start_from(market, position.signed_amount if position else ZERO,
+                                position.entry_price if position else ZERO)
+
+    def _realized(self, fill: OrderFilled | FillReport) -> Decimal:
+        if self._started_at is not None and fill.ts < self._started_at - 1.0:
+            # a fill from before this start is already in the starting position: its PnL is unknown here
+            log.warning("fill %s of %s came before this start: its realized PnL is not worked out again",
+                        fill.trade_id, fill.market)
+            return ZERO
+        return self.pnl.on_fill(fill.market, str(fill.trade_id), fill.side, fill.price, fill.amount)
 
     async def _start_stream(self, wait_s: float = 10.0) -> None:
         self.stream.start()
@@ -349,7 +372,8 @@ class BitmexGateway(AccountGateway):
         await self._rest.instrument(market)
         rows = await history.executions(self._rest, self._track(market), spec.EXEC_TYPE_TRADE, ts,
                                         what=f"read fills of {market}")
-        return sorted((parse_fill_report(r, self._inst_of) for r in rows), key=lambda f: f.ts)
+        fills = sorted((parse_fill_report(r, self._inst_of) for r in rows), key=lambda f: f.ts)
+        return [replace(f, realized_pnl=self._realized(f)) for f in fills]
 
     async def funding_payments_since(self, ts: float, market: str) -> list[FundingPaymentReport]:
         inst = await self._rest.instrument(market)
@@ -407,6 +431,8 @@ class BitmexGateway(AccountGateway):
         if row.get("ordType") not in ("Limit", "Market") and row.get("execType") != spec.EXEC_TYPE_TRADE:
             return  # a resting stop's own life; its fills (once triggered) are trades
         for event in parse_execution(row, inst, recv_ts):
+            if isinstance(event, OrderFilled):
+                event = replace(event, realized_pnl=self._realized(event))
             if event.client_id in self._refused:
                 if not isinstance(event, OrderFilled):
                     self._refused.discard(event.client_id)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from pmm.connectors.bitmex_perpetual import spec
 from pmm.connectors.common.payloads import BAD_PAYLOAD as BAD_PAYLOAD  # callers' catch-all, re-exported
@@ -47,6 +47,7 @@ log = logging.getLogger("pmm.bitmex.parse")
 
 STAND_IN_PREFIX = "bitmex-"  # the client id of an order placed without a clOrdID
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
+MONEY_STEP = Decimal("1e-8")  # fees, funding and PnL worked out from rates carry 8 decimals
 
 
 def dec_or_zero(value: object) -> Decimal:
@@ -247,13 +248,24 @@ def rejection_of(row: Payload) -> str | None:
     return None
 
 
-def parse_fill(row: Payload, inst: Instrument, recv_ts: float) -> OrderFilled:
-    """One `execution` row of execType Trade -> OrderFilled (fee and sizes converted)."""
+def fill_fee(row: Payload) -> Decimal:
+    """The fee of a trade execution: `commission` (the rate) x `execCost` (the fill's value, in
+    millionths), the fee before BitMEX rounds it to a whole millionth in `execComm`; `execComm` when
+    either is missing."""
+    rate, cost = row.get("commission"), row.get("execCost")
+    if rate is None or cost is None:
+        return money(row.get("execComm"))
+    return (dec(rate) * abs(dec(cost)) / spec.MARGIN_SCALE).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+
+
+def parse_fill(row: Payload, inst: Instrument, recv_ts: float, realized_pnl: Decimal = ZERO) -> OrderFilled:
+    """One `execution` row of execType Trade -> OrderFilled (fee and sizes converted). BitMEX puts no
+    realized PnL on an execution: the gateway works it out (`pnl.py`) and passes it in."""
     return OrderFilled(
         client_id_of(row), ExchangeOrderId(str(row["orderID"])), TradeId(str(row["execID"])), inst.market,
         side_of(row["side"]), order_type_of(row), dec(row["lastPx"]), inst.to_base(dec(row["lastQty"])),
-        inst.to_base(dec_or_zero(row.get("leavesQty"))), money(row.get("execComm")), inst.quote,
-        liquidity_of(row.get("lastLiquidityInd")), PositionSide.BOTH, ZERO,
+        inst.to_base(dec_or_zero(row.get("leavesQty"))), fill_fee(row), inst.quote,
+        liquidity_of(row.get("lastLiquidityInd")), PositionSide.BOTH, realized_pnl,
         iso_to_s(row.get("transactTime") or row["timestamp"]), recv_ts)
 
 
@@ -278,26 +290,31 @@ def parse_execution(row: Payload, inst: Instrument, recv_ts: float) -> list[Orde
     return []
 
 
-def parse_fill_report(row: Payload, inst_of: InstrumentOf) -> FillReport:
+def parse_fill_report(row: Payload, inst_of: InstrumentOf, realized_pnl: Decimal = ZERO) -> FillReport:
     """One /execution/tradeHistory row of execType Trade -> FillReport."""
     inst = inst_of(str(row["symbol"]))
-    fill = parse_fill(row, inst, 0.0)
+    fill = parse_fill(row, inst, 0.0, realized_pnl)
     return FillReport(fill.trade_id, fill.client_id, fill.exchange_id, fill.market, fill.side, fill.price,
-                      fill.amount, fill.fee, fill.fee_asset, fill.liquidity, PositionSide.BOTH, ZERO, fill.ts)
+                      fill.amount, fill.fee, fill.fee_asset, fill.liquidity, PositionSide.BOTH, realized_pnl, fill.ts)
 
 
 def parse_funding_execution(row: Payload, inst: Instrument) -> FundingPaymentReport:
     """One execution of execType Funding -> a funding payment.
 
-    `execComm` is what the account paid (negative = received), `commission` the funding rate,
-    `lastPx` the mark price it settled at, `lastQty` the position in contracts (unsigned), and
-    `transactTime` the funding time. The side follows from who paid: at a positive rate longs pay.
+    `commission` is the funding rate, `lastPx` the mark price it settled at, `homeNotional` the signed
+    position in the base asset, `lastQty` the position in contracts (unsigned), `execComm` what the
+    account paid in whole millionths (negative = received), `transactTime` the funding time. The
+    amount is position x mark x rate, paid by longs at a positive rate.
     """
-    amount = -money(row.get("execComm"))
     rate = dec_or_zero(row.get("commission"))
     size = inst.to_base(abs(dec_or_zero(row.get("lastQty"))))
     if not size and row.get("homeNotional") is not None:
         size = abs(dec(row["homeNotional"]))
+    amount = -money(row.get("execComm"))
+    if row.get("homeNotional") is not None and row.get("lastPx") is not None:
+        # position x mark x rate: the payment before BitMEX rounds it to a whole millionth
+        amount = (-(dec(row["homeNotional"]) * dec(row["lastPx"]) * rate)).quantize(MONEY_STEP,
+                                                                                     rounding=ROUND_HALF_UP)
     long_side = (amount < 0) == (rate > 0) if rate and amount else True
     time_ms = round(iso_to_s(row.get("transactTime") or row["timestamp"]) * 1000)
     return FundingPaymentReport(inst.market, time_ms, rate, amount, inst.quote, size if long_side else -size,

@@ -6,7 +6,8 @@ Sizes on BitMEX's wire are contracts: the server lists each perpetual with `lotS
 0.001 BTC, as the real XBTUSDT), so one lot is one step and every simulated size is a whole number of
 lots. Prices and sizes go out as JSON numbers (written digit for digit from Decimal, never through a
 float), money as integers in millionths of USDT (`USDt`), times as ISO-8601 text with milliseconds,
-order and execution ids as UUIDs.
+order and execution ids as UUIDs. (`money`: where the simulated account's 8 decimals hold a fraction of a
+millionth, the figure keeps it.)
 """
 
 from __future__ import annotations
@@ -46,9 +47,12 @@ def iso(ts: float) -> str:
     return s_to_iso(ts)
 
 
-def money(value: Decimal) -> int:
-    """USDT -> BitMEX's integer millionths (USDt)."""
-    return int((value * spec.MARGIN_SCALE).to_integral_value(rounding=ROUND_HALF_EVEN))
+def money(value: Decimal) -> int | Decimal:
+    """USDT -> BitMEX's millionths (USDt). BitMEX's figures are whole millionths; the simulated account
+    books 8 decimals, so a figure with a fraction of a millionth keeps it (written as a JSON number with
+    a fraction) rather than be rounded away from the account it reports."""
+    scaled = value * spec.MARGIN_SCALE
+    return int(scaled) if scaled == scaled.to_integral_value() else scaled.normalize()
 
 
 def uuid_maker(prefix: int) -> Callable[[], str]:
