@@ -27,6 +27,7 @@ _SPECS: Final = (
     "pmm.connectors.binance_perpetual.spec",
     "pmm.connectors.bybit_perpetual.spec",
     "pmm.connectors.okx_perpetual.spec",
+    "pmm.connectors.bitmex_perpetual.spec",
 )
 
 #: Venues a config may name before they are built: it loads, and `pmm start` says not built yet.

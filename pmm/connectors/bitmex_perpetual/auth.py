@@ -8,8 +8,8 @@ body ("" without one; a DELETE /order carries a JSON body and signs it).
 
 WebSocket (`/realtime`): either the same three headers on the upgrade request, signed over
 `GET/realtime` + expires (the query string is not signed), or an `{"op": "authKeyExpires", "args":
-[key, expires, signature]}` frame with the same signature. ccxt sends `expires` in milliseconds on
-the socket, bitmex-ws now + 3600 s: the server reads either.
+[key, expires, signature]}` frame with the same signature. ccxt sends `expires` as the current time
+in milliseconds on the socket, bitmex-ws now + 3600 s: both are in the future read as seconds.
 
 `prehash` and `sign` are the one code path: `BitmexAuth` (client) signs with them, `Verifier` (the
 venue server) recomputes them over the bytes as received and answers with BitMEX's own messages
@@ -31,7 +31,6 @@ KEY_HEADER: Final = "api-key"
 EXPIRES_HEADER: Final = "api-expires"
 SIGNATURE_HEADER: Final = "api-signature"
 EXPIRES_AHEAD_S: Final = 30        # how long a signed request stays valid after it is signed
-MS_EXPIRES_ABOVE: Final = 10**11   # an `expires` this large is in milliseconds (ccxt's socket auth)
 
 # The verifier's messages (BitMEX's own wording; `errors.py` maps them to classes).
 MISSING_KEY: Final = "Missing API key."
@@ -82,14 +81,15 @@ class BitmexAuth(HmacCredentials):
 
 
 def expires_seconds(value: object) -> float | None:
-    """An `expires` as unix seconds (milliseconds accepted), or None when it is not a number."""
+    """An `expires` as the unix seconds BitMEX compares it with, or None when it is not a number. A value
+    in milliseconds (ccxt's socket auth) is read as seconds too, so it lies far in the future and
+    passes, as it does at BitMEX."""
     if isinstance(value, bool):
         return None
     try:
-        number = float(str(value))
+        return float(str(value))
     except ValueError:
         return None
-    return number / 1000 if number > MS_EXPIRES_ABOVE else number
 
 
 class Verifier:

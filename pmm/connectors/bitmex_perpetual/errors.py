@@ -56,55 +56,55 @@ class Message:
     name: str = "HTTPError"
 
 
-# The opening of BitMEX's message -> what it means. Longest openings are matched first. The number of each
-# row is pmm's, not BitMEX's (BitMEX has none): it names the refusal in `OrderRejected.code` and in the
-# venue server's fault injection.
+# The opening of BitMEX's message -> what it means. Longest openings are matched first. The number of
+# each row is pmm's, not BitMEX's (BitMEX has none; 913000 + n, a number no BitMEX text holds): it
+# names the refusal in `OrderRejected.code` and in the venue server's fault injection.
 MESSAGES: Final[dict[str, Message]] = {
     # Authentication (401) and permissions (403).
-    "Missing API key.": Message(1, AuthError, 401),
-    "Invalid API Key.": Message(2, AuthError, 401),
-    "Signature not valid.": Message(3, AuthError, 401),
-    "This key is disabled.": Message(4, AuthError, 403),
-    "Access Denied": Message(5, AuthError, 403),
-    "Account is restricted": Message(6, AuthError, 403),
-    "This request has expired": Message(40, ExchangeUnavailable, 401),  # after one clock resync + retry
-    "Invalid expires": Message(7, ExchangeUnavailable, 401),
+    "Missing API key.": Message(913001, AuthError, 401),
+    "Invalid API Key.": Message(913002, AuthError, 401),
+    "Signature not valid.": Message(913003, AuthError, 401),
+    "This key is disabled.": Message(913004, AuthError, 403),
+    "Access Denied": Message(913005, AuthError, 403),
+    "Account is restricted": Message(913006, AuthError, 403),
+    "This request has expired": Message(913040, ExchangeUnavailable, 401),  # after one clock resync + retry
+    "Invalid expires": Message(913007, ExchangeUnavailable, 401),
     # Rate limits and availability.
-    "Rate limit exceeded": Message(8, RateLimited, 429),
-    "The system is currently overloaded.": Message(9, ExchangeUnavailable, 503),
-    "Service unavailable": Message(10, ExchangeUnavailable, 503),
-    "Server Error": Message(11, ExchangeUnavailable, 500),
+    "Rate limit exceeded": Message(913008, RateLimited, 429),
+    "The system is currently overloaded.": Message(913009, ExchangeUnavailable, 503),
+    "Service unavailable": Message(913010, ExchangeUnavailable, 503),
+    "Server Error": Message(913011, ExchangeUnavailable, 500),
     # Orders.
-    "Account has insufficient Available Balance": Message(12, InsufficientMargin, 400, "ValidationError"),
-    "Executing at order price would lead to immediate liquidation": Message(13, InsufficientMargin),
-    "Invalid price tickSize": Message(14, InvalidPrice, 400, "ValidationError"),
-    "Invalid price": Message(15, InvalidPrice, 400, "ValidationError"),
-    "Price greater than limit": Message(16, InvalidPrice),
-    "Invalid stopPx for ordType": Message(17, OrderError, 400, "ValidationError"),
-    "Invalid orderQty": Message(18, OrderError, 400, "ValidationError"),
-    "orderQty is invalid": Message(19, OrderError, 400, "ValidationError"),
-    "Order quantity must be a multiple of lot size": Message(20, OrderError, 400, "ValidationError"),
-    "Order quantity is below the minimum": Message(21, BelowMinSize, 400, "ValidationError"),
-    "Duplicate clOrdID": Message(22, OrderError),
-    "Invalid ordType": Message(23, OrderError, 400, "ValidationError"),
-    "Invalid execInst": Message(24, OrderError, 400, "ValidationError"),
-    "Invalid side": Message(25, OrderError, 400, "ValidationError"),
-    "Invalid symbol": Message(26, ConfigError, 400, "ValidationError"),
-    "Instrument not listed for trading yet": Message(27, ConfigError),
-    "Unable to cancel order due to existing state": Message(28, UnknownOrder),
-    "Invalid ordStatus": Message(29, UnknownOrder),
-    "Not Found": Message(30, UnknownOrder, 404),
-    "Invalid orderID": Message(31, UnknownOrder, 400, "ValidationError"),
-    "Order had execInst of ParticipateDoNotInitiate": Message(32, PostOnlyWouldCross),
-    "Order had execInst of ReduceOnly": Message(33, ReduceOnlyRejected),
-    "Order had execInst of Close or ReduceOnly": Message(34, ReduceOnlyRejected),
+    "Account has insufficient Available Balance": Message(913012, InsufficientMargin, 400, "ValidationError"),
+    "Executing at order price would lead to immediate liquidation": Message(913013, InsufficientMargin),
+    "Invalid price tickSize": Message(913014, InvalidPrice, 400, "ValidationError"),
+    "Invalid price": Message(913015, InvalidPrice, 400, "ValidationError"),
+    "Price greater than limit": Message(913016, InvalidPrice),
+    "Invalid stopPx for ordType": Message(913017, OrderError, 400, "ValidationError"),
+    "Invalid orderQty": Message(913018, OrderError, 400, "ValidationError"),
+    "orderQty is invalid": Message(913019, OrderError, 400, "ValidationError"),
+    "Order quantity must be a multiple of lot size": Message(913020, OrderError, 400, "ValidationError"),
+    "Order quantity is below the minimum": Message(913021, BelowMinSize, 400, "ValidationError"),
+    "Duplicate clOrdID": Message(913022, OrderError),
+    "Invalid ordType": Message(913023, OrderError, 400, "ValidationError"),
+    "Invalid execInst": Message(913024, OrderError, 400, "ValidationError"),
+    "Invalid side": Message(913025, OrderError, 400, "ValidationError"),
+    "Invalid symbol": Message(913026, ConfigError, 400, "ValidationError"),
+    "Instrument not listed for trading yet": Message(913027, ConfigError),
+    "Unable to cancel order due to existing state": Message(913028, UnknownOrder),
+    "Invalid ordStatus": Message(913029, UnknownOrder),
+    "Not Found": Message(913030, UnknownOrder, 404),
+    "Invalid orderID": Message(913031, UnknownOrder, 400, "ValidationError"),
+    "Order had execInst of ParticipateDoNotInitiate": Message(913032, PostOnlyWouldCross),
+    "Order had execInst of ReduceOnly": Message(913033, ReduceOnlyRejected),
+    "Order had execInst of Close or ReduceOnly": Message(913034, ReduceOnlyRejected),
     # Account set-up.
-    "Invalid leverage": Message(35, VenueSetupError, 400, "ValidationError"),
-    "Leverage exceeds": Message(36, VenueSetupError),
-    "Cannot change margin type with open position": Message(37, VenueSetupError),
+    "Invalid leverage": Message(913035, VenueSetupError, 400, "ValidationError"),
+    "Leverage exceeds": Message(913036, VenueSetupError),
+    "Cannot change margin type with open position": Message(913037, VenueSetupError),
     # Malformed requests.
-    "Invalid JSON": Message(38, ExchangeUnavailable, 400, "ValidationError"),
-    "Missing required parameter": Message(39, OrderError, 400, "ValidationError"),
+    "Invalid JSON": Message(913038, ExchangeUnavailable, 400, "ValidationError"),
+    "Missing required parameter": Message(913039, OrderError, 400, "ValidationError"),
 }
 
 _BY_LENGTH: Final = sorted(MESSAGES, key=len, reverse=True)
@@ -114,6 +114,12 @@ EXPIRED_PREFIXES: Final = ("This request has expired", "Invalid expires")
 OVERLOADED: Final = "The system is currently overloaded. Please try again later."
 IP_BAN_STATUS: Final = 403
 CANCELED_PREFIX: Final = "Canceled: "  # the text of an order BitMEX canceled at once names why after it
+
+
+def is_ban(status: int, message: str) -> bool:
+    """HTTP 403 without a known reason (a key's permission, a restricted account): BitMEX's ban."""
+    row = lookup(message)
+    return status == IP_BAN_STATUS and (row is None or row[1].status != IP_BAN_STATUS)
 
 
 def lookup(message: str) -> tuple[str, Message] | None:

@@ -13,6 +13,9 @@ Canceled, Rejected rows of our orders, and execType Funding, which makes the gat
 executions), `position` and `margin` (merged from partial/update rows, `tables.py`). A fill pushed
 twice is reported once (`common/live_orders.py`). After the stream reconnects, positions, balances
 and our live orders are re-read (`common/account_gateway.py`). Past fills and funding: `history.py`.
+BitMEX's executions carry no realized PnL: each fill's is worked out at the position's average entry
+price (`pnl.py`), from the position BitMEX reports at start (fills from before the start, read back by
+a reconciliation, from the fill history back to the last flat position).
 
 Dead-man switch: `cancelAllAfter` (a timeout in ms, 0 disarms) cancels every open order of the
 account unless renewed. Conditional orders: `place_stop_order` rests a reduce-only `Stop` (market when
@@ -163,12 +166,31 @@ class BitmexGateway(AccountGateway):
                                 position.entry_price if position else ZERO)
 
     def _realized(self, fill: OrderFilled | FillReport) -> Decimal:
-        if self._started_at is not None and fill.ts < self._started_at - 1.0:
-            # a fill from before this start is already in the starting position: its PnL is unknown here
-            log.warning("fill %s of %s came before this start: its realized PnL is not worked out again",
-                        fill.trade_id, fill.market)
+        if self._started_at is not None and fill.ts < self._started_at and not self.pnl.knows(fill.market,
+                                                                                                str(fill.trade_id)):
+            log.warning("fill %s of %s came before this start and was not replayed: realized PnL 0", fill.trade_id,
+                        fill.market)
             return ZERO
         return self.pnl.on_fill(fill.market, str(fill.trade_id), fill.side, fill.price, fill.amount)
+
+    async def _replay_before_start(self, market: str, fills: Sequence[FillReport]) -> None:
+        """Fills from before this start are in the starting position: their PnL comes from replaying the
+        history back to the last flat position before the oldest of them (`pnl.py`)."""
+        early = [f for f in fills if self._started_at is not None and f.ts < self._started_at
+                 and not self.pnl.knows(market, str(f.trade_id))]
+        if not early:
+            return
+        inst = await self._rest.instrument(market)
+        held, _ = self.pnl.position(market)
+        rows = await history.trades_back_to_flat(self._rest, inst.symbol, int(inst.to_contracts(held) if held >= 0
+                                                 else -inst.to_contracts(-held)), min(f.ts for f in early),
+                                                 what=f"read the fill history of {market}")
+        replay = RealizedPnl()
+        for row in reversed(rows):
+            fill = parse_fill_report(row, self._inst_of)
+            realized = replay.on_fill(market, str(fill.trade_id), fill.side, fill.price, fill.amount)
+            if self._started_at is not None and fill.ts < self._started_at:  # later ones move the live book
+                self.pnl.learn(market, str(fill.trade_id), realized)
 
     async def _start_stream(self, wait_s: float = 10.0) -> None:
         self.stream.start()
@@ -373,6 +395,7 @@ class BitmexGateway(AccountGateway):
         rows = await history.executions(self._rest, self._track(market), spec.EXEC_TYPE_TRADE, ts,
                                         what=f"read fills of {market}")
         fills = sorted((parse_fill_report(r, self._inst_of) for r in rows), key=lambda f: f.ts)
+        await self._replay_before_start(market, fills)
         return [replace(f, realized_pnl=self._realized(f)) for f in fills]
 
     async def funding_payments_since(self, ts: float, market: str) -> list[FundingPaymentReport]:

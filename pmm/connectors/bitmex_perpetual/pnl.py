@@ -5,7 +5,9 @@ reduces the position realizes (fill price - average entry) x the size it closes 
 short); one that adds moves the average; one that flips the position closes it and opens the rest at
 the fill price. The book starts from the position BitMEX reports when the gateway starts, and
 remembers each execution it has priced, so a fill met twice (the stream, then a reconciliation that
-reads it back) gets the same PnL both times. PnL carries 8 decimals.
+reads it back) gets the same PnL both times. A fill from before the start (read back by the
+reconciliation after a restart) is priced by replaying the history from the last flat position before
+it (`learn`). PnL carries 8 decimals.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ class RealizedPnl:
     def start_from(self, market: str, signed_size: Decimal, entry: Decimal) -> None:
         """The position as the venue reports it (before any fill this book prices)."""
         self._positions[market] = (signed_size, entry if signed_size else ZERO)
+
+    def knows(self, market: str, execution_id: str) -> bool:
+        return f"{market}/{execution_id}" in self._priced
+
+    def learn(self, market: str, execution_id: str, realized: Decimal) -> None:
+        """The PnL of a fill worked out from history (`replay`), without moving the position."""
+        self._priced.setdefault(f"{market}/{execution_id}", realized)
 
     def on_fill(self, market: str, execution_id: str, side: Side, price: Decimal, size: Decimal) -> Decimal:
         key = f"{market}/{execution_id}"

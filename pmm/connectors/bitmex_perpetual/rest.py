@@ -32,7 +32,7 @@ from yarl import URL
 
 from pmm.connectors.bitmex_perpetual import spec
 from pmm.connectors.bitmex_perpetual.auth import BitmexAuth
-from pmm.connectors.bitmex_perpetual.errors import is_expired, translate
+from pmm.connectors.bitmex_perpetual.errors import is_ban, is_expired, translate
 from pmm.connectors.bitmex_perpetual.parse import Instrument, parse_instrument
 from pmm.connectors.common.rate_limits import RateLimiter, Sleep
 from pmm.connectors.common.rest_session import SharedRestSession
@@ -152,15 +152,15 @@ class BitmexRestClient(SharedRestSession):
     def _check_ban(self, what: str) -> None:
         left = self.limits.ban_left()
         if left > 0:
-            raise ExchangeUnavailable(f"{what}: not sent, BitMEX banned this IP or key (HTTP 403); "
+            raise ExchangeUnavailable(f"{what} was not sent: BitMEX banned this IP or key (HTTP 403); "
                                       f"{left:.0f} s left before pmm tries again.")
 
     async def _wait_budget(self, keys: Sequence[str], what: str) -> None:
         for key in keys:
             missing = await self.limits.wait_turn(key)
             if missing > 0:
-                raise RateLimited(f"{what}: not sent, BitMEX's request budget is used up for {missing:.1f} s more.",
-                                  missing)
+                raise RateLimited(f"{what} was not sent: BitMEX's request budget is used up for {missing:.1f} s "
+                                  "more.", missing)
 
     def _note_limits(self, headers: Mapping[str, str]) -> None:
         limit, remaining = _number(headers, "x-ratelimit-limit"), _number(headers, "x-ratelimit-remaining")
@@ -206,13 +206,15 @@ class BitmexRestClient(SharedRestSession):
             message = _error_message(text)
             message = message if message is not None else text.strip()[:200]
             retry_after = _number(reply_headers or {}, "retry-after")
-            if status == 403:
+            if is_ban(status, message):
                 self.limits.ban(IP_BAN_S)
-                log.error("BitMEX answered HTTP 403 to %s (%s)", what, message)
+                log.error("BitMEX answered HTTP 403 to %s (%s): this IP or key is banned; nothing is sent for %.0f s",
+                          what, message, IP_BAN_S)
             if status == 429 and retries < self._max_retries:
                 retries += 1
                 wait = retry_after if retry_after is not None else _RETRY_WAIT_S
-                log.warning("rate limited on %s (%s); retrying in %.1f s (retry %d)", what, message, wait, retries)
+                log.warning("rate limited on %s (HTTP 429: %s); retrying in %.1f s (retry %d)", what, message, wait,
+                            retries)
                 await self._sleep(wait)
                 continue
             if status == 401 and is_expired(message) and signed and not resynced:

@@ -112,8 +112,9 @@ class PublicTables:
         if result is None:
             return
         _, _, (bids, asks) = result
-        by_action: dict[str, list[Row]] = {"delete": [], "update": [], "insert": []}
+        sides: dict[bool, dict[str, list[Row]]] = {}
         for buy, levels in ((False, asks), (True, bids)):
+            by_action: dict[str, list[Row]] = sides.setdefault(buy, {"insert": [], "update": [], "delete": []})
             for price, size in levels:
                 if size == 0:
                     by_action["delete"].append(self._views.book_row(symbol, buy, price, None, ts))
@@ -122,11 +123,17 @@ class PublicTables:
                                                 .items() if k != "price"})
                 else:
                     by_action["insert"].append(self._views.book_row(symbol, buy, price, size, ts))
-        if self._lost_inserts and by_action["insert"]:
+        if self._lost_inserts and any(side["insert"] for side in sides.values()):
             self._lost_inserts -= 1
             return  # lost on the way: a later update or delete of these levels shows the gap
-        for action in ("delete", "update", "insert"):
-            self.publish(spec.TABLE_BOOK, symbol, action, by_action[action], shape="depth")
+        # The side the book moves towards goes first, and each side adds before it removes, so a
+        # client applying the messages one by one never holds an empty side or a crossed book.
+        old_bids = [p for buy, p in before if buy]
+        new_bids = [p for p, _ in stream.levels(Side.BUY)]
+        rising = bool(old_bids) and bool(new_bids) and max(new_bids) >= max(old_bids)
+        for buy in (False, True) if rising else (True, False):
+            for action in ("insert", "update", "delete"):
+                self.publish(spec.TABLE_BOOK, symbol, action, sides[buy][action], shape="depth")
         quote = self.quote(symbol)
         self.publish(spec.TABLE_QUOTE, symbol, "insert", [quote] if quote is not None else [])
 
