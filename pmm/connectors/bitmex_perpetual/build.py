@@ -74,11 +74,13 @@ def build_paper(config: Any, *, fast: bool, restored_state: dict[str, Any] | Non
 
 
 def build_price_feed(source_id: str, config: Any, clock: Clock) -> MarketDataFeed:
-    """A public feed (no keys) of a BitMEX perpetual connector id for `price_source: external_market`.
+    """A public feed (no keys) of a BitMEX perpetual connector id, or of BitMEX's spot pairs (`bitmex`),
+    for `price_source: external_market`.
     Hosts from `connector.price_source_rest_url` / `connector.price_source_ws_url` when the config
     sets them (a local server), else BitMEX's; a paper-trade id reads the live venue's book."""
     overrides = getattr(config, "connector", None)
     venue = source_id if source_id in spec.REST_URLS else spec.CONNECTOR_ID
     rest_url = getattr(overrides, "price_source_rest_url", None) or spec.REST_URLS[venue]
     ws_url = getattr(overrides, "price_source_ws_url", None) or spec.WS_URLS[venue]
-    return BitmexFeed(BitmexRestClient(rest_url, clock=clock), ws_url=ws_url, clock=clock, connector_id=source_id)
+    return BitmexFeed(BitmexRestClient(rest_url, clock=clock), ws_url=ws_url, clock=clock, connector_id=source_id,
+                      spot=source_id == spec.SPOT_FEED_ID)

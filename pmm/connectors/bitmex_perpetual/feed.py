@@ -11,6 +11,7 @@
 - Mark price, index price (`indicativeSettlePrice`), funding rate, next funding time and interval:
   the `instrument` table (partial, then updates of the fields that changed), seeded from REST.
 - Trades: the `trade` table. Sizes everywhere in base units.
+- `spot=True`: the same tables of BitMEX's spot pair (`XBT_USDT`), a price source: no funding.
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def book_topic(symbol: str) -> str:
 
 class BitmexFeed:
     def __init__(self, rest: BitmexRestClient, *, ws_url: str, clock: Clock, connector_id: str = spec.CONNECTOR_ID,
-                 ws_options: dict[str, Any] | None = None, sleep: Sleep = asyncio.sleep) -> None:
+                 ws_options: dict[str, Any] | None = None, sleep: Sleep = asyncio.sleep,
+                 spot: bool = False) -> None:
         self.connector_id = connector_id
+        self.spot = spot  # the spot pairs (XBT_USDT, a price source) instead of the perpetuals
+        self._to_symbol = spec.to_spot_symbol if spot else spec.to_venue_symbol
+        self._to_market = spec.from_spot_symbol if spot else spec.from_venue_symbol
         self._rest = rest
         self._ws_url = ws_url.rstrip("/")
         self._clock = clock
@@ -78,7 +83,8 @@ class BitmexFeed:
         """Load the instruments (contract sizes) of `markets`. Idempotent."""
         for market in markets:
             if market not in self._instruments:
-                self._instruments[market] = await self._rest.instrument(market)
+                self._instruments[market] = await (self._rest.spot_instrument(market) if self.spot
+                                                   else self._rest.instrument(market))
 
     def trading_rules(self, market: str) -> TradingRules:
         inst = self._instruments.get(market)
@@ -95,7 +101,7 @@ class BitmexFeed:
         self._tables = {m: BookTable(self._instruments[m]) for m in markets}
         topics: list[str] = []
         for market in markets:
-            symbol = spec.to_venue_symbol(market)
+            symbol = self._to_symbol(market)
             topics += [book_topic(symbol), f"{spec.TABLE_TRADE}:{symbol}", f"{spec.TABLE_INSTRUMENT}:{symbol}"]
         self._ws = BitmexSocket(name="public", connector_id=self.connector_id, url=spec.ws_endpoint(self._ws_url),
                                 topics=topics, on_message=self._on_message, emit=emit, clock=self._clock,
@@ -121,7 +127,7 @@ class BitmexFeed:
 
     async def _seed_funding(self, market: str) -> None:
         try:
-            rows = await self._rest.public(spec.INSTRUMENT_PATH, [("symbol", spec.to_venue_symbol(market))])
+            rows = await self._rest.public(spec.INSTRUMENT_PATH, [("symbol", self._to_symbol(market))])
             for row in rows:
                 self._merge_funding(market, row, self._clock.now(), self._clock.now())
         except PmmError as exc:
@@ -140,12 +146,12 @@ class BitmexFeed:
         table = message.get("table")
         by_market: dict[str, list[dict[str, Any]]] = {}
         for row in message.get("data") or ():
-            market = spec.from_venue_symbol(str(row.get("symbol") or ""))
+            market = self._to_market(str(row.get("symbol") or ""))
             if market in self._books:
                 by_market.setdefault(market, []).append(row)
         if message.get("action") == "partial" and table == spec.TABLE_BOOK:
             symbol = str((message.get("filter") or {}).get("symbol") or "")
-            market = spec.from_venue_symbol(symbol)
+            market = self._to_market(symbol)
             if market in self._books:
                 by_market.setdefault(market, [])  # an empty book is still the book
         for market, rows in by_market.items():
@@ -190,7 +196,7 @@ class BitmexFeed:
         task.add_done_callback(self._tasks.discard)
 
     async def _resubscribe(self, market: str) -> None:
-        topic = book_topic(spec.to_venue_symbol(market))
+        topic = book_topic(self._to_symbol(market))
         if self._ws is None or not await self._ws.resubscribe([topic]):
             log.info("could not resubscribe the book of %s now; the reconnection brings a new partial", market)
             return

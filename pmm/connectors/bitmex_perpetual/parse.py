@@ -170,6 +170,19 @@ class Instrument:
         return TradingRules(self.market, self.base, self.quote, self.tick_size, lot, lot, ZERO, self.max_leverage)
 
 
+def parse_spot_instrument(rows: Iterable[Payload], market: str) -> Instrument:
+    """GET /api/v1/instrument?symbol=XBT_USDT -> the open spot pair of `market` (a price source only:
+    sizes in the base currency's minor unit, `underlyingToPositionMultiplier` of them per coin)."""
+    symbol = spec.to_spot_symbol(market)
+    row = next((r for r in rows if r.get("symbol") == symbol), None)
+    if row is None or row.get("typ") != spec.SPOT_TYP or row.get("state") != "Open":
+        raise ConfigError(f"BitMEX lists no open spot pair `{symbol}` for {market}. Use a listed pair such as "
+                          "BTC-USDT (XBT_USDT) as the price source.")
+    base, _, quote = market.upper().partition("-")
+    return Instrument(market, symbol, base, quote, dec(row["tickSize"]), dec(row["lotSize"]),
+                      dec(row["underlyingToPositionMultiplier"]), 1)
+
+
 def parse_instrument(rows: Iterable[Payload], market: str) -> Instrument:
     """GET /api/v1/instrument?symbol=XBTUSDT -> the open linear USDT perpetual of `market`."""
     if spec.is_inverse_market(market):

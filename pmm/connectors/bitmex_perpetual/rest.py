@@ -33,7 +33,7 @@ from yarl import URL
 from pmm.connectors.bitmex_perpetual import spec
 from pmm.connectors.bitmex_perpetual.auth import BitmexAuth
 from pmm.connectors.bitmex_perpetual.errors import is_ban, is_expired, translate
-from pmm.connectors.bitmex_perpetual.parse import Instrument, parse_instrument
+from pmm.connectors.bitmex_perpetual.parse import Instrument, parse_instrument, parse_spot_instrument
 from pmm.connectors.common.rate_limits import RateLimiter, Sleep
 from pmm.connectors.common.rest_session import SharedRestSession
 from pmm.connectors.common.wire_json import decode_json
@@ -137,6 +137,14 @@ class BitmexRestClient(SharedRestSession):
             rows = [] if spec.is_inverse_market(market) else \
                 await self.public(spec.INSTRUMENT_PATH, [("symbol", symbol)])
             self.instruments[symbol] = parse_instrument(rows if isinstance(rows, list) else [], market)
+        return self.instruments[symbol]
+
+    async def spot_instrument(self, market: str) -> Instrument:
+        """The market's spot pair (a price source), read once and kept."""
+        symbol = spec.to_spot_symbol(market)
+        if symbol not in self.instruments:
+            rows = await self.public(spec.INSTRUMENT_PATH, [("symbol", symbol)])
+            self.instruments[symbol] = parse_spot_instrument(rows if isinstance(rows, list) else [], market)
         return self.instruments[symbol]
 
     async def sync_time(self) -> None:

@@ -65,6 +65,22 @@ def from_venue_symbol(symbol: str) -> str:
     return symbol
 
 
+SPOT_FEED_ID: Final = "bitmex"   # BitMEX's spot market data, a price source (`price_source_derivative`)
+SPOT_TYP: Final = "IFXXXP"        # instrument `typ` of a spot pair
+
+
+def to_spot_symbol(market: str) -> str:
+    """pmm's "BTC-USDT" -> BitMEX's spot pair "XBT_USDT"."""
+    base, _, quote = market.upper().partition("-")
+    return f"{dict(BASE_ALIASES).get(base, base)}_{quote}"
+
+
+def from_spot_symbol(symbol: str) -> str:
+    """BitMEX's "XBT_USDT" -> pmm's "BTC-USDT" (a symbol without "_" is kept)."""
+    base, sep, quote = symbol.partition("_")
+    return f"{_PMM_BASE.get(base, base)}-{quote}" if sep else symbol
+
+
 def is_inverse_market(market: str) -> bool:
     """A market BitMEX margins in the base coin ("BTC-USD" is XBTUSD): out of scope."""
     return market.upper().partition("-")[2] == "USD"
@@ -170,8 +186,9 @@ SPEC: Final = VenueSpec(
     contract_sizes=True,
     capabilities=Capabilities(hedge_mode=HEDGE_MODE, dead_man_switch=DEAD_MAN_SWITCH,
                               conditional_orders=CONDITIONAL_ORDERS),
-    spot_feed_id=None,  # BitMEX lists spot XBT_USDT, but pmm has no BitMEX spot feed yet
-    spot_feed=f"{_HERE}.build:build_price_feed",  # its perpetual ids as price sources
+    spot_feed_id=SPOT_FEED_ID,  # the spot pairs (XBT_USDT) as a price source
+    spot_feed=f"{_HERE}.build:build_price_feed",  # and its perpetual ids
+    spot_server=f"{_HERE}.server:make_spot_server",
     server=f"{_HERE}.server:make_server",
     public_time_path=ROOT_PATH,
 )

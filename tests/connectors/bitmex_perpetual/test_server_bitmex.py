@@ -188,3 +188,40 @@ def test_a_cancel_of_a_filled_order_answers_the_row_with_its_error():
                 assert row["error"] == "Unable to cancel order due to existing state: Filled"
 
     run(scenario)
+
+
+def test_the_spot_pair_is_a_price_source_served_by_the_spot_server():
+    from pmm.connectors.bitmex_perpetual.build import build_price_feed
+    from pmm.connectors.bitmex_perpetual.server import make_spot_server
+
+    async def main() -> None:
+        exchange = SimExchange(busy_market())
+        server = make_spot_server(exchange)
+        await server.start()
+        try:
+            class Overrides:
+                price_source_rest_url, price_source_ws_url = server.rest_url, server.ws_url
+
+            class Config:
+                connector = Overrides()
+
+            feed = build_price_feed("bitmex", Config(), LiveClock())
+            events: list[Any] = []
+            await feed.start(["BTC-USDT"], events.append)
+            try:
+                await until(lambda: feed.book("BTC-USDT").live, "the spot book's partial")
+                snapshot = next(e for e in events if isinstance(e, BookSnapshot))
+                assert snapshot.bids[0][0] < snapshot.asks[0][0]
+                assert feed.trading_rules("BTC-USDT").step_size == Decimal("0.001")
+                assert server.symbols.symbols() == ["XBT_USDT"]
+            finally:
+                await feed.stop()
+            async with aiohttp.ClientSession() as http:
+                headers = signer().headers("GET", spec.POSITION_PATH)
+                async with http.get(server.rest_url + spec.POSITION_PATH, headers=headers) as r:
+                    assert r.status == 401  # no account behind the spot market data
+        finally:
+            await server.stop()
+            exchange.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from pmm.connectors.bitmex_perpetual.server.app import BitmexServer, ServerOptions, make_server, serve_forever
+from pmm.connectors.bitmex_perpetual.server.app import (
+    BitmexServer,
+    ServerOptions,
+    make_server,
+    make_spot_server,
+    serve_forever,
+)
 
-__all__ = ["BitmexServer", "ServerOptions", "make_server", "serve_forever"]
+__all__ = ["BitmexServer", "ServerOptions", "make_server", "make_spot_server", "serve_forever"]

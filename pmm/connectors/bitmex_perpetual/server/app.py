@@ -37,7 +37,7 @@ from pmm.connectors.bitmex_perpetual.server.market import MarketHandlers
 from pmm.connectors.bitmex_perpetual.server.streams import PrivateTables, PublicTables
 from pmm.connectors.bitmex_perpetual.server.trading import TradingHandlers
 from pmm.connectors.bitmex_perpetual.server.views import Views
-from pmm.connectors.bitmex_perpetual.server.wire import BitmexSymbols, dumps, uuid_maker
+from pmm.connectors.bitmex_perpetual.server.wire import BitmexSpotSymbols, BitmexSymbols, dumps, uuid_maker
 from pmm.connectors.bitmex_perpetual.server.ws import REALTIME, BitmexStreamDialect
 from pmm.connectors.common.fault_injector import SkewedClock
 from pmm.connectors.common.server.dead_man import DeadManSwitch
@@ -76,10 +76,12 @@ class BitmexServer(KitServer):
     venue = "BitMEX"
 
     def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
-                 port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
+                 port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None,
+                 spot: bool = False) -> None:
         super().__init__(exchange, host=host, port=port, clock=clock)
         self.options = options if options is not None else ServerOptions()
-        self.symbols = BitmexSymbols(exchange.trading_rules(m) for m in exchange.markets())
+        listed = (exchange.trading_rules(m) for m in exchange.markets())
+        self.symbols = BitmexSpotSymbols(listed) if spot else BitmexSymbols(listed)
         self.faults = KitFaults()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="BitMEX server")
         self.server_clock = SkewedClock(self.clock, self.faults)
@@ -189,6 +191,13 @@ def make_server(exchange: SimExchange, *, api_key: str, api_secret: str, passphr
     """The venue server factory the spec names (`VenueServerFactory`). BitMEX's cancelAllAfter is not
     an account setting, so `dead_man_switch` is always on; BitMEX keys have no passphrase."""
     return BitmexServer(exchange, api_key=api_key, api_secret=api_secret, port=port)
+
+
+def make_spot_server(exchange: SimExchange, *, port: int = 0) -> BitmexServer:
+    """BitMEX's spot market data (`XBT_USDT`: instrument, orderBookL2, trade, quote) for a config whose
+    price source is `bitmex` (`pmm exchange-sim bitmex`): the same server over spot pairs; no account
+    (its signed endpoints refuse every key)."""
+    return BitmexServer(exchange, api_key="", api_secret="", port=port, spot=True)
 
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,

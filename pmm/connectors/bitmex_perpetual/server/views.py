@@ -57,11 +57,13 @@ class Views:
         last = tape.last.price if tape.last is not None else (book.mid or ZERO)
         bid, ask = book.best_bid, book.best_ask
         base = spec.to_venue_symbol(market)[:-len(rules.quote)]
+        spot = symbol == spec.to_spot_symbol(market)
         def price(value: Decimal | None) -> Decimal | None:
             return self.symbols.price(symbol, value) if value is not None else None
 
         return {
-            "symbol": symbol, "rootSymbol": base, "state": "Open", "typ": spec.LINEAR_PERPETUAL_TYP,
+            "symbol": symbol, "rootSymbol": base, "state": "Open",
+            "typ": spec.SPOT_TYP if spot else spec.LINEAR_PERPETUAL_TYP,
             "listing": "2021-11-04T04:00:00.000Z", "front": "2021-11-04T04:00:00.000Z", "expiry": None,
             "settle": None, "listedSettle": None, "positionCurrency": base, "underlying": base,
             "quoteCurrency": rules.quote, "underlyingSymbol": f"{base}T=", "reference": "BMEX",

@@ -102,3 +102,11 @@ class BitmexSymbols(ListedSymbols):
         index = self.symbols().index(symbol)
         ticks = int(price / self.grid(symbol).rules.tick_size)
         return (index + 1) * 10**10 - ticks
+
+
+class BitmexSpotSymbols(BitmexSymbols):
+    """The spot pairs ("XBT_USDT") of a spot market-data server (a price source)."""
+
+    @staticmethod
+    def symbol_of(market: str) -> str:
+        return spec.to_spot_symbol(market)
