@@ -11,14 +11,17 @@ limit, 5xx unavailable, other refusals of an order call `OrderError`).
 Handled where they occur, not here:
 - an expired `api-expires` (401 "This request has expired") re-measures the server clock and
   retries once (`rest.py`);
-- HTTP 429 waits for `Retry-After` (or `x-ratelimit-reset`) and retries; HTTP 403 is BitMEX's ban
-  of this IP or key after too many refused requests: every request stops for `IP_BAN_S`;
+- HTTP 429 waits for `Retry-After` (or `x-ratelimit-reset`) and retries; HTTP 403 without a reason
+  of the table (a key's permission, a restricted account) is BitMEX's ban of this IP or key after too
+  many refused requests (`is_ban`): every request stops for `IP_BAN_S`;
 - 503 "The system is currently overloaded" is BitMEX's load shedding, documented as refused before
   the engine saw it; pmm still reconciles an order call answered with any 5xx (`OrderOutcomeUnknown`),
   as a proxy or a lost answer looks the same, and elsewhere it is `ExchangeUnavailable`.
 - Orders BitMEX accepts and then cancels come back as order rows, not errors: a post-only order that
   would have taken liquidity is `Canceled` with text "Canceled: Order had execInst of
-  ParticipateDoNotInitiate" (`parse.py` makes it `OrderRejected`).
+  ParticipateDoNotInitiate" (`parse.py` makes it `OrderRejected`; the table reads the text after
+  "Canceled: " as the reason). The message opening is the only discriminator BitMEX offers, so here,
+  unlike the other venues, a text decides the class.
 """
 
 from __future__ import annotations

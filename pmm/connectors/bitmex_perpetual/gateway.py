@@ -9,10 +9,11 @@ back `Canceled` with BitMEX's text and is raised as `PostOnlyWouldCross` (its st
 Cancel-all is `DELETE /order/all` for the symbol.
 
 Outcomes arrive on the private tables of the one `/realtime` socket: `execution` (New, Trade,
-Canceled, Rejected rows of our orders, and execType Funding, which makes the gateway read its funding
-executions), `position` and `margin` (merged from partial/update rows, `tables.py`). A fill pushed
-twice is reported once (`common/live_orders.py`). After the stream reconnects, positions, balances
-and our live orders are re-read (`common/account_gateway.py`). Past fills and funding: `history.py`.
+Canceled, Rejected rows of our orders, and execType Funding: each funding payment, passed on once
+with those read back by `FundingWatch`), `position` and `margin` (merged from partial/update rows,
+`tables.py`). A fill pushed twice is reported once (`common/live_orders.py`). After the stream
+reconnects, positions, balances and our live orders are re-read (`common/account_gateway.py`). Past
+fills and funding: `history.py`.
 BitMEX's executions carry no realized PnL: each fill's is worked out at the position's average entry
 price (`pnl.py`), from the position BitMEX reports at start (fills from before the start, read back by
 a reconciliation, from the fill history back to the last flat position).
@@ -60,7 +61,7 @@ from pmm.connectors.common.live_orders import LiveOrders
 from pmm.connectors.common.rate_limits import Sleep
 from pmm.connectors.common.symbols import MarketSymbols
 from pmm.core.clock import Clock
-from pmm.core.events import BalanceUpdated, OrderAccepted, OrderFilled, PositionUpdated
+from pmm.core.events import BalanceUpdated, FundingPaymentReceived, OrderAccepted, OrderFilled, PositionUpdated
 from pmm.core.model import (
     ZERO,
     Balance,
@@ -449,7 +450,13 @@ class BitmexGateway(AccountGateway):
         if inst is None:
             return
         if row.get("execType") == spec.EXEC_TYPE_FUNDING:
-            self._spawn(self.funding.fetch(list(self._markets), expect_new=True))
+            # the execution is the whole payment: passed on as it is, no history read needed
+            payment = parse_funding_execution(row, inst)
+            if (payment.market, payment.funding_time_ms) not in self.funding.seen:
+                self.funding.seen.add((payment.market, payment.funding_time_ms))
+                self._emit_event(FundingPaymentReceived(
+                    payment.market, payment.funding_time_ms, payment.rate, payment.amount, payment.asset,
+                    payment.position_amount, payment.mark_price, payment.funding_time_ms / 1000, recv_ts))
             return
         if row.get("ordType") not in ("Limit", "Market") and row.get("execType") != spec.EXEC_TYPE_TRADE:
             return  # a resting stop's own life; its fills (once triggered) are trades

@@ -8,8 +8,9 @@ of rows); a failed one is an HTTP status with `{"error": {"message", "name"}}`, 
 - GET parameters go in the query string (a `filter` is JSON inside it); POST, PUT and DELETE bodies
   are compact JSON; the signature covers exactly the bytes sent (`auth.py`);
 - every answer carries `x-ratelimit-limit` / `-remaining` / `-reset` (unix seconds) for the account's
-  budget, and order calls `x-ratelimit-remaining-1s`: a request that would find the budget empty waits
-  for its reset instead of earning a 429; a 429 anyway waits `Retry-After` and retries;
+  budget, a token bucket refilled continuously, and order calls `x-ratelimit-remaining-1s`: a request
+  that would find the budget empty waits for the next token instead of earning a 429; a 429 anyway
+  waits `Retry-After` and retries;
 - 401 "This request has expired" re-measures the server clock (`GET /api/v1/`) and retries once;
 - HTTP 403 (BitMEX bans this IP or key) stops every request for `IP_BAN_S` without sending anything;
 - a timeout or dropped connection on an order call is `OrderOutcomeUnknown`, never a rejection.
@@ -48,6 +49,7 @@ Body = dict[str, Any]
 IP_BAN_S = 3600.0    # BitMEX: "wait for at least one hour" after a 403 ban
 _RETRY_WAIT_S = 1.0  # without a Retry-After
 _BUDGET = "account"  # BitMEX's request budget is per account, not per path
+ACCOUNT_WINDOW_S = 60.0  # x-ratelimit-limit is per minute
 _BUDGET_1S = "orders-1s"
 
 
@@ -173,6 +175,10 @@ class BitmexRestClient(SharedRestSession):
     def _note_limits(self, headers: Mapping[str, str]) -> None:
         limit, remaining = _number(headers, "x-ratelimit-limit"), _number(headers, "x-ratelimit-remaining")
         reset = _number(headers, "x-ratelimit-reset")
+        if remaining is not None and remaining <= 0 and limit:
+            # BitMEX's budget is a token bucket refilled continuously (`limit` a minute): the reset is
+            # when it is full again, the next request needs only the next token
+            reset = min(reset if reset is not None else float("inf"), self._clock.now() + ACCOUNT_WINDOW_S / limit)
         if remaining is not None:
             self.limits.note(_BUDGET, limit=None if limit is None else int(limit), remaining=int(remaining),
                              reset_ts=reset)

@@ -19,6 +19,7 @@ size they read into base units and send contracts. Margin figures are millionths
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -56,8 +57,9 @@ CCXT_STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED, "canceled
 PRIVATE_TABLES = ("order", "execution", "position", "margin")
 
 
+@functools.cache
 def _vendored_ccxt_bitmex() -> Any:
-    """ccxt.pro's `bitmex` class from the `bitmex-api` build, imported without disturbing `ccxt`."""
+    """ccxt.pro's `bitmex` class from the `bitmex-api` build, imported once without disturbing `ccxt`."""
     real = {name: module for name, module in sys.modules.items() if name == "ccxt" or name.startswith("ccxt.")}
     for name in real:
         del sys.modules[name]
@@ -272,7 +274,8 @@ class BitmexWs(Streamed):
         book = list(data.get("orderBookL2", ()))
         bids: list[Level] = sorted(((decimal(r["price"]), self._base(r["size"])) for r in book if r["side"] == "Buy"),
                                    reverse=True)[:20]
-        asks: list[Level] = sorted((decimal(r["price"]), self._base(r["size"])) for r in book if r["side"] == "Sell")[:20]
+        asks: list[Level] = sorted((decimal(r["price"]), self._base(r["size"]))
+                                   for r in book if r["side"] == "Sell")[:20]
         self.seen_book = (bids, asks)
         self.seen_trades = [TradeView(decimal(t["price"]), self._base(t["size"]), Side(t["side"].lower()))
                             for t in list(data.get("trade", ()))]

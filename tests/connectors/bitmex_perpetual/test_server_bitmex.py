@@ -145,13 +145,17 @@ def _gateway(server: BitmexServer) -> BitmexGateway:
 def test_post_only_crossing_and_unknown_cancels_are_refused_and_stops_rest_at_the_venue():
     async def scenario(server: BitmexServer) -> None:
         gateway = _gateway(server)
-        await gateway.start(lambda event: None)
+        events: list[Any] = []
+        await gateway.start(events.append)
         try:
             ask = server.exchange.book("BTC-USDT").best_ask
             assert ask is not None
             with pytest.raises(PostOnlyWouldCross):
                 await gateway.place_order(OrderRequest(ClientOrderId("pmm-po-1"), "BTC-USDT", Side.BUY,
                                                        OrderType.LIMIT_MAKER, Decimal("0.01"), ask))
+            # the stream's echo of the refusal is dropped: the engine hears of it once, from the raise
+            await until(lambda: not gateway._refused, "the stream's Canceled execution of the refused order")
+            assert not [e for e in events if getattr(e, "client_id", None) == "pmm-po-1"]
             with pytest.raises(UnknownOrder):
                 await gateway.cancel_order("BTC-USDT", ClientOrderId("pmm-nope"))
             await gateway.place_stop_order("BTC-USDT", ClientOrderId("pmm-stop-1"), Side.SELL, Decimal("0.01"),
@@ -225,3 +229,18 @@ def test_the_spot_pair_is_a_price_source_served_by_the_spot_server():
             exchange.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_client_waits_for_the_next_token_of_the_bucket_instead_of_earning_a_429():
+    async def scenario(server: BitmexServer) -> None:
+        rest = BitmexRestClient(server.rest_url, clock=LiveClock())
+        try:
+            # 20 a minute, one back every 3 s: the bucket is full again a minute after it empties, far
+            # past what a request waits for, but the next token is 3 s away
+            for _ in range(22):
+                assert (await rest.public(spec.ROOT_PATH))["name"] == "BitMEX API"
+            assert rest.limits.waits >= 2
+        finally:
+            await rest.close()
+
+    run(scenario, options=ServerOptions(limits=((20, 60.0), (10, 1.0))))

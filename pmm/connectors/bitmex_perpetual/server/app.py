@@ -16,9 +16,10 @@ Composition (the only place that wires the parts; the generic ones are `common/s
     MarketHandlers / TradingHandlers   market.py / trading.py   the REST endpoints
     KitFaults                   socket drops, lost book messages, error answers, delays, rejections
 
-Rate limits (BitMEX): 120 requests a minute per account, order calls 10 a second besides; every
-answer carries `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset` (unix seconds) and
-order calls `x-ratelimit-remaining-1s`; over a limit: HTTP 429 with `Retry-After`.
+Rate limits (BitMEX): a token bucket of 120 requests per account that refills continuously (2 a
+second), order calls 10 a second besides; every answer carries `x-ratelimit-limit`,
+`x-ratelimit-remaining`, `x-ratelimit-reset` (unix seconds when the bucket is full again) and order
+calls `x-ratelimit-remaining-1s`; over a limit: HTTP 429 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -60,6 +61,39 @@ _ORDER_ROUTES = {("POST", spec.ORDER_PATH), ("PUT", spec.ORDER_PATH), ("DELETE",
                  ("DELETE", spec.ORDER_ALL_PATH), ("POST", spec.LEVERAGE_PATH), ("POST", spec.ISOLATE_PATH)}
 
 
+class TokenBucket:
+    """BitMEX's account limiter: `capacity` tokens, refilled continuously over `window_s`."""
+
+    def __init__(self, capacity: int, window_s: float, clock: Clock) -> None:
+        self.capacity = capacity
+        self.rate = capacity / window_s
+        self._clock = clock
+        self._tokens = float(capacity)
+        self._at = clock.now()
+
+    def _refill(self) -> None:
+        now = self._clock.now()
+        self._tokens = min(float(self.capacity), self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def take(self) -> bool:
+        self._refill()
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    @property
+    def remaining(self) -> int:
+        self._refill()
+        return int(self._tokens)
+
+    @property
+    def full_at(self) -> float:
+        self._refill()
+        return self._at + (self.capacity - self._tokens) / self.rate
+
+
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
     """Timings and limits of the simulated venue; tests shrink them. `limits` None: no limits."""
@@ -88,6 +122,8 @@ class BitmexServer(KitServer):
         self.verifier = Verifier(api_key, api_secret, self.server_clock)
         self.dialect = BitmexRestDialect(self.verifier)
         self.limiter = WindowLimiter(self.clock)
+        limits = self.options.limits
+        self.bucket = TokenBucket(limits[0][0], limits[0][1], self.clock) if limits is not None else None
         self.hub = StreamHub(self.clock, self.faults, name="BitMEX server", idle_cutoff_s=self.options.ws_idle_cutoff_s,
                              queue_max=self.options.ws_send_queue_max)
         self.faults.bind(self.hub)
@@ -156,8 +192,8 @@ class BitmexServer(KitServer):
         limits = self.options.limits
         if limits is None:
             return
-        account, orders = limits
-        ok = self.limiter.admit("account", account)
+        _, orders = limits
+        ok = self.bucket is None or self.bucket.take()
         if ok and (route.method, route.path) in _ORDER_ROUTES:
             ok = self.limiter.admit("orders", orders)
         if not ok:
@@ -167,12 +203,10 @@ class BitmexServer(KitServer):
         limits = self.options.limits
         if limits is None:
             return {}
-        (count, window), (per_second, _) = limits
-        hits = self.limiter._hits.get("account", ())
-        now = self.clock.now()
-        reset = math.ceil((hits[0] + window) if hits else now)
-        headers = {"x-ratelimit-limit": str(count), "x-ratelimit-remaining": str(max(0, count - len(hits))),
-                   "x-ratelimit-reset": str(reset)}
+        (count, _), (per_second, _) = limits
+        assert self.bucket is not None
+        headers = {"x-ratelimit-limit": str(count), "x-ratelimit-remaining": str(self.bucket.remaining),
+                   "x-ratelimit-reset": str(math.ceil(self.bucket.full_at))}
         if (route.method, route.path) in _ORDER_ROUTES:
             headers["x-ratelimit-remaining-1s"] = str(max(0, per_second - len(self.limiter._hits.get("orders", ()))))
         return headers
