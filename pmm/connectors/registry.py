@@ -31,6 +31,7 @@ _SPECS: Final = (
     "pmm.connectors.bitget_perpetual.spec",
     "pmm.connectors.kucoin_perpetual.spec",
     "pmm.connectors.gate_io_perpetual.spec",
+    "pmm.connectors.bitmex_perpetual.spec",
 )
 
 #: Venues a config may name before they are built: it loads, and `pmm start` says not built yet.

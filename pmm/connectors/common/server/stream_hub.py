@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -32,11 +32,13 @@ class Conn(QueuedSocket):
     """One client connection: the kind of socket, its subscriptions, login and last sign of life."""
 
     def __init__(self, ws: web.WebSocketResponse, transport: Any, kind: str, opened: float, queue_max: int,
-                 name: str, path: str = "", query: dict[str, str] | None = None) -> None:
+                 name: str, path: str = "", query: dict[str, str] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(ws, transport, queue_max, name=name)
         self.kind = kind
         self.path = path  # the upgrade request's path and query (tokens, listen keys, options)
         self.query = query or {}
+        self.headers: Mapping[str, str] = headers or {}  # the upgrade request's (a venue may sign it)
         self.conn_id = uuid.uuid4().hex[:8]
         self.subscriptions: set[Hashable] = set()
         self.logged_in = False
@@ -146,7 +148,7 @@ class StreamHub:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         conn = Conn(ws, request.transport, kind, self._clock.now(), self._queue_max, self._name,
-                    path=request.path, query=dict(request.query))
+                    path=request.path, query=dict(request.query), headers=request.headers)
         self.clients.add(conn)
         pump = asyncio.create_task(conn.pump())
         try:
