@@ -16,7 +16,7 @@ from typing import Any
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.streams import MarketStreams
 from pmm.connectors.binance_perpetual.server.wire import (
     SymbolMap,
@@ -39,7 +39,7 @@ _MAX_NOTIONAL = "1000000000"
 class AccountHandlers:
     """Signed account reads over the simulated account."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, streams: MarketStreams,
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: BinanceOrders, streams: MarketStreams,
                  clock: Clock) -> None:
         self._exchange = exchange
         self._symbols = symbols
@@ -249,7 +249,8 @@ class AccountHandlers:
         rows = []
         for fill in self._exchange.fills_since(0.0, market):
             number, when = trade_number(fill.trade_id), ms(fill.ts)
-            if order_id is not None and int(fill.exchange_id) != order_id:
+            fill_order_id = self._desk.order_number(fill)
+            if order_id is not None and fill_order_id != order_id:
                 continue
             if from_id is not None and number < from_id:
                 continue
@@ -257,7 +258,7 @@ class AccountHandlers:
                 continue
             rows.append({
                 "buyer": fill.side is Side.BUY, "commission": money(fill.fee), "commissionAsset": fill.fee_asset,
-                "id": number, "maker": fill.liquidity is Liquidity.MAKER, "orderId": int(fill.exchange_id),
+                "id": number, "maker": fill.liquidity is Liquidity.MAKER, "orderId": fill_order_id,
                 "price": grid.price(fill.price), "qty": grid.qty(fill.amount),
                 "quoteQty": money(fill.price * fill.amount), "realizedPnl": money(fill.realized_pnl),
                 "side": side_wire(fill.side), "positionSide": position_side_wire(fill.position_side, mode),

@@ -11,7 +11,9 @@ Composition (the only place that wires the parts):
     SimDriver        common/sim_driver.py   the sim's time: follows the clock; settles synchronous requests
     RawParams, Authenticator, RateLimiter   auth.py   params, HMAC/timestamp/key, weights
     MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
-    OrderDesk        orders.py   orders in Binance's terms, kept from the sim's private events
+    OrderDesk        common/server/order_desk.py   orders over the sim (time in force, post-only, ...)
+    BinanceOrders    orders.py   the desk's orders in Binance's terms (status, views, lookups)
+    CountdownCancelAll  countdown.py   the per-symbol dead-man switch (common/server/dead_man.py)
     AlgoOrders       algo.py     conditional orders (Algo Service) over common/server/triggers.py
     MarketStreams    streams.py  depth diffs + ids, trades, mark price, funding history
     MarketStats      stats.py    24 h tickers, recent trades, klines (REST and streams)
@@ -24,6 +26,7 @@ Composition (the only place that wires the parts):
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,7 +41,7 @@ from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_e
 from pmm.connectors.binance_perpetual.server.faults import Failure, FaultInjector, SkewedClock
 from pmm.connectors.binance_perpetual.server.market import MarketHandlers
 from pmm.connectors.binance_perpetual.server.options import ServerOptions
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.setup import SetupHandlers
 from pmm.connectors.binance_perpetual.server.stats import MarketStats
 from pmm.connectors.binance_perpetual.server.streams import MarketStreams
@@ -48,6 +51,7 @@ from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
 from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
 from pmm.connectors.common.wire_json import dumps
@@ -63,6 +67,7 @@ Handler = Callable[[RawParams], Awaitable[Any]]
 AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Endpoint security types: public, API-key header only, signed (key + timestamp + signature).
 _NONE, _KEY, _SIGNED = "NONE", "USER_STREAM", "SIGNED"
+_FIRST_ORDER_ID = 8_000_000_000  # Binance's order ids are large running integers
 _ORDER_CALLS = (("POST", c.ORDER_PATH), ("POST", c.ALGO_ORDER_PATH))  # count on the account's order limits
 
 
@@ -95,44 +100,41 @@ class BinanceServer(LoopbackVenueServer):
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Binance server")
-        self.desk = OrderDesk()
+        self.desk = OrderDesk(exchange, self.driver, self.clock)
+        self.orders = BinanceOrders(self.desk, self.symbols)
+        self.desk.listen(self.orders.on_order_event)
         self.keys = ListenKeys(self.clock, self.options.listen_key_ttl_s, self._on_key_expired, self._on_key_closed)
         self.hub = StreamHub(self.options, self.clock, self.keys.is_active)
         self.streams = MarketStreams(self.symbols, self.hub.publish, self.hub.has_subscribers, self.faults)
         self.stats = MarketStats(self.symbols, self.hub.publish, self.hub.has_subscribers, self.clock)
         self.streams.trade_listeners.append(self.stats.on_trade)
-        self.users = UserStreams(exchange, self.symbols, self.desk, self.hub.publish_user)
+        self.users = UserStreams(exchange, self.symbols, self.orders, self.hub.publish_user)
         self.desk.listen(self.users.on_order_event)
         exchange.subscribe_public(self.streams.on_public)
-        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.driver, self.clock, self.hub.publish_user)
+        order_ids = itertools.count(_FIRST_ORDER_ID)
+        self.new_order_id: Callable[[], str] = lambda: str(next(order_ids))
+        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.clock, self.hub.publish_user,
+                                self.new_order_id)
         exchange.subscribe_public(self.algos.on_public)
         self.desk.listen(self.algos.on_order_event)
-        exchange.subscribe_private(self.desk.on_private)
+        self.countdown = CountdownCancelAll(self.clock, self.desk, self.symbols)
         self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
         self.hub.faults = self.faults
         for hook in (self.streams.on_tick, self.stats.on_tick, self.keys.on_tick, self.hub.on_tick,
-                     self._housekeeping):
+                     self.countdown.on_tick, self._housekeeping):
             self.driver.on_tick(hook)
         self._auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
         self.limiter = RateLimiter(self.clock, self.options)
         self._next_prune = 0.0
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    async def stop(self) -> None:
-        self.countdown.close()
-        await super().stop()
 
     # --- routing --------------------------------------------------------------------------------
 
     def _add_routes(self, app: web.Application) -> None:
         market = MarketHandlers(self.exchange, self.symbols, self.streams, SkewedClock(self.clock, self.faults),
                                 self.options)
-        trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.driver, self.faults, self.clock)
-        self.desk.on_accepted = trade.expire_remainder
-        account = AccountHandlers(self.exchange, self.symbols, self.desk, self.streams, self.clock)
-        setup = SetupHandlers(self.exchange, self.symbols, self.desk, self.users, self.keys, self.clock)
-        self.countdown = CountdownCancelAll(trade, self.symbols)
+        trade = TradeHandlers(self.exchange, self.symbols, self.orders, self.driver, self.faults, self.new_order_id)
+        account = AccountHandlers(self.exchange, self.symbols, self.orders, self.streams, self.clock)
+        setup = SetupHandlers(self.exchange, self.symbols, self.orders, self.users, self.keys, self.clock)
         routes: list[tuple[str, str, Handler, str]] = [
             ("GET", c.PING_PATH, market.ping, _NONE),
             ("GET", c.TIME_PATH, market.time, _NONE),
@@ -258,7 +260,7 @@ class BinanceServer(LoopbackVenueServer):
     def _housekeeping(self, now: float) -> None:
         if now >= self._next_prune:
             self._next_prune = now + 60.0
-            self.desk.prune(now)
+            self.orders.prune(now)
 
     # --- listenKey lifecycle --------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import api_error, invalid, missing
 from pmm.connectors.binance_perpetual.server.market import symbol_param
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.trade import bool_param
 from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
@@ -30,7 +30,7 @@ _MAX_NOTIONAL = "1000000000"
 class SetupHandlers:
     """Leverage, margin type, position mode and listenKey endpoints."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, users: UserStreams,
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: BinanceOrders, users: UserStreams,
                  keys: ListenKeys, clock: Clock) -> None:
         self._exchange = exchange
         self._symbols = symbols
