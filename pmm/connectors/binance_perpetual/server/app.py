@@ -18,8 +18,9 @@ Composition (the only place that wires the parts):
     MarketStreams    streams.py  depth diffs + ids, trades, mark price, funding history
     MarketStats      stats.py    24 h tickers, recent trades, klines (REST and streams)
     UserStreams, ListenKeys  user.py   user data events and listenKeys
-    StreamHub        ws.py       WebSocket paths, subscriptions, fan-out
-    FaultInjector    faults.py   drops, gaps, error answers, delays, rejections, expiries
+    StreamHub        common/server/stream_hub.py   sockets, subscriptions, fan-out, pings
+    BinanceStreams   ws.py       Binance's stream names, paths, framing and JSON requests
+    FaultInjector    faults.py   the kit's faults (drops, gaps, error answers, ...) + listenKey expiry
     LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,8 +51,9 @@ from pmm.connectors.binance_perpetual.server.countdown import CountdownCancelAll
 from pmm.connectors.binance_perpetual.server.trade import TradeHandlers
 from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
-from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.binance_perpetual.server.ws import WS_CLOSE_TIMEOUT_S, WS_ROUTE_PATTERNS, BinanceStreams
 from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
@@ -104,23 +107,27 @@ class BinanceServer(LoopbackVenueServer):
         self.orders = BinanceOrders(self.desk, self.symbols)
         self.desk.listen(self.orders.on_order_event)
         self.keys = ListenKeys(self.clock, self.options.listen_key_ttl_s, self._on_key_expired, self._on_key_closed)
-        self.hub = StreamHub(self.options, self.clock, self.keys.is_active)
-        self.streams = MarketStreams(self.symbols, self.hub.publish, self.hub.has_subscribers, self.faults)
-        self.stats = MarketStats(self.symbols, self.hub.publish, self.hub.has_subscribers, self.clock)
+        self.hub = StreamHub(self.clock, self.faults, name="Binance server", idle_cutoff_s=math.inf,
+                             queue_max=self.options.ws_send_queue_max, heartbeat_s=self.options.ws_ping_interval_s,
+                             close_timeout_s=WS_CLOSE_TIMEOUT_S)
+        self.ws = BinanceStreams(self.hub, self.keys.is_active, self.options.ws_max_age_s)
+        self.hub.dialect = self.ws
+        self.faults.bind(self.hub)
+        self.faults.bind_listen_keys(self.keys.expire)
+        self.streams = MarketStreams(self.symbols, self.ws.publish, self.hub.has_subscribers, self.faults)
+        self.stats = MarketStats(self.symbols, self.ws.publish, self.hub.has_subscribers, self.clock)
         self.streams.trade_listeners.append(self.stats.on_trade)
-        self.users = UserStreams(exchange, self.symbols, self.orders, self.hub.publish_user)
+        self.users = UserStreams(exchange, self.symbols, self.orders, self.ws.publish_user)
         self.desk.listen(self.users.on_order_event)
         exchange.subscribe_public(self.streams.on_public)
         order_ids = itertools.count(_FIRST_ORDER_ID)
         self.new_order_id: Callable[[], str] = lambda: str(next(order_ids))
-        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.clock, self.hub.publish_user,
+        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.clock, self.ws.publish_user,
                                 self.new_order_id)
         exchange.subscribe_public(self.algos.on_public)
         self.desk.listen(self.algos.on_order_event)
         self.countdown = CountdownCancelAll(self.clock, self.desk, self.symbols)
-        self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
-        self.hub.faults = self.faults
-        for hook in (self.streams.on_tick, self.stats.on_tick, self.keys.on_tick, self.hub.on_tick,
+        for hook in (self.streams.on_tick, self.stats.on_tick, self.keys.on_tick, self.ws.on_tick,
                      self.countdown.on_tick, self._housekeeping):
             self.driver.on_tick(hook)
         self._auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
@@ -230,7 +237,7 @@ class BinanceServer(LoopbackVenueServer):
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         refusal = await self._refuse_upgrade(request)
-        return refusal if refusal is not None else await self.hub.handle(request)
+        return refusal if refusal is not None else await self.hub.handle(request, "public")
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         body = {"code": c.ErrorCode.NOT_FOUND, "msg": f"{request.method} {request.path} is not served by the pmm "
@@ -265,10 +272,11 @@ class BinanceServer(LoopbackVenueServer):
     # --- listenKey lifecycle --------------------------------------------------------------------
 
     def _on_key_expired(self, key: str, now: float) -> None:
-        self.hub.send_to_key(key, {"e": c.EVENT_LISTEN_KEY_EXPIRED, "E": ms(now), "listenKey": key})
+        self.ws.send_to_key(key, {"e": c.EVENT_LISTEN_KEY_EXPIRED, "E": ms(now), "listenKey": key})
+        self.ws.key_gone(key, close=False)
 
     def _on_key_closed(self, key: str) -> None:
-        self.hub.close_key(key)
+        self.ws.key_gone(key, close=True)
 
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,9 +32,10 @@ from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_e
 from pmm.connectors.binance_perpetual.server.faults import Failure, FaultInjector
 from pmm.connectors.binance_perpetual.server.options import ServerOptions
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
-from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.binance_perpetual.server.ws import WS_CLOSE_TIMEOUT_S, WS_ROUTE_PATTERNS, BinanceStreams
 from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import ms, plain
+from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.sim_driver import SimDriver
 from pmm.connectors.common.sim_server import LoopbackVenueServer
 from pmm.connectors.common.wire_json import dumps
@@ -53,7 +55,7 @@ Handler = Callable[[RawParams], Awaitable[Any]]
 class SpotStreams:
     """Each symbol's published book and update id, and the spot events built from the simulator's."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, hub: StreamHub, faults: FaultInjector) -> None:
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, hub: BinanceStreams, faults: FaultInjector) -> None:
         self._exchange = exchange
         self._symbols = symbols
         self._hub = hub
@@ -131,12 +133,15 @@ class BinanceSpotServer(LoopbackVenueServer):
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Binance spot server")
-        self.hub = StreamHub(self.options, self.clock, lambda _key: False)
-        self.hub.faults = self.faults
-        self.faults.bind(drop=self.hub.drop, expire=lambda _key: 0)
-        self.streams = SpotStreams(exchange, self.symbols, self.hub, self.faults)
+        self.hub = StreamHub(self.clock, self.faults, name="Binance spot server", idle_cutoff_s=math.inf,
+                             queue_max=self.options.ws_send_queue_max, heartbeat_s=self.options.ws_ping_interval_s,
+                             close_timeout_s=WS_CLOSE_TIMEOUT_S)
+        self.ws = BinanceStreams(self.hub, lambda _key: False, self.options.ws_max_age_s)
+        self.hub.dialect = self.ws
+        self.faults.bind(self.hub)
+        self.streams = SpotStreams(exchange, self.symbols, self.ws, self.faults)
         exchange.subscribe_public(self.streams.on_public)
-        self.driver.on_tick(self.hub.on_tick)
+        self.driver.on_tick(self.ws.on_tick)
 
     def _add_routes(self, app: web.Application) -> None:
         routes: list[tuple[str, Handler]] = [
@@ -242,7 +247,7 @@ class BinanceSpotServer(LoopbackVenueServer):
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         refusal = await self._refuse_upgrade(request)
-        return refusal if refusal is not None else await self.hub.handle(request)
+        return refusal if refusal is not None else await self.hub.handle(request, "public")
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         body = {"code": c.ErrorCode.NOT_FOUND, "msg": f"{request.method} {request.path} is not served by the pmm "
