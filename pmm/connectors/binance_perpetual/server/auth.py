@@ -37,16 +37,13 @@ class RawParams:
     values: dict[str, str]
 
     @classmethod
-    def parse(cls, raw_path: str, body: bytes) -> RawParams:
+    def of_text(cls, query: str, body: str) -> RawParams:
         """Query string and form body merged; a parameter in both takes the query's value."""
-        query = raw_path.partition("?")[2]
-        # surrogateescape keeps every byte, so the signature is checked over exactly what arrived.
-        body_text = body.decode("utf-8", "surrogateescape")
         values: dict[str, str] = {}
-        for source in (query, body_text):
+        for source in (query, body):
             for key, value in parse_qsl(source, keep_blank_values=True):
                 values.setdefault(key, value)
-        return cls(query, body_text, values)
+        return cls(query, body, values)
 
     def get(self, name: str) -> str | None:
         value = self.values.get(name)
