@@ -15,7 +15,7 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server.auth import RawParams
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.streams import MarketStreams
 from pmm.connectors.binance_perpetual.server.wire import (
@@ -231,7 +231,7 @@ class AccountHandlers:
     # --- history --------------------------------------------------------------------------------
 
     def _window(self, params: RawParams) -> tuple[int, int]:
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
+        start, end = params.integer("startTime"), params.integer("endTime")
         now = ms(self._clock.now())
         if start is None and end is None:
             return now - _WEEK_MS, now
@@ -241,8 +241,8 @@ class AccountHandlers:
         symbol = symbol_param(params, self._symbols)
         assert symbol is not None
         market = self._symbols.grid(symbol).rules.market
-        order_id, from_id = int_param(params, "orderId"), int_param(params, "fromId")
-        limit = min(int_param(params, "limit", 500) or 500, 1000)
+        order_id, from_id = params.integer("orderId"), params.integer("fromId")
+        limit = min(params.integer("limit", 500) or 500, 1000)
         start, end = self._window(params)
         mode = self._exchange.position_mode()
         grid = self._symbols.grid(symbol)
@@ -270,7 +270,7 @@ class AccountHandlers:
         symbol = symbol_param(params, self._symbols, required=False)
         market = self._symbols.grid(symbol).rules.market if symbol else None
         kind = params.get("incomeType")
-        limit = min(int_param(params, "limit", 100) or 100, 1000)
+        limit = min(params.integer("limit", 100) or 100, 1000)
         start, end = self._window(params)
         rows: list[dict[str, Any]] = []
         for fill in self._exchange.fills_since(0.0, market):

@@ -23,10 +23,10 @@ from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.orders import visible
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap, position_side_in, side_in, side_wire
-from pmm.connectors.common.numbers import ms, parse_decimal
+from pmm.connectors.common.numbers import ms
 from pmm.connectors.common.server.desk_order import DeskOrder, Tif
 from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.server.triggers import TriggerDesk, TriggerOn, TriggerOrder, TriggerState
@@ -40,13 +40,6 @@ _LIMIT_TYPES = (c.ORDER_TYPE_STOP, c.ORDER_TYPE_TAKE_PROFIT)
 _STATUS = {TriggerState.LIVE: c.ALGO_STATUS_NEW, TriggerState.CANCELED: c.ALGO_STATUS_CANCELED,
            TriggerState.TRIGGERED: c.ALGO_STATUS_TRIGGERED, TriggerState.FAILED: c.ALGO_STATUS_REJECTED}
 _CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
-
-
-def _flag(params: RawParams, name: str) -> bool:
-    text = (params.get(name) or c.FALSE).lower()
-    if text not in (c.TRUE, c.FALSE):
-        raise invalid(name)
-    return text == c.TRUE
 
 
 class ChildOrders:
@@ -117,17 +110,17 @@ class AlgoOrders:
         order_type = (params.get("type") or "").upper()
         if order_type not in _TYPES:
             raise api_error(E.INVALID_ORDER_TYPE)
-        trigger_price = self._decimal(params, "triggerPrice")
-        close_position = _flag(params, "closePosition")
-        qty = None if close_position else self._decimal(params, "quantity")
-        price = self._decimal(params, "price") if order_type in _LIMIT_TYPES else None
+        trigger_price = params.decimal("triggerPrice")
+        close_position = params.flag("closePosition") or False
+        qty = None if close_position else params.decimal("quantity")
+        price = params.decimal("price") if order_type in _LIMIT_TYPES else None
         working = (params.get("workingType") or c.WORKING_TYPE_CONTRACT).upper()
         if working not in (c.WORKING_TYPE_MARK, c.WORKING_TYPE_CONTRACT):
             raise invalid("workingType")
         position_side = position_side_in(params.get("positionSide") or c.POSITION_SIDE_BOTH)
         if position_side is None:
             raise api_error(E.INVALID_POSITION_SIDE)
-        reduce_only = _flag(params, "reduceOnly")
+        reduce_only = params.flag("reduceOnly") or False
         hedge = self._exchange.position_mode() is PositionMode.HEDGE
         if reduce_only and (hedge or close_position):
             raise api_error(c.ERR_PARAM_NOT_REQUIRED, param="reduceOnly")
@@ -175,7 +168,7 @@ class AlgoOrders:
         return dict(_CANCEL_ALL_DONE)
 
     def _find(self, params: RawParams) -> TriggerOrder | None:
-        algo_id, client_id = int_param(params, "algoId"), params.get("clientAlgoId")
+        algo_id, client_id = params.integer("algoId"), params.get("clientAlgoId")
         if algo_id is None and client_id is None:
             raise BinanceApiError(E.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
                                   "Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
@@ -235,11 +228,3 @@ class AlgoOrders:
             "tt": ms(trigger.updated) if trigger.state is TriggerState.TRIGGERED else 0, "gtd": 0,
             "rm": "" if trigger.state is not TriggerState.FAILED else "Reduce only order rejected",
         }})
-
-    @staticmethod
-    def _decimal(params: RawParams, name: str) -> Decimal:
-        text = params.get(name)
-        value = parse_decimal(text) if text is not None else None
-        if value is None:
-            raise missing(name)
-        return value

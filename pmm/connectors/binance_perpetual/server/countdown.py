@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pmm.connectors.binance_perpetual.server.auth import RawParams
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.server.dead_man import DeadManSwitch
 from pmm.connectors.common.server.order_desk import OrderDesk
@@ -28,7 +28,7 @@ class CountdownCancelAll:
     async def arm(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
         assert symbol is not None
-        countdown_ms = int_param(params, "countdownTime", 0) or 0
+        countdown_ms = params.integer("countdownTime", 0) or 0
         switch = self.switches.get(symbol)
         if switch is None:
             switch = self.switches[symbol] = DeadManSwitch(self._clock, self._desk, market=self._symbols.market(symbol),

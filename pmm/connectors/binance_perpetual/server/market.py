@@ -39,16 +39,6 @@ def symbol_param(params: RawParams, symbols: SymbolMap, *, required: bool = True
     return text.upper()
 
 
-def int_param(params: RawParams, name: str, default: int | None = None) -> int | None:
-    text = params.get(name)
-    if text is None:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise missing(name) from None
-
-
 class MarketHandlers:
     """Handlers of the public endpoints; each takes the request's parameters."""
 
@@ -115,7 +105,7 @@ class MarketHandlers:
     async def depth(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
         assert symbol is not None
-        limit = int_param(params, "limit", c.DEFAULT_DEPTH_LIMIT)
+        limit = params.integer("limit", c.DEFAULT_DEPTH_LIMIT)
         if limit not in c.DEPTH_LIMITS:
             raise api_error(c.ERR_INVALID_DEPTH_LIMIT, limit=limit)
         return self._streams.depth_snapshot(symbol, limit, self._clock.now())
@@ -141,8 +131,8 @@ class MarketHandlers:
 
     async def funding_rate(self, params: RawParams) -> Any:
         wanted, _ = self._each(params)
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        limit = min(int_param(params, "limit", 100) or 100, 1000)
+        start, end = params.integer("startTime"), params.integer("endTime")
+        limit = min(params.integer("limit", 100) or 100, 1000)
         rows = sorted((r for s in wanted for r in self._streams.funding_history[s]), key=lambda r: r["fundingTime"])
         if start is None and end is None:
             return rows[-limit:]

@@ -15,7 +15,6 @@ from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import api_error, invalid, missing
 from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
-from pmm.connectors.binance_perpetual.server.trade import bool_param
 from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.core.clock import Clock
@@ -81,7 +80,7 @@ class SetupHandlers:
         return dict(_SUCCESS)
 
     async def set_position_mode(self, params: RawParams) -> Any:
-        dual = bool_param(params, "dualSidePosition")
+        dual = params.flag("dualSidePosition")
         if dual is None:
             raise missing("dualSidePosition")
         mode = PositionMode.HEDGE if dual else PositionMode.ONEWAY

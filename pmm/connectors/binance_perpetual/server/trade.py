@@ -20,12 +20,12 @@ from typing import Any
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
-from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing, rejection_error
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing, rejection_error
 from pmm.connectors.binance_perpetual.server.faults import FaultInjector
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap, position_side_in, side_in
-from pmm.connectors.common.numbers import ms, parse_decimal, plain
+from pmm.connectors.common.numbers import ms, plain
 from pmm.connectors.common.server.desk_order import DeskOrder, State, Tif
 from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.sim_driver import SimDriver
@@ -37,15 +37,6 @@ _ALGO_TYPES = (c.ORDER_TYPE_STOP_MARKET, c.ORDER_TYPE_STOP, c.ORDER_TYPE_TAKE_PR
                "TRAILING_STOP_MARKET")
 _LIMIT_TIFS = {c.TIF_GTC: Tif.GTC, c.TIF_IOC: Tif.IOC, c.TIF_FOK: Tif.FOK, c.TIF_GTX: Tif.POST_ONLY}
 _CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
-
-
-def bool_param(params: RawParams, name: str) -> bool | None:
-    text = params.get(name)
-    if text is None:
-        return None
-    if text.lower() not in (c.TRUE, c.FALSE):
-        raise invalid(name)
-    return text.lower() == c.TRUE
 
 
 class TradeHandlers:
@@ -97,7 +88,7 @@ class TradeHandlers:
             raise api_error(c.ERR_STOP_ORDER_SWITCH_ALGO)  # Binance moved them to /fapi/v1/algoOrder
         if order_type not in (c.ORDER_TYPE_LIMIT, c.ORDER_TYPE_MARKET):
             raise api_error(E.INVALID_ORDER_TYPE)
-        qty = self._decimal(params, "quantity")
+        qty = params.decimal("quantity")
         tif = (params.get("timeInForce") or "").upper()
         price: Decimal | None = None
         if order_type == c.ORDER_TYPE_LIMIT:
@@ -105,14 +96,14 @@ class TradeHandlers:
                 raise missing("timeInForce")
             if tif not in _LIMIT_TIFS:
                 raise api_error(E.INVALID_TIF)
-            price = self._decimal(params, "price")
+            price = params.decimal("price")
         else:
             if params.get("price") is not None:
                 raise api_error(c.ERR_PARAM_NOT_REQUIRED, param="price")
             tif = c.TIF_GTC
         if (params.get("priceMatch") or "NONE").upper() != "NONE":
             raise api_error(c.ERR_INVALID_PRICE_MATCH)  # the simulator has no price matching
-        reduce_only = bool_param(params, "reduceOnly") or False
+        reduce_only = params.flag("reduceOnly") or False
         position_side = position_side_in(params.get("positionSide") or c.POSITION_SIDE_BOTH)
         if position_side is None:
             raise api_error(E.INVALID_POSITION_SIDE)
@@ -131,19 +122,11 @@ class TradeHandlers:
                           reduce_only=reduce_only)
         return order, resp_type
 
-    @staticmethod
-    def _decimal(params: RawParams, name: str) -> Decimal:
-        text = params.get(name)
-        value = parse_decimal(text) if text is not None else None
-        if value is None:
-            raise missing(name)
-        return value
-
     # --- cancel and queries ---------------------------------------------------------------------
 
     def _find(self, params: RawParams, client_param: str = "origClientOrderId") -> DeskOrder | None:
         symbol = symbol_param(params, self._symbols)
-        order_id, client_id = int_param(params, "orderId"), params.get(client_param)
+        order_id, client_id = params.integer("orderId"), params.get(client_param)
         if order_id is None and client_id is None:
             raise BinanceApiError(
                 E.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
@@ -185,9 +168,9 @@ class TradeHandlers:
     async def all_orders(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
         assert symbol is not None
-        order_id = int_param(params, "orderId")
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        limit = min(int_param(params, "limit", 500) or 500, 1000)
+        order_id = params.integer("orderId")
+        start, end = params.integer("startTime"), params.integer("endTime")
+        limit = min(params.integer("limit", 500) or 500, 1000)
         rows = [
             o for o in self._orders.all_orders(symbol)
             if (order_id is None or int(o.order_id) >= order_id)
