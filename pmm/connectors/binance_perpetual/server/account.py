@@ -15,7 +15,7 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server.auth import RawParams
-from pmm.connectors.binance_perpetual.server.market import symbol_param
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
 from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.streams import MarketStreams
 from pmm.connectors.binance_perpetual.server.wire import (
@@ -189,17 +189,17 @@ class AccountHandlers:
         return row
 
     async def position_risk_v2(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = self._rows([symbol] if symbol else self._symbols.symbols(), only_open=False)
         return [self._position(s, ps, pos, 2) for s, ps, pos in rows]
 
     async def position_risk_v3(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = self._rows([symbol] if symbol else self._symbols.symbols(), only_open=True)
         return [self._position(s, ps, pos, 3) for s, ps, pos in rows]
 
     async def leverage_bracket(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = []
         for s in [symbol] if symbol else self._symbols.symbols():
             rules = self._symbols.grid(s).rules
@@ -212,7 +212,7 @@ class AccountHandlers:
 
     async def symbol_config(self, params: RawParams) -> Any:
         """Leverage and margin type per symbol (GET /fapi/v1/symbolConfig; ccxt's fetch_leverage)."""
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = []
         for s in [symbol] if symbol else self._symbols.symbols():
             market = self._symbols.grid(s).rules.market
@@ -239,7 +239,6 @@ class AccountHandlers:
 
     async def user_trades(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.grid(symbol).rules.market
         order_id, from_id = params.integer("orderId"), params.integer("fromId")
         limit = min(params.integer("limit", 500) or 500, 1000)
@@ -267,7 +266,7 @@ class AccountHandlers:
         return rows[:limit] if from_id is not None else rows[-limit:]
 
     async def income(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         market = self._symbols.grid(symbol).rules.market if symbol else None
         kind = params.get("incomeType")
         limit = min(params.integer("limit", 100) or 100, 1000)

@@ -23,7 +23,7 @@ from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server.market import symbol_param
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
 from pmm.connectors.binance_perpetual.server.orders import visible
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap, position_side_in, side_in, side_wire
 from pmm.connectors.common.numbers import ms
@@ -101,7 +101,6 @@ class AlgoOrders:
         if (params.get("algoType") or "").upper() != c.ALGO_TYPE_CONDITIONAL:
             raise invalid("algoType") if params.get("algoType") else missing("algoType")
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.market(symbol)
         assert market is not None
         side = side_in(params.get("side") or "")
@@ -157,13 +156,12 @@ class AlgoOrders:
         return self.view(trigger)
 
     async def open_algo_orders(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         market = self._symbols.market(symbol) if symbol is not None else None
         return [self.view(t) for t in self.triggers.live(market)]
 
     async def cancel_all_algo_orders(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         self.triggers.cancel(self.triggers.live(self._symbols.market(symbol)))
         return dict(_CANCEL_ALL_DONE)
 

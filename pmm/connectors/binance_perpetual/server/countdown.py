@@ -27,7 +27,6 @@ class CountdownCancelAll:
 
     async def arm(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         countdown_ms = params.integer("countdownTime", 0) or 0
         switch = self.switches.get(symbol)
         if switch is None:

@@ -27,16 +27,19 @@ _ONBOARD_DATE = 1569398400000
 _INTEREST_RATE = "0.00010000"
 
 
-def symbol_param(params: RawParams, symbols: SymbolMap, *, required: bool = True) -> str | None:
+def symbol_param(params: RawParams, symbols: SymbolMap) -> str:
     """The request's `symbol`, upper-cased and known to the venue (-1102 / -1121 otherwise)."""
+    symbol = optional_symbol(params, symbols)
+    if symbol is None:
+        raise missing("symbol")
+    return symbol
+
+
+def optional_symbol(params: RawParams, symbols: SymbolMap) -> str | None:
     text = params.get("symbol")
-    if text is None:
-        if required:
-            raise missing("symbol")
-        return None
-    if symbols.market(text) is None:
+    if text is not None and symbols.market(text) is None:
         raise api_error(E.BAD_SYMBOL)
-    return text.upper()
+    return text.upper() if text is not None else None
 
 
 class MarketHandlers:
@@ -104,14 +107,13 @@ class MarketHandlers:
 
     async def depth(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         limit = params.integer("limit", c.DEFAULT_DEPTH_LIMIT)
         if limit not in c.DEPTH_LIMITS:
             raise api_error(c.ERR_INVALID_DEPTH_LIMIT, limit=limit)
         return self._streams.depth_snapshot(symbol, limit, self._clock.now())
 
     def _each(self, params: RawParams) -> tuple[list[str], bool]:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         return ([symbol] if symbol else self._symbols.symbols()), symbol is not None
 
     async def premium_index(self, params: RawParams) -> Any:

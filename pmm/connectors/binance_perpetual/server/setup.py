@@ -40,7 +40,6 @@ class SetupHandlers:
 
     def _market(self, params: RawParams) -> tuple[str, str]:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.market(symbol)
         assert market is not None
         return symbol, market

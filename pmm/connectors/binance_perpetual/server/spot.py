@@ -26,6 +26,7 @@ from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import api_error, missing
 from pmm.connectors.binance_perpetual.server.dialect import BinanceRestDialect, with_params
 from pmm.connectors.binance_perpetual.server.faults import FaultInjector
+from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.options import ServerOptions
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.connectors.binance_perpetual.server.ws import WS_CLOSE_TIMEOUT_S, WS_ROUTE_PATTERNS, BinanceStreams
@@ -182,7 +183,7 @@ class BinanceSpotServer(KitServer):
         }
 
     async def _depth(self, params: RawParams) -> Any:
-        symbol = self._symbol(params)
+        symbol = symbol_param(params, self.symbols)
         text = params.get("limit")
         if text is not None and not text.isdigit():
             raise missing("limit")
@@ -192,22 +193,14 @@ class BinanceSpotServer(KitServer):
     async def _book_ticker(self, params: RawParams) -> Any:
         if params.get("symbol") is None:
             return [self.streams.book_ticker(sym) for sym in self._symbols_param(params)]
-        return self.streams.book_ticker(self._symbol(params))
+        return self.streams.book_ticker(symbol_param(params, self.symbols))
 
     # --- plumbing -------------------------------------------------------------------------------
-
-    def _symbol(self, params: RawParams) -> str:
-        text = params.get("symbol")
-        if text is None:
-            raise missing("symbol")
-        if self.symbols.market(text) is None:
-            raise api_error(c.ErrorCode.BAD_SYMBOL)
-        return text.upper()
 
     def _symbols_param(self, params: RawParams) -> list[str]:
         """`symbol=X`, `symbols=["X","Y"]` or every listed symbol."""
         if params.get("symbol") is not None:
-            return [self._symbol(params)]
+            return [symbol_param(params, self.symbols)]
         listed = params.get("symbols")
         if listed is None:
             return self.symbols.symbols()

@@ -23,7 +23,7 @@ from typing import Any
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server.market import symbol_param
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
 from pmm.connectors.binance_perpetual.server.streams import Channel
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import fixed, ms, plain
@@ -74,14 +74,13 @@ class MarketStats:
     # --- REST -----------------------------------------------------------------------------------
 
     async def ticker_24hr(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         now = self._clock.now()
         rows = [self._ticker(s, now) for s in ([symbol] if symbol else self._symbols.symbols())]
         return rows[0] if symbol else rows
 
     async def agg_trades(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         limit = self._limit(params, 500, 1000)
         rows = list(self._stats[symbol].recent)
         from_id, start, end = params.integer("fromId"), params.integer("startTime"), params.integer("endTime")
@@ -98,7 +97,6 @@ class MarketStats:
 
     async def trades(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         limit = self._limit(params, 500, 1000)
         return [{"id": r["a"], "price": r["p"], "qty": r["q"], "quoteQty": plain(Decimal(r["p"]) * Decimal(r["q"])),
                  "time": r["T"], "isBuyerMaker": r["m"], "isRPITrade": False}
@@ -106,7 +104,6 @@ class MarketStats:
 
     async def klines(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         name = params.get("interval")
         if name is None:
             raise missing("interval")

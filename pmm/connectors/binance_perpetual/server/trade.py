@@ -22,7 +22,7 @@ from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing, rejection_error
 from pmm.connectors.binance_perpetual.server.faults import FaultInjector
-from pmm.connectors.binance_perpetual.server.market import symbol_param
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
 from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap, position_side_in, side_in
 from pmm.connectors.common.numbers import ms, plain
@@ -77,7 +77,6 @@ class TradeHandlers:
 
     def _parse_order(self, params: RawParams) -> tuple[DeskOrder, str]:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.market(symbol)
         assert market is not None
         side = side_in(params.get("side") or "")
@@ -162,12 +161,11 @@ class TradeHandlers:
         return self._orders.view(order, with_time=True)
 
     async def open_orders(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         return [self._orders.view(o, with_time=True) for o in self._orders.open_orders(symbol)]
 
     async def all_orders(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         order_id = params.integer("orderId")
         start, end = params.integer("startTime"), params.integer("endTime")
         limit = min(params.integer("limit", 500) or 500, 1000)
