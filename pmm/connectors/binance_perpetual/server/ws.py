@@ -97,7 +97,8 @@ class BinanceStreams:
         self._hub.publish(channel, payload, shape="depth" if channel[0] == "depth" else None)
 
     def publish_user(self, event_type: str, payload: dict[str, Any]) -> None:
-        """A user-data event to every connection holding a live listenKey (one account)."""
+        """A user-data event to every connection holding a live listenKey (one account); each socket's
+        `events=` filter reads the event's own "e" (what `event_type` names)."""
         self._hub.publish(USER, payload, shape="user")
 
     def send_to_key(self, key: str, payload: dict[str, Any]) -> None:
