@@ -24,7 +24,6 @@ from pmm.connectors.binance_perpetual.server.wire import (
     money,
     position_side_wire,
     side_wire,
-    signed_amount,
     trade_number,
 )
 from pmm.connectors.common.numbers import ms, plain
@@ -102,7 +101,7 @@ class AccountHandlers:
         market = grid.rules.market
         info = self._streams.funding.get(symbol)
         mark = pos.mark_price if pos is not None and pos.mark_price is not None else (info.mark_price if info else ZERO)
-        amount = signed_amount(pos.amount, pos.side) if pos is not None else ZERO
+        amount = pos.signed_amount if pos is not None else ZERO
         margin_mode = self._exchange.margin_mode(market)
         isolated = margin_mode is MarginMode.ISOLATED
         margin = pos.margin if pos is not None else ZERO

@@ -32,7 +32,6 @@ from pmm.connectors.binance_perpetual.server.wire import (
     money,
     position_side_wire,
     side_wire,
-    signed_amount,
     trade_number,
 )
 from pmm.connectors.common.numbers import ms
@@ -223,7 +222,7 @@ class UserStreams:
         isolated = margin_mode is MarginMode.ISOLATED
         self._positions[(symbol, ps)] = {
             "s": symbol,
-            "pa": grid.qty(signed_amount(pos.amount, pos.side)) if pos is not None else "0",
+            "pa": grid.qty(pos.signed_amount) if pos is not None else "0",
             "ep": money(pos.entry_price) if pos is not None else "0",
             "bep": money(pos.entry_price) if pos is not None else "0",
             "cr": money(self._realized.get((symbol, ps), ZERO)),
