@@ -247,6 +247,18 @@ def test_a_connection_renders_its_own_frames_and_a_close_sends_what_was_queued_f
     run(go())
 
 
+def test_a_hub_with_a_heartbeat_pings_its_sockets():
+    async def go() -> None:
+        async with toy() as (server, session):
+            server.hub = StreamHub(server.clock, server.faults, name="Toy", idle_cutoff_s=30.0, heartbeat_s=0.05)
+            server.hub.dialect = ToyStreams(server.hub)
+            ws = await session.ws_connect(f"{server.ws_url}/ws/public", autoping=False)
+            assert await ws.receive_json() == {"welcome": "public"}
+            assert (await ws.receive()).type is aiohttp.WSMsgType.PING  # without a heartbeat: none
+            await ws.close()
+    run(go())
+
+
 def test_fields_read_parameters_as_venues_do():
     fields = Fields({"a": "", "b": None, "c": True, "d": Decimal("0.50"), "e": 7, "f": [1], "g": "x"})
     assert [fields.text(k) for k in "abcdeg"] == [None, None, "true", "0.50", "7", "x"]
