@@ -33,7 +33,7 @@ def test_orders_are_cancelled_by_the_venue_after_the_bot_is_killed(tmp_path):
                 seen += lines.get(timeout=30)
             time.sleep(1.0)
             assert server.call(lambda: server.exchange.open_orders()), "the bot's quotes should be resting"
-            assert server.call(lambda: dict(server.server.countdown._timers)), "the countdown must be armed"
+            assert server.call(lambda: server.server.countdown.armed()), "the countdown must be armed"
             proc.send_signal(signal.SIGKILL)  # no chance to cancel anything itself
             proc.wait(timeout=10)
             deadline = time.monotonic() + 10

@@ -42,6 +42,7 @@ from pmm.connectors.binance_perpetual.parse import parse_listen_key
 from pmm.connectors.binance_perpetual.rest import BinanceRestClient
 from pmm.connectors.common.backoff import Backoff
 from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
+from pmm.connectors.common.socket_session import SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
 from pmm.errors import PmmError
@@ -63,10 +64,10 @@ def redact(text: str) -> str:
     return _LISTEN_KEY_IN_TEXT.sub(f"{c.WS_LISTEN_KEY_PARAM}=****", text)
 
 
-class BinanceWebSocket:
+class BinanceWebSocket(SocketSession):
     """A self-healing WebSocket: the kit's `ReconnectingWebSocket` running Binance's session
-    (SUBSCRIBE and its acknowledgement, combined-frame unwrapping, rotation before 24 h).
-    `start()` runs it as a task; `stop()` ends it."""
+    (SUBSCRIBE and its acknowledgement, combined-frame unwrapping, rotation before 24 h); the
+    connection state, `start()` / `stop()` / `reconnect()` are the kit's `SocketSession`."""
 
     def __init__(self, *, name: str, connector_id: str, url: UrlSource, on_message: Handler, emit: Emit,
                  clock: Clock, subscriptions: Sequence[str] = (), on_connected: Callable[[], None] | None = None,
@@ -86,25 +87,6 @@ class BinanceWebSocket:
             on_connected=on_connected, on_disconnected=on_disconnected,
             backoff=Backoff(backoff_initial_s, backoff_max_s), sleep=sleep, redact=redact,
             ping_interval_s=ping_interval_s, ping_timeout_s=ping_timeout_s)
-
-    @property
-    def connected(self) -> bool:
-        return self._socket.connected
-
-    @property
-    def connections(self) -> int:
-        """Connections that came up so far (tests and status)."""
-        return self._socket.connections
-
-    def start(self) -> None:
-        self._socket.start()
-
-    async def stop(self) -> None:
-        await self._socket.stop()
-
-    async def reconnect(self, reason: str) -> None:
-        """Drop the connection now and connect again at once (no back-off)."""
-        await self._socket.reconnect(reason)
 
     def backoff(self, attempt: int) -> float:
         return self._socket.backoff.delay(attempt)

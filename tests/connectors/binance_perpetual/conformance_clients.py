@@ -42,7 +42,7 @@ STATUS = {"NEW": OrderStatus.OPEN, "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FIL
 
 
 def _user_stream_connected(server: ServerThread) -> bool:
-    return server.call(lambda: any(client.listen_keys for client in server.server.hub.clients))
+    return server.call(lambda: server.server.ws.user_sockets() > 0)
 
 
 def _position(amount: Decimal, entry: Any) -> PositionView:

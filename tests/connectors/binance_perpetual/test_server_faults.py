@@ -91,7 +91,7 @@ def test_fail_next_answers_status_code_and_retry_after() -> None:
             status, body, _ = await rest.signed("POST", ORDER, {**LIMIT, "newClientOrderId": "ghost"})
             assert status == 503 and body["msg"].startswith("Unknown error")
             [placed] = server.exchange.open_orders()
-            assert placed.client_id == "ghost"
+            assert server.desk.by_sim[placed.client_id].client_id == "ghost"
             server.faults.fail_next("/market/ws", 503)
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 async with ws_connect(server, "/market/ws/0"):

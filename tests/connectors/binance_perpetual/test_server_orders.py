@@ -50,7 +50,7 @@ def test_place_query_cancel() -> None:
             assert status == 200 and ack["status"] == "NEW" and ack["executedQty"] == "0.000"
             assert isinstance(ack["orderId"], int) and ack["price"] == "64000.0" and ack["origQty"] == "0.010"
             [report] = server.exchange.open_orders()
-            assert report.client_id == "q-1" and report.price == D("64000")
+            assert server.desk.by_sim[report.client_id].client_id == "q-1" and report.price == D("64000")
             status, got, _ = await rest.signed("GET", ORDER, {"symbol": SYMBOL, "orderId": ack["orderId"]})
             assert got["clientOrderId"] == "q-1" and "time" in got
             status, opened, _ = await rest.signed("GET", "/fapi/v1/openOrders", {"symbol": SYMBOL})
@@ -224,13 +224,13 @@ def test_closed_orders_are_forgotten_as_binance_forgets_them() -> None:
                                                              "quantity": "0.01"})
             await rest.signed("DELETE", ORDER, {"symbol": SYMBOL, "orderId": gone["orderId"]})
             now = server.clock.now()
-            assert server.desk.prune(now + 2 * 86400) == 0
-            assert server.desk.prune(now + 4 * 86400) == 1  # cancelled without a fill, after 3 days
+            assert server.orders.prune(now + 2 * 86400) == 0
+            assert server.orders.prune(now + 4 * 86400) == 1  # cancelled without a fill, after 3 days
             _, err, _ = await rest.signed("GET", ORDER, {"symbol": SYMBOL, "orderId": gone["orderId"]})
             assert err["code"] == -2013
             _, got, _ = await rest.signed("GET", ORDER, {"symbol": SYMBOL, "orderId": filled["orderId"]})
             assert got["status"] == "FILLED"
-            assert server.desk.prune(now + 91 * 86400) == 1  # the filled one; the open one stays
+            assert server.orders.prune(now + 91 * 86400) == 1  # the filled one; the open one stays
             _, got, _ = await rest.signed("GET", ORDER, {"symbol": SYMBOL, "orderId": kept["orderId"]})
             assert got["status"] == "NEW"
 

@@ -179,6 +179,36 @@ def test_the_dead_man_switch_fires_once_at_its_deadline():
     run(go())
 
 
+def test_a_dead_man_switch_of_one_market_leaves_the_others_orders():
+    async def go() -> None:
+        kit = Kit()
+        other_market = DeadManSwitch(kit.clock, kit.desk, market="ETH-USDT")
+        this_market = DeadManSwitch(kit.clock, kit.desk, market=MARKET)
+        order = kit.order(Side.BUY, "1", "64000")
+        await kit.desk.place([order])
+        other_market.arm(5)
+        other_market.on_tick(START + 5)
+        kit.driver.advance(START + 5)
+        assert (other_market.fired, order.state) == (1, State.OPEN)
+        this_market.arm(5)
+        this_market.on_tick(START + 10)
+        kit.driver.advance(START + 10)
+        assert (order.state, order.cause) == (State.CANCELED, Cause.DEAD_MAN)
+    run(go())
+
+
+def test_a_forgotten_order_is_gone_from_every_lookup():
+    async def go() -> None:
+        kit = Kit()
+        order = kit.order(Side.BUY, "0.001", "65010", client_id="c1")
+        await kit.desk.place([order])
+        assert kit.desk.find(None, "c1") is order and kit.desk.by_sim[order.sim_id] is order
+        kit.desk.forget(order)
+        assert kit.desk.find(order.order_id, None) is None and kit.desk.find(None, "c1") is None
+        assert order.sim_id not in kit.desk.by_sim and kit.desk.orders() == []
+    run(go())
+
+
 def test_the_ledger_keeps_fills_and_funding_with_the_balance_after():
     async def go() -> None:
         kit = Kit()

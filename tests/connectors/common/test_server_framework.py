@@ -223,6 +223,42 @@ def test_hub_subscriptions_fan_out_and_frame_faults():
     run(go())
 
 
+def test_a_connection_renders_its_own_frames_and_a_close_sends_what_was_queued_first():
+    async def go() -> None:
+        async with toy() as (server, session):
+            wrapped = await session.ws_connect(f"{server.ws_url}/ws/public")
+            await wrapped.receive_json()
+            [conn] = server.hub.clients
+            conn.render = lambda key, text: [f'{{"key":"{key}","data":{text}}}', text]  # two frames
+            plain = await session.ws_connect(f"{server.ws_url}/ws/public")
+            await plain.receive_json()
+            for ws in (wrapped, plain):
+                await ws.send_str("sub:k1")
+                await ws.receive_json()
+            server.hub.publish("k1", {"n": 1})
+            assert await wrapped.receive_json() == {"key": "k1", "data": {"n": 1}}
+            assert await wrapped.receive_json() == {"n": 1}
+            assert await plain.receive_json() == {"n": 1}  # no render: the frame as published
+            server.hub.send(conn, {"last": True})
+            server.hub.close(conn, 4000, b"bye")
+            assert await wrapped.receive_json() == {"last": True}
+            closing = await wrapped.receive()
+            assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 4000)
+    run(go())
+
+
+def test_a_hub_with_a_heartbeat_pings_its_sockets():
+    async def go() -> None:
+        async with toy() as (server, session):
+            server.hub = StreamHub(server.clock, server.faults, name="Toy", idle_cutoff_s=30.0, heartbeat_s=0.05)
+            server.hub.dialect = ToyStreams(server.hub)
+            ws = await session.ws_connect(f"{server.ws_url}/ws/public", autoping=False)
+            assert await ws.receive_json() == {"welcome": "public"}
+            assert (await ws.receive()).type is aiohttp.WSMsgType.PING  # without a heartbeat: none
+            await ws.close()
+    run(go())
+
+
 def test_fields_read_parameters_as_venues_do():
     fields = Fields({"a": "", "b": None, "c": True, "d": Decimal("0.50"), "e": 7, "f": [1], "g": "x"})
     assert [fields.text(k) for k in "abcdeg"] == [None, None, "true", "0.50", "7", "x"]

@@ -15,8 +15,8 @@ from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server.auth import RawParams
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.streams import MarketStreams
 from pmm.connectors.binance_perpetual.server.wire import (
     SymbolMap,
@@ -24,7 +24,6 @@ from pmm.connectors.binance_perpetual.server.wire import (
     money,
     position_side_wire,
     side_wire,
-    signed_amount,
     trade_number,
 )
 from pmm.connectors.common.numbers import ms, plain
@@ -39,7 +38,7 @@ _MAX_NOTIONAL = "1000000000"
 class AccountHandlers:
     """Signed account reads over the simulated account."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, streams: MarketStreams,
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: BinanceOrders, streams: MarketStreams,
                  clock: Clock) -> None:
         self._exchange = exchange
         self._symbols = symbols
@@ -102,7 +101,7 @@ class AccountHandlers:
         market = grid.rules.market
         info = self._streams.funding.get(symbol)
         mark = pos.mark_price if pos is not None and pos.mark_price is not None else (info.mark_price if info else ZERO)
-        amount = signed_amount(pos.amount, pos.side) if pos is not None else ZERO
+        amount = pos.signed_amount if pos is not None else ZERO
         margin_mode = self._exchange.margin_mode(market)
         isolated = margin_mode is MarginMode.ISOLATED
         margin = pos.margin if pos is not None else ZERO
@@ -189,17 +188,17 @@ class AccountHandlers:
         return row
 
     async def position_risk_v2(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = self._rows([symbol] if symbol else self._symbols.symbols(), only_open=False)
         return [self._position(s, ps, pos, 2) for s, ps, pos in rows]
 
     async def position_risk_v3(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = self._rows([symbol] if symbol else self._symbols.symbols(), only_open=True)
         return [self._position(s, ps, pos, 3) for s, ps, pos in rows]
 
     async def leverage_bracket(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = []
         for s in [symbol] if symbol else self._symbols.symbols():
             rules = self._symbols.grid(s).rules
@@ -212,7 +211,7 @@ class AccountHandlers:
 
     async def symbol_config(self, params: RawParams) -> Any:
         """Leverage and margin type per symbol (GET /fapi/v1/symbolConfig; ccxt's fetch_leverage)."""
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         rows = []
         for s in [symbol] if symbol else self._symbols.symbols():
             market = self._symbols.grid(s).rules.market
@@ -231,7 +230,7 @@ class AccountHandlers:
     # --- history --------------------------------------------------------------------------------
 
     def _window(self, params: RawParams) -> tuple[int, int]:
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
+        start, end = params.integer("startTime"), params.integer("endTime")
         now = ms(self._clock.now())
         if start is None and end is None:
             return now - _WEEK_MS, now
@@ -239,17 +238,17 @@ class AccountHandlers:
 
     async def user_trades(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.grid(symbol).rules.market
-        order_id, from_id = int_param(params, "orderId"), int_param(params, "fromId")
-        limit = min(int_param(params, "limit", 500) or 500, 1000)
+        order_id, from_id = params.integer("orderId"), params.integer("fromId")
+        limit = min(params.integer("limit", 500) or 500, 1000)
         start, end = self._window(params)
         mode = self._exchange.position_mode()
         grid = self._symbols.grid(symbol)
         rows = []
         for fill in self._exchange.fills_since(0.0, market):
             number, when = trade_number(fill.trade_id), ms(fill.ts)
-            if order_id is not None and int(fill.exchange_id) != order_id:
+            fill_order_id = self._desk.order_number(fill)
+            if order_id is not None and fill_order_id != order_id:
                 continue
             if from_id is not None and number < from_id:
                 continue
@@ -257,7 +256,7 @@ class AccountHandlers:
                 continue
             rows.append({
                 "buyer": fill.side is Side.BUY, "commission": money(fill.fee), "commissionAsset": fill.fee_asset,
-                "id": number, "maker": fill.liquidity is Liquidity.MAKER, "orderId": int(fill.exchange_id),
+                "id": number, "maker": fill.liquidity is Liquidity.MAKER, "orderId": fill_order_id,
                 "price": grid.price(fill.price), "qty": grid.qty(fill.amount),
                 "quoteQty": money(fill.price * fill.amount), "realizedPnl": money(fill.realized_pnl),
                 "side": side_wire(fill.side), "positionSide": position_side_wire(fill.position_side, mode),
@@ -266,10 +265,10 @@ class AccountHandlers:
         return rows[:limit] if from_id is not None else rows[-limit:]
 
     async def income(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         market = self._symbols.grid(symbol).rules.market if symbol else None
         kind = params.get("incomeType")
-        limit = min(int_param(params, "limit", 100) or 100, 1000)
+        limit = min(params.integer("limit", 100) or 100, 1000)
         start, end = self._window(params)
         rows: list[dict[str, Any]] = []
         for fill in self._exchange.fills_since(0.0, market):

@@ -23,16 +23,16 @@ from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk, OrderRecord, sim_order_type
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
+from pmm.connectors.binance_perpetual.server.orders import visible
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap, position_side_in, side_in, side_wire
-from pmm.connectors.common.numbers import ms, parse_decimal
-from pmm.connectors.common.server.desk_order import DeskOrder
-from pmm.connectors.common.sim_driver import SimDriver
+from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.server.desk_order import DeskOrder, Tif
+from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.server.triggers import TriggerDesk, TriggerOn, TriggerOrder, TriggerState
 from pmm.core.clock import Clock
 from pmm.core.events import AccountEvent, FundingInfoUpdated, MarketEvent, OrderFilled, Trade
-from pmm.core.model import ClientOrderId, Liquidity, OrderRequest, PositionAction, PositionMode, PositionSide, Side
+from pmm.core.model import Liquidity, PositionMode, PositionSide, Side
 from pmm.sim.exchange import SimExchange
 
 _TYPES = (c.ORDER_TYPE_STOP_MARKET, c.ORDER_TYPE_STOP, c.ORDER_TYPE_TAKE_PROFIT_MARKET, c.ORDER_TYPE_TAKE_PROFIT)
@@ -42,54 +42,30 @@ _STATUS = {TriggerState.LIVE: c.ALGO_STATUS_NEW, TriggerState.CANCELED: c.ALGO_S
 _CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
-def _flag(params: RawParams, name: str) -> bool:
-    text = (params.get(name) or c.FALSE).lower()
-    if text not in (c.TRUE, c.FALSE):
-        raise invalid(name)
-    return text == c.TRUE
-
-
 class ChildOrders:
-    """Places a fired stop's order through the Binance order desk, so it is reported (REST and
-    ORDER_TRADE_UPDATE) like any order; the `TriggerDesk` sees the outcome on the `DeskOrder`."""
+    """Places a fired stop's order through the order desk under the stop's `clientAlgoId`, as a GTC
+    order (reduce-only on one-way accounts), so it is reported like any order."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, driver: SimDriver,
-                 clock: Clock) -> None:
-        self._exchange, self._symbols, self._desk, self._driver, self._clock = exchange, symbols, desk, driver, clock
-        self.records: dict[str, OrderRecord] = {}  # algoId -> the order it placed
+    def __init__(self, exchange: SimExchange, desk: OrderDesk) -> None:
+        self._exchange, self._desk = exchange, desk
 
     async def place(self, orders: Iterable[DeskOrder]) -> None:
-        for child in orders:
-            trigger: TriggerOrder = child.extra["algo"]
-            symbol = self._symbols.symbol(child.market)
-            hedge = self._exchange.position_mode() is PositionMode.HEDGE
-            order_type = c.ORDER_TYPE_MARKET if child.price is None else c.ORDER_TYPE_LIMIT
-            now_ms = ms(self._clock.now())
-            record = OrderRecord(
-                client_id=trigger.client_id, symbol=symbol, market=child.market, side=side_wire(child.side),
-                order_type=order_type, time_in_force=c.TIF_GTC, price=child.price or Decimal(0), orig_qty=child.qty,
-                reduce_only=child.reduce_only and not hedge, position_side=trigger.extra["ps"],
-                grid=self._symbols.grid(symbol), created_ms=now_ms, update_ms=now_ms)
-            self.records[trigger.algo_id] = record
-            self._desk.add_pending(record)
-            self._exchange.submit_order(OrderRequest(
-                client_id=ClientOrderId(record.client_id), market=child.market, side=child.side,
-                order_type=sim_order_type(order_type, c.TIF_GTC), amount=child.qty, price=child.price,
-                position_action=PositionAction.CLOSE, position_side=child.position_side,
-                reduce_only=record.reduce_only))
-            await self._driver.settle()
-            child.rejection = record.rejection
+        hedge = self._exchange.position_mode() is PositionMode.HEDGE
+        children = list(orders)
+        for child in children:
+            child.client_id, child.tif = child.extra["algo"].client_id, Tif.GTC
+            child.reduce_only = child.reduce_only and not hedge
+        await self._desk.place(children)
 
 
 class AlgoOrders:
     """The algo endpoints and the ALGO_UPDATE events (see module docstring)."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, driver: SimDriver, clock: Clock,
-                 publish_user: Callable[[str, dict[str, Any]], None]) -> None:
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, clock: Clock,
+                 publish_user: Callable[[str, dict[str, Any]], None], new_order_id: Callable[[], str]) -> None:
         self._exchange, self._symbols, self._clock, self._publish = exchange, symbols, clock, publish_user
-        self.children = ChildOrders(exchange, symbols, desk, driver, clock)
         self._next_id = 1_000_000
-        self.triggers = TriggerDesk(self.children, exchange, clock, self._new_id)
+        self.triggers = TriggerDesk(ChildOrders(exchange, desk), exchange, clock, new_order_id)
         self.triggers.listen(self._on_trigger)
         self._last: dict[str, Decimal] = {}
 
@@ -109,7 +85,7 @@ class AlgoOrders:
             case _:
                 pass
 
-    def on_order_event(self, event: AccountEvent, _record: OrderRecord | None, _execution: str) -> None:
+    def on_order_event(self, event: AccountEvent | None, _order: DeskOrder | None) -> None:
         """Our own taker fills are trades of the market too: they move the last price."""
         if isinstance(event, OrderFilled) and event.liquidity is Liquidity.TAKER:
             self._last[event.market] = event.price
@@ -125,7 +101,6 @@ class AlgoOrders:
         if (params.get("algoType") or "").upper() != c.ALGO_TYPE_CONDITIONAL:
             raise invalid("algoType") if params.get("algoType") else missing("algoType")
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.market(symbol)
         assert market is not None
         side = side_in(params.get("side") or "")
@@ -134,17 +109,17 @@ class AlgoOrders:
         order_type = (params.get("type") or "").upper()
         if order_type not in _TYPES:
             raise api_error(E.INVALID_ORDER_TYPE)
-        trigger_price = self._decimal(params, "triggerPrice")
-        close_position = _flag(params, "closePosition")
-        qty = None if close_position else self._decimal(params, "quantity")
-        price = self._decimal(params, "price") if order_type in _LIMIT_TYPES else None
+        trigger_price = params.decimal("triggerPrice")
+        close_position = params.flag("closePosition") or False
+        qty = None if close_position else params.decimal("quantity")
+        price = params.decimal("price") if order_type in _LIMIT_TYPES else None
         working = (params.get("workingType") or c.WORKING_TYPE_CONTRACT).upper()
         if working not in (c.WORKING_TYPE_MARK, c.WORKING_TYPE_CONTRACT):
             raise invalid("workingType")
         position_side = position_side_in(params.get("positionSide") or c.POSITION_SIDE_BOTH)
         if position_side is None:
             raise api_error(E.INVALID_POSITION_SIDE)
-        reduce_only = _flag(params, "reduceOnly")
+        reduce_only = params.flag("reduceOnly") or False
         hedge = self._exchange.position_mode() is PositionMode.HEDGE
         if reduce_only and (hedge or close_position):
             raise api_error(c.ERR_PARAM_NOT_REQUIRED, param="reduceOnly")
@@ -181,18 +156,17 @@ class AlgoOrders:
         return self.view(trigger)
 
     async def open_algo_orders(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         market = self._symbols.market(symbol) if symbol is not None else None
         return [self.view(t) for t in self.triggers.live(market)]
 
     async def cancel_all_algo_orders(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         self.triggers.cancel(self.triggers.live(self._symbols.market(symbol)))
         return dict(_CANCEL_ALL_DONE)
 
     def _find(self, params: RawParams) -> TriggerOrder | None:
-        algo_id, client_id = int_param(params, "algoId"), params.get("clientAlgoId")
+        algo_id, client_id = params.integer("algoId"), params.get("clientAlgoId")
         if algo_id is None and client_id is None:
             raise BinanceApiError(E.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
                                   "Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
@@ -203,44 +177,48 @@ class AlgoOrders:
 
     # --- shapes -----------------------------------------------------------------------------------
 
-    def _status(self, trigger: TriggerOrder) -> str:
-        record = self.children.records.get(trigger.algo_id)
-        if trigger.state is TriggerState.TRIGGERED and record is not None and record.answered and not record.is_open:
+    @staticmethod
+    def _status(trigger: TriggerOrder) -> str:
+        if trigger.state is TriggerState.TRIGGERED and trigger.child is not None and trigger.child.is_done:
             return c.ALGO_STATUS_FINISHED
         return _STATUS[trigger.state]
+
+    @staticmethod
+    def _actual_id(trigger: TriggerOrder) -> str:
+        """The orderId of the order a fired stop placed, once the matching engine accepted it."""
+        return trigger.child.order_id if trigger.child is not None and visible(trigger.child) else ""
 
     def view(self, trigger: TriggerOrder) -> dict[str, Any]:
         """An algo order as the REST endpoints answer it."""
         grid = self._symbols.grid(trigger.extra["symbol"])
-        record = self.children.records.get(trigger.algo_id)
+        child = trigger.child
         return {
             "algoId": int(trigger.algo_id), "clientAlgoId": trigger.client_id, "algoType": c.ALGO_TYPE_CONDITIONAL,
             "orderType": trigger.extra["type"], "symbol": trigger.extra["symbol"], "side": side_wire(trigger.side),
             "positionSide": trigger.extra["ps"], "timeInForce": trigger.extra["tif"],
             "quantity": grid.qty(trigger.qty) if trigger.qty is not None else "0",
-            "algoStatus": self._status(trigger), "actualOrderId": str(record.order_id or "") if record else "",
-            "actualPrice": grid.price(record.avg_price) if record and record.executed_qty else "0",
+            "algoStatus": self._status(trigger), "actualOrderId": self._actual_id(trigger),
+            "actualPrice": grid.price(child.avg_price) if child and child.avg_price is not None else "0",
             "triggerPrice": grid.price(trigger.trigger_price),
             "price": grid.price(trigger.order_price) if trigger.order_price is not None else "0",
             "icebergQuantity": None, "tpTriggerPrice": "0", "tpPrice": "0", "slTriggerPrice": "0", "slPrice": "0",
             "tpOrderType": "", "selfTradePreventionMode": "EXPIRE_MAKER", "workingType": trigger.extra["working"],
             "priceMatch": "NONE", "closePosition": trigger.extra["close"], "priceProtect": False,
             "reduceOnly": trigger.reduce_only and not trigger.extra["close"], "createTime": ms(trigger.created),
-            "updateTime": ms(trigger.updated), "triggerTime": ms(trigger.updated) if record else 0,
+            "updateTime": ms(trigger.updated), "triggerTime": ms(trigger.updated) if child else 0,
             "goodTillDate": 0,
         }
 
     def _on_trigger(self, trigger: TriggerOrder) -> None:
         """ALGO_UPDATE, as Binance pushes it on every state change of an algo order."""
         grid = self._symbols.grid(trigger.extra["symbol"])
-        record = self.children.records.get(trigger.algo_id)
         now = ms(self._clock.now())
         self._publish(c.EVENT_ALGO_UPDATE, {"e": c.EVENT_ALGO_UPDATE, "T": now, "E": now, "o": {
             "caid": trigger.client_id, "aid": int(trigger.algo_id), "at": c.ALGO_TYPE_CONDITIONAL,
             "o": trigger.extra["type"], "s": trigger.extra["symbol"], "S": side_wire(trigger.side),
             "ps": trigger.extra["ps"], "f": trigger.extra["tif"],
             "q": grid.qty(trigger.qty) if trigger.qty is not None else "0", "X": _STATUS[trigger.state],
-            "ai": str(record.order_id or "") if record else "", "ap": "0.00000", "aq": "0.00000", "act": "0",
+            "ai": self._actual_id(trigger), "ap": "0.00000", "aq": "0.00000", "act": "0",
             "tp": grid.price(trigger.trigger_price),
             "p": grid.price(trigger.order_price) if trigger.order_price is not None else "0", "V": "EXPIRE_MAKER",
             "wt": trigger.extra["working"], "pm": "NONE", "cp": trigger.extra["close"], "pP": False,
@@ -248,11 +226,3 @@ class AlgoOrders:
             "tt": ms(trigger.updated) if trigger.state is TriggerState.TRIGGERED else 0, "gtd": 0,
             "rm": "" if trigger.state is not TriggerState.FAILED else "Reduce only order rejected",
         }})
-
-    @staticmethod
-    def _decimal(params: RawParams, name: str) -> Decimal:
-        text = params.get(name)
-        value = parse_decimal(text) if text is not None else None
-        if value is None:
-            raise missing(name)
-        return value

@@ -11,34 +11,36 @@ Composition (the only place that wires the parts):
     SimDriver        common/sim_driver.py   the sim's time: follows the clock; settles synchronous requests
     RawParams, Authenticator, RateLimiter   auth.py   params, HMAC/timestamp/key, weights
     MarketHandlers / TradeHandlers / AccountHandlers / SetupHandlers   the REST endpoints
-    OrderDesk        orders.py   orders in Binance's terms, kept from the sim's private events
+    OrderDesk        common/server/order_desk.py   orders over the sim (time in force, post-only, ...)
+    BinanceOrders    orders.py   the desk's orders in Binance's terms (status, views, lookups)
+    CountdownCancelAll  countdown.py   the per-symbol dead-man switch (common/server/dead_man.py)
     AlgoOrders       algo.py     conditional orders (Algo Service) over common/server/triggers.py
     MarketStreams    streams.py  depth diffs + ids, trades, mark price, funding history
     MarketStats      stats.py    24 h tickers, recent trades, klines (REST and streams)
     UserStreams, ListenKeys  user.py   user data events and listenKeys
-    StreamHub        ws.py       WebSocket paths, subscriptions, fan-out
-    FaultInjector    faults.py   drops, gaps, error answers, delays, rejections, expiries
-    LoopbackVenueServer  common/sim_server.py   loopback-only socket, start/stop, injected delays
+    StreamHub        common/server/stream_hub.py   sockets, subscriptions, fan-out, pings
+    BinanceStreams   ws.py       Binance's stream names, paths, framing and JSON requests
+    FaultInjector    faults.py   the kit's faults (drops, gaps, error answers, ...) + listenKey expiry
+    KitServer, BinanceRestDialect   common/server/kit_server.py, dialect.py   routes and the REST
+                     middleware (injected faults, weights, signature check, Binance's envelope)
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import itertools
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
-
-from aiohttp import web
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server.account import AccountHandlers
 from pmm.connectors.binance_perpetual.server.algo import AlgoOrders
 from pmm.connectors.binance_perpetual.server.auth import Authenticator, RateLimiter, RawParams
-from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error
-from pmm.connectors.binance_perpetual.server.faults import Failure, FaultInjector, SkewedClock
+from pmm.connectors.binance_perpetual.server.dialect import BinanceRestDialect, params_of, with_params
+from pmm.connectors.binance_perpetual.server.faults import FaultInjector, SkewedClock
 from pmm.connectors.binance_perpetual.server.market import MarketHandlers
 from pmm.connectors.binance_perpetual.server.options import ServerOptions
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.setup import SetupHandlers
 from pmm.connectors.binance_perpetual.server.stats import MarketStats
 from pmm.connectors.binance_perpetual.server.streams import MarketStreams
@@ -46,23 +48,24 @@ from pmm.connectors.binance_perpetual.server.countdown import CountdownCancelAll
 from pmm.connectors.binance_perpetual.server.trade import TradeHandlers
 from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
-from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.binance_perpetual.server.ws import WS_CLOSE_TIMEOUT_S, WS_ROUTE_PATTERNS, BinanceStreams
 from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.server.kit_server import KitServer, Route
+from pmm.connectors.common.server.order_desk import OrderDesk
+from pmm.connectors.common.server.stream_hub import StreamHub
+from pmm.connectors.common.server.wire import WireRequest
 from pmm.connectors.common.sim_driver import SimDriver
-from pmm.connectors.common.sim_server import LoopbackVenueServer, run_until_cancelled
-from pmm.connectors.common.wire_json import dumps
+from pmm.connectors.common.sim_server import run_until_cancelled
 from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
 from pmm.sim.settings import SimSettings
 
 __all__ = ["BinanceServer", "ServerOptions", "make_server", "request_weight", "serve_forever"]
 
-log = logging.getLogger(__name__)
-
 Handler = Callable[[RawParams], Awaitable[Any]]
-AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Endpoint security types: public, API-key header only, signed (key + timestamp + signature).
 _NONE, _KEY, _SIGNED = "NONE", "USER_STREAM", "SIGNED"
+_FIRST_ORDER_ID = 8_000_000_000  # Binance's order ids are large running integers
 _ORDER_CALLS = (("POST", c.ORDER_PATH), ("POST", c.ALGO_ORDER_PATH))  # count on the account's order limits
 
 
@@ -81,12 +84,11 @@ def request_weight(method: str, path: str, params: RawParams) -> int:
     return c.WEIGHTS.get(key, c.SERVER_EXTRA_WEIGHTS.get(key, c.DEFAULT_WEIGHT))
 
 
-class BinanceServer(LoopbackVenueServer):
+class BinanceServer(KitServer):
     """Binance USD-M futures over a `SimExchange`, listening on loopback only (see module doc)."""
 
     venue = "Binance"
-    faults: FaultInjector  # Binance's own (order rejections, listenKey expiry) and stream hub
-    hub: StreamHub
+    faults: FaultInjector  # the kit's, and listenKey expiry
 
     def __init__(self, exchange: SimExchange, *, api_key: str, api_secret: str, host: str = "127.0.0.1",
                  port: int = 0, clock: Clock | None = None, options: ServerOptions | None = None) -> None:
@@ -95,45 +97,48 @@ class BinanceServer(LoopbackVenueServer):
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Binance server")
-        self.desk = OrderDesk()
+        self.desk = OrderDesk(exchange, self.driver, self.clock)
+        self.orders = BinanceOrders(self.desk, self.symbols)
+        self.desk.listen(self.orders.on_order_event)
         self.keys = ListenKeys(self.clock, self.options.listen_key_ttl_s, self._on_key_expired, self._on_key_closed)
-        self.hub = StreamHub(self.options, self.clock, self.keys.is_active)
-        self.streams = MarketStreams(self.symbols, self.hub.publish, self.hub.has_subscribers, self.faults)
-        self.stats = MarketStats(self.symbols, self.hub.publish, self.hub.has_subscribers, self.clock)
+        self.hub = StreamHub(self.clock, self.faults, name="Binance server", idle_cutoff_s=math.inf,
+                             queue_max=self.options.ws_send_queue_max, heartbeat_s=self.options.ws_ping_interval_s,
+                             close_timeout_s=WS_CLOSE_TIMEOUT_S)
+        self.ws = BinanceStreams(self.hub, self.keys.is_active, self.options.ws_max_age_s)
+        self.hub.dialect = self.ws
+        self.faults.bind(self.hub)
+        self.faults.bind_listen_keys(self.keys.expire)
+        self.streams = MarketStreams(self.symbols, self.ws.publish, self.hub.has_subscribers, self.faults)
+        self.stats = MarketStats(self.symbols, self.ws.publish, self.hub.has_subscribers, self.clock)
         self.streams.trade_listeners.append(self.stats.on_trade)
-        self.users = UserStreams(exchange, self.symbols, self.desk, self.hub.publish_user)
+        self.users = UserStreams(exchange, self.symbols, self.orders, self.ws.publish_user)
         self.desk.listen(self.users.on_order_event)
         exchange.subscribe_public(self.streams.on_public)
-        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.driver, self.clock, self.hub.publish_user)
+        order_ids = itertools.count(_FIRST_ORDER_ID)
+        self.new_order_id: Callable[[], str] = lambda: str(next(order_ids))
+        self.algos = AlgoOrders(exchange, self.symbols, self.desk, self.clock, self.ws.publish_user,
+                                self.new_order_id)
         exchange.subscribe_public(self.algos.on_public)
         self.desk.listen(self.algos.on_order_event)
-        exchange.subscribe_private(self.desk.on_private)
-        self.faults.bind(drop=self.hub.drop, expire=self.keys.expire)
-        self.hub.faults = self.faults
-        for hook in (self.streams.on_tick, self.stats.on_tick, self.keys.on_tick, self.hub.on_tick,
-                     self._housekeeping):
+        self.countdown = CountdownCancelAll(self.clock, self.desk, self.symbols)
+        for hook in (self.streams.on_tick, self.stats.on_tick, self.keys.on_tick, self.ws.on_tick,
+                     self.countdown.on_tick, self._housekeeping):
             self.driver.on_tick(hook)
-        self._auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
-        self.limiter = RateLimiter(self.clock, self.options)
+        self.weights = RateLimiter(self.clock, self.options)
+        auth = Authenticator(api_key, api_secret, SkewedClock(self.clock, self.faults))
+        self.dialect = BinanceRestDialect(self.clock, self.options, server_name="Binance simulator", auth=auth,
+                                          limiter=self.weights)
         self._next_prune = 0.0
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    async def stop(self) -> None:
-        self.countdown.close()
-        await super().stop()
 
     # --- routing --------------------------------------------------------------------------------
 
-    def _add_routes(self, app: web.Application) -> None:
+    def routes(self) -> list[Route]:
         market = MarketHandlers(self.exchange, self.symbols, self.streams, SkewedClock(self.clock, self.faults),
                                 self.options)
-        trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.driver, self.faults, self.clock)
-        self.desk.on_accepted = trade.expire_remainder
-        account = AccountHandlers(self.exchange, self.symbols, self.desk, self.streams, self.clock)
-        setup = SetupHandlers(self.exchange, self.symbols, self.desk, self.users, self.keys, self.clock)
-        self.countdown = CountdownCancelAll(trade, self.symbols)
-        routes: list[tuple[str, str, Handler, str]] = [
+        trade = TradeHandlers(self.exchange, self.symbols, self.orders, self.driver, self.faults, self.new_order_id)
+        account = AccountHandlers(self.exchange, self.symbols, self.orders, self.streams, self.clock)
+        setup = SetupHandlers(self.exchange, self.symbols, self.orders, self.users, self.keys, self.clock)
+        table: list[tuple[str, str, Handler, str]] = [
             ("GET", c.PING_PATH, market.ping, _NONE),
             ("GET", c.TIME_PATH, market.time, _NONE),
             ("GET", c.EXCHANGE_INFO_PATH, market.exchange_info, _NONE),
@@ -182,91 +187,45 @@ class BinanceServer(LoopbackVenueServer):
             ("GET", c.SAPI_CAPITAL_CONFIG_PATH, market.empty_list, _SIGNED),
             ("GET", c.SAPI_MARGIN_ALL_PAIRS_PATH, market.empty_list, _SIGNED),
         ]
-        for method, path, handler, security in routes:
-            counts_order = (method, path) in _ORDER_CALLS
-            app.router.add_route(method, path, self._rest(handler, security, counts_order=counts_order))
-        for pattern in WS_ROUTE_PATTERNS:
-            app.router.add_get(pattern, self._websocket)
-        app.router.add_route("*", "/{tail:.*}", self._not_found)
+        return [Route(method, path, self._counting(handler) if (method, path) in _ORDER_CALLS else with_params(handler),
+                      signed=security != _NONE) for method, path, handler, security in table]
 
-    def _rest(self, handler: Handler, security: str, *, counts_order: bool) -> AiohttpHandler:
-        async def serve(request: web.Request) -> web.StreamResponse:
-            path = request.path
-            await self._delay(path, "before")
-            failure = self.faults.take_failure(path, request.method)
-            if failure is not None and not failure.execute:
-                return self._failure_response(failure)
-            headers: dict[str, str] = {}
+    def ws_paths(self) -> dict[str, str]:
+        return dict.fromkeys(WS_ROUTE_PATTERNS, "public")  # the dialect tells private sockets apart
+
+    def admit(self, route: Route, req: WireRequest) -> None:
+        """The IP's request weight (429, then 418); every answer shows the weight used."""
+        try:
+            self.weights.admit(request_weight(req.method, req.path, params_of(req)))
+        finally:
+            req.reply_headers.update(self.weights.weight_headers())
+            if (route.method, route.path) in _ORDER_CALLS:
+                req.reply_headers.update(self.weights.order_headers())
+
+    def _counting(self, handler: Handler) -> Callable[[WireRequest], Awaitable[Any]]:
+        """A new order also counts on the account's order limits (-1015), once it passed the checks."""
+        async def serve(req: WireRequest) -> Any:
             try:
-                params = RawParams.parse(request.raw_path, await request.read())
-                self.limiter.admit(request_weight(request.method, path, params))
-                key = request.headers.get(c.API_KEY_HEADER)
-                if security == _SIGNED:
-                    self._auth.check_signed(key, params)
-                elif security == _KEY:
-                    self._auth.check_key(key)
-                if counts_order:
-                    self.limiter.count_order()
-                status, text = 200, dumps(await handler(params))
-            except BinanceApiError as err:
-                status, text, headers = err.status, dumps(err.body()), err.headers
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("Binance server: %s %s failed", request.method, path)
-                unknown = api_error(c.ErrorCode.UNKNOWN)
-                status, text = unknown.status, dumps(unknown.body())
-            headers.update(self.limiter.weight_headers())
-            if counts_order:
-                headers.update(self.limiter.order_headers())
-            if failure is not None:
-                return self._failure_response(failure)
-            await self._delay(path, "after")
-            return web.Response(status=status, text=text, content_type="application/json", headers=headers)
+                self.weights.count_order()
+            finally:
+                req.reply_headers.update(self.weights.order_headers())
+            return await handler(params_of(req))
 
         return serve
-
-    async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        refusal = await self._refuse_upgrade(request)
-        return refusal if refusal is not None else await self.hub.handle(request)
-
-    async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        body = {"code": c.ErrorCode.NOT_FOUND, "msg": f"{request.method} {request.path} is not served by the pmm "
-                                                      "Binance simulator."}
-        return web.Response(status=404, text=dumps(body), content_type="application/json")
-
-    def _failure_response(self, failure: Failure) -> web.Response:
-        if failure.code is not None:
-            msg = failure.msg or api_error(failure.code).msg
-            body: dict[str, Any] = {"code": failure.code, "msg": msg}
-        elif failure.status == c.HTTP_TOO_MANY_REQUESTS:
-            limit = self.options.weight_limit_per_min
-            body = {"code": c.ErrorCode.TOO_MANY_REQUESTS,
-                    "msg": failure.msg or c.ERROR_MESSAGES[-1003].format(ip="127.0.0.1", limit=limit)}
-        elif failure.status == c.HTTP_IP_BANNED:
-            until = ms(self.clock.now() + (failure.retry_after or self.options.ban_s))
-            body = {"code": c.ErrorCode.TOO_MANY_REQUESTS,
-                    "msg": failure.msg or c.IP_BANNED_MESSAGE.format(ip="127.0.0.1", until_ms=until)}
-        else:
-            default = c.UNKNOWN_EXECUTION_MESSAGE if failure.execute else c.SERVICE_UNAVAILABLE_MESSAGE
-            body = {"code": c.ErrorCode.UNKNOWN, "msg": failure.msg or default}
-        headers = self.limiter.weight_headers()
-        if failure.retry_after is not None:
-            headers[c.RETRY_AFTER_HEADER] = f"{failure.retry_after:g}"  # 7 -> "7", 0.5 -> "0.5"
-        return web.Response(status=failure.status, text=dumps(body), content_type="application/json", headers=headers)
 
     def _housekeeping(self, now: float) -> None:
         if now >= self._next_prune:
             self._next_prune = now + 60.0
-            self.desk.prune(now)
+            self.orders.prune(now)
 
     # --- listenKey lifecycle --------------------------------------------------------------------
 
     def _on_key_expired(self, key: str, now: float) -> None:
-        self.hub.send_to_key(key, {"e": c.EVENT_LISTEN_KEY_EXPIRED, "E": ms(now), "listenKey": key})
+        self.ws.send_to_key(key, {"e": c.EVENT_LISTEN_KEY_EXPIRED, "E": ms(now), "listenKey": key})
+        self.ws.key_gone(key, close=False)
 
     def _on_key_closed(self, key: str) -> None:
-        self.hub.close_key(key)
+        self.ws.key_gone(key, close=True)
 
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,

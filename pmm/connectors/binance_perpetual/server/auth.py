@@ -14,12 +14,14 @@ import hmac
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import parse_qsl
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
-from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
 from pmm.connectors.binance_perpetual.server.options import ServerOptions
+from pmm.connectors.common.numbers import parse_decimal
 from pmm.core.clock import Clock
 
 _SIGNATURE_PREFIX = c.SIGNATURE_PARAM + "="
@@ -37,20 +39,44 @@ class RawParams:
     values: dict[str, str]
 
     @classmethod
-    def parse(cls, raw_path: str, body: bytes) -> RawParams:
+    def of_text(cls, query: str, body: str) -> RawParams:
         """Query string and form body merged; a parameter in both takes the query's value."""
-        query = raw_path.partition("?")[2]
-        # surrogateescape keeps every byte, so the signature is checked over exactly what arrived.
-        body_text = body.decode("utf-8", "surrogateescape")
         values: dict[str, str] = {}
-        for source in (query, body_text):
+        for source in (query, body):
             for key, value in parse_qsl(source, keep_blank_values=True):
                 values.setdefault(key, value)
-        return cls(query, body_text, values)
+        return cls(query, body, values)
 
     def get(self, name: str) -> str | None:
         value = self.values.get(name)
         return value if value not in (None, "") else None
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        """An integer parameter (-1102 when it is not one)."""
+        text = self.get(name)
+        if text is None:
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            raise missing(name) from None
+
+    def decimal(self, name: str) -> Decimal:
+        """A required number (-1102 when absent or not a number)."""
+        text = self.get(name)
+        value = parse_decimal(text) if text is not None else None
+        if value is None:
+            raise missing(name)
+        return value
+
+    def flag(self, name: str) -> bool | None:
+        """"true" / "false" in any case, None when absent (-1130 otherwise)."""
+        text = self.get(name)
+        if text is None:
+            return None
+        if text.lower() not in (c.TRUE, c.FALSE):
+            raise invalid(name)
+        return text.lower() == c.TRUE
 
 
 def hmac_hex(secret: str, message: bytes) -> str:
@@ -101,15 +127,16 @@ class Authenticator:
 
     def check_signed(self, header: str | None, params: RawParams) -> None:
         self.check_key(header)
-        timestamp = _int_param(params, c.TIMESTAMP_PARAM, required=True)
-        recv_window = _int_param(params, c.RECV_WINDOW_PARAM, required=False)
+        timestamp = params.integer(c.TIMESTAMP_PARAM)
+        if timestamp is None:
+            raise missing(c.TIMESTAMP_PARAM)
+        recv_window = params.integer(c.RECV_WINDOW_PARAM)
         window = c.RECV_WINDOW_MS if recv_window is None else recv_window
         if window <= 0 or window > c.MAX_RECV_WINDOW_MS:
             raise api_error(c.ERR_BAD_RECV_WINDOW)
         _, signature = signed_payload(params.query, params.body)
         if not signature:
             raise missing(c.SIGNATURE_PARAM)
-        assert timestamp is not None
         server_ms = self._clock.now() * 1000
         if timestamp >= server_ms + c.TIMESTAMP_AHEAD_TOLERANCE_MS:
             raise BinanceApiError(E.INVALID_TIMESTAMP, _AHEAD_MESSAGE)
@@ -117,18 +144,6 @@ class Authenticator:
             raise api_error(E.INVALID_TIMESTAMP)
         if not signature_valid(self._api_secret, params.query, params.body):
             raise api_error(E.INVALID_SIGNATURE)
-
-
-def _int_param(params: RawParams, name: str, *, required: bool) -> int | None:
-    text = params.get(name)
-    if text is None:
-        if required:
-            raise missing(name)
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise missing(name) from None
 
 
 class RateLimiter:

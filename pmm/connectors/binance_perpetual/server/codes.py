@@ -2,7 +2,7 @@
 (pmm/sim/validation.py) to Binance's numeric codes (exchange_apis.md §A8).
 
 Every refusal is a `BinanceApiError`: an HTTP status plus Binance's body `{"code": -N, "msg": "..."}`
-with the documented message text.
+(dialect.py) with the documented message text.
 """
 
 from __future__ import annotations
@@ -13,20 +13,16 @@ from typing import Final
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.common.numbers import plain
+from pmm.connectors.common.server.wire import WireError
 
 
-class BinanceApiError(Exception):
-    """A refusal as Binance sends it. `headers` are added to the HTTP answer (Retry-After)."""
+class BinanceApiError(WireError):
+    """A refusal as Binance sends it (the kit's `WireError` with Binance's default HTTP status for
+    the code). `headers` are added to the HTTP answer (Retry-After)."""
 
     def __init__(self, code: int, msg: str, status: int | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(f"{code}: {msg}")
-        self.code = code
-        self.msg = msg
-        self.status = status if status is not None else c.ERROR_HTTP_STATUS.get(code, 400)
-        self.headers = dict(headers or {})
-
-    def body(self) -> dict[str, object]:
-        return {"code": self.code, "msg": self.msg}
+        super().__init__(code, msg, status if status is not None else c.ERROR_HTTP_STATUS.get(code, 400),
+                         headers=headers)
 
 
 def api_error(code: int, status: int | None = None, **fields: object) -> BinanceApiError:

@@ -1,4 +1,5 @@
-"""`POST /fapi/v1/countdownCancelAll`: Binance's dead-man switch, served over the simulated venue.
+"""`POST /fapi/v1/countdownCancelAll`: Binance's dead-man switch, one per symbol, each the kit's
+`DeadManSwitch` (`common/server/dead_man.py`) over the order desk.
 
 Arming it with `countdownTime` (ms) cancels every open order of the symbol unless the countdown is
 armed again before it runs out; `countdownTime=0` disarms it. Binance recommends re-arming it
@@ -7,44 +8,42 @@ regularly (e.g. every 10 s with a 120 s countdown), which is what a bot's heartb
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server.trade import TradeHandlers
+from pmm.connectors.binance_perpetual.server.auth import RawParams
+from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
-
-log = logging.getLogger("pmm.binance.server")
+from pmm.connectors.common.server.dead_man import DeadManSwitch
+from pmm.connectors.common.server.order_desk import OrderDesk
+from pmm.core.clock import Clock
 
 
 class CountdownCancelAll:
-    def __init__(self, trade: TradeHandlers, symbols: SymbolMap) -> None:
-        self._trade = trade
+    def __init__(self, clock: Clock, desk: OrderDesk, symbols: SymbolMap) -> None:
+        self._clock = clock
+        self._desk = desk
         self._symbols = symbols
-        self._timers: dict[str, asyncio.Task[None]] = {}
-        self.fired: list[str] = []  # symbols whose countdown ran out (for tests)
+        self.switches: dict[str, DeadManSwitch] = {}  # symbol -> its countdown
 
-    async def arm(self, params: Any) -> Any:
+    async def arm(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
-        countdown_ms = int_param(params, "countdownTime", 0) or 0
-        previous = self._timers.pop(symbol, None)
-        if previous is not None:
-            previous.cancel()
-        if countdown_ms > 0:
-            self._timers[symbol] = asyncio.get_running_loop().create_task(
-                self._expire(symbol, params, countdown_ms / 1000))
+        countdown_ms = params.integer("countdownTime", 0) or 0
+        switch = self.switches.get(symbol)
+        if switch is None:
+            switch = self.switches[symbol] = DeadManSwitch(self._clock, self._desk, market=self._symbols.market(symbol),
+                                                           name=f"countdownCancelAll for {symbol}")
+        switch.arm(countdown_ms / 1000)
         return {"symbol": symbol, "countdownTime": str(countdown_ms)}
 
-    async def _expire(self, symbol: str, params: Any, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        self._timers.pop(symbol, None)
-        self.fired.append(symbol)
-        log.warning("countdownCancelAll for %s ran out: cancelling all its open orders", symbol)
-        await self._trade.cancel_all(params)
+    def armed(self) -> list[str]:
+        """The symbols whose countdown runs."""
+        return [symbol for symbol, switch in self.switches.items() if switch.deadline is not None]
 
-    def close(self) -> None:
-        for task in self._timers.values():
-            task.cancel()
-        self._timers.clear()
+    @property
+    def fired(self) -> list[str]:
+        """The symbols whose countdown ran out, once per time (for tests)."""
+        return [symbol for symbol, switch in self.switches.items() for _ in range(switch.fired)]
+
+    def on_tick(self, now: float) -> None:
+        for switch in self.switches.values():
+            switch.on_tick(now)

@@ -27,26 +27,19 @@ _ONBOARD_DATE = 1569398400000
 _INTEREST_RATE = "0.00010000"
 
 
-def symbol_param(params: RawParams, symbols: SymbolMap, *, required: bool = True) -> str | None:
+def symbol_param(params: RawParams, symbols: SymbolMap) -> str:
     """The request's `symbol`, upper-cased and known to the venue (-1102 / -1121 otherwise)."""
+    symbol = optional_symbol(params, symbols)
+    if symbol is None:
+        raise missing("symbol")
+    return symbol
+
+
+def optional_symbol(params: RawParams, symbols: SymbolMap) -> str | None:
     text = params.get("symbol")
-    if text is None:
-        if required:
-            raise missing("symbol")
-        return None
-    if symbols.market(text) is None:
+    if text is not None and symbols.market(text) is None:
         raise api_error(E.BAD_SYMBOL)
-    return text.upper()
-
-
-def int_param(params: RawParams, name: str, default: int | None = None) -> int | None:
-    text = params.get(name)
-    if text is None:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise missing(name) from None
+    return text.upper() if text is not None else None
 
 
 class MarketHandlers:
@@ -114,14 +107,13 @@ class MarketHandlers:
 
     async def depth(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
-        limit = int_param(params, "limit", c.DEFAULT_DEPTH_LIMIT)
+        limit = params.integer("limit", c.DEFAULT_DEPTH_LIMIT)
         if limit not in c.DEPTH_LIMITS:
             raise api_error(c.ERR_INVALID_DEPTH_LIMIT, limit=limit)
         return self._streams.depth_snapshot(symbol, limit, self._clock.now())
 
     def _each(self, params: RawParams) -> tuple[list[str], bool]:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         return ([symbol] if symbol else self._symbols.symbols()), symbol is not None
 
     async def premium_index(self, params: RawParams) -> Any:
@@ -141,8 +133,8 @@ class MarketHandlers:
 
     async def funding_rate(self, params: RawParams) -> Any:
         wanted, _ = self._each(params)
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        limit = min(int_param(params, "limit", 100) or 100, 1000)
+        start, end = params.integer("startTime"), params.integer("endTime")
+        limit = min(params.integer("limit", 100) or 100, 1000)
         rows = sorted((r for s in wanted for r in self._streams.funding_history[s]), key=lambda r: r["fundingTime"])
         if start is None and end is None:
             return rows[-limit:]

@@ -14,8 +14,7 @@ from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import api_error, invalid, missing
 from pmm.connectors.binance_perpetual.server.market import symbol_param
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk
-from pmm.connectors.binance_perpetual.server.trade import bool_param
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.user import ListenKeys, UserStreams
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.core.clock import Clock
@@ -30,7 +29,7 @@ _MAX_NOTIONAL = "1000000000"
 class SetupHandlers:
     """Leverage, margin type, position mode and listenKey endpoints."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, users: UserStreams,
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: BinanceOrders, users: UserStreams,
                  keys: ListenKeys, clock: Clock) -> None:
         self._exchange = exchange
         self._symbols = symbols
@@ -41,7 +40,6 @@ class SetupHandlers:
 
     def _market(self, params: RawParams) -> tuple[str, str]:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.market(symbol)
         assert market is not None
         return symbol, market
@@ -81,7 +79,7 @@ class SetupHandlers:
         return dict(_SUCCESS)
 
     async def set_position_mode(self, params: RawParams) -> Any:
-        dual = bool_param(params, "dualSidePosition")
+        dual = params.flag("dualSidePosition")
         if dual is None:
             raise missing("dualSidePosition")
         mode = PositionMode.HEDGE if dual else PositionMode.ONEWAY

@@ -9,34 +9,32 @@
 REST (spot shapes): `GET /api/v3/ping`, `/api/v3/time`, `/api/v3/exchangeInfo` (`symbol` /
 `symbols`), `/api/v3/depth` (`symbol`, `limit` up to 5000, default 100), `/api/v3/ticker/bookTicker`.
 WebSocket: the same paths and JSON subscription protocol as the futures server (`/ws`, `/ws/<stream>`,
-`/stream?streams=`; `server_ws.StreamHub`), with spot's events: `<symbol>@depth[@100ms]` diffs with
+`/stream?streams=`; ws.py over the kit's StreamHub), with spot's events: `<symbol>@depth[@100ms]` diffs with
 `U`/`u` and no `pu` (each event's `U` is the previous event's `u` + 1), `<symbol>@trade` and
-`<symbol>@bookTicker`. Faults (`server_faults.FaultInjector`): a skipped depth id (a gap in `U`),
+`<symbol>@bookTicker`. Faults (faults.py, the kit's): a skipped depth id (a gap in `U`),
 cut sockets, duplicated or reordered depth frames, error answers and delays.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+import math
 from typing import Any
-
-from aiohttp import web
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual import spot_constants as s
 from pmm.connectors.binance_perpetual.server.auth import RawParams
-from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing
-from pmm.connectors.binance_perpetual.server.faults import Failure, FaultInjector
+from pmm.connectors.binance_perpetual.server.codes import api_error, missing
+from pmm.connectors.binance_perpetual.server.dialect import BinanceRestDialect, with_params
+from pmm.connectors.binance_perpetual.server.faults import FaultInjector
+from pmm.connectors.binance_perpetual.server.market import symbol_param
 from pmm.connectors.binance_perpetual.server.options import ServerOptions
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
-from pmm.connectors.binance_perpetual.server.ws import WS_ROUTE_PATTERNS, StreamHub
+from pmm.connectors.binance_perpetual.server.ws import WS_CLOSE_TIMEOUT_S, WS_ROUTE_PATTERNS, BinanceStreams
 from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import ms, plain
+from pmm.connectors.common.server.kit_server import KitServer, Route, WindowLimiter
+from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.sim_driver import SimDriver
-from pmm.connectors.common.sim_server import LoopbackVenueServer
-from pmm.connectors.common.wire_json import dumps
 from pmm.core.clock import Clock
 from pmm.core.events import BookDelta, BookSnapshot, MarketEvent, Trade
 from pmm.core.model import Side
@@ -44,16 +42,13 @@ from pmm.sim.exchange import SimExchange
 
 __all__ = ["BinanceSpotServer", "SpotStreams"]
 
-log = logging.getLogger(__name__)
-
 _FIRST_UPDATE_ID = 5000  # any start works for the sync algorithm
-Handler = Callable[[RawParams], Awaitable[Any]]
 
 
 class SpotStreams:
     """Each symbol's published book and update id, and the spot events built from the simulator's."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, hub: StreamHub, faults: FaultInjector) -> None:
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, hub: BinanceStreams, faults: FaultInjector) -> None:
         self._exchange = exchange
         self._symbols = symbols
         self._hub = hub
@@ -119,7 +114,7 @@ class SpotStreams:
         return {"symbol": symbol, **self._top(symbol, short=False)}
 
 
-class BinanceSpotServer(LoopbackVenueServer):
+class BinanceSpotServer(KitServer):
     """Binance spot public market data over a `SimExchange` (see module docstring)."""
 
     venue = "Binance spot"
@@ -130,24 +125,27 @@ class BinanceSpotServer(LoopbackVenueServer):
         self.options = options if options is not None else ServerOptions()
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults = FaultInjector()
+        self.dialect = BinanceRestDialect(self.clock, self.options,
+                                          server_name="Binance spot simulator (public market data only)")
+        self.limiter = WindowLimiter(self.clock)  # no limits: spot's weights are not simulated
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Binance spot server")
-        self.hub = StreamHub(self.options, self.clock, lambda _key: False)
-        self.hub.faults = self.faults
-        self.faults.bind(drop=self.hub.drop, expire=lambda _key: 0)
-        self.streams = SpotStreams(exchange, self.symbols, self.hub, self.faults)
+        self.hub = StreamHub(self.clock, self.faults, name="Binance spot server", idle_cutoff_s=math.inf,
+                             queue_max=self.options.ws_send_queue_max, heartbeat_s=self.options.ws_ping_interval_s,
+                             close_timeout_s=WS_CLOSE_TIMEOUT_S)
+        self.ws = BinanceStreams(self.hub, lambda _key: False, self.options.ws_max_age_s)
+        self.hub.dialect = self.ws
+        self.faults.bind(self.hub)
+        self.streams = SpotStreams(exchange, self.symbols, self.ws, self.faults)
         exchange.subscribe_public(self.streams.on_public)
-        self.driver.on_tick(self.hub.on_tick)
+        self.driver.on_tick(self.ws.on_tick)
 
-    def _add_routes(self, app: web.Application) -> None:
-        routes: list[tuple[str, Handler]] = [
+    def routes(self) -> list[Route]:
+        return [Route("GET", path, with_params(handler)) for path, handler in (
             (s.PING_PATH, self._ping), (s.TIME_PATH, self._time), (s.EXCHANGE_INFO_PATH, self._exchange_info),
-            (s.DEPTH_PATH, self._depth), (s.BOOK_TICKER_PATH, self._book_ticker),
-        ]
-        for path, handler in routes:
-            app.router.add_get(path, self._rest(handler))
-        for pattern in WS_ROUTE_PATTERNS:
-            app.router.add_get(pattern, self._websocket)
-        app.router.add_route("*", "/{tail:.*}", self._not_found)
+            (s.DEPTH_PATH, self._depth), (s.BOOK_TICKER_PATH, self._book_ticker))]
+
+    def ws_paths(self) -> dict[str, str]:
+        return dict.fromkeys(WS_ROUTE_PATTERNS, "public")
 
     # --- endpoints ------------------------------------------------------------------------------
 
@@ -185,7 +183,7 @@ class BinanceSpotServer(LoopbackVenueServer):
         }
 
     async def _depth(self, params: RawParams) -> Any:
-        symbol = self._symbol(params)
+        symbol = symbol_param(params, self.symbols)
         text = params.get("limit")
         if text is not None and not text.isdigit():
             raise missing("limit")
@@ -195,22 +193,14 @@ class BinanceSpotServer(LoopbackVenueServer):
     async def _book_ticker(self, params: RawParams) -> Any:
         if params.get("symbol") is None:
             return [self.streams.book_ticker(sym) for sym in self._symbols_param(params)]
-        return self.streams.book_ticker(self._symbol(params))
+        return self.streams.book_ticker(symbol_param(params, self.symbols))
 
     # --- plumbing -------------------------------------------------------------------------------
-
-    def _symbol(self, params: RawParams) -> str:
-        text = params.get("symbol")
-        if text is None:
-            raise missing("symbol")
-        if self.symbols.market(text) is None:
-            raise api_error(c.ErrorCode.BAD_SYMBOL)
-        return text.upper()
 
     def _symbols_param(self, params: RawParams) -> list[str]:
         """`symbol=X`, `symbols=["X","Y"]` or every listed symbol."""
         if params.get("symbol") is not None:
-            return [self._symbol(params)]
+            return [symbol_param(params, self.symbols)]
         listed = params.get("symbols")
         if listed is None:
             return self.symbols.symbols()
@@ -218,39 +208,3 @@ class BinanceSpotServer(LoopbackVenueServer):
         if any(self.symbols.market(n) is None for n in names):
             raise api_error(c.ErrorCode.BAD_SYMBOL)
         return [n.upper() for n in names]
-
-    def _rest(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def serve(request: web.Request) -> web.StreamResponse:
-            await self._delay(request.path, "before")
-            failure = self.faults.take_failure(request.path, request.method)
-            if failure is not None:
-                return self._failure_response(failure)
-            try:
-                status, text = 200, dumps(await handler(RawParams.parse(request.raw_path, await request.read())))
-            except BinanceApiError as err:
-                status, text = err.status, dumps(err.body())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("Binance spot server: %s %s failed", request.method, request.path)
-                err = api_error(c.ErrorCode.UNKNOWN)
-                status, text = err.status, dumps(err.body())
-            await self._delay(request.path, "after")
-            return web.Response(status=status, text=text, content_type="application/json")
-
-        return serve
-
-    async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        refusal = await self._refuse_upgrade(request)
-        return refusal if refusal is not None else await self.hub.handle(request)
-
-    async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        body = {"code": c.ErrorCode.NOT_FOUND, "msg": f"{request.method} {request.path} is not served by the pmm "
-                                                      "Binance spot simulator (public market data only)."}
-        return web.Response(status=404, text=dumps(body), content_type="application/json")
-
-    def _failure_response(self, failure: Failure) -> web.Response:
-        code = failure.code if failure.code is not None else c.ErrorCode.UNKNOWN
-        body = {"code": code, "msg": failure.msg or api_error(code).msg}
-        headers = {c.RETRY_AFTER_HEADER: f"{failure.retry_after:g}"} if failure.retry_after is not None else {}
-        return web.Response(status=failure.status, text=dumps(body), content_type="application/json", headers=headers)

@@ -23,7 +23,7 @@ from typing import Any
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.server.auth import RawParams
 from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
 from pmm.connectors.binance_perpetual.server.streams import Channel
 from pmm.connectors.binance_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import fixed, ms, plain
@@ -74,17 +74,16 @@ class MarketStats:
     # --- REST -----------------------------------------------------------------------------------
 
     async def ticker_24hr(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
+        symbol = optional_symbol(params, self._symbols)
         now = self._clock.now()
         rows = [self._ticker(s, now) for s in ([symbol] if symbol else self._symbols.symbols())]
         return rows[0] if symbol else rows
 
     async def agg_trades(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         limit = self._limit(params, 500, 1000)
         rows = list(self._stats[symbol].recent)
-        from_id, start, end = int_param(params, "fromId"), int_param(params, "startTime"), int_param(params, "endTime")
+        from_id, start, end = params.integer("fromId"), params.integer("startTime"), params.integer("endTime")
         if start is not None and end is not None and end - start > _HOUR_MS:
             raise BinanceApiError(c.ERR_TOO_LONG_WINDOW, c.ERROR_MESSAGES[c.ERR_TOO_LONG_WINDOW].format(hours=1))
         if from_id is not None:
@@ -98,7 +97,6 @@ class MarketStats:
 
     async def trades(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         limit = self._limit(params, 500, 1000)
         return [{"id": r["a"], "price": r["p"], "qty": r["q"], "quoteQty": plain(Decimal(r["p"]) * Decimal(r["q"])),
                  "time": r["T"], "isBuyerMaker": r["m"], "isRPITrade": False}
@@ -106,7 +104,6 @@ class MarketStats:
 
     async def klines(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         name = params.get("interval")
         if name is None:
             raise missing("interval")
@@ -114,7 +111,7 @@ class MarketStats:
         if interval is None:
             raise api_error(c.ERR_BAD_INTERVAL)
         limit = self._limit(params, 500, 1500)
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
+        start, end = params.integer("startTime"), params.integer("endTime")
         now_ms = ms(self._clock.now())
         candles = [k for k in self._stats[symbol].candles.candles(interval, now_ms, start)
                    if (start is None or k.start_ms >= start) and (end is None or k.start_ms <= end)]
@@ -126,7 +123,7 @@ class MarketStats:
 
     @staticmethod
     def _limit(params: RawParams, default: int, maximum: int) -> int:
-        limit = int_param(params, "limit", default)
+        limit = params.integer("limit", default)
         if limit is None or not 1 <= limit <= maximum:
             raise invalid("limit")
         return limit

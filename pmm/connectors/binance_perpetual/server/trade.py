@@ -1,96 +1,82 @@
-"""Order endpoints of the Binance server: new / query / cancel order, cancel all, open orders.
+"""Order endpoints of the Binance server: new / query / cancel order, cancel all, open orders, over
+the kit's order desk (`common/server/order_desk.py`: time in force, post-only, reduce-only over the
+simulator).
 
-Binance answers POST /fapi/v1/order synchronously; the simulator answers after its latency with
-events. So a new order is checked for Binance's parameter rules, submitted, the simulator is
-advanced to the moment the request arrives (`SimDriver.settle`), and the answer is read from the
-resulting accept/reject: an OrderRejected becomes the Binance error from the one code table
-(server_codes.REJECTION_CODES). IOC is a limit order whose remainder the server expires right after
-it took what it could; FOK is checked against the book first (-5021) and then placed as IOC.
+Binance answers POST /fapi/v1/order synchronously: a new order is checked for Binance's parameter
+rules, placed through the desk (which lets the simulator reach the moment the request arrives), and
+the answer is read from the outcome: a refusal becomes the Binance error from the one code table
+(codes.REJECTION_CODES), an order still unanswered is -1007 (outcome unknown). FOK is checked
+against the book first (-5021), as Binance refuses it rather than accepting and expiring it.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.auth import RawParams
-from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, invalid, missing, rejection_error
+from pmm.connectors.binance_perpetual.server.codes import BinanceApiError, api_error, missing, rejection_error
 from pmm.connectors.binance_perpetual.server.faults import FaultInjector
-from pmm.connectors.binance_perpetual.server.market import int_param, symbol_param
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk, OrderRecord, sim_order_type
-from pmm.connectors.binance_perpetual.server.wire import (
-    SymbolMap,
-    position_side_in,
-    side_in,
-    side_wire,
-)
-from pmm.connectors.common.numbers import ms, parse_decimal, plain
+from pmm.connectors.binance_perpetual.server.market import optional_symbol, symbol_param
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
+from pmm.connectors.binance_perpetual.server.wire import SymbolMap, position_side_in, side_in
+from pmm.connectors.common.numbers import ms, plain
+from pmm.connectors.common.server.desk_order import DeskOrder, State, Tif
+from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.sim_driver import SimDriver
-from pmm.core.clock import Clock
-from pmm.core.model import ClientOrderId, OrderRequest, PositionAction, PositionMode, PositionSide, Side
+from pmm.core.model import PositionMode
 from pmm.sim.exchange import SimExchange
 
 _CLIENT_ID = re.compile(c.CLIENT_ORDER_ID_PATTERN)
 _ALGO_TYPES = (c.ORDER_TYPE_STOP_MARKET, c.ORDER_TYPE_STOP, c.ORDER_TYPE_TAKE_PROFIT_MARKET, c.ORDER_TYPE_TAKE_PROFIT,
                "TRAILING_STOP_MARKET")
-_LIMIT_TIFS = (c.TIF_GTC, c.TIF_IOC, c.TIF_FOK, c.TIF_GTX)
+_LIMIT_TIFS = {c.TIF_GTC: Tif.GTC, c.TIF_IOC: Tif.IOC, c.TIF_FOK: Tif.FOK, c.TIF_GTX: Tif.POST_ONLY}
 _CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
-def bool_param(params: RawParams, name: str) -> bool | None:
-    text = params.get(name)
-    if text is None:
-        return None
-    if text.lower() not in (c.TRUE, c.FALSE):
-        raise invalid(name)
-    return text.lower() == c.TRUE
-
-
 class TradeHandlers:
-    """Order placement, cancellation and queries over the simulated exchange."""
+    """Order placement, cancellation and queries over the order desk."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, driver: SimDriver,
-                 faults: FaultInjector, clock: Clock) -> None:
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, orders: BinanceOrders, driver: SimDriver,
+                 faults: FaultInjector, new_order_id: Callable[[], str]) -> None:
         self._exchange = exchange
         self._symbols = symbols
-        self._desk = desk
+        self._orders = orders
+        self._desk: OrderDesk = orders.desk
         self._driver = driver
         self._faults = faults
-        self._clock = clock
+        self._new_order_id = new_order_id
 
     # --- new order ------------------------------------------------------------------------------
 
     async def new_order(self, params: RawParams) -> Any:
-        record, request, resp_type = self._parse_order(params)
+        order, resp_type = self._parse_order(params)
+        grid = self._symbols.grid(self._orders.symbol(order))
         rejection = self._faults.take_order_rejection()
         if rejection is not None:
-            raise api_error(rejection, notional=plain(record.grid.rules.min_notional))
-        if record.time_in_force == c.TIF_FOK:
-            self._check_fill_or_kill(record)
-        self._desk.add_pending(record)
-        self._exchange.submit_order(request)
-        await self._driver.settle()
-        if record.rejection is not None:
-            rules = record.grid.rules
-            raise rejection_error(record.rejection.code, amount=record.orig_qty, qty_places=record.grid.qty_places,
-                                  min_notional=rules.min_notional)
-        if not record.answered:
-            self._desk.pending.pop(record.client_id, None)
+            raise api_error(rejection, notional=plain(grid.rules.min_notional))
+        if order.tif is Tif.FOK and not self._desk.fill_or_kill_possible(order):
+            raise api_error(E.FOK_ORDER_REJECT)
+        await self._desk.place([order])
+        if order.rejection is not None:
+            raise rejection_error(order.rejection.code, amount=order.qty, qty_places=grid.qty_places,
+                                  min_notional=grid.rules.min_notional)
+        if order.state is State.PENDING:
             raise BinanceApiError(-1007, "Timeout waiting for response from backend server. Send status unknown; "
                                          "execution status unknown.", 408)
         if resp_type == c.RESP_TYPE_ACK:
-            return record.accepted_view
-        if record.time_in_force in (c.TIF_IOC, c.TIF_FOK) and record.is_open:
+            return order.extra["ack"]
+        if order.tif in (Tif.IOC, Tif.FOK) and order.is_open:
             await self._driver.settle()  # the remainder's expiry travels like any cancel
-        return record.view()
+        return self._orders.view(order)
 
-    def _parse_order(self, params: RawParams) -> tuple[OrderRecord, OrderRequest, str]:
+    def _parse_order(self, params: RawParams) -> tuple[DeskOrder, str]:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
         market = self._symbols.market(symbol)
         assert market is not None
         side = side_in(params.get("side") or "")
@@ -101,7 +87,7 @@ class TradeHandlers:
             raise api_error(c.ERR_STOP_ORDER_SWITCH_ALGO)  # Binance moved them to /fapi/v1/algoOrder
         if order_type not in (c.ORDER_TYPE_LIMIT, c.ORDER_TYPE_MARKET):
             raise api_error(E.INVALID_ORDER_TYPE)
-        qty = self._decimal(params, "quantity")
+        qty = params.decimal("quantity")
         tif = (params.get("timeInForce") or "").upper()
         price: Decimal | None = None
         if order_type == c.ORDER_TYPE_LIMIT:
@@ -109,14 +95,14 @@ class TradeHandlers:
                 raise missing("timeInForce")
             if tif not in _LIMIT_TIFS:
                 raise api_error(E.INVALID_TIF)
-            price = self._decimal(params, "price")
+            price = params.decimal("price")
         else:
             if params.get("price") is not None:
                 raise api_error(c.ERR_PARAM_NOT_REQUIRED, param="price")
             tif = c.TIF_GTC
         if (params.get("priceMatch") or "NONE").upper() != "NONE":
             raise api_error(c.ERR_INVALID_PRICE_MATCH)  # the simulator has no price matching
-        reduce_only = bool_param(params, "reduceOnly") or False
+        reduce_only = params.flag("reduceOnly") or False
         position_side = position_side_in(params.get("positionSide") or c.POSITION_SIDE_BOTH)
         if position_side is None:
             raise api_error(E.INVALID_POSITION_SIDE)
@@ -128,112 +114,65 @@ class TradeHandlers:
         client_id = params.get("newClientOrderId") or secrets.token_hex(11)
         if not _CLIENT_ID.match(client_id):
             raise api_error(E.INVALID_CL_ORD_ID_LEN)
-        if client_id in self._desk.pending:
+        if self._desk.live_client_id(client_id):
             raise api_error(E.DUPLICATED_CLIENT_ORDER_ID)
-        now_ms = ms(self._clock.now())
-        record = OrderRecord(
-            client_id=client_id, symbol=symbol, market=market, side=side_wire(side),
-            order_type=order_type, time_in_force=tif, price=price or Decimal(0), orig_qty=qty,
-            reduce_only=reduce_only, position_side=position_side.value.upper(), grid=self._symbols.grid(symbol),
-            created_ms=now_ms, update_ms=now_ms,
-        )
-        closing = reduce_only or (position_side is not PositionSide.BOTH and position_side.closing_side is side)
-        request = OrderRequest(
-            client_id=ClientOrderId(client_id), market=market, side=side,
-            order_type=sim_order_type(order_type, tif), amount=qty, price=price,
-            position_action=PositionAction.CLOSE if closing else PositionAction.OPEN,
-            position_side=position_side, reduce_only=reduce_only,
-        )
-        return record, request, resp_type
-
-    @staticmethod
-    def _decimal(params: RawParams, name: str) -> Decimal:
-        text = params.get(name)
-        value = parse_decimal(text) if text is not None else None
-        if value is None:
-            raise missing(name)
-        return value
-
-    def _check_fill_or_kill(self, record: OrderRecord) -> None:
-        """FOK: the book must hold the whole quantity at the limit price or better right now."""
-        book = self._exchange.book(record.market)
-        buy = record.side == c.SIDE_BUY
-        available = Decimal(0)
-        for price, size in book.iter_levels(Side.SELL if buy else Side.BUY):
-            if (price > record.price) if buy else (price < record.price):
-                break
-            available += size
-        if available < record.orig_qty:
-            raise api_error(E.FOK_ORDER_REJECT)
-
-    def expire_remainder(self, record: OrderRecord) -> None:
-        """An IOC/FOK order keeps nothing on the book: expire what its first match leaves.
-        Called by the desk right after the order is accepted (wired in server.py)."""
-        if record.order_type == c.ORDER_TYPE_LIMIT and record.time_in_force in (c.TIF_IOC, c.TIF_FOK):
-            record.expire_requested = True
-            self._exchange.cancel_order(record.market, ClientOrderId(record.client_id))
+        order = DeskOrder(order_id=self._new_order_id(), client_id=client_id, market=market, side=side,
+                          tif=_LIMIT_TIFS[tif], price=price, qty=qty, position_side=position_side,
+                          reduce_only=reduce_only)
+        return order, resp_type
 
     # --- cancel and queries ---------------------------------------------------------------------
 
-    def _find(self, params: RawParams, client_param: str = "origClientOrderId") -> tuple[str, OrderRecord | None]:
+    def _find(self, params: RawParams, client_param: str = "origClientOrderId") -> DeskOrder | None:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
-        order_id, client_id = int_param(params, "orderId"), params.get(client_param)
+        order_id, client_id = params.integer("orderId"), params.get(client_param)
         if order_id is None and client_id is None:
             raise BinanceApiError(
                 E.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
                 f"Param 'orderId' or '{client_param}' must be sent, but both were empty/null!",
             )
-        record = self._desk.find(order_id, client_id)
-        return symbol, record if record is not None and record.symbol == symbol else None
+        order = self._orders.find(order_id, client_id)
+        return order if order is not None and self._orders.symbol(order) == symbol else None
 
     async def cancel_order(self, params: RawParams) -> Any:
-        _, record = self._find(params)
-        if record is None or not record.is_open:
+        order = self._find(params)
+        if order is None or not order.is_open:
             raise api_error(E.CANCEL_REJECTED)
-        record.cancel_requested, record.cancel_refused = True, False
-        self._exchange.cancel_order(record.market, ClientOrderId(record.client_id))
-        await self._driver.settle()
-        if record.status != c.STATUS_CANCELED:
+        await self._desk.cancel([order])
+        if order.state is not State.CANCELED:
             raise api_error(E.CANCEL_REJECTED)  # it filled (or expired) before the cancel arrived
-        return record.view()
+        return self._orders.view(order)
 
     async def cancel_all(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        assert symbol is not None
-        for record in self._desk.open_orders(symbol):
-            record.cancel_requested = True
-        market = self._symbols.market(symbol)
-        assert market is not None
-        self._exchange.cancel_all(market)
-        await self._driver.settle()
+        await self._desk.cancel(self._orders.open_orders(symbol))
         return dict(_CANCEL_ALL_DONE)
 
     async def query_order(self, params: RawParams) -> Any:
-        _, record = self._find(params)
-        if record is None:
+        order = self._find(params)
+        if order is None:
             raise api_error(E.NO_SUCH_ORDER)
-        return record.view(with_time=True)
+        return self._orders.view(order, with_time=True)
 
     async def open_order(self, params: RawParams) -> Any:
-        _, record = self._find(params)
-        if record is None or not record.is_open:
+        order = self._find(params)
+        if order is None or not order.is_open:
             raise api_error(E.NO_SUCH_ORDER)
-        return record.view(with_time=True)
+        return self._orders.view(order, with_time=True)
 
     async def open_orders(self, params: RawParams) -> Any:
-        symbol = symbol_param(params, self._symbols, required=False)
-        return [r.view(with_time=True) for r in self._desk.open_orders(symbol)]
+        symbol = optional_symbol(params, self._symbols)
+        return [self._orders.view(o, with_time=True) for o in self._orders.open_orders(symbol)]
 
     async def all_orders(self, params: RawParams) -> Any:
         symbol = symbol_param(params, self._symbols)
-        order_id = int_param(params, "orderId")
-        start, end = int_param(params, "startTime"), int_param(params, "endTime")
-        limit = min(int_param(params, "limit", 500) or 500, 1000)
+        order_id = params.integer("orderId")
+        start, end = params.integer("startTime"), params.integer("endTime")
+        limit = min(params.integer("limit", 500) or 500, 1000)
         rows = [
-            r for r in sorted(self._desk.by_id.values(), key=lambda r: r.order_id or 0)
-            if r.symbol == symbol and (order_id is None or (r.order_id or 0) >= order_id)
-            and (start is None or r.created_ms >= start) and (end is None or r.created_ms <= end)
+            o for o in self._orders.all_orders(symbol)
+            if (order_id is None or int(o.order_id) >= order_id)
+            and (start is None or ms(o.created) >= start) and (end is None or ms(o.created) <= end)
         ]
         rows = rows[:limit] if order_id is not None or start is not None else rows[-limit:]
-        return [r.view(with_time=True) for r in rows]
+        return [self._orders.view(o, with_time=True) for o in rows]

@@ -24,26 +24,29 @@ from typing import Any
 from pmm.connectors.binance_perpetual import constants as c
 from pmm.connectors.binance_perpetual.constants import ErrorCode as E
 from pmm.connectors.binance_perpetual.server.codes import api_error
-from pmm.connectors.binance_perpetual.server.orders import OrderDesk, OrderRecord
+from pmm.connectors.binance_perpetual.server import orders as views
+from pmm.connectors.binance_perpetual.server.orders import BinanceOrders
 from pmm.connectors.binance_perpetual.server.wire import (
     SymbolMap,
     margin_type_lower,
     money,
     position_side_wire,
     side_wire,
-    signed_amount,
     trade_number,
 )
 from pmm.connectors.common.numbers import ms
 from pmm.core.clock import Clock
+from pmm.connectors.common.server.desk_order import DeskOrder
 from pmm.core.events import (
     AccountEvent,
     BalanceUpdated,
     FundingPaymentReceived,
+    OrderAccepted,
+    OrderCancelled,
     OrderFilled,
     PositionUpdated,
 )
-from pmm.core.model import ZERO, Liquidity, MarginMode
+from pmm.core.model import ZERO, Liquidity, MarginMode, Side
 from pmm.sim.exchange import SimExchange
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -108,24 +111,30 @@ class ListenKeys:
 class UserStreams:
     """Turns the desk's order events and the simulator's account events into user-data events."""
 
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk,
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, orders: BinanceOrders,
                  publish: Callable[[str, dict[str, Any]], None]) -> None:
         self._exchange = exchange
         self._symbols = symbols
-        self._desk = desk
+        self._orders = orders
         self._publish = publish
         self._realized: dict[tuple[str, str], Decimal] = {}  # (symbol, ps) -> accumulated realized
         self._reason: str | None = None
         self._funding: FundingPaymentReceived | None = None
         self._positions: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def on_order_event(self, event: AccountEvent, record: OrderRecord | None, execution: str) -> None:
+    def on_order_event(self, event: AccountEvent | None, order: DeskOrder | None) -> None:
+        """The desk's listener: every private event, after the order it concerns changed."""
         match event:
+            case OrderAccepted() if order is not None:
+                self._emit_order(order, c.EXEC_NEW, event.ts, None)
+            case OrderCancelled() if order is not None:
+                execution = c.EXEC_CANCELED if views.status(order) == c.STATUS_CANCELED else c.EXEC_EXPIRED
+                self._emit_order(order, execution, event.ts, None)
             case OrderFilled():
                 ps = position_side_wire(event.position_side, self._exchange.position_mode())
                 key = (self._symbols.symbol(event.market), ps)
                 self._realized[key] = self._realized.get(key, ZERO) + event.realized_pnl
-                self._emit_order(record, execution, event.ts, event)
+                self._emit_order(order, c.EXEC_TRADE if order is not None else c.EXEC_CALCULATED, event.ts, event)
                 self._begin(c.ACCOUNT_UPDATE_REASON_ORDER)
             case FundingPaymentReceived():
                 self._begin(c.ACCOUNT_UPDATE_REASON_FUNDING_FEE)
@@ -135,8 +144,7 @@ class UserStreams:
             case BalanceUpdated():
                 self._flush_account(event)
             case _:
-                if record is not None and execution:
-                    self._emit_order(record, execution, event.ts, None)
+                pass
 
     def publish_leverage(self, symbol: str, leverage: int, now: float) -> None:
         self._publish(c.EVENT_ACCOUNT_CONFIG_UPDATE, {
@@ -145,34 +153,35 @@ class UserStreams:
 
     # --- ORDER_TRADE_UPDATE ---------------------------------------------------------------------
 
-    def _emit_order(self, record: OrderRecord | None, execution: str, ts: float, fill: OrderFilled | None) -> None:
-        if record is None:
+    def _emit_order(self, order: DeskOrder | None, execution: str, ts: float, fill: OrderFilled | None) -> None:
+        if order is None:
             if fill is None:
                 return
-            order = self._liquidation_order(fill)
+            fields = self._liquidation_order(fill)
         else:
-            order = self._order_fields(record, execution, ts, fill)
-        event = {"e": c.EVENT_ORDER_TRADE_UPDATE, "E": ms(ts), "T": ms(ts), "o": order}
+            fields = self._order_fields(order, execution, ts, fill)
+        event = {"e": c.EVENT_ORDER_TRADE_UPDATE, "E": ms(ts), "T": ms(ts), "o": fields}
         self._publish(c.EVENT_ORDER_TRADE_UPDATE, event)
 
-    def _order_fields(self, record: OrderRecord, execution: str, ts: float, fill: OrderFilled | None) -> dict[str, Any]:
-        grid = record.grid
+    def _order_fields(self, order: DeskOrder, execution: str, ts: float, fill: OrderFilled | None) -> dict[str, Any]:
+        grid = self._symbols.grid(self._orders.symbol(order))
+        kind = views.order_type(order)
         return {
-            "s": record.symbol, "c": record.client_id, "S": record.side, "o": record.order_type,
-            "f": record.time_in_force, "q": grid.qty(record.orig_qty),
-            "p": grid.price(record.price) if record.price else "0",
-            "ap": money(record.avg_price) if record.executed_qty else "0", "sp": "0",
-            "x": execution, "X": record.status, "i": record.order_id,
-            "l": grid.qty(fill.amount) if fill else "0", "z": grid.qty(record.executed_qty),
+            "s": self._orders.symbol(order), "c": order.client_id, "S": side_wire(order.side), "o": kind,
+            "f": views.time_in_force(order), "q": grid.qty(order.qty),
+            "p": grid.price(order.price) if order.price else "0",
+            "ap": money(order.avg_price) if order.avg_price is not None else "0", "sp": "0",
+            "x": execution, "X": views.status(order), "i": int(order.order_id),
+            "l": grid.qty(fill.amount) if fill else "0", "z": grid.qty(order.cum_qty),
             "L": grid.price(fill.price) if fill else "0",
             "N": fill.fee_asset if fill else grid.rules.quote, "n": money(fill.fee) if fill else "0",
             "T": ms(ts), "t": trade_number(fill.trade_id) if fill else 0,
-            "b": money(self._desk.open_notional(record.symbol, c.SIDE_BUY)),
-            "a": money(self._desk.open_notional(record.symbol, c.SIDE_SELL)),
-            "m": bool(fill and fill.liquidity is Liquidity.MAKER), "R": record.reduce_only, "wt": "CONTRACT_PRICE",
-            "ot": record.order_type, "ps": record.position_side, "cp": False, "AP": "0", "cr": "0",
+            "b": money(self._orders.open_notional(order.market, Side.BUY)),
+            "a": money(self._orders.open_notional(order.market, Side.SELL)),
+            "m": bool(fill and fill.liquidity is Liquidity.MAKER), "R": order.reduce_only, "wt": "CONTRACT_PRICE",
+            "ot": kind, "ps": order.position_side.value.upper(), "cp": False, "AP": "0", "cr": "0",
             "rp": money(fill.realized_pnl) if fill else "0", "pP": False, "si": 0, "ss": 0, "V": "NONE",
-            "pm": "NONE", "gtd": 0, "er": record.expiry_reason,
+            "pm": "NONE", "gtd": 0, "er": views.expiry_reason(order),
         }
 
     def _liquidation_order(self, fill: OrderFilled) -> dict[str, Any]:
@@ -213,7 +222,7 @@ class UserStreams:
         isolated = margin_mode is MarginMode.ISOLATED
         self._positions[(symbol, ps)] = {
             "s": symbol,
-            "pa": grid.qty(signed_amount(pos.amount, pos.side)) if pos is not None else "0",
+            "pa": grid.qty(pos.signed_amount) if pos is not None else "0",
             "ep": money(pos.entry_price) if pos is not None else "0",
             "bep": money(pos.entry_price) if pos is not None else "0",
             "cr": money(self._realized.get((symbol, ps), ZERO)),

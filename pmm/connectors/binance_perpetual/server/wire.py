@@ -77,7 +77,3 @@ def trade_number(trade_id: str) -> int:
     """The sim's trade ids ("F12") as Binance's integer trade ids (12)."""
     digits = "".join(ch for ch in trade_id if ch.isdigit())
     return int(digits) if digits else 0
-
-
-def signed_amount(amount: Decimal, side: PositionSide) -> Decimal:
-    return -amount if side is PositionSide.SHORT else amount

@@ -10,24 +10,27 @@ A segment that is neither a stream name nor a live listenKey (ccxt's connection 
 strings (the official SDK sends a UUID string). Routes are not enforced: every stream is served
 on every route. A stream the venue does not have is refused (code 2, "Invalid request: invalid
 stream"), never acknowledged and left silent.
+
+The kit's `StreamHub` (`common/server/stream_hub.py`) owns the sockets; this dialect owns the words.
+Market streams are subscribed by channel (the stream name parsed), user data by `USER` while the
+socket holds a live listenKey; each socket's `render` names the frame by the stream the client
+asked for (or by its listenKey) and wraps it when the socket is combined. A socket is "private"
+(for `drop_sockets("user")`) when it came on /private or holds a listenKey.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode
 
 from pmm.connectors.binance_perpetual import constants as c
-from pmm.connectors.binance_perpetual.server.options import ServerOptions
 from pmm.connectors.binance_perpetual.server.streams import Channel, parse_stream
+from pmm.connectors.common.server.stream_hub import Conn, StreamHub
 from pmm.connectors.common.wire_json import dumps
-from pmm.connectors.common.ws_queue import QueuedSocket
-from pmm.core.clock import Clock
 
 WS_ROUTE_PATTERNS = tuple(
     f"{prefix}/{segment}{tail}"
@@ -35,6 +38,8 @@ WS_ROUTE_PATTERNS = tuple(
     for segment in (c.WS_RAW_SEGMENT, c.WS_COMBINED_SEGMENT)
     for tail in ("", "/{tail:.+}")
 )
+USER: Channel = ("user",)  # the subscription key of user data events
+WS_CLOSE_TIMEOUT_S = 2.0  # how long a server-side close waits for the client's close frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,161 +70,132 @@ def parse_ws_path(path: str, query: Mapping[str, str]) -> WsTarget | None:
     return WsTarget(route, combined, streams, tuple(keys), events)
 
 
-class WsClient(QueuedSocket):
-    """One connection: its subscriptions, listenKeys and an outgoing queue drained by a task."""
+@dataclass(slots=True)
+class _Socket:
+    """What one connection asked for: its framing, event filter, streams and listenKeys."""
 
-    def __init__(self, ws: web.WebSocketResponse, transport: Any, target: WsTarget, opened: float, queue_max: int):
-        super().__init__(ws, transport, queue_max, name="Binance server")
-        self.route = target.route
-        self.combined = target.combined
-        self.events = target.events
-        self.opened = opened
-        self.subscriptions: dict[str, Channel] = {}
-        self.listen_keys: list[str] = []
-
-    @property
-    def is_user(self) -> bool:
-        return self.route == "private" or bool(self.listen_keys)
-
-    def send_event(self, name: str, raw: str) -> None:
-        self.send(f'{{"stream":{json.dumps(name)},"data":{raw}}}' if self.combined else raw)
+    route: str
+    combined: bool
+    events: frozenset[str] | None
+    opened: float
+    names: dict[str, Channel] = field(default_factory=dict)  # stream name -> channel, in order
+    listen_keys: list[str] = field(default_factory=list)
 
 
-class StreamHub:
-    """All WebSocket connections, indexed by the channels they subscribed to."""
+class BinanceStreams:
+    """Binance's WebSocket dialect over the kit's stream hub (see module docstring)."""
 
-    def __init__(self, options: ServerOptions, clock: Clock, key_is_active: Callable[[str], bool]) -> None:
-        self._options = options
-        self._clock = clock
+    def __init__(self, hub: StreamHub, key_is_active: Callable[[str], bool], max_age_s: float) -> None:
+        self._hub = hub
         self._key_is_active = key_is_active
-        self.clients: set[WsClient] = set()
-        self._index: dict[Channel, set[WsClient]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        # Duplicated / reordered frames (`FaultInjector.shape_frame`); set by the server.
-        self.faults: Any = None
+        self._max_age_s = max_age_s
+        self._sockets: dict[Conn, _Socket] = {}
 
     # --- publishing -----------------------------------------------------------------------------
 
-    def has_subscribers(self, channel: Channel) -> bool:
-        return bool(self._index.get(channel))
-
-    def publish(self, channel: Channel, payload: dict[str, Any] | list[Any]) -> None:
-        subscribers = self._index.get(channel)
-        if not subscribers:
-            return
-        raw = dumps(payload)
-        frames = [raw] if self.faults is None or channel[0] != "depth" else self.faults.shape_frame("depth", channel, raw)
-        for frame in frames:
-            for client in list(subscribers):
-                for name, sub in client.subscriptions.items():
-                    if sub == channel:
-                        client.send_event(name, frame)
+    def publish(self, channel: Channel, payload: Any) -> None:
+        self._hub.publish(channel, payload, shape="depth" if channel[0] == "depth" else None)
 
     def publish_user(self, event_type: str, payload: dict[str, Any]) -> None:
-        """A user-data event to every connection holding a live listenKey (one account)."""
-        frames = [(event_type, dumps(payload))]
-        if self.faults is not None:
-            frames = self.faults.shape_frame("user", "", frames[0])
-        for kind, raw in frames:
-            for client in list(self.clients):
-                if client.events is not None and kind not in client.events:
-                    continue
-                live = [key for key in client.listen_keys if self._key_is_active(key)]
-                if live:
-                    client.send_event(live[0], raw)
+        """A user-data event to every connection holding a live listenKey (one account); each socket's
+        `events=` filter reads the event's own "e" (what `event_type` names)."""
+        self._hub.publish(USER, payload, shape="user")
 
     def send_to_key(self, key: str, payload: dict[str, Any]) -> None:
-        raw = dumps(payload)
-        for client in list(self.clients):
-            if key in client.listen_keys:
-                client.send_event(key, raw)
+        text = dumps(payload)
+        for conn, state in list(self._sockets.items()):
+            if key in state.listen_keys:
+                conn.send(_framed(state, key, text))
 
-    # --- faults and housekeeping ----------------------------------------------------------------
+    def key_gone(self, key: str, *, close: bool) -> None:
+        """The listenKey lapsed (user events stop) or was deleted (`close`: its sockets close too)."""
+        for conn, state in list(self._sockets.items()):
+            if key in state.listen_keys:
+                self._sync_user(conn)
+                if close:
+                    self._hub.close(conn, WSCloseCode.GOING_AWAY, b"listenKey closed")
 
-    def drop(self, kind: str) -> int:
-        victims = [cl for cl in self.clients if kind == "all" or (kind == "user") == cl.is_user]
-        for client in victims:
-            client.abort()
-        return len(victims)
+    def user_sockets(self) -> int:
+        """Sockets that get user data now (tests)."""
+        return sum(1 for conn in self._sockets if USER in conn.subscriptions)
 
-    def close_key(self, key: str) -> None:
-        """The listenKey was deleted: close the connections that used it."""
-        for client in [cl for cl in self.clients if key in cl.listen_keys]:
-            self._close_later(client, WSCloseCode.GOING_AWAY, b"listenKey closed")
+    def _render(self, conn: Conn, key: Hashable, text: str) -> list[str]:
+        state = self._sockets.get(conn)
+        if state is None:
+            return []
+        if key == USER:
+            if state.events is not None and json.loads(text).get("e") not in state.events:
+                return []
+            live = [k for k in state.listen_keys if self._key_is_active(k)]
+            return [_framed(state, live[0], text)] if live else []
+        return [_framed(state, name, text) for name, channel in state.names.items() if channel == key]
 
-    def on_tick(self, now: float) -> None:
-        max_age = self._options.ws_max_age_s
-        for client in [cl for cl in self.clients if not cl.closing and now - cl.opened >= max_age]:
-            self._close_later(client, WSCloseCode.GOING_AWAY, b"connection lifetime exceeded")
+    # --- connections (the hub's StreamDialect) ----------------------------------------------------
 
-    def _close_later(self, client: WsClient, code: int, message: bytes) -> None:
-        client.finish()
-        task = asyncio.ensure_future(client.ws.close(code=code, message=message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def close_all(self) -> None:
-        for client in list(self.clients):
-            client.finish()
-            await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-
-    # --- connections ----------------------------------------------------------------------------
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        target = parse_ws_path(request.path, request.query)
+    def on_open(self, conn: Conn) -> None:
+        target = parse_ws_path(conn.path, conn.query)
         if target is None:
-            raise web.HTTPNotFound()
-        # timeout: how long a server-side close waits for the client's close frame.
-        ws = web.WebSocketResponse(heartbeat=self._options.ws_ping_interval_s, timeout=2.0)
-        await ws.prepare(request)
+            self._hub.close(conn, WSCloseCode.POLICY_VIOLATION, b"not a stream path")
+            return
         invalid = [name for name in target.streams if _is_invalid(name)]
         if invalid:  # a stream the venue does not have, named in the URL: refused, not left silent
-            await ws.send_str(dumps(_error(2, f"{c.WS_INVALID_STREAM_MESSAGE}: {invalid[0]}", None)))
-            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=c.WS_INVALID_STREAM_MESSAGE.encode())
-            return ws
-        client = WsClient(ws, request.transport, target, self._clock.now(), self._options.ws_send_queue_max)
-        self.clients.add(client)
-        self._subscribe(client, target.streams)
-        self._subscribe(client, target.keys)
-        pump = asyncio.create_task(client.pump())
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    client.send(dumps(self._on_request(client, msg.data)))
-                elif msg.type == WSMsgType.ERROR:
-                    break
-        finally:
-            self._remove(client)
-            client.finish()
-            pump.cancel()
-        return ws
+            conn.send(dumps(_error(2, f"{c.WS_INVALID_STREAM_MESSAGE}: {invalid[0]}", None)))
+            self._hub.close(conn, WSCloseCode.POLICY_VIOLATION, c.WS_INVALID_STREAM_MESSAGE.encode())
+            return
+        self._sockets[conn] = _Socket(target.route, target.combined, target.events, conn.last_seen)
+        conn.render = lambda key, text: self._render(conn, key, text)
+        self._subscribe(conn, target.streams)
+        self._subscribe(conn, target.keys)
 
-    def _subscribe(self, client: WsClient, names: Iterable[str]) -> None:
+    def on_text(self, conn: Conn, text: str) -> None:
+        if conn in self._sockets:
+            self._hub.send(conn, self._answer(conn, text))
+
+    def on_close(self, conn: Conn) -> None:
+        self._sockets.pop(conn, None)
+
+    def on_tick(self, now: float) -> None:
+        """Close every connection at its maximum age (the venue's 24 h rule)."""
+        for conn, state in list(self._sockets.items()):
+            if not conn.closing and now - state.opened >= self._max_age_s:
+                self._hub.close(conn, WSCloseCode.GOING_AWAY, b"connection lifetime exceeded")
+
+    # --- subscriptions --------------------------------------------------------------------------
+
+    def _subscribe(self, conn: Conn, names: Iterable[str]) -> None:
+        state = self._sockets[conn]
         for name in names:
             channel = parse_stream(name)
             if channel is None:
                 # A listenKey (user data on this connection) if it is live; noise otherwise.
-                if self._key_is_active(name) and name not in client.listen_keys:
-                    client.listen_keys.append(name)
+                if self._key_is_active(name) and name not in state.listen_keys:
+                    state.listen_keys.append(name)
                 continue
-            if name not in client.subscriptions:
-                client.subscriptions[name] = channel
-                self._index.setdefault(channel, set()).add(client)
+            if name not in state.names:
+                state.names[name] = channel
+                self._hub.subscribe(conn, channel)
+        self._sync_user(conn)
 
-    def _unsubscribe(self, client: WsClient, names: Iterable[str]) -> None:
+    def _unsubscribe(self, conn: Conn, names: Iterable[str]) -> None:
+        state = self._sockets[conn]
         for name in names:
-            if name in client.listen_keys:
-                client.listen_keys.remove(name)
-            channel = client.subscriptions.pop(name, None)
-            if channel is not None and channel not in client.subscriptions.values():
-                self._index.get(channel, set()).discard(client)
+            if name in state.listen_keys:
+                state.listen_keys.remove(name)
+            channel = state.names.pop(name, None)
+            if channel is not None and channel not in state.names.values():
+                self._hub.unsubscribe(conn, channel)
+        self._sync_user(conn)
 
-    def _remove(self, client: WsClient) -> None:
-        self.clients.discard(client)
-        for channel in set(client.subscriptions.values()):
-            self._index.get(channel, set()).discard(client)
+    def _sync_user(self, conn: Conn) -> None:
+        """User data while the socket holds a live listenKey; "private" while it holds any."""
+        state = self._sockets[conn]
+        if any(self._key_is_active(k) for k in state.listen_keys):
+            self._hub.subscribe(conn, USER)
+        else:
+            self._hub.unsubscribe(conn, USER)
+        conn.kind = "private" if state.route == "private" or state.listen_keys else "public"
 
-    def _on_request(self, client: WsClient, text: str) -> dict[str, Any]:
+    def _answer(self, conn: Conn, text: str) -> dict[str, Any]:
         """Answer one JSON request (SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET/GET_PROPERTY)."""
         try:
             msg = json.loads(text)
@@ -241,20 +217,21 @@ class StreamHub:
                 return _error(2, "Invalid request: stream names must be strings", req_id)
             if method == c.WS_SUBSCRIBE and any(_is_invalid(p) for p in params):
                 return _error(2, c.WS_INVALID_STREAM_MESSAGE, req_id)  # nothing of the request is subscribed
-            (self._subscribe if method == c.WS_SUBSCRIBE else self._unsubscribe)(client, params)
+            (self._subscribe if method == c.WS_SUBSCRIBE else self._unsubscribe)(conn, params)
             return {"result": None, "id": req_id}
         if method == c.WS_LIST_SUBSCRIPTIONS:
-            return {"result": list(client.subscriptions) + client.listen_keys, "id": req_id}
+            state = self._sockets[conn]
+            return {"result": list(state.names) + state.listen_keys, "id": req_id}
         if method in (c.WS_SET_PROPERTY, c.WS_GET_PROPERTY):
             if not params or not isinstance(params[0], str):
                 return _error(2, "Invalid request: property name must be a string", req_id)
             if params[0] != c.WS_PROPERTY_COMBINED:
                 return _error(0, "Unknown property", req_id)
             if method == c.WS_GET_PROPERTY:
-                return {"result": client.combined, "id": req_id}
+                return {"result": self._sockets[conn].combined, "id": req_id}
             if len(params) != 2 or not isinstance(params[1], bool):
                 return _error(1, "Invalid value type: expected Boolean", req_id)
-            client.combined = params[1]
+            self._sockets[conn].combined = params[1]
             return {"result": None, "id": req_id}
         return _error(
             2,
@@ -264,9 +241,15 @@ class StreamHub:
         )
 
 
+
 def _is_invalid(name: str) -> bool:
     channel = parse_stream(name)
     return channel is not None and channel[0] == "invalid"
+
+
+def _framed(state: _Socket, name: str, text: str) -> str:
+    """`/stream` sockets get `{"stream": name, "data": event}`, `/ws` sockets the raw event."""
+    return f'{{"stream":{json.dumps(name)},"data":{text}}}' if state.combined else text
 
 
 def _error(code: int, msg: str, req_id: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """A venue's dead-man switch over the order desk: armed with a timeout, it cancels every open order
 when the timeout runs out without being armed again (a "cancel all after" or "countdown cancel
-all" endpoint). Arming with 0 disarms it.
+all" endpoint). Arming with 0 disarms it. A switch given a `market` cancels that market's orders
+only (a venue whose countdown is per symbol keeps one switch per symbol).
 
 It follows the server's clock (`on_tick`, called by the driver after every advance), so a test
 with a hand-moved clock sees it fire exactly when the clock passes the deadline.
@@ -20,10 +21,12 @@ log = logging.getLogger(__name__)
 class DeadManSwitch:
     """One account's (or one scope's) dead-man switch."""
 
-    def __init__(self, clock: Clock, desk: OrderDesk, *, name: str = "dead-man switch") -> None:
+    def __init__(self, clock: Clock, desk: OrderDesk, *, name: str = "dead-man switch",
+                 market: str | None = None) -> None:
         self._clock = clock
         self._desk = desk
         self._name = name
+        self._market = market
         self.deadline: float | None = None
         self.fired = 0  # how many times it ran out (for tests and logs)
 
@@ -37,5 +40,5 @@ class DeadManSwitch:
             return
         self.deadline = None
         self.fired += 1
-        count = self._desk.cancel_now(self._desk.open_orders(), Cause.DEAD_MAN)
+        count = self._desk.cancel_now(self._desk.open_orders(self._market), Cause.DEAD_MAN)
         log.warning("%s ran out: canceling %d open order(s)", self._name, count)

@@ -242,12 +242,15 @@ class OrderDesk:
     def _closed_now(self, order: DeskOrder) -> None:
         self._closed.append(order)
         while len(self._closed) > self._closed_kept:
-            old = self._closed.popleft()
-            self.by_id.pop(old.order_id, None)
-            for sim_id in [k for k, v in self.by_sim.items() if v is old]:
-                del self.by_sim[sim_id]
-            if self.by_client.get(old.client_id) is old:
-                del self.by_client[old.client_id]
+            self.forget(self._closed.popleft())
+
+    def forget(self, order: DeskOrder) -> None:
+        """Drop a closed order from every lookup (a venue forgets old orders on its own schedule)."""
+        self.by_id.pop(order.order_id, None)
+        for sim_id in [k for k, v in self.by_sim.items() if v is order]:
+            del self.by_sim[sim_id]
+        if self.by_client.get(order.client_id) is order:
+            del self.by_client[order.client_id]
 
     def _tell(self, event: AccountEvent | None, order: DeskOrder | None) -> None:
         for listener in self._listeners:

@@ -11,13 +11,18 @@ Faults (`KitFaults`): `drop` cuts TCP without a close frame; frames published wi
 or `"user"` go through the injector's duplicate / reorder rules; a connection silent for longer
 than `idle_cutoff_s` (or its own `Conn.idle_cutoff_s`, set by the dialect when a venue lets the client
 choose) is closed with the venue's `idle_close` frame, as venues close idle sockets.
+
+A venue whose frames differ per connection (one that names the stream a client subscribed by, or
+wraps frames per the connection's own setting) sets `Conn.render`: it turns the one published
+frame into what that connection gets (none, one or several texts). `heartbeat_s` makes the hub
+ping every socket, closing one that does not answer, as venues that ping do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -44,6 +49,8 @@ class Conn(QueuedSocket):
         self.logged_in = False
         self.last_seen = opened
         self.idle_cutoff_s: float | None = None  # this socket's own idle rule (None: the hub's)
+        # The frames this socket gets for one published on a key (None: that frame as it is).
+        self.render: Callable[[Hashable, str], list[str]] | None = None
 
 
 class StreamDialect(Protocol):
@@ -59,13 +66,16 @@ class StreamHub:
 
     def __init__(self, clock: Clock, faults: FaultInjector, *, name: str, idle_cutoff_s: float,
                  queue_max: int = 10_000,
-                 idle_close: tuple[int, bytes] = (WSCloseCode.POLICY_VIOLATION, b"No data received in time")) -> None:
+                 idle_close: tuple[int, bytes] = (WSCloseCode.POLICY_VIOLATION, b"No data received in time"),
+                 heartbeat_s: float | None = None, close_timeout_s: float = 10.0) -> None:
         self._clock = clock
         self._faults = faults
         self._name = name
         self.idle_cutoff_s = idle_cutoff_s
         self._idle_close = idle_close  # the close frame a venue sends a silent socket
         self._queue_max = queue_max
+        self._heartbeat_s = heartbeat_s
+        self._close_timeout_s = close_timeout_s  # how long a server-side close waits for the client's frame
         self.dialect: StreamDialect | None = None
         self.clients: set[Conn] = set()
         self._index: dict[Hashable, set[Conn]] = {}
@@ -103,7 +113,8 @@ class StreamHub:
         frames = self._faults.shape_frame(shape, key, text) if shape is not None else [text]
         for frame in frames:
             for conn in list(subscribers):
-                conn.send(frame)
+                for text in (conn.render(key, frame) if conn.render is not None else (frame,)):
+                    conn.send(text)
 
     # --- faults and housekeeping ------------------------------------------------------------------
 
@@ -130,6 +141,10 @@ class StreamHub:
     def _cutoff(self, conn: Conn) -> float:
         return conn.idle_cutoff_s if conn.idle_cutoff_s is not None else self.idle_cutoff_s
 
+    def close(self, conn: Conn, code: int, message: bytes) -> None:
+        """Close one socket with a close frame (whatever was sent to it before still goes out first)."""
+        self._close_later(conn, code, message)
+
     def _close_later(self, conn: Conn, code: int, message: bytes) -> None:
         conn.finish()
         task = asyncio.ensure_future(conn.ws.close(code=code, message=message))
@@ -145,7 +160,7 @@ class StreamHub:
 
     async def handle(self, request: web.Request, kind: str) -> web.StreamResponse:
         assert self.dialect is not None, "StreamHub.dialect is set by the venue server"
-        ws = web.WebSocketResponse()
+        ws = web.WebSocketResponse(heartbeat=self._heartbeat_s, timeout=self._close_timeout_s)
         await ws.prepare(request)
         conn = Conn(ws, request.transport, kind, self._clock.now(), self._queue_max, self._name,
                     path=request.path, query=dict(request.query), headers=request.headers)
