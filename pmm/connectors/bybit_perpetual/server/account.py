@@ -20,7 +20,6 @@ from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server.auth import RawRequest
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
 from pmm.connectors.bybit_perpetual.server.ledger import Ledger
-from pmm.connectors.bybit_perpetual.server.orders import OrderDesk
 from pmm.connectors.bybit_perpetual.server.views import AccountViews
 from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import ms, parse_decimal, plain
@@ -32,12 +31,11 @@ _DAY_MS = 24 * 3600 * 1000
 
 
 class AccountHandlers:
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, ledger: Ledger,
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, ledger: Ledger,
                  views: AccountViews, clock: Clock, api_key: str,
                  on_settings_changed: Callable[[str, float], None]) -> None:
         self._exchange = exchange
         self._symbols = symbols
-        self._desk = desk
         self._ledger = ledger
         self._views = views
         self._clock = clock
