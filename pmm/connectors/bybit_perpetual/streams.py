@@ -44,14 +44,14 @@ from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
 from pmm.connectors.bybit_perpetual.parse import MarketOf, is_trade_execution
 from pmm.connectors.bybit_perpetual.parse_events import parse_execution
-from pmm.connectors.common.account_gateway import PlacedOrder
 from pmm.connectors.common.backoff import Backoff
+from pmm.connectors.common.live_orders import LiveOrders as CommonLiveOrders
 from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
 from pmm.connectors.common.socket_session import SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
-from pmm.core.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from pmm.core.model import ClientOrderId, OrderRequest, PositionSide
+from pmm.core.events import OrderFilled
+from pmm.core.model import ClientOrderId, PositionSide
 from pmm.errors import AuthError
 
 log = logging.getLogger("pmm.bybit.ws")
@@ -310,24 +310,12 @@ class PrivateStream:
             self._on_event(base, message, recv_ts)
 
 
-class LiveOrders:
-    """Our orders in flight, plus the position side of any order id seen (bounded)."""
+class LiveOrders(CommonLiveOrders):
+    """Our orders in flight (`common/live_orders.py`), plus the position side of any order id seen (bounded)."""
 
     def __init__(self) -> None:
-        self.orders: dict[ClientOrderId, PlacedOrder] = {}
+        super().__init__()
         self._sides: dict[str, PositionSide] = {}
-
-    def __len__(self) -> int:
-        return len(self.orders)
-
-    def get(self, client_id: ClientOrderId) -> PlacedOrder | None:
-        return self.orders.get(client_id)
-
-    def placed(self, request: OrderRequest, ts: float, side: PositionSide) -> None:
-        self.orders[request.client_id] = PlacedOrder(request, ts, side)
-
-    def forget(self, client_id: ClientOrderId) -> PlacedOrder | None:
-        return self.orders.pop(client_id, None)
 
     def remember_side(self, exchange_id: str, side: PositionSide) -> None:
         self._sides[str(exchange_id)] = side
@@ -337,18 +325,8 @@ class LiveOrders:
     def side_of(self, exchange_id: str) -> PositionSide:
         return self._sides.get(str(exchange_id), PositionSide.BOTH)
 
-    def on_order_event(self, event: Any) -> None:
-        """Keep track of an event from the order topic (accepted / cancelled / rejected)."""
-        live = self.orders.get(event.client_id)
-        match event:
-            case OrderAccepted():
-                if live is not None:
-                    live.exchange_id = event.exchange_id
-            case OrderCancelled() | OrderRejected():
-                self.orders.pop(event.client_id, None)
-
     def fill(self, row: dict[str, Any], market_of: MarketOf, recv_ts: float) -> OrderFilled | None:
-        """An execution row (a trade) as the fill of the order it belongs to."""
+        """An execution row (a trade) as the fill of the order it belongs to; None for a repeat."""
         if not is_trade_execution(row):
             return None
         link = str(row.get("orderLinkId") or "")
@@ -358,12 +336,4 @@ class LiveOrders:
             side = self.side_of(str(row["orderId"]))
         fill = parse_execution(row, market_of, recv_ts, position_side=side,
                                order_type=live.request.order_type if live is not None else None)
-        if fill is None or live is None:
-            return fill
-        if fill.trade_id not in live.trade_ids:
-            live.trade_ids.add(fill.trade_id)
-            live.filled += fill.amount
-            live.exchange_id = fill.exchange_id
-        if fill.remaining <= 0:
-            self.orders.pop(fill.client_id, None)
-        return fill
+        return fill if fill is not None and self.on_event(fill) else None

@@ -248,7 +248,7 @@ def test_funding_execution_reads_the_transaction_log() -> None:
         for param in ("accountType=UNIFIED", "category=linear", "currency=USDT", "type=SETTLEMENT"):
             assert param in query.query
         assert sink.of(OrderFilled) == []  # a funding execution is not a fill
-        await gateway._fetch_funding(None)  # the poll finds nothing new: no duplicate
+        await gateway.funding.fetch([MARKET])  # the poll finds nothing new: no duplicate
         assert len(sink.of(FundingPaymentReceived)) == 1
 
     run(scenario)
