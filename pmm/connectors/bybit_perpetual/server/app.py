@@ -152,8 +152,8 @@ class BybitServer(KitServer):
             ("GET", c.QUERY_API_PATH, account.query_api),
             ("GET", c.COIN_QUERY_INFO_PATH, account.coin_query_info),
         ]
-        return ([Route(method, path, _raw(handler)) for method, path, handler in public]
-                + [Route(method, path, _raw(handler), signed=True) for method, path, handler in signed])
+        return ([Route(method, path, RawRequest.reading(handler)) for method, path, handler in public]
+                + [Route(method, path, RawRequest.reading(handler), signed=True) for method, path, handler in signed])
 
     def ws_paths(self) -> dict[str, str]:
         return {c.WS_PUBLIC_LINEAR_PATH: PUBLIC, c.WS_PRIVATE_PATH: PRIVATE}
@@ -163,15 +163,7 @@ class BybitServer(KitServer):
         object is refused before the signature is looked at. The per-endpoint limit of signed
         requests is counted after their signature check (`BybitRestDialect.verify`)."""
         self.limits.admit_ip()
-        RawRequest.of(req)
-
-
-def _raw(handler: Handler) -> Callable[[WireRequest], Awaitable[dict[str, Any]]]:
-    """A Bybit handler over the kit's request: it reads Bybit's parameters (`RawRequest`)."""
-    async def serve(req: WireRequest) -> dict[str, Any]:
-        return await handler(RawRequest.of(req))
-
-    return serve
+        RawRequest(req)
 
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,

@@ -46,7 +46,7 @@ class BybitRestDialect:
     def verify(self, req: WireRequest) -> None:
         """The key, timestamp and signature; then the endpoint's per-UID limit, whose state every
         answer to a signed request reports in its X-Bapi-Limit* headers."""
-        self._auth.check(req.headers, RawRequest.of(req))
+        self._auth.check(req.headers, RawRequest(req))
         req.reply_headers.update(self._limits.admit_endpoint(req.path))
 
     def param_error(self, err: ParamError) -> WireError:
