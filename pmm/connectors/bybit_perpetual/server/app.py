@@ -100,7 +100,7 @@ class BybitServer(KitServer):
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_public(self.klines.on_public)
         exchange.subscribe_public(self.stops.on_public)
-        self.faults.bind_server(self.hub, restart=lambda: self.streams.restart(self.clock.now()))
+        self.faults.bind(self.hub, restart_books=lambda: self.streams.restart(self.clock.now()))
         for hook in (self.streams.on_tick, self.klines.on_tick, self.hub.on_tick, self.dcp.on_tick):
             self.driver.on_tick(hook)
         self._api_key = api_key

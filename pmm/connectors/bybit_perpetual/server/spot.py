@@ -79,7 +79,7 @@ class BybitSpotServer(KitServer):
         self.streams = MarketStreams(self.symbols, exchange.book, self.ws.publish, self.ws.has_subscribers,
                                      self.faults, self.options)
         exchange.subscribe_public(self.streams.on_public)
-        self.faults.bind_server(self.hub, restart=lambda: self.streams.restart(self.clock.now()))
+        self.faults.bind(self.hub, restart_books=lambda: self.streams.restart(self.clock.now()))
         for hook in (self.streams.on_tick, self.hub.on_tick):
             self.driver.on_tick(hook)
 
