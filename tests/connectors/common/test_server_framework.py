@@ -269,3 +269,16 @@ def test_an_order_book_restart_runs_the_servers_own_and_needs_one():
     faults = KitFaults()
     faults.bind(hub, restart_books=restart)
     assert faults.restart_orderbook() == 3 and restarts == ["books"]
+
+
+def test_a_window_says_what_is_left_and_when_it_frees_up():
+    clock = VirtualClock(100.0)
+    windows = WindowLimiter(clock)
+    assert windows.window_state("/x", (2, 1.0)) == (2, 101.0)  # nothing counted yet
+    assert windows.admit("/x", (2, 1.0))
+    clock.advance_to(100.25)
+    assert windows.admit("/x", (2, 1.0))
+    assert windows.window_state("/x", (2, 1.0)) == (0, 101.0)
+    assert not windows.admit("/x", (2, 1.0))
+    clock.advance_to(101.05)  # the first one left the window
+    assert windows.admit("/x", (2, 1.0)) and windows.window_state("/x", (2, 1.0)) == (0, 101.25)

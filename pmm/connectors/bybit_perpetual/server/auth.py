@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
 from pmm.connectors.bybit_perpetual.server.options import ServerOptions
 from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.server.kit_server import WindowLimiter
 from pmm.connectors.common.server.wire import Fields, WireRequest
 from pmm.core.clock import Clock
 
@@ -132,52 +132,35 @@ class Authenticator:
 
 
 class RateLimiter:
-    """The IP limit (403 and a ban) and per-endpoint rolling one-second limits (10006)."""
+    """The IP limit (403 and a ban) and per-endpoint rolling one-second limits (10006), counted in
+    the kit's rolling windows."""
 
     def __init__(self, clock: Clock, options: ServerOptions) -> None:
         self._clock = clock
         self._options = options
-        self._ip: deque[float] = deque()
+        self._windows = WindowLimiter(clock)
         self._banned_until = 0.0
-        self._endpoints: dict[str, deque[float]] = {}
 
     def admit_ip(self) -> None:
         now = self._clock.now()
         if now < self._banned_until:
             raise self._forbidden()
-        window = self._options.ip_limit_window_s
-        while self._ip and self._ip[0] <= now - window:
-            self._ip.popleft()
-        if len(self._ip) >= self._options.ip_limit_requests:
+        if not self._windows.admit("", (self._options.ip_limit_requests, self._options.ip_limit_window_s)):
             self._banned_until = now + self._options.ip_ban_s
             raise self._forbidden()
-        self._ip.append(now)
-
-    def ban(self, seconds: float) -> None:
-        self._banned_until = self._clock.now() + seconds
 
     def _forbidden(self) -> BybitApiError:
         minutes = max(1, math.ceil(self._options.ip_ban_s / 60))
         text = c.HTTP_FORBIDDEN_TEXT.format(minutes=minutes)
         return BybitApiError(R.IP_BANNED, text, c.HTTP_FORBIDDEN, text=text)
 
-    def limit_of(self, path: str) -> int:
-        return self._options.endpoint_limits_per_s.get(path, self._options.default_limit_per_s)
-
     def admit_endpoint(self, path: str) -> dict[str, str]:
         """Count one signed request on `path`; its X-Bapi-Limit* headers, or 10006 over the limit."""
-        now = self._clock.now()
-        hits = self._endpoints.setdefault(path, deque())
-        while hits and hits[0] <= now - 1.0:
-            hits.popleft()
-        limit = self.limit_of(path)
-        if len(hits) >= limit:
-            headers = self._headers(limit, 0, hits[0] + 1.0)
+        limit = (self._options.endpoint_limits_per_s.get(path, self._options.default_limit_per_s), 1.0)
+        admitted = self._windows.admit(path, limit)
+        remaining, reset = self._windows.window_state(path, limit)
+        headers = {c.LIMIT_HEADER: str(limit[0]), c.LIMIT_STATUS_HEADER: str(remaining),
+                   c.LIMIT_RESET_HEADER: str(ms(reset))}
+        if not admitted:
             raise BybitApiError(R.TOO_MANY_VISITS, c.RET_MSGS[R.TOO_MANY_VISITS], headers=headers)
-        hits.append(now)
-        return self._headers(limit, limit - len(hits), hits[0] + 1.0)
-
-    @staticmethod
-    def _headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
-        return {c.LIMIT_HEADER: str(limit), c.LIMIT_STATUS_HEADER: str(remaining),
-                c.LIMIT_RESET_HEADER: str(ms(reset))}
+        return headers

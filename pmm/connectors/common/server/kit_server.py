@@ -83,6 +83,14 @@ class WindowLimiter:
         hits.extend([now] * weight)
         return True
 
+    def window_state(self, key: str, limit: tuple[int, float]) -> tuple[int, float]:
+        """(requests left, when the oldest counted one leaves the window) of `key` as the last
+        `admit` left it: what venues report in their rate-limit headers."""
+        count, window = limit
+        hits = self._hits.get(key)
+        oldest = hits[0] if hits else self._clock.now()
+        return count - len(hits or ()), oldest + window
+
 
 class KitServer(LoopbackVenueServer):
     """A venue's REST endpoints and WebSocket paths over the kit (see module docstring)."""
