@@ -50,8 +50,7 @@ class AccountHandlers:
             # The simulated account trades linear contracts only; a real account holding no inverse
             # or option position gets an empty list (ccxt.pro's watch_positions asks for inverse).
             return {"category": category, "list": [], "nextPageCursor": ""}
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         settle_coin = req.text("settleCoin")
         if symbol is None and settle_coin is None:
             raise param_error("params error: symbol or settleCoin is required")
@@ -70,11 +69,7 @@ class AccountHandlers:
         return int(value)
 
     async def set_leverage(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
-        market = self._symbols.market(symbol)
-        assert market is not None
+        symbol, market = p.linear_symbol(req, self._symbols)
         max_leverage = self._symbols.grid(symbol).rules.max_leverage
         buy = self._leverage(req, "buyLeverage", max_leverage)
         sell = self._leverage(req, "sellLeverage", max_leverage)
@@ -95,8 +90,7 @@ class AccountHandlers:
         return None
 
     async def switch_mode(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         if symbol is None and req.text("coin") is None:
             raise param_error("params error: symbol or coin is required")
         mode_code = p.integer(req, "mode")
@@ -114,11 +108,7 @@ class AccountHandlers:
 
     async def switch_isolated(self, req: RawRequest) -> dict[str, Any]:
         """Classic accounts' per-symbol margin mode: tradeMode 0 cross, 1 isolated, with leverage."""
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
-        market = self._symbols.market(symbol)
-        assert market is not None
+        symbol, market = p.linear_symbol(req, self._symbols)
         trade_mode = p.integer(req, "tradeMode")
         if trade_mode not in (c.TRADE_MODE_CROSS, c.TRADE_MODE_ISOLATED):
             raise param_error("params error: tradeMode must be 0 (cross) or 1 (isolated)")

@@ -107,11 +107,7 @@ class TradeHandlers:
         return _ack(order)
 
     def _parse_order(self, req: RawRequest) -> DeskOrder:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
-        market = self._symbols.market(symbol)
-        assert market is not None
+        symbol, market = p.linear_symbol(req, self._symbols)
         grid = self._symbols.grid(symbol)
         side = side_in(req.params.get("side"))
         if side is None:
@@ -195,8 +191,7 @@ class TradeHandlers:
         return _ack(order)
 
     async def cancel_all(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         settle_coin, base_coin = req.text("settleCoin"), req.text("baseCoin")
         order_filter = _order_filter(req)
 
@@ -233,8 +228,7 @@ class TradeHandlers:
 
     async def realtime(self, req: RawRequest) -> dict[str, Any]:
         """Open orders (openOnly=0, plus a named closed order); recent closed ones with openOnly=1."""
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         open_only = p.integer(req, "openOnly", 0)
         named = req.text("orderId") is not None or req.text("orderLinkId") is not None
         order_filter = _order_filter(req)
@@ -247,8 +241,7 @@ class TradeHandlers:
         return self._page(req, [o for o in pool if self._matches(o, req, symbol) and _passes(o, order_filter)])
 
     async def history(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         start, end = p.window(req, ms(self._clock.now()))
         wanted, order_filter = req.text("orderStatus"), _order_filter(req)
         return self._page(req, [o for o in self._desk.orders()
@@ -257,8 +250,7 @@ class TradeHandlers:
                                 and _passes(o, order_filter)])
 
     async def executions(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         size = p.limit(req, c.EXECUTION_DEFAULT_LIMIT, c.EXECUTION_PAGE_LIMIT)
         start, end = p.window(req, ms(self._clock.now()))
         order_id, link_id, exec_type = req.text("orderId"), req.text("orderLinkId"), req.text("execType")
