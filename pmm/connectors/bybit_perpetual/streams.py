@@ -47,7 +47,7 @@ from pmm.connectors.bybit_perpetual.parse_events import parse_execution
 from pmm.connectors.common.backoff import Backoff
 from pmm.connectors.common.live_orders import LiveOrders as CommonLiveOrders
 from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
-from pmm.connectors.common.socket_session import SocketSession
+from pmm.connectors.common.socket_session import Early, HandshakeFailed, SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
 from pmm.core.events import OrderFilled
@@ -61,12 +61,10 @@ Handler = Callable[[Any, float], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class HandshakeFailed(Exception):
-    pass
-
-
 class BybitWebSocket(SocketSession):
     """A self-healing Bybit socket. `start()` runs it as a task; `stop()` ends it."""
+
+    handshake_words = "auth/subscribe"
 
     def __init__(self, *, name: str, connector_id: str, url: str, on_message: Handler, emit: Emit, clock: Clock,
                  topics: Sequence[str] = (), auth: BybitAuth | None = None,
@@ -142,26 +140,14 @@ class BybitWebSocket(SocketSession):
 
     # --- the session ------------------------------------------------------------------------------
 
-    async def _session(self, ws: ClientConnection, up: Callable[[], None]) -> str:
-        early: list[tuple[Any, float]] = []
-        self._optional_ids.clear()  # requests of an earlier connection get no answer
-        try:
-            await asyncio.wait_for(self._handshake(ws, early), self._ack_timeout_s)
-        except TimeoutError:
-            return f"no answer to auth/subscribe within {self._ack_timeout_s:g} s"
-        except HandshakeFailed as exc:
-            return str(exc)
-        up()
-        self.up_event.set()
+    async def _after_up(self, ws: ClientConnection) -> None:
         if self.optional_topics:
             req_id = f"opt-{next(self._req_ids)}"
             self._optional_ids[req_id] = list(self.optional_topics)
             await ws.send(json.dumps({"req_id": req_id, "op": c.WS_OP_SUBSCRIBE, "args": self.optional_topics}))
-        for message, recv_ts in early:
-            self._dispatch(message, recv_ts)
-        return await self._read(ws)
 
-    async def _handshake(self, ws: ClientConnection, early: list[tuple[Any, float]]) -> None:
+    async def _handshake(self, ws: ClientConnection, early: Early) -> None:
+        self._optional_ids.clear()  # requests of an earlier connection get no answer
         if self._auth is not None:
             await ws.send(json.dumps(self._auth.ws_auth_message()))
             reply = await self._await_op(ws, c.WS_OP_AUTH, None, early)
@@ -178,8 +164,7 @@ class BybitWebSocket(SocketSession):
             if not reply.get("success"):
                 raise HandshakeFailed(f"subscription refused by Bybit: {reply.get('ret_msg') or reply}")
 
-    async def _await_op(self, ws: ClientConnection, op: str, req_id: str | None,
-                        early: list[tuple[Any, float]]) -> dict[str, Any]:
+    async def _await_op(self, ws: ClientConnection, op: str, req_id: str | None, early: Early) -> dict[str, Any]:
         """Read until the reply to `op` arrives; data frames that come first are kept for later."""
         while True:
             raw = await ws.recv()
@@ -247,13 +232,6 @@ class BybitWebSocket(SocketSession):
             self.bad_frames += 1
             log.warning("%s stream: ignoring a frame that is not JSON", self.name)
             return None
-
-    def _dispatch(self, message: Any, recv_ts: float) -> None:
-        try:
-            self._on_message(message, recv_ts)
-        except Exception:  # one bad payload must not take the stream down
-            self.bad_frames += 1
-            log.exception("%s stream: handler failed on a message", self.name)
 
 
 # --- the private stream ---------------------------------------------------------------------------
