@@ -119,7 +119,7 @@ class AccountHandlers:
             raise api_error(R.MARGIN_MODE_NOT_MODIFIED)
         busy = self._busy([market])
         if busy is not None:
-            raise BybitApiError(busy.ret_code, "Margin mode cannot be switched while a position or open orders "
+            raise BybitApiError(int(busy.code), "Margin mode cannot be switched while a position or open orders "
                                                "exist")
         self._exchange.set_margin_mode(market, mode)
         if buy != self._exchange.leverage(market):
@@ -148,7 +148,7 @@ class AccountHandlers:
     @staticmethod
     def _margin_mode_failed(reason_code: str, reason: str) -> BybitApiError:
         err = api_error(R.SET_MARGIN_MODE_FAILED_ACCOUNT)
-        err.result = {"reasons": [{"reasonCode": reason_code, "reasonMsg": reason}]}
+        err.data = {"reasons": [{"reasonCode": reason_code, "reasonMsg": reason}]}
         return err
 
     # --- wallet and history ---------------------------------------------------------------------

@@ -76,4 +76,4 @@ class BybitRestDialect:
         if code == R.TOO_MANY_VISITS:
             reset = self._clock.now() + (failure.retry_after or 1.0)
             headers = {c.LIMIT_HEADER: "0", c.LIMIT_STATUS_HEADER: "0", c.LIMIT_RESET_HEADER: str(ms(reset))}
-        return BybitApiError(code, failure.msg or api_error(code).ret_msg, failure.status, headers=headers)
+        return BybitApiError(code, failure.msg or api_error(code).msg, failure.status, headers=headers)

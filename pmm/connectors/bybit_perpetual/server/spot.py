@@ -54,7 +54,7 @@ class SpotRestDialect(BybitRestDialect):
 
     def injected(self, failure: Failure) -> WireError:
         code = failure.code if failure.code is not None else R.SERVER_ERROR
-        return BybitApiError(code, failure.msg or api_error(code).ret_msg, failure.status)
+        return BybitApiError(code, failure.msg or api_error(code).msg, failure.status)
 
 
 class BybitSpotServer(KitServer):
