@@ -12,7 +12,7 @@ Composition (the only place that wires the parts):
     KitServer + BybitRestDialect   common/server/kit_server.py + server/dialect.py   REST middleware:
                      envelope, signature check, IP and per-endpoint limits, refusals, injected faults
     RawRequest, Authenticator, RateLimiter   server/auth.py   params, HMAC/timestamp/key, limits
-    MarketHandlers / TradeHandlers / AccountHandlers   server_market/trade/account.py   REST
+    MarketHandlers / TradeHandlers / AccountHandlers   server/market.py, trade.py, account.py   REST
     OrderDesk        common/server/order_desk.py   orders over the sim; server/orders.py: in Bybit's words
     StopOrders       server/stops.py    conditional orders, fired by the kit's trigger engine
     Ledger           server/ledger.py   executions, transaction log, realised PnL
