@@ -400,8 +400,10 @@ class BybitGateway(AccountGateway):
                                            expect_new=True))
             return
         fill = self.live.fill(row, self._symbols.market, recv_ts)
-        if fill is not None:
+        if fill is not None and self.live.on_event(fill):
             self._emit_event(fill)
+        elif fill is not None:
+            log.info("dropped a fill Bybit pushed again (trade %s of order %s)", fill.trade_id, fill.client_id)
 
     def _on_stream_reconnected(self) -> None:
         self._spawn(self._resync("private stream reconnected"))

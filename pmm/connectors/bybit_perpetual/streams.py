@@ -304,7 +304,7 @@ class LiveOrders(CommonLiveOrders):
         return self._sides.get(str(exchange_id), PositionSide.BOTH)
 
     def fill(self, row: dict[str, Any], market_of: MarketOf, recv_ts: float) -> OrderFilled | None:
-        """An execution row (a trade) as the fill of the order it belongs to; None for a repeat."""
+        """An execution row (a trade) as the fill of the order it belongs to (`on_event` keeps count)."""
         if not is_trade_execution(row):
             return None
         link = str(row.get("orderLinkId") or "")
@@ -312,6 +312,5 @@ class LiveOrders(CommonLiveOrders):
         side = live.position_side if live is not None else None
         if side is None:  # not ours, or placed without a side: the side its order row told
             side = self.side_of(str(row["orderId"]))
-        fill = parse_execution(row, market_of, recv_ts, position_side=side,
+        return parse_execution(row, market_of, recv_ts, position_side=side,
                                order_type=live.request.order_type if live is not None else None)
-        return fill if fill is not None and self.on_event(fill) else None

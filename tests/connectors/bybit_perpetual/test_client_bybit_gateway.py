@@ -204,6 +204,7 @@ def test_private_topics_become_events() -> None:
         await fake.push("private", fixture("ws_order_new.json"))
         await fake.push("private", fixture("ws_order_option_filled.json"))  # another category: ignored
         await fake.push("private", fixture("ws_execution_partial_fill.json"))
+        await fake.push("private", fixture("ws_execution_partial_fill.json"))  # pushed again: dropped
         await fake.push("private", fixture("ws_execution_final_fill.json"))
         await fake.push("private", fixture("ws_position_oneway_long.json"))
         await fake.push("private", fixture("ws_wallet.json"))
