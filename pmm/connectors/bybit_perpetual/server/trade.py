@@ -147,7 +147,7 @@ class TradeHandlers:
             if not _LINK_ID.match(link_id):
                 raise param_error("params error: orderLinkId invalid (max 36 of A-Z a-z 0-9 - _)")
             taken = self._desk.by_client.get(link_id)
-            if taken is not None and shown(taken):  # unique for ever, not only among live orders
+            if taken is not None and taken.state is not State.REJECTED:  # unique for ever, not only while live
                 raise api_error(R.DUPLICATE_ORDER_LINK_ID)
         last = self._streams.state[symbol].last_price
         order = DeskOrder(order_id=str(uuid.uuid4()), client_id=link_id, market=market, side=side, tif=tif,
