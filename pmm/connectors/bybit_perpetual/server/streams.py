@@ -2,8 +2,8 @@
 Bybit's `u` / `seq` numbering, tickers (snapshot then deltas of what changed), publicTrade, and the
 REST views of the same state (orderbook, tickers, recent trades, funding history).
 
-Orderbook (exchange_apis.md §B5): every depth stream (1, 50, 200, 500, 1000) keeps the levels it
-last published (`PublishedBook`) and, whenever the simulator's book changes, publishes the changes
+Orderbook (exchange_apis.md §B5): every depth stream (1, 50, 200, 500, 1000) is the kit's
+`SequencedBook` (the levels it last published, and its `u`) and, whenever the simulator's book changes, publishes the changes
 of its top N levels as a `delta` whose `u` is the stream's previous `u` + 1; `seq` is the cross
 sequence, one number per book change of the market, the same in every depth and in the REST
 snapshot. A subscriber first gets a `snapshot` of what the stream last published. Level 1 sends

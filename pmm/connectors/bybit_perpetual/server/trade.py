@@ -4,13 +4,12 @@ closed orders), history, execution list. A create with `triggerPrice` is a condi
 active or conditional orders (both when absent, as for Bybit's linear category).
 
 Bybit acknowledges POST /v5/order/create with `{orderId, orderLinkId}` once the order is accepted
-(the order's life then comes on the order topic); the simulator answers after its latency with
-events. So an order is checked for Bybit's parameter rules, submitted, the simulator is advanced to
-the moment the request arrives (`SimDriver.settle`), and the answer follows from the outcome: an
-OrderRejected becomes a retCode error or an acceptance closed at once, per the one table in
-server_codes.REJECTIONS. IOC is a limit order whose remainder the server cancels right after its
-first match; FOK is checked against the book first and then placed as IOC; a market order is an IOC
-at a slippage-guarded price (shown as its `price`, as Bybit does).
+(the order's life then comes on the order topic). An order is checked for Bybit's parameter rules
+and placed through the kit's `OrderDesk` (common/server/order_desk.py: time in force, post-only,
+reduce-only and fill-or-kill over the simulator, which it lets reach the moment the request
+arrives); the answer follows from the outcome: a refusal becomes a retCode error or an acceptance
+closed at once, per the one table in codes.REJECTIONS; no answer yet is retCode 10000. A market
+order is an IOC at a slippage-guarded price (shown as its `price`, as Bybit does).
 """
 
 from __future__ import annotations
