@@ -3,13 +3,13 @@ Bybit's `u` / `seq` numbering, tickers (snapshot then deltas of what changed), p
 REST views of the same state (orderbook, tickers, recent trades, funding history).
 
 Orderbook (exchange_apis.md §B5): every depth stream (1, 50, 200, 500, 1000) is the kit's
-`SequencedBook` (the levels it last published, and its `u`) and, whenever the simulator's book changes, publishes the changes
-of its top N levels as a `delta` whose `u` is the stream's previous `u` + 1; `seq` is the cross
-sequence, one number per book change of the market, the same in every depth and in the REST
-snapshot. A subscriber first gets a `snapshot` of what the stream last published. Level 1 sends
-snapshots only, and re-sends one with an unchanged `u` after 3 s without a change. The REST
-orderbook is the 1000-level stream's published book with its `u`. A simulated service restart
-(`restart()`) starts every stream again at u=1 with a snapshot.
+`SequencedBook` (the levels it last published, and its `u`) and, whenever the simulator's book
+changes, publishes the changes of its top N levels as a `delta` whose `u` is the stream's previous
+`u` + 1; `seq` is the cross sequence, one number per book change of the market, the same in every
+depth and in the REST snapshot. A subscriber first gets a `snapshot` of what the stream last
+published. Level 1 sends snapshots only, and re-sends one with an unchanged `u` after 3 s without a
+change. The REST orderbook is the 1000-level stream's published book with its `u`. A simulated
+service restart (`restart()`) starts every stream again at u=1 with a snapshot.
 """
 
 from __future__ import annotations
