@@ -20,6 +20,8 @@ from typing import Any
 from helpers import REPO, db_url, write_config
 from venue_servers import ServerThread, credentials_env, running_server
 
+from pmm.connectors.bybit_perpetual.server.orders import view
+
 DERIVATIVES = "DERIVATIVES"
 NOT_AVAILABLE = "Disconnection Protection (DCP) is not available to this account"
 
@@ -78,7 +80,8 @@ def history(server: ServerThread) -> list[str]:
 
 
 def dcp_cancels(server: ServerThread) -> list[str]:
-    return server.call(lambda: [r.link_id for r in server.server.desk.by_id.values() if r.cancel_type == "CancelByDCP"])
+    return server.call(lambda: [r.client_id for r in server.server.desk.by_id.values()
+                                if view(r, server.server.symbols)["cancelType"] == "CancelByDCP"])
 
 
 def quoting(b: Bot, server: ServerThread) -> None:

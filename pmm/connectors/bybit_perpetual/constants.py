@@ -19,7 +19,6 @@ from pmm.connectors.bybit_perpetual.spec import SPEC
 # The literals themselves are in `spec.py` (the registry reads them without importing this module).
 CONNECTOR_ID: Final = SPEC.venue
 TESTNET_CONNECTOR_ID: Final = str(SPEC.testnet_id)
-PAPER_TRADE_CONNECTOR_ID: Final = str(SPEC.paper_trade_id)
 
 REST_URLS: Final[dict[str, str]] = {i: SPEC.hosts(i).rest for i in SPEC.keyed_connector_ids}
 # The WebSocket base; the public linear and private paths below are appended to it.
@@ -42,7 +41,6 @@ ORDERBOOK_PATH: Final = "/v5/market/orderbook"
 TICKERS_PATH: Final = "/v5/market/tickers"
 FUNDING_HISTORY_PATH: Final = "/v5/market/funding/history"
 ORDER_CREATE_PATH: Final = "/v5/order/create"
-ORDER_AMEND_PATH: Final = "/v5/order/amend"
 ORDER_CANCEL_PATH: Final = "/v5/order/cancel"
 ORDER_CANCEL_ALL_PATH: Final = "/v5/order/cancel-all"
 ORDER_REALTIME_PATH: Final = "/v5/order/realtime"
@@ -51,7 +49,6 @@ EXECUTION_LIST_PATH: Final = "/v5/execution/list"
 POSITION_LIST_PATH: Final = "/v5/position/list"
 SET_LEVERAGE_PATH: Final = "/v5/position/set-leverage"
 SWITCH_MODE_PATH: Final = "/v5/position/switch-mode"
-CLOSED_PNL_PATH: Final = "/v5/position/closed-pnl"
 SET_MARGIN_MODE_PATH: Final = "/v5/account/set-margin-mode"
 WALLET_BALANCE_PATH: Final = "/v5/account/wallet-balance"
 TRANSACTION_LOG_PATH: Final = "/v5/account/transaction-log"
@@ -60,33 +57,25 @@ ACCOUNT_INFO_PATH: Final = "/v5/account/info"
 QUERY_API_PATH: Final = "/v5/user/query-api"
 COIN_QUERY_INFO_PATH: Final = "/v5/asset/coin/query-info"
 
-# Calls whose outcome may be unknown after a timeout (the order may or may not exist).
-ORDER_CALL_PATHS: Final = frozenset({ORDER_CREATE_PATH, ORDER_CANCEL_PATH, ORDER_CANCEL_ALL_PATH,
-                                     ORDER_AMEND_PATH})
 
 # Page sizes (documented maxima).
-INSTRUMENTS_PAGE_LIMIT: Final = 1000
 ORDER_REALTIME_PAGE_LIMIT: Final = 50
 EXECUTION_PAGE_LIMIT: Final = 100
 POSITION_PAGE_LIMIT: Final = 200
 TRANSACTION_LOG_PAGE_LIMIT: Final = 50
 # execution/list and transaction-log answer at most 7 days per request.
 HISTORY_WINDOW_MS: Final = 7 * 24 * 3600 * 1000
-# execution/list keeps 2 years; transaction-log 2 years (UTA).
-HISTORY_RETENTION_MS: Final = 730 * 24 * 3600 * 1000
 
 # --- per-UID per-endpoint rolling 1 s limits (UTA Pro defaults, linear) -----------------------------
 
 ENDPOINT_LIMITS_PER_S: Final[dict[str, int]] = {
     ORDER_CREATE_PATH: 10,
-    ORDER_AMEND_PATH: 10,
     ORDER_CANCEL_PATH: 10,
     ORDER_CANCEL_ALL_PATH: 10,
     ORDER_REALTIME_PATH: 50,
     ORDER_HISTORY_PATH: 50,
     EXECUTION_LIST_PATH: 50,
     POSITION_LIST_PATH: 50,
-    CLOSED_PNL_PATH: 50,
     SET_LEVERAGE_PATH: 10,
     SWITCH_MODE_PATH: 10,
     WALLET_BALANCE_PATH: 50,
@@ -120,7 +109,6 @@ WS_AUTH_EXPIRES_S: Final = 10.0  # how far ahead the WS auth `expires` is set
 
 # --- HTTP statuses with a meaning of their own ----------------------------------------------------
 
-HTTP_BAD_REQUEST: Final = 400
 HTTP_UNAUTHORIZED: Final = 401
 HTTP_FORBIDDEN: Final = 403  # IP rate limit breached ("access too frequent"): wait 10 minutes
 HTTP_NOT_FOUND: Final = 404
@@ -174,7 +162,6 @@ ORDERBOOK_RESTART_UPDATE_ID: Final = 1
 
 SIDE_BUY: Final = "Buy"
 SIDE_SELL: Final = "Sell"
-SIDE_NONE: Final = "None"  # transaction log; an empty position's side is "" (or "None" on classic)
 
 ORDER_TYPE_LIMIT: Final = "Limit"
 ORDER_TYPE_MARKET: Final = "Market"
@@ -184,7 +171,6 @@ TIF_GTC: Final = "GTC"
 TIF_IOC: Final = "IOC"
 TIF_FOK: Final = "FOK"
 TIF_POST_ONLY: Final = "PostOnly"
-TIF_RPI: Final = "RPI"
 
 POSITION_IDX_ONEWAY: Final = 0
 POSITION_IDX_HEDGE_BUY: Final = 1
@@ -213,24 +199,18 @@ TRIGGER_DIRECTION_RISE: Final = 1  # fires when the price rises to triggerPrice
 TRIGGER_DIRECTION_FALL: Final = 2  # fires when the price falls to triggerPrice
 TRIGGER_BY_LAST: Final = "LastPrice"
 TRIGGER_BY_MARK: Final = "MarkPrice"
-TRIGGER_BY_INDEX: Final = "IndexPrice"
 STOP_ORDER_TYPE_STOP: Final = "Stop"  # a conditional order's stopOrderType
 ORDER_FILTER_ORDER: Final = "Order"  # realtime / cancel-all: active orders only
 ORDER_FILTER_STOP: Final = "StopOrder"  # conditional orders only
 
 REJECT_NO_ERROR: Final = "EC_NoError"
 REJECT_POST_ONLY_WILL_TAKE_LIQUIDITY: Final = "EC_PostOnlyWillTakeLiquidity"
-REJECT_ORIG_CL_ORD_ID_DOES_NOT_EXIST: Final = "EC_OrigClOrdIDDoesNotExist"
 REJECT_NO_IMMEDIATE_QTY_TO_FILL: Final = "EC_NoImmediateQtyToFill"
 
 CANCEL_TYPE_UNKNOWN: Final = "UNKNOWN"
 CANCEL_TYPE_BY_USER: Final = "CancelByUser"
 CANCEL_TYPE_BY_REDUCE_ONLY: Final = "CancelByReduceOnly"
 CANCEL_TYPE_BY_PREPARE_LIQ: Final = "CancelByPrepareLiq"
-CANCEL_TYPE_ALL_BEFORE_LIQ: Final = "CancelAllBeforeLiq"
-CANCEL_TYPE_BY_ADMIN: Final = "CancelByAdmin"
-CANCEL_TYPE_BY_SETTLE: Final = "CancelBySettle"
-CANCEL_TYPE_BY_SMP: Final = "CancelBySmp"
 CANCEL_TYPE_BY_DCP: Final = "CancelByDCP"
 
 EXEC_TYPE_TRADE: Final = "Trade"
@@ -251,7 +231,6 @@ TRANSACTION_TYPE_SETTLEMENT: Final = "SETTLEMENT"  # funding
 
 CONTRACT_TYPE_LINEAR_PERPETUAL: Final = "LinearPerpetual"
 INSTRUMENT_STATUS_TRADING: Final = "Trading"
-INSTRUMENT_STATUS_PRE_LAUNCH: Final = "PreLaunch"
 
 # Quote assets, longest first, to split a symbol like "BTCUSDT" when instruments-info is not at hand.
 QUOTE_ASSETS: Final[tuple[str, ...]] = SPEC.symbols.quote_assets
@@ -456,7 +435,6 @@ DCP_PRODUCT_SPOT: Final = "SPOT"
 DCP_PRODUCTS: Final = (DCP_PRODUCT_OPTIONS, DCP_PRODUCT_DERIVATIVES, DCP_PRODUCT_SPOT)
 DCP_WINDOW_MIN_S: Final = 3
 DCP_WINDOW_MAX_S: Final = 300
-DCP_DEFAULT_WINDOW_S: Final = 10  # what an enabled account has until the endpoint sets another
 # The private topic that arms it on a connection. Bybit announced per-product topics (`dcp.future`,
 # `dcp.spot`, `dcp.option`, "the trigger logic remains the same") next to the original `dcp`, which
 # its docs still show; pmm subscribes `dcp`, the simulator serves all four.

@@ -51,9 +51,9 @@ from pmm.connectors.bybit_perpetual.parse_events import (
 )
 from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.connectors.bybit_perpetual.streams import BybitWebSocket, Sleep
+from pmm.connectors.common.book_sync import BookSync as CommonBookSync
 from pmm.connectors.common.symbols import listed_examples
 from pmm.core.clock import Clock
-from pmm.core.events import BookResyncRequired
 from pmm.core.model import TradingRules
 from pmm.errors import ConfigError, OrderError, PmmError
 
@@ -61,46 +61,21 @@ log = logging.getLogger("pmm.bybit.feed")
 book_log = logging.getLogger("pmm.bybit.book")
 
 
-class BookSync:
-    """Sequence checking for one market's book."""
+class BookSync(CommonBookSync):
+    """Sequence checking for one market's book: the kit's bookkeeping (`common/book_sync.py`) with
+    Bybit's `u` rule; `last_seq` is the cross sequence `seq`."""
 
     def __init__(self, market: str, emit: Emit, clock: Clock) -> None:
-        self.market = market
-        self._emit = emit
-        self._clock = clock
-        self.live = False
+        super().__init__(market, emit, clock)
         self.last_update_id = 0
-        self.last_seq = 0
-        self.snapshots = 0
-        self.resyncs = 0
-        self._resync_announced = False
-
-    @property
-    def needs_snapshot(self) -> bool:
-        return not self.live
-
-    def invalidate(self, reason: str) -> None:
-        """Discard the book: quotes freeze until a new snapshot has been applied."""
-        self.live = False
-        self.resyncs += 1
-        if self._resync_announced:
-            return  # already frozen; one BookResyncRequired per outage is enough
-        self._resync_announced = True
-        book_log.warning("book of %s needs a resync: %s", self.market, reason)
-        now = self._clock.now()
-        self._emit(BookResyncRequired(self.market, reason, now, now))
 
     def on_frame(self, frame: OrderbookFrame) -> bool:
         """Apply one orderbook message. True when the feed must resubscribe for a new snapshot."""
         if frame.is_snapshot:
             if frame.update_id == 1 and self.live and self.last_update_id > 1:
                 book_log.info("book of %s: u=1 snapshot, the venue's book service restarted; reset", self.market)
-            self.live = True
-            self._resync_announced = False
             self.last_update_id = frame.update_id
-            self.last_seq = frame.seq
-            self.snapshots += 1
-            self._emit(frame.snapshot())
+            self.reset(frame.snapshot(), frame.seq)
             return False
         if not self.live:
             return False  # waiting for the snapshot the (re)subscription brings
@@ -110,8 +85,7 @@ class BookSync:
                             f"(expected {expected}); resubscribing for a new snapshot")
             return True
         self.last_update_id = frame.update_id
-        self.last_seq = max(self.last_seq, frame.seq)
-        self._emit(frame.delta())
+        self.advance(frame.delta(), max(self.last_seq, frame.seq))
         return False
 
 

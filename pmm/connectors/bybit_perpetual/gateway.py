@@ -64,8 +64,9 @@ from pmm.connectors.bybit_perpetual.rest import BybitRestClient
 from pmm.connectors.bybit_perpetual.streams import LiveOrders, PrivateStream
 from pmm.connectors.bybit_perpetual.streams import Sleep
 from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
+from pmm.connectors.common.funding_watch import FundingWatch
 from pmm.core.clock import Clock
-from pmm.core.events import FundingPaymentReceived, OrderAccepted
+from pmm.core.events import OrderAccepted
 from pmm.core.model import (
     Balance,
     ClientOrderId,
@@ -88,7 +89,6 @@ from pmm.errors import AuthError, OrderError, PmmError
 log = logging.getLogger("pmm.bybit.gateway")
 
 _ORDER_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
-_FUNDING_RETRY_DELAYS_S = (0.5, 2.0, 5.0)  # the transaction log can trail the Funding execution
 
 
 def fmt(value: Decimal) -> str:
@@ -107,7 +107,8 @@ class BybitGateway(AccountGateway):
             raise AuthError(f"{connector_id} needs API keys: run `pmm connect {connector_id}`.")
         super().__init__(rest, connector_id=connector_id, venue=venue, clock=clock, sleep=sleep, log=log,
                          default_fees=(c.DEFAULT_MAKER_FEE, c.DEFAULT_TAKER_FEE))
-        self._funding_lookback_s = funding_lookback_s
+        self.funding = FundingWatch(self.funding_payments_since, self._emit_event, clock, sleep,
+                                    lookback_s=funding_lookback_s)
         self._funding_poll_s = funding_poll_s
         self._symbols = SymbolMap()
         self._hedge = False
@@ -115,7 +116,6 @@ class BybitGateway(AccountGateway):
         self._leverage: dict[str, int] = {}
         self._margin_mode = MarginMode.CROSS
         self.live = LiveOrders()
-        self._funding_seen: set[tuple[str, int]] = set()
         self._funding_task: asyncio.Task[None] | None = None
         for market in markets:
             self._track(market)
@@ -152,7 +152,8 @@ class BybitGateway(AccountGateway):
             await self.stop()
             raise
         if self._funding_poll_s:
-            self._funding_task = asyncio.get_running_loop().create_task(self._funding_poll(), name="bybit-funding")
+            self._funding_task = asyncio.get_running_loop().create_task(
+                self.funding.poll(lambda: list(self._markets), self._funding_poll_s), name="bybit-funding")
 
     async def stop(self) -> None:
         await self.stream.stop()
@@ -371,7 +372,7 @@ class BybitGateway(AccountGateway):
                     if row.get("stopOrderType"):
                         continue  # a resting stop's own life (Untriggered, Triggered, Deactivated, ...)
                     for event in parse_order_update(row, self._symbols.market, recv_ts):
-                        self.live.on_order_event(event)
+                        self.live.on_event(event)
                         self._emit_event(event)
             elif topic == c.TOPIC_EXECUTION:
                 for row in rows:
@@ -394,50 +395,15 @@ class BybitGateway(AccountGateway):
 
     def _on_execution(self, row: dict[str, Any], recv_ts: float) -> None:
         if is_funding_execution(row):
-            self._spawn(self._fetch_funding(self._symbols.market(str(row["symbol"]))))
+            market = self._symbols.market(str(row["symbol"]))  # the transaction log has the payment
+            self._spawn(self.funding.fetch([market] if market in self._markets else list(self._markets),
+                                           expect_new=True))
             return
         fill = self.live.fill(row, self._symbols.market, recv_ts)
-        if fill is not None:
+        if fill is not None and self.live.on_event(fill):
             self._emit_event(fill)
-
-    async def _fetch_funding(self, market: str | None = None) -> int:
-        """Read recent settlements from the transaction log and emit the ones not seen yet."""
-        markets = [market] if market is not None and market in self._markets else list(self._markets)
-        since = self._clock.now() - self._funding_lookback_s
-        emitted = 0
-        for delay in (0.0, *_FUNDING_RETRY_DELAYS_S):
-            if delay:
-                await self._sleep(delay)
-            for m in markets:
-                try:
-                    payments = await self.funding_payments_since(since, m)
-                except PmmError as exc:
-                    log.warning("could not read funding payments of %s: %s", m, exc)
-                    continue
-                now = self._clock.now()
-                for p in payments:
-                    if (p.market, p.funding_time_ms) in self._funding_seen:
-                        continue
-                    self._funding_seen.add((p.market, p.funding_time_ms))
-                    emitted += 1
-                    self._emit_event(FundingPaymentReceived(
-                        p.market, p.funding_time_ms, p.rate, p.amount, p.asset, p.position_amount, p.mark_price,
-                        p.funding_time_ms / 1000, now))
-            if emitted or market is None:
-                break
-        return emitted
-
-    async def _funding_poll(self) -> None:
-        """A safety net: read the transaction log now and then, in case a Funding execution was missed."""
-        assert self._funding_poll_s
-        while True:
-            await self._sleep(self._funding_poll_s)
-            try:
-                await self._fetch_funding(None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("funding poll failed")
+        elif fill is not None:
+            log.info("dropped a fill Bybit pushed again (trade %s of order %s)", fill.trade_id, fill.client_id)
 
     def _on_stream_reconnected(self) -> None:
         self._spawn(self._resync("private stream reconnected"))

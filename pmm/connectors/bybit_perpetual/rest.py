@@ -21,13 +21,10 @@ rest of the connector relies on:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
-from yarl import URL
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
@@ -37,26 +34,14 @@ from pmm.connectors.bybit_perpetual.errors import (
     translate,
 )
 from pmm.connectors.common.rate_limits import RateLimiter, Sleep
-from pmm.connectors.common.rest_session import SharedRestSession
+from pmm.connectors.common.rest_session import Query, SharedRestSession, encode_body, encode_query
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
-from pmm.errors import AuthError, ExchangeUnavailable, OrderOutcomeUnknown, RateLimited
+from pmm.errors import AuthError, ExchangeUnavailable, RateLimited
 
 log = logging.getLogger("pmm.bybit.rest")
 
-Query = Sequence[tuple[str, str]]
-
 _DEFAULT_RETRY_WAIT_S = 1.0  # a refusal without a reset header: per-second limits refill within 1 s
-
-
-def encode_query(params: Query) -> str:
-    """The query string as sent and signed: call order kept, values percent-encoded once."""
-    return urlencode(list(params))
-
-
-def encode_body(body: Mapping[str, Any]) -> str:
-    """The JSON body as sent and signed: compact, key order as given."""
-    return json.dumps(dict(body), separators=(",", ":"))
 
 
 def _int_header(headers: Any, name: str) -> int | None:
@@ -168,8 +153,7 @@ class BybitRestClient(SharedRestSession):
         await self.start()
         query = encode_query(params) if params else ""
         payload = encode_body(body) if body is not None else ""
-        # `encoded=True`: the bytes that were signed are the bytes that are sent.
-        url = URL(f"{self.base_url}{path}{'?' + query if query else ''}", encoded=True)
+        url = self.url(path, query)
         resynced = False
         retries = 0
         while True:
@@ -217,11 +201,7 @@ class BybitRestClient(SharedRestSession):
                 await self.sync_time()
                 continue
             if envelope is None and 200 <= status < 300:
-                if order_call:
-                    raise OrderOutcomeUnknown(f"{what}: Bybit answered HTTP {status} with no readable envelope; "
-                                              "the order stays in flight until reconciliation settles it.")
-                raise ExchangeUnavailable(f"{what}: Bybit answered HTTP {status} with no readable envelope "
-                                          f"({msg[:80]!r}).")
+                raise self.unreadable(status, msg, what=what, order_call=order_call)
             retry_after = self._retry_wait(path) if code in RATE_LIMIT_CODES or status == 429 else None
             raise translate(what=what, status=status, code=code, msg=msg, order_call=order_call,
                             retry_after=retry_after)

@@ -44,14 +44,14 @@ from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.auth import BybitAuth
 from pmm.connectors.bybit_perpetual.parse import MarketOf, is_trade_execution
 from pmm.connectors.bybit_perpetual.parse_events import parse_execution
-from pmm.connectors.common.account_gateway import PlacedOrder
 from pmm.connectors.common.backoff import Backoff
+from pmm.connectors.common.live_orders import LiveOrders as CommonLiveOrders
 from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
-from pmm.connectors.common.socket_session import SocketSession
+from pmm.connectors.common.socket_session import Early, HandshakeFailed, SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
-from pmm.core.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from pmm.core.model import ClientOrderId, OrderRequest, PositionSide
+from pmm.core.events import OrderFilled
+from pmm.core.model import ClientOrderId, PositionSide
 from pmm.errors import AuthError
 
 log = logging.getLogger("pmm.bybit.ws")
@@ -61,12 +61,10 @@ Handler = Callable[[Any, float], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class HandshakeFailed(Exception):
-    pass
-
-
 class BybitWebSocket(SocketSession):
     """A self-healing Bybit socket. `start()` runs it as a task; `stop()` ends it."""
+
+    handshake_words = "auth/subscribe"
 
     def __init__(self, *, name: str, connector_id: str, url: str, on_message: Handler, emit: Emit, clock: Clock,
                  topics: Sequence[str] = (), auth: BybitAuth | None = None,
@@ -142,26 +140,14 @@ class BybitWebSocket(SocketSession):
 
     # --- the session ------------------------------------------------------------------------------
 
-    async def _session(self, ws: ClientConnection, up: Callable[[], None]) -> str:
-        early: list[tuple[Any, float]] = []
-        self._optional_ids.clear()  # requests of an earlier connection get no answer
-        try:
-            await asyncio.wait_for(self._handshake(ws, early), self._ack_timeout_s)
-        except TimeoutError:
-            return f"no answer to auth/subscribe within {self._ack_timeout_s:g} s"
-        except HandshakeFailed as exc:
-            return str(exc)
-        up()
-        self.up_event.set()
+    async def _after_up(self, ws: ClientConnection) -> None:
         if self.optional_topics:
             req_id = f"opt-{next(self._req_ids)}"
             self._optional_ids[req_id] = list(self.optional_topics)
             await ws.send(json.dumps({"req_id": req_id, "op": c.WS_OP_SUBSCRIBE, "args": self.optional_topics}))
-        for message, recv_ts in early:
-            self._dispatch(message, recv_ts)
-        return await self._read(ws)
 
-    async def _handshake(self, ws: ClientConnection, early: list[tuple[Any, float]]) -> None:
+    async def _handshake(self, ws: ClientConnection, early: Early) -> None:
+        self._optional_ids.clear()  # requests of an earlier connection get no answer
         if self._auth is not None:
             await ws.send(json.dumps(self._auth.ws_auth_message()))
             reply = await self._await_op(ws, c.WS_OP_AUTH, None, early)
@@ -178,8 +164,7 @@ class BybitWebSocket(SocketSession):
             if not reply.get("success"):
                 raise HandshakeFailed(f"subscription refused by Bybit: {reply.get('ret_msg') or reply}")
 
-    async def _await_op(self, ws: ClientConnection, op: str, req_id: str | None,
-                        early: list[tuple[Any, float]]) -> dict[str, Any]:
+    async def _await_op(self, ws: ClientConnection, op: str, req_id: str | None, early: Early) -> dict[str, Any]:
         """Read until the reply to `op` arrives; data frames that come first are kept for later."""
         while True:
             raw = await ws.recv()
@@ -248,13 +233,6 @@ class BybitWebSocket(SocketSession):
             log.warning("%s stream: ignoring a frame that is not JSON", self.name)
             return None
 
-    def _dispatch(self, message: Any, recv_ts: float) -> None:
-        try:
-            self._on_message(message, recv_ts)
-        except Exception:  # one bad payload must not take the stream down
-            self.bad_frames += 1
-            log.exception("%s stream: handler failed on a message", self.name)
-
 
 # --- the private stream ---------------------------------------------------------------------------
 
@@ -310,24 +288,12 @@ class PrivateStream:
             self._on_event(base, message, recv_ts)
 
 
-class LiveOrders:
-    """Our orders in flight, plus the position side of any order id seen (bounded)."""
+class LiveOrders(CommonLiveOrders):
+    """Our orders in flight (`common/live_orders.py`), plus the position side of any order id seen (bounded)."""
 
     def __init__(self) -> None:
-        self.orders: dict[ClientOrderId, PlacedOrder] = {}
+        super().__init__()
         self._sides: dict[str, PositionSide] = {}
-
-    def __len__(self) -> int:
-        return len(self.orders)
-
-    def get(self, client_id: ClientOrderId) -> PlacedOrder | None:
-        return self.orders.get(client_id)
-
-    def placed(self, request: OrderRequest, ts: float, side: PositionSide) -> None:
-        self.orders[request.client_id] = PlacedOrder(request, ts, side)
-
-    def forget(self, client_id: ClientOrderId) -> PlacedOrder | None:
-        return self.orders.pop(client_id, None)
 
     def remember_side(self, exchange_id: str, side: PositionSide) -> None:
         self._sides[str(exchange_id)] = side
@@ -337,18 +303,8 @@ class LiveOrders:
     def side_of(self, exchange_id: str) -> PositionSide:
         return self._sides.get(str(exchange_id), PositionSide.BOTH)
 
-    def on_order_event(self, event: Any) -> None:
-        """Keep track of an event from the order topic (accepted / cancelled / rejected)."""
-        live = self.orders.get(event.client_id)
-        match event:
-            case OrderAccepted():
-                if live is not None:
-                    live.exchange_id = event.exchange_id
-            case OrderCancelled() | OrderRejected():
-                self.orders.pop(event.client_id, None)
-
     def fill(self, row: dict[str, Any], market_of: MarketOf, recv_ts: float) -> OrderFilled | None:
-        """An execution row (a trade) as the fill of the order it belongs to."""
+        """An execution row (a trade) as the fill of the order it belongs to (`on_event` keeps count)."""
         if not is_trade_execution(row):
             return None
         link = str(row.get("orderLinkId") or "")
@@ -356,14 +312,5 @@ class LiveOrders:
         side = live.position_side if live is not None else None
         if side is None:  # not ours, or placed without a side: the side its order row told
             side = self.side_of(str(row["orderId"]))
-        fill = parse_execution(row, market_of, recv_ts, position_side=side,
+        return parse_execution(row, market_of, recv_ts, position_side=side,
                                order_type=live.request.order_type if live is not None else None)
-        if fill is None or live is None:
-            return fill
-        if fill.trade_id not in live.trade_ids:
-            live.trade_ids.add(fill.trade_id)
-            live.filled += fill.amount
-            live.exchange_id = fill.exchange_id
-        if fill.remaining <= 0:
-            self.orders.pop(fill.client_id, None)
-        return fill

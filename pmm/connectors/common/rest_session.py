@@ -4,19 +4,36 @@ One aiohttp session per base URL, shared by a connector's feed and gateway (they
 limits as they share an IP and an account): each user `retain()`s it when it starts and
 `release()`s it when it stops, and the last one to stop closes the session. A request that gets no
 answer (a timeout, a dropped connection) becomes `OrderOutcomeUnknown` on an order call, never a
-rejection, and `ExchangeUnavailable` elsewhere. Signing, rate limits, retries and reading the
-venue's replies are the venue's `rest.py` (a subclass of `SharedRestSession`).
+rejection, and `ExchangeUnavailable` elsewhere; so does a 2xx answer without the venue's
+envelope (`unreadable`). The bytes a client signs are the bytes it sends: `encode_query`,
+`encode_body` and `url` never re-encode. Signing, rate limits, retries and reading the venue's
+replies are the venue's `rest.py` (a subclass of `SharedRestSession`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import aiohttp
 from yarl import URL
 
-from pmm.errors import ExchangeUnavailable, OrderOutcomeUnknown
+from pmm.errors import ExchangeUnavailable, OrderOutcomeUnknown, PmmError
+
+Query = Sequence[tuple[str, str]]
+
+
+def encode_query(params: Query) -> str:
+    """The query string as sent and signed: call order kept, values percent-encoded once."""
+    return urlencode(list(params))
+
+
+def encode_body(body: Any) -> str:
+    """The JSON body as sent and signed: compact, key order as given."""
+    return json.dumps(body, separators=(",", ":"))
 
 
 class SharedRestSession:
@@ -57,6 +74,19 @@ class SharedRestSession:
             await self.close()
 
     # --- transport ------------------------------------------------------------------------------
+
+    def url(self, path: str, query: str) -> URL:
+        """The request's URL with `query` exactly as signed (`encoded=True`: not encoded again)."""
+        return URL(f"{self.base_url}{path}{'?' + query if query else ''}", encoded=True)
+
+    def unreadable(self, status: int, text: str, *, what: str, order_call: bool) -> PmmError:
+        """A 2xx answer without the venue's envelope: the order's outcome is unknown, else the
+        venue is not answering properly."""
+        if order_call:
+            return OrderOutcomeUnknown(f"{what}: {self.venue} answered HTTP {status} with no readable envelope; "
+                                       "the order stays in flight until reconciliation settles it.")
+        return ExchangeUnavailable(f"{what}: {self.venue} answered HTTP {status} with no readable envelope "
+                                   f"({text[:80]!r}).")
 
     async def _send(self, method: str, url: URL, *, headers: dict[str, str], what: str, order_call: bool,
                     data: bytes | None = None) -> tuple[int, str, Any]:

@@ -17,6 +17,7 @@ from test_client_bybit_fakes import FakeBybit, envelope
 from test_client_bybit_gateway import MARKET, Sink, run, until
 
 from pmm.connectors.bybit_perpetual.gateway import BybitGateway
+from pmm.connectors.bybit_perpetual.server.orders import view
 from pmm.core.events import ConnectionChanged, OrderAccepted
 from pmm.core.model import OrderType, Side
 from pmm.errors import ExchangeUnavailable
@@ -168,7 +169,9 @@ def test_against_the_venue_a_reconnect_keeps_the_orders_and_a_dead_stream_loses_
             await c.until(lambda: dcp.fired == ["DERIVATIVES"], timeout=30)
             await c.until(lambda: c.exchange.open_orders() == [], timeout=10)
             record = c.server.desk.find(None, "pmm-dcp-1")
-            assert record is not None and (record.status, record.cancel_type) == ("Cancelled", "CancelByDCP")
+            assert record is not None
+            row = view(record, c.server.symbols)
+            assert (row["orderStatus"], row["cancelType"]) == ("Cancelled", "CancelByDCP")
 
     asyncio.run(main())
 

@@ -204,6 +204,7 @@ def test_private_topics_become_events() -> None:
         await fake.push("private", fixture("ws_order_new.json"))
         await fake.push("private", fixture("ws_order_option_filled.json"))  # another category: ignored
         await fake.push("private", fixture("ws_execution_partial_fill.json"))
+        await fake.push("private", fixture("ws_execution_partial_fill.json"))  # pushed again: dropped
         await fake.push("private", fixture("ws_execution_final_fill.json"))
         await fake.push("private", fixture("ws_position_oneway_long.json"))
         await fake.push("private", fixture("ws_wallet.json"))
@@ -248,7 +249,7 @@ def test_funding_execution_reads_the_transaction_log() -> None:
         for param in ("accountType=UNIFIED", "category=linear", "currency=USDT", "type=SETTLEMENT"):
             assert param in query.query
         assert sink.of(OrderFilled) == []  # a funding execution is not a fill
-        await gateway._fetch_funding(None)  # the poll finds nothing new: no duplicate
+        await gateway.funding.fetch([MARKET])  # the poll finds nothing new: no duplicate
         assert len(sink.of(FundingPaymentReceived)) == 1
 
     run(scenario)

@@ -58,7 +58,7 @@ def _settings() -> SimSettings:
 def _same_book(local: BookReplica, server: BybitSpotServer) -> bool:
     state = server.streams.state["SOLUSDT"]
     published = state.books[50]
-    return local.matches(state.update_ids[50], published.levels(Side.BUY), published.levels(Side.SELL))
+    return local.matches(published.seq, published.levels(Side.BUY), published.levels(Side.SELL))
 
 
 def test_the_feed_keeps_the_spot_book_through_gaps_and_dropped_sockets() -> None:

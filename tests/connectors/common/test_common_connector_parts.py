@@ -14,6 +14,7 @@ from pmm.connectors.common.account_gateway import AccountGateway, PlacedOrder
 from pmm.connectors.common.credentials import HmacCredentials, mask_key
 from pmm.connectors.common.error_translation import ErrorTranslator
 from pmm.connectors.common.fault_injector import FaultInjector
+from pmm.connectors.common.rest_session import SharedRestSession, encode_body, encode_query
 from pmm.connectors.common.symbols import ListedSymbols, MarketSymbols
 from pmm.core.events import OrderCancelled, OrderFilled
 from pmm.core.model import (
@@ -133,3 +134,18 @@ def test_settling_a_vanished_order_emits_its_missed_fills_then_ends_it() -> None
     assert isinstance(filled, OrderFilled) and filled.position_side is PositionSide.LONG and filled.remaining == 1
     assert isinstance(cancelled, OrderCancelled) and cid not in gateway.live
     assert gateway.fee_rates("BTC-USDT") == (D("0.0002"), D("0.0005"))
+
+
+def test_rest_requests_are_sent_as_signed_and_an_unreadable_answer_is_classified() -> None:
+    class Toy(SharedRestSession):
+        venue = "Toy"
+
+    query = encode_query([("symbol", "BTCUSDT"), ("cursor", "a b/c"), ("category", "linear")])
+    assert query == "symbol=BTCUSDT&cursor=a+b%2Fc&category=linear"  # call order kept, encoded once
+    assert encode_body({"qty": "0.01", "side": "Buy"}) == '{"qty":"0.01","side":"Buy"}'
+    toy = Toy("https://example.test/", timeout_s=1.0)
+    assert str(toy.url("/v5/x", query)) == f"https://example.test/v5/x?{query}"  # not encoded again
+    order = toy.unreadable(200, "<html>", what="place order o-1", order_call=True)
+    read = toy.unreadable(200, "<html>", what="read balances", order_call=False)
+    assert isinstance(order, OrderOutcomeUnknown) and "Toy answered HTTP 200" in str(order)
+    assert isinstance(read, ExchangeUnavailable) and not isinstance(read, OrderOutcomeUnknown)

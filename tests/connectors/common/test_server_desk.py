@@ -258,3 +258,19 @@ def test_faults_not_bound_to_a_server_say_so(name):
 
     with pytest.raises(RuntimeError, match="not bound"):
         getattr(KitFaults(), name)()
+
+
+def test_an_order_goes_to_the_simulator_by_the_id_the_venue_chose_and_a_registered_one_waits():
+    async def go() -> None:
+        kit = Kit()
+        named = kit.order(Side.BUY, "1", "64000", client_id="link-1", sim_id="link-1")
+        plain = kit.order(Side.BUY, "1", "63000")
+        await kit.desk.place([named, plain])
+        assert sorted(o.client_id for o in kit.exchange.open_orders()) == sorted(["link-1", plain.order_id])
+        resting = kit.order(Side.SELL, "1", None, client_id="stop-1")
+        kit.desk.register(resting)  # known by its ids before the simulator sees it
+        assert kit.desk.find(None, "stop-1") is resting and resting.state is State.PENDING
+        assert kit.desk.open_orders() == [named, plain] and len(kit.exchange.open_orders()) == 2
+        kit.desk.tell(resting)
+        assert kit.events[-1] == ("NoneType", resting.order_id)
+    run(go())

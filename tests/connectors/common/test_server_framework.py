@@ -288,3 +288,33 @@ def test_wire_requests_keep_the_raw_bytes_and_parse_json_with_decimals():
     with pytest.raises(BadBody):
         WireRequest("POST", "/p", "/p", b"[1, 2]", {}).items()
     assert WireRequest("GET", "/p", "/p?x=1", b"", {}).fields().text("x") == "1"
+
+
+def test_an_order_book_restart_runs_the_servers_own_and_needs_one():
+    hub = StreamHub(VirtualClock(0.0), KitFaults(), name="Toy", idle_cutoff_s=30.0)
+    unbound = KitFaults()
+    unbound.bind(hub)
+    with pytest.raises(RuntimeError, match="no order book restart"):
+        unbound.restart_orderbook()
+    restarts: list[str] = []
+
+    def restart() -> int:
+        restarts.append("books")
+        return 3
+
+    faults = KitFaults()
+    faults.bind(hub, restart_books=restart)
+    assert faults.restart_orderbook() == 3 and restarts == ["books"]
+
+
+def test_a_window_says_what_is_left_and_when_it_frees_up():
+    clock = VirtualClock(100.0)
+    windows = WindowLimiter(clock)
+    assert windows.window_state("/x", (2, 1.0)) == (2, 101.0)  # nothing counted yet
+    assert windows.admit("/x", (2, 1.0))
+    clock.advance_to(100.25)
+    assert windows.admit("/x", (2, 1.0))
+    assert windows.window_state("/x", (2, 1.0)) == (0, 101.0)
+    assert not windows.admit("/x", (2, 1.0))
+    clock.advance_to(101.05)  # the first one left the window
+    assert windows.admit("/x", (2, 1.0)) and windows.window_state("/x", (2, 1.0)) == (0, 101.25)

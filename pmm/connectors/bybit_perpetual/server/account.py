@@ -20,7 +20,6 @@ from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server.auth import RawRequest
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
 from pmm.connectors.bybit_perpetual.server.ledger import Ledger
-from pmm.connectors.bybit_perpetual.server.orders import OrderDesk
 from pmm.connectors.bybit_perpetual.server.views import AccountViews
 from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.connectors.common.numbers import ms, parse_decimal, plain
@@ -32,12 +31,11 @@ _DAY_MS = 24 * 3600 * 1000
 
 
 class AccountHandlers:
-    def __init__(self, exchange: SimExchange, symbols: SymbolMap, desk: OrderDesk, ledger: Ledger,
+    def __init__(self, exchange: SimExchange, symbols: SymbolMap, ledger: Ledger,
                  views: AccountViews, clock: Clock, api_key: str,
                  on_settings_changed: Callable[[str, float], None]) -> None:
         self._exchange = exchange
         self._symbols = symbols
-        self._desk = desk
         self._ledger = ledger
         self._views = views
         self._clock = clock
@@ -52,8 +50,7 @@ class AccountHandlers:
             # The simulated account trades linear contracts only; a real account holding no inverse
             # or option position gets an empty list (ccxt.pro's watch_positions asks for inverse).
             return {"category": category, "list": [], "nextPageCursor": ""}
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         settle_coin = req.text("settleCoin")
         if symbol is None and settle_coin is None:
             raise param_error("params error: symbol or settleCoin is required")
@@ -72,11 +69,7 @@ class AccountHandlers:
         return int(value)
 
     async def set_leverage(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
-        market = self._symbols.market(symbol)
-        assert market is not None
+        symbol, market = p.linear_symbol(req, self._symbols)
         max_leverage = self._symbols.grid(symbol).rules.max_leverage
         buy = self._leverage(req, "buyLeverage", max_leverage)
         sell = self._leverage(req, "sellLeverage", max_leverage)
@@ -97,8 +90,7 @@ class AccountHandlers:
         return None
 
     async def switch_mode(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols, required=False)
+        symbol = p.linear_symbol_if_any(req, self._symbols)
         if symbol is None and req.text("coin") is None:
             raise param_error("params error: symbol or coin is required")
         mode_code = p.integer(req, "mode")
@@ -116,11 +108,7 @@ class AccountHandlers:
 
     async def switch_isolated(self, req: RawRequest) -> dict[str, Any]:
         """Classic accounts' per-symbol margin mode: tradeMode 0 cross, 1 isolated, with leverage."""
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
-        market = self._symbols.market(symbol)
-        assert market is not None
+        symbol, market = p.linear_symbol(req, self._symbols)
         trade_mode = p.integer(req, "tradeMode")
         if trade_mode not in (c.TRADE_MODE_CROSS, c.TRADE_MODE_ISOLATED):
             raise param_error("params error: tradeMode must be 0 (cross) or 1 (isolated)")
@@ -131,7 +119,7 @@ class AccountHandlers:
             raise api_error(R.MARGIN_MODE_NOT_MODIFIED)
         busy = self._busy([market])
         if busy is not None:
-            raise BybitApiError(busy.ret_code, "Margin mode cannot be switched while a position or open orders "
+            raise BybitApiError(int(busy.code), "Margin mode cannot be switched while a position or open orders "
                                                "exist")
         self._exchange.set_margin_mode(market, mode)
         if buy != self._exchange.leverage(market):
@@ -160,7 +148,7 @@ class AccountHandlers:
     @staticmethod
     def _margin_mode_failed(reason_code: str, reason: str) -> BybitApiError:
         err = api_error(R.SET_MARGIN_MODE_FAILED_ACCOUNT)
-        err.result = {"reasons": [{"reasonCode": reason_code, "reasonMsg": reason}]}
+        err.data = {"reasons": [{"reasonCode": reason_code, "reasonMsg": reason}]}
         return err
 
     # --- wallet and history ---------------------------------------------------------------------

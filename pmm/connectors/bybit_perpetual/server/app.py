@@ -12,8 +12,8 @@ Composition (the only place that wires the parts):
     KitServer + BybitRestDialect   common/server/kit_server.py + server/dialect.py   REST middleware:
                      envelope, signature check, IP and per-endpoint limits, refusals, injected faults
     RawRequest, Authenticator, RateLimiter   server/auth.py   params, HMAC/timestamp/key, limits
-    MarketHandlers / TradeHandlers / AccountHandlers   server_market/trade/account.py   REST
-    OrderDesk        server/orders.py   orders in Bybit's terms, kept from the sim's private events
+    MarketHandlers / TradeHandlers / AccountHandlers   server/market.py, trade.py, account.py   REST
+    OrderDesk        common/server/order_desk.py   orders over the sim; server/orders.py: in Bybit's words
     StopOrders       server/stops.py    conditional orders, fired by the kit's trigger engine
     Ledger           server/ledger.py   executions, transaction log, realised PnL
     AccountViews     server/views.py    positions and the UNIFIED wallet
@@ -41,7 +41,6 @@ from pmm.connectors.bybit_perpetual.server.klines import MarketKlines
 from pmm.connectors.bybit_perpetual.server.ledger import Ledger
 from pmm.connectors.bybit_perpetual.server.market import MarketHandlers
 from pmm.connectors.bybit_perpetual.server.options import ServerOptions
-from pmm.connectors.bybit_perpetual.server.orders import OrderDesk
 from pmm.connectors.bybit_perpetual.server.private import PrivateStreams
 from pmm.connectors.bybit_perpetual.server.stops import StopOrders
 from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
@@ -51,6 +50,7 @@ from pmm.connectors.bybit_perpetual.server.views import AccountViews
 from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.connectors.bybit_perpetual.server.ws import PRIVATE, PUBLIC, BybitStreams, make_hub
 from pmm.connectors.common.server.kit_server import KitServer, Route
+from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.server.stream_hub import StreamHub
 from pmm.connectors.common.server.wire import WireRequest
 from pmm.connectors.common.sim_driver import SimDriver
@@ -87,21 +87,20 @@ class BybitServer(KitServer):
         self.streams = MarketStreams(self.symbols, exchange.book, self.ws.publish, self.ws.has_subscribers,
                                      self.faults, self.options)
         self.klines = MarketKlines(self.symbols, self.ws.publish, self.ws.has_subscribers, self.clock)
-        self.desk = OrderDesk()
+        self.desk = OrderDesk(exchange, self.driver, self.clock)
         self.ledger = Ledger(exchange, self.symbols)
         self.views = AccountViews(exchange, self.symbols, self.ledger)
         self.private = PrivateStreams(exchange, self.symbols, self.ledger, self.views, self.ws.publish_private,
                                       self.clock)
         self.desk.listen(self.private.on_event)
-        self.stops = StopOrders(exchange, self.desk, self.driver, self.clock,
+        self.stops = StopOrders(exchange, self.desk, self.symbols, self.clock,
                                 lambda market: self.streams.state[self.symbols.symbol(market)].last_price)
-        self.dcp = DisconnectProtection(self.options, self.clock, exchange, self.desk)
+        self.dcp = DisconnectProtection(self.options, self.clock, self.desk)
         self.ws.watch(self.dcp)
         exchange.subscribe_public(self.streams.on_public)
         exchange.subscribe_public(self.klines.on_public)
         exchange.subscribe_public(self.stops.on_public)
-        exchange.subscribe_private(self.desk.on_private)
-        self.faults.bind_server(self.hub, restart=lambda: self.streams.restart(self.clock.now()))
+        self.faults.bind(self.hub, restart_books=lambda: self.streams.restart(self.clock.now()))
         for hook in (self.streams.on_tick, self.klines.on_tick, self.hub.on_tick, self.dcp.on_tick):
             self.driver.on_tick(hook)
         self._api_key = api_key
@@ -120,9 +119,9 @@ class BybitServer(KitServer):
 
     def routes(self) -> list[Route]:
         market = MarketHandlers(self.exchange, self.symbols, self.streams, SkewedClock(self.clock, self.faults))
-        trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.streams, self.driver,
-                              self.faults, self.clock, self.stops)
-        account = AccountHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.views, self.clock,
+        trade = TradeHandlers(self.exchange, self.symbols, self.desk, self.ledger, self.streams, self.faults,
+                              self.clock, self.stops)
+        account = AccountHandlers(self.exchange, self.symbols, self.ledger, self.views, self.clock,
                                   self._api_key, self.private.publish_positions)
         public: list[tuple[str, str, Handler]] = [
             ("GET", c.SERVER_TIME_PATH, market.time),
@@ -153,8 +152,8 @@ class BybitServer(KitServer):
             ("GET", c.QUERY_API_PATH, account.query_api),
             ("GET", c.COIN_QUERY_INFO_PATH, account.coin_query_info),
         ]
-        return ([Route(method, path, _raw(handler)) for method, path, handler in public]
-                + [Route(method, path, _raw(handler), signed=True) for method, path, handler in signed])
+        return ([Route(method, path, RawRequest.reading(handler)) for method, path, handler in public]
+                + [Route(method, path, RawRequest.reading(handler), signed=True) for method, path, handler in signed])
 
     def ws_paths(self) -> dict[str, str]:
         return {c.WS_PUBLIC_LINEAR_PATH: PUBLIC, c.WS_PRIVATE_PATH: PRIVATE}
@@ -164,15 +163,7 @@ class BybitServer(KitServer):
         object is refused before the signature is looked at. The per-endpoint limit of signed
         requests is counted after their signature check (`BybitRestDialect.verify`)."""
         self.limits.admit_ip()
-        RawRequest.of(req)
-
-
-def _raw(handler: Handler) -> Callable[[WireRequest], Awaitable[dict[str, Any]]]:
-    """A Bybit handler over the kit's request: it reads Bybit's parameters (`RawRequest`)."""
-    async def serve(req: WireRequest) -> dict[str, Any]:
-        return await handler(RawRequest.of(req))
-
-    return serve
+        RawRequest(req)
 
 
 async def serve_forever(settings: SimSettings, *, port: int, api_key: str, api_secret: str,

@@ -16,77 +16,50 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
 from pmm.connectors.bybit_perpetual.server.options import ServerOptions
-from pmm.connectors.common.numbers import ms, plain
-from pmm.connectors.common.server.wire import WireRequest
+from pmm.connectors.common.numbers import ms
+from pmm.connectors.common.server.kit_server import WindowLimiter
+from pmm.connectors.common.server.wire import Fields, WireRequest
 from pmm.core.clock import Clock
 
 
-@dataclass(frozen=True, slots=True)
-class RawRequest:
-    """A request's raw query and body as received, and its parameters (query for GET, JSON body
-    for POST; JSON numbers with a fraction become Decimals, never floats)."""
+class RawRequest(Fields):
+    """A request's parameters as Bybit reads them: the query of a GET, the JSON object body of a POST
+    (fractions as Decimals, never floats; an empty body has none), over the kit's `WireRequest`
+    (`wire`: the raw query and body as received, which the signature covers)."""
 
-    method: str
-    path: str
-    query: str
-    body: str
-    params: dict[str, Any]
+    __slots__ = ("wire",)
 
-    @classmethod
-    def parse(cls, method: str, path: str, raw_path: str, body: bytes) -> RawRequest:
-        query = raw_path.partition("?")[2]
-        # surrogateescape keeps every byte, so the signature is checked over exactly what arrived.
-        text = body.decode("utf-8", "surrogateescape")
-        params: dict[str, Any]
-        if method == "GET":
-            params = dict(parse_qsl(query, keep_blank_values=True))
-        elif text.strip():
-            try:
-                loaded = json.loads(text, parse_float=Decimal)
-            except ValueError:
-                raise param_error("params error: the request body is not valid JSON") from None
-            if not isinstance(loaded, dict):
-                raise param_error("params error: the request body must be a JSON object")
-            params = loaded
-        else:
-            params = {}
-        return cls(method, path, query, text, params)
+    def __init__(self, wire: WireRequest) -> None:
+        self.wire = wire
+        body = wire.json() if wire.method != "GET" else wire.query_params
+        if body is not None and not isinstance(body, dict):
+            raise param_error("params error: the request body must be a JSON object")
+        super().__init__(body or {})
 
-    @classmethod
-    def of(cls, req: WireRequest) -> RawRequest:
-        """Bybit's reading of a request the kit received."""
-        return cls.parse(req.method, req.path, req.target, req.body.encode("utf-8", "surrogateescape"))
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.raw
 
     @property
     def payload(self) -> str:
         """What the signature covers after the headers: the raw query (GET) or raw body (POST)."""
-        return self.query if self.method == "GET" else self.body
+        return self.wire.query if self.wire.method == "GET" else self.wire.body
 
-    def text(self, name: str) -> str | None:
-        """A parameter as text ("" and null count as absent; JSON true -> "true", 5 -> "5")."""
-        value = self.params.get(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, Decimal):
-            return plain(value)
-        if isinstance(value, (int, str)):
-            return str(value)
-        raise param_error(f"params error: {name} invalid")
+    @staticmethod
+    def reading(handler: Callable[[RawRequest], Awaitable[Any]]) -> Callable[[WireRequest], Awaitable[Any]]:
+        """A Bybit handler over the kit's request: it reads Bybit's parameters."""
+        async def serve(req: WireRequest) -> Any:
+            return await handler(RawRequest(req))
+
+        return serve
 
 
 def hmac_hex(secret: str, message: str) -> str:
@@ -159,52 +132,35 @@ class Authenticator:
 
 
 class RateLimiter:
-    """The IP limit (403 and a ban) and per-endpoint rolling one-second limits (10006)."""
+    """The IP limit (403 and a ban) and per-endpoint rolling one-second limits (10006), counted in
+    the kit's rolling windows."""
 
     def __init__(self, clock: Clock, options: ServerOptions) -> None:
         self._clock = clock
         self._options = options
-        self._ip: deque[float] = deque()
+        self._windows = WindowLimiter(clock)
         self._banned_until = 0.0
-        self._endpoints: dict[str, deque[float]] = {}
 
     def admit_ip(self) -> None:
         now = self._clock.now()
         if now < self._banned_until:
             raise self._forbidden()
-        window = self._options.ip_limit_window_s
-        while self._ip and self._ip[0] <= now - window:
-            self._ip.popleft()
-        if len(self._ip) >= self._options.ip_limit_requests:
+        if not self._windows.admit("", (self._options.ip_limit_requests, self._options.ip_limit_window_s)):
             self._banned_until = now + self._options.ip_ban_s
             raise self._forbidden()
-        self._ip.append(now)
-
-    def ban(self, seconds: float) -> None:
-        self._banned_until = self._clock.now() + seconds
 
     def _forbidden(self) -> BybitApiError:
         minutes = max(1, math.ceil(self._options.ip_ban_s / 60))
         text = c.HTTP_FORBIDDEN_TEXT.format(minutes=minutes)
         return BybitApiError(R.IP_BANNED, text, c.HTTP_FORBIDDEN, text=text)
 
-    def limit_of(self, path: str) -> int:
-        return self._options.endpoint_limits_per_s.get(path, self._options.default_limit_per_s)
-
     def admit_endpoint(self, path: str) -> dict[str, str]:
         """Count one signed request on `path`; its X-Bapi-Limit* headers, or 10006 over the limit."""
-        now = self._clock.now()
-        hits = self._endpoints.setdefault(path, deque())
-        while hits and hits[0] <= now - 1.0:
-            hits.popleft()
-        limit = self.limit_of(path)
-        if len(hits) >= limit:
-            headers = self._headers(limit, 0, hits[0] + 1.0)
+        limit = (self._options.endpoint_limits_per_s.get(path, self._options.default_limit_per_s), 1.0)
+        admitted = self._windows.admit(path, limit)
+        remaining, reset = self._windows.window_state(path, limit)
+        headers = {c.LIMIT_HEADER: str(limit[0]), c.LIMIT_STATUS_HEADER: str(remaining),
+                   c.LIMIT_RESET_HEADER: str(ms(reset))}
+        if not admitted:
             raise BybitApiError(R.TOO_MANY_VISITS, c.RET_MSGS[R.TOO_MANY_VISITS], headers=headers)
-        hits.append(now)
-        return self._headers(limit, limit - len(hits), hits[0] + 1.0)
-
-    @staticmethod
-    def _headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
-        return {c.LIMIT_HEADER: str(limit), c.LIMIT_STATUS_HEADER: str(remaining),
-                c.LIMIT_RESET_HEADER: str(ms(reset))}
+        return headers

@@ -11,7 +11,7 @@ order/realtime. The table says which of the two each simulator code becomes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
@@ -19,23 +19,13 @@ from pmm.connectors.common.server.wire import WireError
 
 
 class BybitApiError(WireError):
-    """A refusal as Bybit sends it: HTTP status, retCode, retMsg (and result, extra headers, or a
-    plain-text body instead of the envelope: the 403 of an IP ban). The kit's middleware answers it."""
+    """A refusal as Bybit sends it: HTTP status, retCode, retMsg (and the `result` as `data`, extra
+    headers, or a plain-text body instead of the envelope: the 403 of an IP ban). The kit's
+    middleware answers it."""
 
     def __init__(self, ret_code: int, ret_msg: str, status: int = 200, headers: dict[str, str] | None = None,
-                 result: dict[str, Any] | None = None, text: str | None = None) -> None:
-        super().__init__(ret_code, ret_msg, status, data=result if result is not None else {}, headers=headers,
-                         text=text)
-        self.ret_code = ret_code
-        self.ret_msg = ret_msg
-
-    @property
-    def result(self) -> dict[str, Any]:
-        return self.data  # type: ignore[no-any-return]
-
-    @result.setter
-    def result(self, value: dict[str, Any]) -> None:
-        self.data = value
+                 text: str | None = None) -> None:
+        super().__init__(ret_code, ret_msg, status, data={}, headers=headers, text=text)
 
 
 def api_error(code: int, msg: str | None = None, status: int = 200, **fields: object) -> BybitApiError:

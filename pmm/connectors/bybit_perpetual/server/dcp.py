@@ -31,9 +31,9 @@ from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server.auth import RawRequest
 from pmm.connectors.bybit_perpetual.server.codes import api_error, param_error
 from pmm.connectors.bybit_perpetual.server.options import ServerOptions
-from pmm.connectors.bybit_perpetual.server.orders import OrderDesk
+from pmm.connectors.common.server.desk_order import Cause
+from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.core.clock import Clock
-from pmm.sim.exchange import SimExchange
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,9 @@ NOT_ENABLED_MSG = ("Permission denied: Disconnection Protection (DCP) is not ena
 class DisconnectProtection:
     """The account's DCP windows, the connections that guard them, and the timers (module doc)."""
 
-    def __init__(self, options: ServerOptions, clock: Clock, exchange: SimExchange, desk: OrderDesk) -> None:
+    def __init__(self, options: ServerOptions, clock: Clock, desk: OrderDesk) -> None:
         self.enabled = options.dcp_enabled
         self._clock = clock
-        self._exchange = exchange
         self._desk = desk
         self.windows: dict[str, int] = {}  # product -> timeWindow (s)
         self.deadlines: dict[str, float] = {}  # product -> server time its orders are cancelled
@@ -124,9 +123,4 @@ class DisconnectProtection:
     def _cancel(self, product: str) -> int:
         if product != c.DCP_PRODUCT_DERIVATIVES:
             return 0  # the simulated venue has no spot or option orders
-        records = [r for r in self._desk.open_orders() if not r.cancel_requested]
-        for record in records:
-            record.dcp_requested = True
-        for market in sorted({r.market for r in records}):
-            self._exchange.cancel_all(market)
-        return len(records)
+        return self._desk.cancel_now([o for o in self._desk.open_orders() if o.cause is not Cause.USER], Cause.DEAD_MAN)

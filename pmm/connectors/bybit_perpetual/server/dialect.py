@@ -46,7 +46,7 @@ class BybitRestDialect:
     def verify(self, req: WireRequest) -> None:
         """The key, timestamp and signature; then the endpoint's per-UID limit, whose state every
         answer to a signed request reports in its X-Bapi-Limit* headers."""
-        self._auth.check(req.headers, RawRequest.of(req))
+        self._auth.check(req.headers, RawRequest(req))
         req.reply_headers.update(self._limits.admit_endpoint(req.path))
 
     def param_error(self, err: ParamError) -> WireError:
@@ -76,4 +76,4 @@ class BybitRestDialect:
         if code == R.TOO_MANY_VISITS:
             reset = self._clock.now() + (failure.retry_after or 1.0)
             headers = {c.LIMIT_HEADER: "0", c.LIMIT_STATUS_HEADER: "0", c.LIMIT_RESET_HEADER: str(ms(reset))}
-        return BybitApiError(code, failure.msg or api_error(code).ret_msg, failure.status, headers=headers)
+        return BybitApiError(code, failure.msg or api_error(code).msg, failure.status, headers=headers)

@@ -1,7 +1,7 @@
 """Fault injection for tests of Bybit clients (DESIGN.md §5): the kit's faults
 (`common/server/faults.py`: error answers, delays, order rejections, `u` gaps, duplicated and
-reordered frames, a skewed clock, cut sockets, lapsed sessions, refused logins) plus Bybit's own
-orderbook restarts. Bybit's names for the session faults are `expire_auth` and `reject_next_auth`.
+reordered frames, a skewed clock, cut sockets, lapsed sessions, refused logins, order book
+restarts). Bybit's names for the session faults are `expire_auth` and `reject_next_auth`.
 
 On Bybit's wire: `fail_next(..., code=...)` answers the envelope with that retCode (HTTP 200 + code
 is a business error); without a code, 403 is the IP-ban text, 429 retCode 10006 with rate-limit
@@ -13,11 +13,8 @@ with frame 1000, as when `max_active_time` lapses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pmm.connectors.common.fault_injector import Failure, SkewedClock
 from pmm.connectors.common.server.faults import KitFaults
-from pmm.connectors.common.server.stream_hub import StreamHub
 
 __all__ = ["Failure", "FaultInjector", "SkewedClock"]
 
@@ -25,16 +22,9 @@ _KINDS = ("public", "private", "market", "user", "all")
 
 
 class FaultInjector(KitFaults):
-    """What the next requests, book updates, orders and auths should suffer; effective at once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._restart: Callable[[], int] | None = None
-
-    def bind_server(self, hub: StreamHub, restart: Callable[[], int]) -> None:
-        """Connect to the server's sockets and order books (done by the server)."""
-        self.bind(hub)
-        self._restart = restart
+    """What the next requests, book updates, orders and auths should suffer; effective at once.
+    `restart_orderbook()` starts every depth stream again at u=1 with a snapshot pushed to its
+    subscribers (Bybit: "u=1 ... overwrite your local orderbook")."""
 
     def drop_sockets(self, kind: str = "all") -> int:
         """Cut the TCP connection (no close frame) of every public socket (`/v5/public/linear`;
@@ -43,15 +33,3 @@ class FaultInjector(KitFaults):
         if kind not in _KINDS:
             raise ValueError(f"drop_sockets: kind must be one of {', '.join(_KINDS)}, was {kind!r}")
         return super().drop_sockets(kind)
-
-    def restart_orderbook(self) -> int:
-        """Simulate a restart of the orderbook service: every depth stream starts again at u=1 with
-        a snapshot pushed to its subscribers (Bybit: "u=1 ... overwrite your local orderbook").
-        Returns how many snapshots were pushed."""
-        if self._restart is None:
-            raise RuntimeError("restart_orderbook: the fault injector is not bound to a server")
-        return self._restart()
-
-    def expire_auth(self) -> int:
-        """Bybit's name for `expire_logins()`: end every authenticated private session now."""
-        return self.expire_logins()

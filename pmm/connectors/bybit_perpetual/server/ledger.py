@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server.orders import OrderRecord
+from pmm.connectors.bybit_perpetual.server.orders import order_type
 from pmm.connectors.bybit_perpetual.server.wire import (
     ZERO,
     SymbolMap,
@@ -27,6 +27,7 @@ from pmm.connectors.bybit_perpetual.server.wire import (
     side_wire,
 )
 from pmm.connectors.common.numbers import ms, plain
+from pmm.connectors.common.server.desk_order import DeskOrder
 from pmm.core.events import FundingPaymentReceived, OrderFilled, PositionUpdated
 from pmm.core.model import Liquidity, Position, PositionMode, PositionSide, Side
 from pmm.errors import ExchangeUnavailable
@@ -97,7 +98,7 @@ class Ledger:
 
     # --- fills ----------------------------------------------------------------------------------
 
-    def on_fill(self, event: OrderFilled, record: OrderRecord | None) -> Execution:
+    def on_fill(self, event: OrderFilled, record: DeskOrder | None) -> Execution:
         symbol = self._symbols.symbol(event.market)
         grid = self._symbols.grid(symbol)
         closes, _ = self._target(event)
@@ -112,14 +113,15 @@ class Ledger:
         exec_id = str(uuid.uuid4())
         seq = self._next_seq()
         order_id = record.order_id if record is not None else str(uuid.uuid4())
-        link_id = record.link_id if record is not None else ""
+        link_id = record.client_id if record is not None else ""
         exec_type = c.EXEC_TYPE_TRADE if record is not None else c.EXEC_TYPE_BUST_TRADE
         view = {
             "symbol": symbol, "orderId": order_id, "orderLinkId": link_id, "side": side_wire(event.side),
-            "orderPrice": grid.price(record.price) if record is not None and record.price else grid.price(event.price),
+            "orderPrice": grid.price(record.extra["price"]) if record is not None and record.extra["price"]
+            else grid.price(event.price),
             "orderQty": grid.qty(record.qty if record is not None else event.amount),
             "leavesQty": grid.qty(event.remaining), "createType": c.CREATE_TYPE_BY_USER if record is not None
-            else c.CREATE_TYPE_BY_LIQ, "orderType": record.order_type if record is not None else c.ORDER_TYPE_MARKET,
+            else c.CREATE_TYPE_BY_LIQ, "orderType": order_type(record) if record is not None else c.ORDER_TYPE_MARKET,
             "stopOrderType": "", "execFee": money(event.fee), "execId": exec_id, "execPrice": grid.price(event.price),
             "execQty": grid.qty(event.amount), "execType": exec_type, "execValue": money(value),
             "execTime": str(when), "feeCurrency": event.fee_asset, "isMaker": event.liquidity is Liquidity.MAKER,
@@ -131,6 +133,8 @@ class Ledger:
         execution = Execution(symbol, order_id, link_id, exec_type, when, view)
         self.executions.append(execution)
         change = event.realized_pnl - event.fee
+        if record is not None and event.realized_pnl:
+            record.extra["closed_pnl"] = record.extra.get("closed_pnl", ZERO) + change
         if not self._held_any(event.market, event.position_side):
             self.realised_of(event.market, event.position_side).cur = ZERO  # a new position starts
         self._add_realised(event.market, closes if closed else self._target(event)[1], event.fee_asset, change)

@@ -76,9 +76,7 @@ class MarketHandlers:
         }
 
     async def orderbook(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
+        symbol, _ = p.linear_symbol(req, self._symbols)
         size = p.limit(req, c.REST_ORDERBOOK_DEFAULT_LIMIT, c.REST_ORDERBOOK_MAX_LIMIT)
         return self._streams.orderbook_result(symbol, size, self._clock.now())
 
@@ -92,9 +90,7 @@ class MarketHandlers:
         return {"category": category, "list": [self._streams.ticker(s, now) for s in symbols]}
 
     async def funding_history(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
+        symbol, _ = p.linear_symbol(req, self._symbols)
         size = p.limit(req, c.FUNDING_HISTORY_MAX_LIMIT, c.FUNDING_HISTORY_MAX_LIMIT)
         start, end = p.integer(req, "startTime"), p.integer(req, "endTime")
         if start is not None and end is None:
@@ -105,8 +101,6 @@ class MarketHandlers:
         return {"category": c.CATEGORY_LINEAR, "list": rows[:size]}
 
     async def recent_trade(self, req: RawRequest) -> dict[str, Any]:
-        p.linear(req)
-        symbol = p.symbol(req, self._symbols)
-        assert symbol is not None
+        symbol, _ = p.linear_symbol(req, self._symbols)
         size = p.limit(req, c.RECENT_TRADE_DEFAULT_LIMIT, c.RECENT_TRADE_MAX_LIMIT)
         return {"category": c.CATEGORY_LINEAR, "list": list(self._streams.state[symbol].recent)[:size]}

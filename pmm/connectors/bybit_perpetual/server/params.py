@@ -44,6 +44,20 @@ def symbol(req: RawRequest, symbols: SymbolMap, *, required: bool = True) -> str
     return value
 
 
+def linear_symbol(req: RawRequest, symbols: SymbolMap) -> tuple[str, str]:
+    """A linear request's symbol (required) and the pmm market it names."""
+    linear(req)
+    value = symbol(req, symbols)
+    market = symbols.market(value or "")
+    assert value is not None and market is not None
+    return value, market
+
+
+def linear_symbol_if_any(req: RawRequest, symbols: SymbolMap) -> str | None:
+    linear(req)
+    return symbol(req, symbols, required=False)
+
+
 def integer(req: RawRequest, name: str, default: int | None = None) -> int | None:
     value = req.text(name)
     if value is None:

@@ -19,9 +19,10 @@ from typing import Any
 
 from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server.ledger import Ledger
-from pmm.connectors.bybit_perpetual.server.orders import OrderRecord
+from pmm.connectors.bybit_perpetual.server.orders import view
 from pmm.connectors.bybit_perpetual.server.views import AccountViews
 from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
+from pmm.connectors.common.server.desk_order import DeskOrder
 from pmm.core.clock import Clock
 from pmm.core.events import (
     AccountEvent,
@@ -48,7 +49,7 @@ class PrivateStreams:
         self._publish = publish
         self._clock = clock
 
-    def on_event(self, event: AccountEvent | None, record: OrderRecord | None) -> None:
+    def on_event(self, event: AccountEvent | None, record: DeskOrder | None) -> None:
         match event:
             case OrderFilled():
                 execution = self._ledger.on_fill(event, record)
@@ -69,8 +70,8 @@ class PrivateStreams:
                 if record is not None:
                     self._order(record, event.ts if event is not None else self._clock.now())
 
-    def _order(self, record: OrderRecord, ts: float) -> None:
-        self._publish(c.TOPIC_ORDER, [record.view(with_category=True)], ts)
+    def _order(self, record: DeskOrder, ts: float) -> None:
+        self._publish(c.TOPIC_ORDER, [view(record, self._symbols, with_category=True)], ts)
 
     def _position(self, event: PositionUpdated) -> None:
         mode = self._exchange.position_mode()

@@ -17,20 +17,15 @@ dropped sockets, duplicated frames) are the linear server's (`streams.py`, `ws.p
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
-
 from pmm.connectors.bybit_perpetual import constants as c
-from pmm.connectors.bybit_perpetual.server import params as p
 from pmm.connectors.bybit_perpetual import spot_constants as s
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
-from pmm.connectors.bybit_perpetual.server.dialect import envelope
-from pmm.connectors.bybit_perpetual.server.auth import Authenticator, RawRequest
+from pmm.connectors.bybit_perpetual.server import params as p
+from pmm.connectors.bybit_perpetual.server.auth import Authenticator, RateLimiter, RawRequest
 from pmm.connectors.bybit_perpetual.server.codes import BybitApiError, api_error, param_error
+from pmm.connectors.bybit_perpetual.server.dialect import BybitRestDialect
 from pmm.connectors.bybit_perpetual.server.faults import Failure, FaultInjector
 from pmm.connectors.bybit_perpetual.server.options import ServerOptions
 from pmm.connectors.bybit_perpetual.server.streams import MarketStreams
@@ -38,22 +33,31 @@ from pmm.connectors.bybit_perpetual.server.topics import Topic, TopicParser
 from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
 from pmm.connectors.bybit_perpetual.server.ws import PUBLIC, BybitStreams, make_hub
 from pmm.connectors.common.numbers import plain
+from pmm.connectors.common.server.kit_server import KitServer, Route
 from pmm.connectors.common.server.stream_hub import StreamHub
+from pmm.connectors.common.server.wire import WireError, WireRequest
 from pmm.connectors.common.sim_driver import SimDriver
-from pmm.connectors.common.sim_server import LoopbackVenueServer
-from pmm.connectors.common.wire_json import dumps
 from pmm.core.clock import Clock
 from pmm.sim.exchange import SimExchange
 
 __all__ = ["BybitSpotServer"]
 
-log = logging.getLogger(__name__)
-
-Handler = Callable[[RawRequest], Awaitable[dict[str, Any]]]
 _SPOT_TOPICS = ("orderbook", "publicTrade")  # tickers has its own spot shape: not served here
 
 
-class BybitSpotServer(LoopbackVenueServer):
+class SpotRestDialect(BybitRestDialect):
+    """The linear server's words, but nothing is signed and an injected failure is always an envelope."""
+
+    def not_found(self, req: WireRequest) -> WireError:
+        return BybitApiError(R.ROUTE_NOT_FOUND, f"{req.method} {req.path} is not served by the pmm Bybit spot "
+                             "simulator (public market data only; route not found).", c.HTTP_NOT_FOUND)
+
+    def injected(self, failure: Failure) -> WireError:
+        code = failure.code if failure.code is not None else R.SERVER_ERROR
+        return BybitApiError(code, failure.msg or api_error(code).msg, failure.status)
+
+
+class BybitSpotServer(KitServer):
     """Bybit v5 spot public market data over a `SimExchange` (see module docstring)."""
 
     venue = "Bybit spot"
@@ -65,15 +69,17 @@ class BybitSpotServer(LoopbackVenueServer):
         self.symbols = SymbolMap(exchange.trading_rules(m) for m in exchange.markets())
         self.faults: FaultInjector = FaultInjector()
         self.driver = SimDriver(exchange, self.clock, self.options.tick_s, name="Bybit spot server")
+        nobody = Authenticator("", "", self.clock)
+        self.dialect = SpotRestDialect(self.clock, nobody, RateLimiter(self.clock, self.options), self.options)
         self._topics = TopicParser(self.symbols)
         self.streams: MarketStreams
         self.hub: StreamHub = make_hub(self.options, self.clock, self.faults, "Bybit spot server")
-        self.ws = BybitStreams(self.hub, self.clock, Authenticator("", "", self.clock), self.faults, self._parse_topic,
+        self.ws = BybitStreams(self.hub, self.clock, nobody, self.faults, self._parse_topic,
                                lambda kind, symbol, depth, now: self.streams.initial_message(kind, symbol, depth, now))
         self.streams = MarketStreams(self.symbols, exchange.book, self.ws.publish, self.ws.has_subscribers,
                                      self.faults, self.options)
         exchange.subscribe_public(self.streams.on_public)
-        self.faults.bind_server(self.hub, restart=lambda: self.streams.restart(self.clock.now()))
+        self.faults.bind(self.hub, restart_books=lambda: self.streams.restart(self.clock.now()))
         for hook in (self.streams.on_tick, self.hub.on_tick):
             self.driver.on_tick(hook)
 
@@ -89,14 +95,18 @@ class BybitSpotServer(LoopbackVenueServer):
                 return c.WS_MSG_HANDLER_NOT_FOUND.format(topic=name)
         return parsed
 
-    # --- routing --------------------------------------------------------------------------------
+    # --- routing (the middleware is the kit's: KitServer + SpotRestDialect) ------------------------
 
-    def _add_routes(self, app: web.Application) -> None:
-        for path, handler in ((c.SERVER_TIME_PATH, self._time), (c.INSTRUMENTS_INFO_PATH, self._instruments_info),
-                              (c.ORDERBOOK_PATH, self._orderbook)):
-            app.router.add_get(path, self._rest(handler))
-        app.router.add_get(s.WS_PUBLIC_SPOT_PATH, self._websocket)
-        app.router.add_route("*", "/{tail:.*}", self._not_found)
+    def routes(self) -> list[Route]:
+        return [Route("GET", path, RawRequest.reading(handler)) for path, handler in (
+            (c.SERVER_TIME_PATH, self._time), (c.INSTRUMENTS_INFO_PATH, self._instruments_info),
+            (c.ORDERBOOK_PATH, self._orderbook))]
+
+    def ws_paths(self) -> dict[str, str]:
+        return {s.WS_PUBLIC_SPOT_PATH: PUBLIC}
+
+    def admit(self, route: Route, req: WireRequest) -> None:
+        """No limits on the spot venue's public data."""
 
     async def _time(self, req: RawRequest) -> dict[str, Any]:
         now = self.clock.now()
@@ -131,41 +141,3 @@ class BybitSpotServer(LoopbackVenueServer):
         size = p.limit(req, s.REST_ORDERBOOK_DEFAULT_LIMIT, s.REST_ORDERBOOK_MAX_LIMIT)
         return self.streams.orderbook_result(symbol, size, self.clock.now())
 
-    # --- plumbing -------------------------------------------------------------------------------
-
-    def _rest(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def serve(request: web.Request) -> web.StreamResponse:
-            await self._delay(request.path, "before")
-            failure = self.faults.take_failure(request.path, request.method)
-            if failure is not None:
-                return self._failure_response(failure)
-            now = self.clock.now()
-            try:
-                req = RawRequest.parse(request.method, request.path, request.raw_path, await request.read())
-                status, body = 200, envelope(0, "OK", await handler(req), now)
-            except BybitApiError as err:
-                status, body = err.status, envelope(err.ret_code, err.ret_msg, err.result, now)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("Bybit spot server: %s %s failed", request.method, request.path)
-                status, body = 200, envelope(R.SERVER_ERROR, c.RET_MSGS[R.SERVER_ERROR], {}, now)
-            await self._delay(request.path, "after")
-            return web.Response(status=status, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
-
-        return serve
-
-    async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        refusal = await self._refuse_upgrade(request)
-        return refusal if refusal is not None else await self.hub.handle(request, PUBLIC)
-
-    async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        msg = (f"{request.method} {request.path} is not served by the pmm Bybit spot simulator (public market data "
-               "only; route not found).")
-        body = envelope(R.ROUTE_NOT_FOUND, msg, {}, self.clock.now())
-        return web.Response(status=c.HTTP_NOT_FOUND, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)
-
-    def _failure_response(self, failure: Failure) -> web.Response:
-        code = failure.code if failure.code is not None else R.SERVER_ERROR
-        body = envelope(code, failure.msg or api_error(code).ret_msg, {}, self.clock.now())
-        return web.Response(status=failure.status, text=dumps(body), content_type=c.CONTENT_TYPE_JSON)

@@ -23,14 +23,14 @@ from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.constants import RetCode as R
 from pmm.connectors.bybit_perpetual.server.auth import RawRequest
 from pmm.connectors.bybit_perpetual.server.codes import api_error, param_error, refusal
-from pmm.connectors.bybit_perpetual.server.orders import OrderDesk, OrderRecord
-from pmm.connectors.common.numbers import ms, parse_decimal
-from pmm.connectors.common.server.desk_order import DeskOrder
+from pmm.connectors.bybit_perpetual.server.orders import is_untriggered
+from pmm.connectors.bybit_perpetual.server.wire import SymbolMap
+from pmm.connectors.common.numbers import parse_decimal
+from pmm.connectors.common.server.desk_order import Cause, DeskOrder
+from pmm.connectors.common.server.order_desk import OrderDesk
 from pmm.connectors.common.server.triggers import TriggerDesk, TriggerOn, TriggerOrder, TriggerState
-from pmm.connectors.common.sim_driver import SimDriver
 from pmm.core.clock import Clock
 from pmm.core.events import FundingInfoUpdated, MarketEvent, Trade
-from pmm.core.model import OrderRequest
 from pmm.errors import ExchangeUnavailable
 from pmm.sim.exchange import SimExchange
 
@@ -41,21 +41,20 @@ _REDUCE_ONLY_REFUSED = "reduce_only_rejected"  # the simulator's code (pmm/sim/v
 class StopOrders:
     """The server's conditional orders, resting in the kit's trigger engine (see module docstring)."""
 
-    def __init__(self, exchange: SimExchange, desk: OrderDesk, driver: SimDriver, clock: Clock,
+    def __init__(self, exchange: SimExchange, desk: OrderDesk, symbols: SymbolMap, clock: Clock,
                  last_price: Callable[[str], Decimal | None]) -> None:
         self._exchange = exchange
         self._desk = desk
-        self._driver = driver
+        self._symbols = symbols
         self._clock = clock
         self._last_price = last_price
-        self._requests: dict[str, OrderRequest] = {}  # by orderId: what goes to the simulator on firing
         self.triggers = TriggerDesk(self, exchange, clock, lambda: str(uuid.uuid4()))
         self.triggers.listen(self._on_trigger)
 
     # --- placing ------------------------------------------------------------------------------------
 
-    def rest(self, req: RawRequest, record: OrderRecord, request: OrderRequest) -> None:
-        """Check the create's trigger fields, then rest `record` Untriggered until they are met."""
+    def rest(self, req: RawRequest, order: DeskOrder) -> None:
+        """Check the create's trigger fields, then rest `order` Untriggered until they are met."""
         trigger_price = parse_decimal(req.text("triggerPrice"))
         if trigger_price is None or trigger_price <= 0:
             raise param_error("params error: triggerPrice invalid")
@@ -68,21 +67,21 @@ class StopOrders:
             raise param_error(f"params error: triggerBy {trigger_by} is not served by the simulated venue "
                               f"({c.TRIGGER_BY_LAST} or {c.TRIGGER_BY_MARK})")
         rising = int(direction) == c.TRIGGER_DIRECTION_RISE
-        current = self._reference(record.market, on)
+        current = self._reference(order.market, on)
         if current is not None and (trigger_price <= current if rising else trigger_price >= current):
-            grid = record.grid
+            grid = self._symbols.grid(self._symbols.symbol(order.market))
             raise api_error(R.TRIGGER_NOT_ABOVE if rising else R.TRIGGER_NOT_BELOW,
                             trigger=grid.price(trigger_price), current=grid.price(current))
-        record.trigger_price, record.trigger_direction, record.trigger_by = trigger_price, int(direction), trigger_by
-        if record.order_type == c.ORDER_TYPE_MARKET:
-            record.price = Decimal(0)  # a market order gets its price when it fires
-        record.status = c.ORDER_STATUS_UNTRIGGERED
-        self._desk.register(record)
-        self._requests[record.order_id] = request
+        order.extra.update(trigger_price=trigger_price, trigger_direction=int(direction), trigger_by=trigger_by,
+                           stop=c.ORDER_STATUS_UNTRIGGERED)
+        if order.is_market:
+            order.extra["price"] = Decimal(0)  # a market order gets its price when it fires
+        self._desk.register(order)
         self.triggers.add(TriggerOrder(
-            algo_id=record.order_id, client_id=record.link_id, market=record.market, side=request.side,
-            trigger_price=trigger_price, trigger_on=on, rising=rising, qty=record.qty, order_price=request.price,
-            position_side=request.position_side, reduce_only=request.reduce_only))
+            algo_id=order.order_id, client_id=order.client_id, market=order.market, side=order.side,
+            trigger_price=trigger_price, trigger_on=on, rising=rising, qty=order.qty, order_price=order.price,
+            position_side=order.position_side, reduce_only=order.reduce_only))
+        self._desk.tell(order)
 
     def _reference(self, market: str, on: TriggerOn) -> Decimal | None:
         if on is TriggerOn.LAST:
@@ -94,14 +93,11 @@ class StopOrders:
 
     # --- cancelling ---------------------------------------------------------------------------------
 
-    def cancel(self, records: Iterable[OrderRecord]) -> list[OrderRecord]:
+    def cancel(self, orders: Iterable[DeskOrder]) -> list[DeskOrder]:
         """Deactivate the Untriggered ones; returns those deactivated."""
-        live = [self.triggers.by_id[r.order_id] for r in records
-                if r.is_untriggered and r.order_id in self.triggers.by_id]
+        live = [self.triggers.by_id[o.order_id] for o in orders
+                if is_untriggered(o) and o.order_id in self.triggers.by_id]
         return [self._desk.by_id[t.algo_id] for t in self.triggers.cancel(live)]
-
-    def untriggered(self, symbol: str | None = None) -> list[OrderRecord]:
-        return [r for r in self._desk.by_id.values() if r.is_untriggered and (symbol is None or r.symbol == symbol)]
 
     # --- firing -------------------------------------------------------------------------------------
 
@@ -116,37 +112,31 @@ class StopOrders:
                 pass
 
     def _on_trigger(self, trigger: TriggerOrder) -> None:
-        record = self._desk.by_id.get(trigger.algo_id)
-        if record is None:
+        order = self._desk.by_id.get(trigger.algo_id)
+        if order is None:
             return
-        now_ms = ms(self._clock.now())
         match trigger.state:
             case TriggerState.TRIGGERED:
-                record.status, record.updated_ms = c.ORDER_STATUS_TRIGGERED, now_ms
+                order.extra["stop"], order.updated = c.ORDER_STATUS_TRIGGERED, self._clock.now()
+                self._desk.tell(order)
             case TriggerState.CANCELED:
-                record.status, record.updated_ms = c.ORDER_STATUS_DEACTIVATED, now_ms
-                record.cancel_type = c.CANCEL_TYPE_BY_USER
-                self._desk.closed.append(record)
-                self._requests.pop(record.order_id, None)
+                order.extra.update(stop=c.ORDER_STATUS_DEACTIVATED, reject_reason=c.REJECT_NO_ERROR)
+                self._desk.close_refused(order, Cause.USER)
             case _:
                 return  # LIVE: told by the create itself; FAILED: closed by `place`
-        self._desk.publish(record)
 
     async def place(self, orders: Iterable[DeskOrder]) -> None:
         """A fired trigger's order (`ChildOrderDesk`): the conditional order itself goes to the simulator."""
         for child in orders:
             trigger: TriggerOrder = child.extra["algo"]
-            record = self._desk.by_id.get(trigger.algo_id)
-            request = self._requests.pop(trigger.algo_id, None)
-            if record is None or request is None:
+            order = self._desk.by_id.get(trigger.algo_id)
+            if order is None:
                 continue
-            self._desk.add_pending(record)
-            self._exchange.submit_order(request)
-            await self._driver.settle()
-            if record.rejection is not None:
-                child.rejection = record.rejection
-                if record.rejection.code == _REDUCE_ONLY_REFUSED:
-                    record.cancel_type = c.CANCEL_TYPE_BY_REDUCE_ONLY  # nothing left to close
-                self._desk.close_refused(record, refusal(record.rejection.code).reject_reason,
-                                         ms(record.rejection.ts))
-
+            await self._desk.place([order])
+            if order.rejection is not None:
+                child.rejection = order.rejection
+                order.extra.pop("stop", None)
+                order.extra["reject_reason"] = refusal(order.rejection.code).reject_reason
+                reduce_only = order.rejection.code == _REDUCE_ONLY_REFUSED  # nothing left to close
+                order.extra["cancel_type"] = c.CANCEL_TYPE_BY_REDUCE_ONLY if reduce_only else c.CANCEL_TYPE_UNKNOWN
+                self._desk.close_refused(order, Cause.VENUE)

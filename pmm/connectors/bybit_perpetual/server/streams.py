@@ -2,14 +2,14 @@
 Bybit's `u` / `seq` numbering, tickers (snapshot then deltas of what changed), publicTrade, and the
 REST views of the same state (orderbook, tickers, recent trades, funding history).
 
-Orderbook (exchange_apis.md §B5): every depth stream (1, 50, 200, 500, 1000) keeps the levels it
-last published (`PublishedBook`) and, whenever the simulator's book changes, publishes the changes
-of its top N levels as a `delta` whose `u` is the stream's previous `u` + 1; `seq` is the cross
-sequence, one number per book change of the market, the same in every depth and in the REST
-snapshot. A subscriber first gets a `snapshot` of what the stream last published. Level 1 sends
-snapshots only, and re-sends one with an unchanged `u` after 3 s without a change. The REST
-orderbook is the 1000-level stream's published book with its `u`. A simulated service restart
-(`restart()`) starts every stream again at u=1 with a snapshot.
+Orderbook (exchange_apis.md §B5): every depth stream (1, 50, 200, 500, 1000) is the kit's
+`SequencedBook` (the levels it last published, and its `u`) and, whenever the simulator's book
+changes, publishes the changes of its top N levels as a `delta` whose `u` is the stream's previous
+`u` + 1; `seq` is the cross sequence, one number per book change of the market, the same in every
+depth and in the REST snapshot. A subscriber first gets a `snapshot` of what the stream last
+published. Level 1 sends snapshots only, and re-sends one with an unchanged `u` after 3 s without a
+change. The REST orderbook is the 1000-level stream's published book with its `u`. A simulated
+service restart (`restart()`) starts every stream again at u=1 with a snapshot.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pmm.connectors.bybit_perpetual import constants as c
 from pmm.connectors.bybit_perpetual.server.faults import FaultInjector
 from pmm.connectors.bybit_perpetual.server.options import ServerOptions
 from pmm.connectors.bybit_perpetual.server.wire import ZERO, SymbolMap, ms_text
-from pmm.connectors.common.book_diff import PublishedBook
 from pmm.connectors.common.numbers import fixed, ms, plain
+from pmm.connectors.common.server.market_tape import SequencedBook
 from pmm.connectors.common.trade_stats import TradeWindow
 from pmm.core.book import OrderBook
 from pmm.core.events import BookDelta, BookSnapshot, FundingInfoUpdated, MarketEvent, Trade
@@ -40,8 +40,7 @@ _FUNDING_CAP = "0.005"
 class _SymbolState:
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
-        self.books = {depth: PublishedBook(depth) for depth in c.SERVER_ORDERBOOK_DEPTHS}
-        self.update_ids = {depth: _FIRST_UPDATE_ID for depth in c.SERVER_ORDERBOOK_DEPTHS}
+        self.books = {depth: SequencedBook(depth, _FIRST_UPDATE_ID) for depth in c.SERVER_ORDERBOOK_DEPTHS}
         self.pushed_at = {depth: 0.0 for depth in c.SERVER_ORDERBOOK_DEPTHS}
         self.seq = _FIRST_SEQ
         self.book_ts = 0.0
@@ -95,12 +94,12 @@ class MarketStreams:
         skip = self._faults.take_depth_skip()
         grid = self._symbols.grid(symbol)
         published = False
-        for depth, mirror in st.books.items():
-            bids, asks = mirror.update(book)
-            if not bids and not asks:
+        for depth, stream in st.books.items():
+            changed = stream.update(book, ts, skip)
+            if changed is None:
                 continue
             published = True
-            st.update_ids[depth] += 1 + skip
+            _, update_id, (bids, asks) = changed
             st.pushed_at[depth] = ts
             topic = orderbook_topic(depth, symbol)
             if not self._has_subscribers(topic):
@@ -111,7 +110,7 @@ class MarketStreams:
             self._publish(topic, {
                 "topic": topic, "type": c.TYPE_DELTA, "ts": ms(ts),
                 "data": {"s": symbol, "b": grid.levels(bids), "a": grid.levels(asks),
-                         "u": st.update_ids[depth], "seq": st.seq},
+                         "u": update_id, "seq": st.seq},
                 "cts": ms(ts),
             })
         if skip and not published:
@@ -232,7 +231,7 @@ class MarketStreams:
         return {
             "topic": topic, "type": c.TYPE_SNAPSHOT, "ts": ms(now),
             "data": {"s": symbol, "b": grid.levels(mirror.levels(Side.BUY)), "a": grid.levels(mirror.levels(Side.SELL)),
-                     "u": st.update_ids[depth], "seq": st.seq},
+                     "u": mirror.seq, "seq": st.seq},
             "cts": ms(st.book_ts or now),
         }
 
@@ -265,7 +264,7 @@ class MarketStreams:
         pushed = 0
         for symbol, st in self.state.items():
             for depth in st.books:
-                st.update_ids[depth] = c.ORDERBOOK_RESTART_UPDATE_ID
+                st.books[depth].seq = c.ORDERBOOK_RESTART_UPDATE_ID
                 topic = orderbook_topic(depth, symbol)
                 if self._has_subscribers(topic):
                     self._publish(topic, self.orderbook_message(symbol, depth, now))
@@ -283,7 +282,7 @@ class MarketStreams:
             "b": grid.levels(mirror.levels(Side.BUY)[:limit]),
             "a": grid.levels(mirror.levels(Side.SELL)[:limit]),
             "ts": ms(now),
-            "u": st.update_ids[c.REST_ORDERBOOK_STREAM_DEPTH],
+            "u": mirror.seq,
             "seq": st.seq,
             "cts": ms(st.book_ts or now),
         }

@@ -63,7 +63,7 @@ class DeskOrder:
     reduce_only: bool = False
     created: float = 0.0
     updated: float = 0.0
-    sim_id: str = ""  # the simulated exchange's client id of the live leg
+    sim_id: str = ""  # the simulated exchange's client id of the live leg (a venue may name the first)
     state: State = State.PENDING
     cause: Cause = Cause.NONE
     cum_qty: Decimal = ZERO

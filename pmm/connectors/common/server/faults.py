@@ -9,6 +9,8 @@ treat every venue alike. Each venue says in its server docstring how these fault
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pmm.connectors.common.fault_injector import FaultInjector
 from pmm.connectors.common.server.stream_hub import StreamHub
 
@@ -21,11 +23,21 @@ class KitFaults(FaultInjector):
     def __init__(self) -> None:
         super().__init__()
         self._hub: StreamHub | None = None
+        self._restart_books: Callable[[], int] | None = None
         self._login_rejections = 0
 
-    def bind(self, hub: StreamHub) -> None:
-        """Connect to the server's sockets (done by the server)."""
+    def bind(self, hub: StreamHub, restart_books: Callable[[], int] | None = None) -> None:
+        """Connect to the server's sockets, and to the restart of its order book service where the
+        venue has one to simulate (done by the server)."""
         self._hub = hub
+        self._restart_books = restart_books
+
+    def restart_orderbook(self) -> int:
+        """Restart the server's order book service: every depth stream starts its numbering again
+        with a snapshot to its subscribers, as the venue's does. Returns how many were pushed."""
+        if self._restart_books is None:
+            raise RuntimeError("restart_orderbook: this server simulates no order book restart")
+        return self._restart_books()
 
     def _bound(self, name: str) -> StreamHub:
         if self._hub is None:
@@ -40,6 +52,8 @@ class KitFaults(FaultInjector):
     def expire_logins(self) -> int:
         """End every logged-in session now (close frame 1000); clients must log in again."""
         return self._bound("expire_logins").expire_logins()
+
+    expire_auth = expire_logins  # the older servers' name
 
     def expire_listen_key(self, listen_key: str | None = None) -> int:
         """The older servers' name for a lapsed private session: `expire_logins()`."""

@@ -90,6 +90,13 @@ class WindowLimiter:
         count, window = limit
         now = self._clock.now()
         return max(0, count - sum(1 for t in self._hits.get(key, ()) if t > now - window))
+    def window_state(self, key: str, limit: tuple[int, float]) -> tuple[int, float]:
+        """(requests left, when the oldest counted one leaves the window) of `key` as the last
+        `admit` left it: what venues report in their rate-limit headers."""
+        count, window = limit
+        hits = self._hits.get(key)
+        oldest = hits[0] if hits else self._clock.now()
+        return count - len(hits or ()), oldest + window
 
 
 class KitServer(LoopbackVenueServer):

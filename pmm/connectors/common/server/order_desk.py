@@ -109,13 +109,22 @@ class OrderDesk:
             await self._driver.settle()
 
     def _submit(self, order: DeskOrder, qty: Decimal) -> None:
-        order.sim_id = order.order_id if not order.amends else f"{order.order_id}~{order.amends}"
+        # The first leg goes by the id the venue chose for it (`sim_id`), else by the order id.
+        order.sim_id = (order.sim_id or order.order_id) if not order.amends else f"{order.order_id}~{order.amends}"
         self.by_sim[order.sim_id] = order
         self._exchange.submit_order(OrderRequest(
             client_id=ClientOrderId(order.sim_id), market=order.market, side=order.side,
             order_type=order.sim_type, amount=qty, price=order.price,
             position_action=PositionAction.CLOSE if order.closing else PositionAction.OPEN,
             position_side=order.position_side, reduce_only=order.reduce_only))
+
+    def register(self, order: DeskOrder) -> None:
+        """Keep an order the simulator does not see yet (a resting conditional order) by its ids."""
+        self._register(order)
+
+    def tell(self, order: DeskOrder) -> None:
+        """Tell the listeners of a change the venue made itself (a conditional order rests, fires)."""
+        self._tell(None, order)
 
     def _register(self, order: DeskOrder) -> None:
         order.created = order.updated = order.created or self._clock.now()
