@@ -90,6 +90,7 @@ class WindowLimiter:
         count, window = limit
         now = self._clock.now()
         return max(0, count - sum(1 for t in self._hits.get(key, ()) if t > now - window))
+
     def window_state(self, key: str, limit: tuple[int, float]) -> tuple[int, float]:
         """(requests left, when the oldest counted one leaves the window) of `key` as the last
         `admit` left it: what venues report in their rate-limit headers."""
