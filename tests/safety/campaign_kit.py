@@ -320,28 +320,48 @@ def run_campaign(venue: str, phases: list[Phase], tmp_path: Path, *, phase_timeo
         fill_events=campaign.fill_events if campaign else [], stop_ts=holder.get("stop_ts", time.time()))
 
 
-def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]], *,
-                    deadline_s: float = 240.0) -> dict[str, CampaignResult]:
-    """Run each job on its own thread (named after its key) and wait for all of them.
+#: Campaigns run at most this many at once: each is a bot and a venue server busy in real time,
+#: and a 2-core CI machine running eight at once starves their timers (a funding payment not seen
+#: within a minute, a phase overrunning its deadline).
+MAX_PARALLEL = 3
 
-    A job still running after `deadline_s` fails the call with what it was doing (its phase, its
-    stacks, its last log lines), instead of running into the test timeout, which shows none of it.
+
+def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]], *, deadline_s: float = 240.0,
+                    max_parallel: int = MAX_PARALLEL) -> dict[str, CampaignResult]:
+    """Run each job on its own thread (named after its key), `max_parallel` at a time, and wait for
+    all of them.
+
+    A job still running `deadline_s` after it began fails the call with what it was doing (its
+    phase, its stacks, its last log lines), instead of running into the test timeout, which shows
+    none of it.
     """
     out: dict[str, CampaignResult] = {}
     failures: dict[str, BaseException] = {}
+    slots = threading.Semaphore(max_parallel)
+    began: dict[str, float] = {}
 
     def target(name: str, job: Callable[[], CampaignResult]) -> None:
-        try:
-            out[name] = job()
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
-            failures[name] = exc
+        with slots:
+            began[name] = time.monotonic()
+            try:
+                out[name] = job()
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+                failures[name] = exc
 
     threads = [threading.Thread(target=target, args=(name, job), name=name, daemon=True) for name, job in jobs.items()]
-    t0 = time.monotonic()
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(max(0.0, t0 + deadline_s - time.monotonic()))
+    rounds = -(-len(threads) // max(1, max_parallel))
+    overall = time.monotonic() + deadline_s * rounds
+    while any(t.is_alive() for t in threads):
+        now = time.monotonic()
+        overdue = [t for t in threads if t.is_alive() and t.name in began and now - began[t.name] > deadline_s]
+        if overdue or now > overall:
+            break
+        for t in threads:
+            if t.is_alive():
+                t.join(0.5)
+                break
     late = [t for t in threads if t.is_alive()]
     if late:
         raise RuntimeError(f"still running after {deadline_s:g} s:\n" + "\n".join(_what_is_running(t) for t in late)

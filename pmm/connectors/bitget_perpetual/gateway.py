@@ -77,6 +77,7 @@ log = logging.getLogger("pmm.bitget.gateway")
 
 DEFAULT_FEES = (Decimal("0.0002"), Decimal("0.0006"))  # Bitget's base USDT-M maker / taker
 FILL_QUIET_S = 1.0  # an account push this long after our last fill is not that fill's
+SETTLEMENT_READ_DELAY_S = 1.0  # the bills are read this long after each funding time
 _ORDER_IDS_KEPT = 10_000
 
 
@@ -111,6 +112,7 @@ class BitgetGateway(AccountGateway):
                                     lookback_s=funding_lookback_s)
         self._funding_poll_s = funding_poll_s
         self._funding_task: asyncio.Task[None] | None = None
+        self._settlement_task: asyncio.Task[None] | None = None
         self._funding_read: asyncio.Task[Any] | None = None
         self._last_fill_at = float("-inf")
         for market in markets:
@@ -150,6 +152,8 @@ class BitgetGateway(AccountGateway):
         if self._funding_poll_s:
             self._funding_task = asyncio.get_running_loop().create_task(
                 self.funding.poll(lambda: list(self._markets), self._funding_poll_s), name="bitget-funding")
+        self._settlement_task = asyncio.get_running_loop().create_task(self._watch_settlements(),
+                                                                       name="bitget-settlements")
 
     async def _start_stream(self, wait_s: float = 10.0) -> None:
         self.stream.start()
@@ -164,8 +168,8 @@ class BitgetGateway(AccountGateway):
 
     async def stop(self) -> None:
         await self.stream.stop()
-        await self._end_tasks(self._funding_task)
-        self._funding_task = None
+        await self._end_tasks(self._funding_task, self._settlement_task)
+        self._funding_task = self._settlement_task = None
         await self._leave_rest()
 
     def _live_orders(self) -> dict[ClientOrderId, PlacedOrder]:
@@ -432,6 +436,35 @@ class BitgetGateway(AccountGateway):
             log.warning("unreadable %s message (%s: %s); reconciling with the venue (%d so far)", channel,
                         type(exc).__name__, exc, self.bad_messages)
             self._spawn(self._resync(f"a {channel} message could not be read"))
+
+    async def _watch_settlements(self) -> None:
+        """Read the funding bills just after each funding time.
+
+        Bitget pushes nothing when it pays funding, and on a busy market every `account` push is
+        near a fill of ours, so the push rule above alone may never fire: the schedule is asked
+        (`funding-time`) and the bills read once the settlement is due.
+        """
+        while True:
+            due = await self._next_funding_s()
+            if due is None or due < self._clock.now() - 60.0:  # no market yet, unreadable, or stale
+                await self._sleep(10.0)
+                continue
+            await self._sleep(max(due - self._clock.now() + SETTLEMENT_READ_DELAY_S, SETTLEMENT_READ_DELAY_S))
+            self._read_funding()
+
+    async def _next_funding_s(self) -> float | None:
+        """The next funding time of the markets in use (seconds), or None if it cannot be read."""
+        times = []
+        for market in list(self._markets):
+            try:
+                contract: Contract = await self._rest.contract(market)
+                rows = await self._rest.public(spec.FUNDING_TIME_PATH, [("symbol", contract.symbol),
+                                                                         ("productType", spec.PRODUCT_TYPE)])
+                times += [int(str(row["nextFundingTime"])) / 1000 for row in rows or ()]
+            except (PmmError, *BAD_PAYLOAD) as exc:
+                log.warning("could not read the next funding time of %s (%s); reading the bills on the "
+                            "regular poll", market, exc)
+        return min(times) if times else None
 
     def _read_funding(self) -> None:
         """The account moved without a fill of ours: maybe a funding payment; read the bills."""
