@@ -202,7 +202,7 @@ async def _wire(n: int, workdir: Path) -> tuple[list[float], dict[str, Any]]:
             mid, old = int((target / TICK).to_integral_value()), book
             book = _book(mid)
             for client in server.hub.clients:  # (re)wrap the bot's depth connection
-                if ("depth", SYMBOL) in client.subscriptions.values() and not isinstance(client.ws, _DepthWs):
+                if ("depth", SYMBOL) in client.subscriptions and not isinstance(client.ws, _DepthWs):
                     client.ws = _DepthWs(client.ws, _WriteStamps(client.transport, stamps))
             sent, asked = len(stamps), len(server.requests)
             server.arrived.clear()
@@ -216,7 +216,8 @@ async def _wire(n: int, workdir: Path) -> tuple[list[float], dict[str, Any]]:
                 missing += 1
                 continue
             t_req, method, query = server.requests[asked]
-            if method != "DELETE" or f"origClientOrderId={order.client_id}" not in query:
+            wire_id = server.desk.by_sim[order.client_id].client_id  # the venue order behind the sim's
+            if method != "DELETE" or f"origClientOrderId={wire_id}" not in query:
                 wrong += 1  # the first request after the frame is not the cancel it forced
             samples.append(t_req - stamps[sent])
             await _wait(lambda s=side: s not in quotes(), TIMEOUT_S)

@@ -167,8 +167,11 @@ def test_pmm_connect_asks_no_passphrase_for_keys_without_one(env, monkeypatch):
 
 
 def test_pmm_connect_refuses_a_planned_connector(env, monkeypatch):
+    from pmm.connectors.common.venue_spec import PlannedVenue
+
     monkeypatch.setenv("PMM_KEYS_DIR", env["PMM_KEYS_DIR"])
-    result = CliRunner().invoke(app, ["connect", registry.PLANNED[0].venue])
+    monkeypatch.setattr(registry, "PLANNED", (PlannedVenue("example_perpetual", "Example"),))
+    result = CliRunner().invoke(app, ["connect", "example_perpetual"])
     assert result.exit_code == 2
     assert "not built yet" in result.output
 

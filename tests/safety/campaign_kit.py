@@ -348,20 +348,30 @@ def run_in_parallel(jobs: dict[str, Callable[[], CampaignResult]], *, deadline_s
             except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
                 failures[name] = exc
 
+    # pmm's logger stays at INFO for the whole run: each campaign (and each bot's log output) saves
+    # the level it finds and puts it back when it ends, so with campaigns overlapping, one that ends
+    # would otherwise lower the level under one still running and hide its INFO lines.
+    pmm_logger = logging.getLogger("pmm")
+    old_level = pmm_logger.level
+    pmm_logger.setLevel(logging.INFO)
     threads = [threading.Thread(target=target, args=(name, job), name=name, daemon=True) for name, job in jobs.items()]
-    for t in threads:
-        t.start()
-    rounds = -(-len(threads) // max(1, max_parallel))
-    overall = time.monotonic() + deadline_s * rounds
-    while any(t.is_alive() for t in threads):
-        now = time.monotonic()
-        overdue = [t for t in threads if t.is_alive() and t.name in began and now - began[t.name] > deadline_s]
-        if overdue or now > overall:
-            break
+    try:
         for t in threads:
-            if t.is_alive():
-                t.join(0.5)
+            t.start()
+        rounds = -(-len(threads) // max(1, max_parallel))
+        overall = time.monotonic() + deadline_s * rounds
+        while any(t.is_alive() for t in threads):
+            now = time.monotonic()
+            overdue = [t for t in threads if t.is_alive() and t.name in began and now - began[t.name] > deadline_s]
+            if overdue or now > overall:
                 break
+            for t in threads:
+                if t.is_alive():
+                    t.join(0.5)
+                    break
+    finally:
+        if not any(t.is_alive() for t in threads):
+            pmm_logger.setLevel(old_level)
     late = [t for t in threads if t.is_alive()]
     if late:
         raise RuntimeError(f"still running after {deadline_s:g} s:\n" + "\n".join(_what_is_running(t) for t in late)

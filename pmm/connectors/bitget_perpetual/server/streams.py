@@ -5,7 +5,9 @@ Book Channel", "Tickers Channel", "New Trades Channel"; exchange_apis_more.md §
   the changed levels (size "0" removes one). Every message carries `seq` (one more per message)
   and `checksum`, the signed CRC32 of the top 25 levels as the texts sent (`checksum.py`), which
   ccxt checks on every update. An injected skip (`faults.skip_depth_update_ids(n)`) loses n
-  messages: `seq` jumps by n more (the content stays whole, so the checksum still matches).
+  messages: `seq` jumps by n more and their changes never arrive (the next update goes out with no
+  levels), so the client's book no longer matches the checksum and it resubscribes, as after
+  messages lost on the way.
 - `books1`, `books5`, `books15`: the top 1 / 5 / 15 levels as a `snapshot` on every change.
 - `trade`: recent trades as a `snapshot` on subscribe, then each trade as an `update`.
 - `ticker`: last, best bid / ask, mark, index, funding rate and next funding time, as a
@@ -97,6 +99,8 @@ class PublicStreams:
             changed = changed or channel == spec.CHANNEL_BOOKS
             _, seq, (bids, asks) = result
             if channel == spec.CHANNEL_BOOKS:
+                if skip:  # the lost messages' changes (folded into this diff) never reach the client
+                    asks, bids = [], []
                 data = {"asks": self.levels(symbol, asks), "bids": self.levels(symbol, bids),
                         "checksum": self.checksum(symbol, stream), "seq": seq, "ts": ms_text(stream.ts)}
                 self._push(channel, symbol, "update", [data], shape="depth")
