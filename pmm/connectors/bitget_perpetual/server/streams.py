@@ -100,7 +100,7 @@ class PublicStreams:
             _, seq, (bids, asks) = result
             if channel == spec.CHANNEL_BOOKS:
                 if skip:  # the lost messages' changes (folded into this diff) never reach the client
-                    asks, bids = [], []
+                    asks, bids = (), ()
                 data = {"asks": self.levels(symbol, asks), "bids": self.levels(symbol, bids),
                         "checksum": self.checksum(symbol, stream), "seq": seq, "ts": ms_text(stream.ts)}
                 self._push(channel, symbol, "update", [data], shape="depth")
