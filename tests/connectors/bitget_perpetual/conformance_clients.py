@@ -69,6 +69,18 @@ def _wallet(rows: list[dict[str, Any]]) -> Decimal | None:
     return None
 
 
+class _AccountPushesBitget(ccxtpro.bitget):
+    """ccxt.pro `bitget` that keeps the rows of the last `account` push as Bitget sent them. ccxt's
+    balance keeps only `equity` (unrealised PnL included) as the total, and 4.5.70 drops the push
+    itself (no `info`): the wallet, equity less `unrealizedPL`, is read from the rows."""
+
+    account_rows: list[dict[str, Any]] | None = None
+
+    def handle_balance(self, client: Any, message: Any) -> None:
+        self.account_rows = message.get("data")
+        super().handle_balance(client, message)
+
+
 class CcxtBitget(Streamed):
     """ccxt.pro `bitget`: REST calls and `watch_*` loops on one event loop of its own."""
 
@@ -81,7 +93,7 @@ class CcxtBitget(Streamed):
 
     @staticmethod
     async def _create(server: ServerThread) -> Any:
-        ex = ccxtpro.bitget({"apiKey": API_KEY, "secret": API_SECRET, "password": API_PASSPHRASE,
+        ex = _AccountPushesBitget({"apiKey": API_KEY, "secret": API_SECRET, "password": API_PASSPHRASE,
                              "enableRateLimit": False, "options": {"defaultType": "swap"}})
         api = {name: server.rest_url for name, value in ex.urls["api"].items() if isinstance(value, str)}
         ws = {"public": server.server.public_ws_url, "private": server.server.private_ws_url,
@@ -116,8 +128,7 @@ class CcxtBitget(Streamed):
                 self.seen_fills.append(FillView(t["order"], Side(t["side"]), decimal(t["price"]), decimal(t["amount"])))
 
     def _keep_balance(self, raw: dict[str, Any]) -> None:
-        # ccxt keeps the whole push as `info`; its `total` is the equity (unrealised PnL included)
-        wallet = _wallet(raw["info"]["data"])
+        wallet = _wallet(self._ex.account_rows or [])
         if wallet is not None:
             self.seen_balance = wallet
 

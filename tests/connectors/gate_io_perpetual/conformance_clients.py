@@ -48,7 +48,6 @@ from pmm.core.model import OrderStatus, PositionSide, Side
 CONTRACT, CCXT_SYMBOL, SETTLE, QUOTE = "BTC_USDT", "BTC/USDT:USDT", "usdt", "USDT"
 UID = "10000"  # the simulated account's user id (server/views.py)
 WS_PATH = "/v4/ws/usdt"
-CCXT_WS_PATH = "/v4/ws/futures/usdt"
 CCXT_STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED, "canceled": OrderStatus.CANCELLED,
                "rejected": OrderStatus.REJECTED}
 PRIVATE_CHANNELS = ("futures.orders", "futures.usertrades", "futures.positions", "futures.balances")
@@ -71,6 +70,15 @@ def _status(row: Any) -> OrderStatus:
     return OrderStatus.FILLED if finish_as == "filled" else OrderStatus.CANCELLED
 
 
+class _LoopbackGate(ccxtpro.gate):
+    """ccxt.pro `gate` whose sockets are all USDT-perpetual ones. ccxt files a `futures.positions`
+    push under the market type it reads from the socket's host name (the "fx" of `fx-ws.gateio.ws`);
+    the loopback host 127.0.0.1 names none, so without this every push would be filed as spot."""
+
+    def get_market_type_by_url(self, url: str) -> str:
+        return "swap"
+
+
 class CcxtGate(Streamed):
     """ccxt.pro `gate`: REST calls and `watch_*` loops on one event loop of its own."""
 
@@ -84,13 +92,11 @@ class CcxtGate(Streamed):
 
     @staticmethod
     async def _create(server: ServerThread) -> Any:
-        ex = ccxtpro.gate({"apiKey": API_KEY, "secret": API_SECRET, "uid": UID, "enableRateLimit": False,
+        ex = _LoopbackGate({"apiKey": API_KEY, "secret": API_SECRET, "uid": UID, "enableRateLimit": False,
                            "options": {"defaultType": "swap"}})
         for part in ("public", "private"):
             ex.urls["api"][part] = {name: f"{server.rest_url}/api/v4" for name in ex.urls["api"][part]}
-        # ccxt tells a futures socket from a spot one by its URL ("fx" in Gate's host, or "/ws/futures/"):
-        # the TestNet's spelling of the path, which the server also serves, says so on loopback.
-        ex.urls["api"]["swap"] = {"usdt": server.ws_url + CCXT_WS_PATH, "btc": server.ws_url + "/v4/ws/futures/btc"}
+        ex.urls["api"]["swap"] = {"usdt": server.ws_url + WS_PATH, "btc": server.ws_url + "/v4/ws/btc"}
         return ex
 
     def _run(self, coro: Any) -> Any:

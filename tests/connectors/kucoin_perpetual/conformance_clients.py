@@ -167,10 +167,12 @@ class CcxtKucoinFutures(Streamed):
 
     def set_leverage(self, leverage: int) -> int:
         # ccxt sets the cross leverage (`/api/v2/changeCrossUserLeverage`); the venue's view is read back
+        # from `/api/v2/getCrossUserLeverage` through ccxt's raw endpoint: 4.5.70's `fetch_leverage` is
+        # the unified-account one, which cannot parse the futures answer
         self._run(self._ex.set_margin_mode("cross", CCXT_SYMBOL))
         self._run(self._ex.set_leverage(leverage, CCXT_SYMBOL))
-        confirmed = self._run(self._ex.fetch_leverage(CCXT_SYMBOL))
-        return int(confirmed["longLeverage"])
+        confirmed = self._run(self._ex.futuresPrivateGetGetCrossUserLeverage({"symbol": SYMBOL}))
+        return int(confirmed["data"]["leverage"])
 
     def _read_back(self, order_id: str) -> OrderView:
         return self._order(self._run(self._ex.fetch_order(order_id, CCXT_SYMBOL)))
