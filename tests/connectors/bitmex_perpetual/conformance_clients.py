@@ -2,8 +2,9 @@
 ccxt's `bitmex` (ccxt.pro: async REST and WebSocket) and BitMEX's own sample WebSocket adapter
 `bitmex-ws` (`BitMEXWebsocket`, websocket-client) with its REST signer.
 
-ccxt dropped BitMEX after 4.5.83 (the project pins ccxt 4.5.90 for the other venues), so the adapter
-uses ccxt's single-exchange build of it, `bitmex-api` (ccxt 4.5.83 inside). That package makes
+The adapter uses ccxt's single-exchange build of `bitmex`, `bitmex-api` (ccxt 4.5.83 inside), not the
+`bitmex` of the pinned ccxt 4.5.70: that one's `watch_positions` sees no position update from the
+server (not investigated yet; the project once pinned 4.5.90, which has no BitMEX at all). That package makes
 itself `ccxt` in `sys.modules` when imported; `_vendored_ccxt_bitmex` imports it with the real ccxt
 set aside and puts the real one back, so the other venues' ccxt is untouched.
 
