@@ -27,7 +27,6 @@ from pmm.connectors.bitmex_perpetual import spec
 from pmm.connectors.bitmex_perpetual.auth import BitmexAuth
 from pmm.connectors.common.backoff import Backoff
 from pmm.connectors.common.rate_limits import Sleep
-from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
 from pmm.connectors.common.socket_session import SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.core.clock import Clock
@@ -49,23 +48,12 @@ class BitmexSocket(SocketSession):
                  on_connected: Callable[[], None] | None = None, on_disconnected: Callable[[str], None] | None = None,
                  ping_interval_s: float = spec.WS_PING_INTERVAL_S, pong_timeout_s: float = 8.0,
                  ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep) -> None:
-        self.name = name
+        self._open_socket(name=name, connector_id=connector_id, url=url, on_message=on_message, emit=emit, clock=clock,
+                          on_connected=on_connected, on_disconnected=on_disconnected,
+                          ping_interval_s=ping_interval_s, pong_timeout_s=pong_timeout_s,
+                          ack_timeout_s=ack_timeout_s, backoff=backoff, sleep=sleep)
         self.topics = list(topics)
-        self._on_message = on_message
-        self._clock = clock
         self._auth = auth
-        self._ping_interval_s = ping_interval_s
-        self._pong_timeout_s = pong_timeout_s
-        self._ack_timeout_s = ack_timeout_s
-        self.auth_error: str | None = None
-        self.bad_frames = 0
-        self.pings_sent = 0
-        self.up_event = asyncio.Event()
-        self.auth_failed = asyncio.Event()
-        self._socket = ReconnectingWebSocket(
-            name=name, connector_id=connector_id, url=url, session=self._session, emit=emit, clock=clock,
-            on_connected=on_connected, on_disconnected=on_disconnected, backoff=backoff or Backoff(0.5, 30.0),
-            sleep=sleep)
 
     def __repr__(self) -> str:
         return f"BitmexSocket({self.name!r}, connected={self.connected})"

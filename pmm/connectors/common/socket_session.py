@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
+from pmm.connectors.base import Emit
+from pmm.connectors.common.reconnecting_ws import Backoff, ReconnectingWebSocket
+from pmm.core.clock import Clock
 
 __all__ = ["HandshakeFailed", "SocketSession"]
 
@@ -45,6 +47,29 @@ class SocketSession:
     _ack_timeout_s: float
     _on_message: Callable[[Any, float], None]
     handshake_words = "login/subscribe"  # what the handshake asks for, in the reason it timed out
+
+    def _open_socket(self, *, name: str, connector_id: str, url: str, on_message: Callable[[Any, float], None],
+                     emit: Emit, clock: Clock, on_connected: Callable[[], None] | None,
+                     on_disconnected: Callable[[str], None] | None, ping_interval_s: float, pong_timeout_s: float,
+                     ack_timeout_s: float, backoff: Backoff | None,
+                     sleep: Callable[[float], Awaitable[None]]) -> None:
+        """The state every session that leaves the connection's life to `_session` starts with, and
+        its reconnecting WebSocket (not connected until `start`)."""
+        self.name = name
+        self._on_message = on_message
+        self._clock = clock
+        self._ping_interval_s = ping_interval_s
+        self._pong_timeout_s = pong_timeout_s
+        self._ack_timeout_s = ack_timeout_s
+        self.auth_error: str | None = None
+        self.bad_frames = 0
+        self.pings_sent = 0
+        self.up_event = asyncio.Event()
+        self.auth_failed = asyncio.Event()
+        self._socket = ReconnectingWebSocket(
+            name=name, connector_id=connector_id, url=url, session=self._session, emit=emit, clock=clock,
+            on_connected=on_connected, on_disconnected=on_disconnected, backoff=backoff or Backoff(0.5, 30.0),
+            sleep=sleep)
 
     @property
     def connected(self) -> bool:

@@ -27,7 +27,6 @@ from websockets.asyncio.client import ClientConnection
 from pmm.connectors.base import Emit
 from pmm.connectors.common.backoff import Backoff
 from pmm.connectors.common.rate_limits import Sleep
-from pmm.connectors.common.reconnecting_ws import ReconnectingWebSocket
 from pmm.connectors.common.socket_session import SocketSession
 from pmm.connectors.common.wire_json import decode_json
 from pmm.connectors.gate_io_perpetual import spec
@@ -62,25 +61,14 @@ class GateSocket(SocketSession):
                  ping_interval_s: float = spec.WS_PING_INTERVAL_S, pong_timeout_s: float = 8.0,
                  ack_timeout_s: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep,
                  ping_channel: str = spec.CHANNEL_PING) -> None:
-        self.name = name
+        self._open_socket(name=name, connector_id=connector_id, url=url, on_message=on_message, emit=emit, clock=clock,
+                          on_connected=on_connected, on_disconnected=on_disconnected,
+                          ping_interval_s=ping_interval_s, pong_timeout_s=pong_timeout_s,
+                          ack_timeout_s=ack_timeout_s, backoff=backoff, sleep=sleep)
         self._ping_channel = ping_channel  # "futures.ping", or "spot.ping" on the spot socket
         self.subs = list(subs)
-        self._on_message = on_message
-        self._clock = clock
         self._auth = auth
-        self._ping_interval_s = ping_interval_s
-        self._pong_timeout_s = pong_timeout_s
-        self._ack_timeout_s = ack_timeout_s
         self._ids = itertools.count(1)
-        self.auth_error: str | None = None
-        self.bad_frames = 0
-        self.pings_sent = 0
-        self.up_event = asyncio.Event()
-        self.auth_failed = asyncio.Event()
-        self._socket = ReconnectingWebSocket(
-            name=name, connector_id=connector_id, url=url, session=self._session, emit=emit, clock=clock,
-            on_connected=on_connected, on_disconnected=on_disconnected, backoff=backoff or Backoff(0.5, 30.0),
-            sleep=sleep)
 
     def __repr__(self) -> str:
         return f"GateSocket({self.name!r}, connected={self.connected})"
