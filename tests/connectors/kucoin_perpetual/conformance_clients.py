@@ -404,9 +404,14 @@ class UniversalSdk(Streamed):
         return [FundingPaymentView(row.time_point, _num(row.funding)) for row in answer.data_list]
 
     def close(self) -> None:
-        for ws in (self._public, self._private):
-            if ws is not None:
-                ws.stop()
+        # The SDK's stop joins each socket's threads (its keep-alive may be in a ping write bounded by
+        # pingTimeout, 10 s): stopping the two sockets one after the other could take twice that.
+        stops = [threading.Thread(target=ws.stop, daemon=True) for ws in (self._public, self._private)
+                 if ws is not None]
+        for stop in stops:
+            stop.start()
+        for stop in stops:
+            stop.join()
 
 
 def _value(enum_or_text: Any) -> str:
